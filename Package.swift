@@ -1,0 +1,30 @@
+// swift-tools-version:6.0
+// llmscript: a Swift engine for training, compressing and shipping language models, scripted in Lua 5.4.
+// Dependency direction (see ../shared/DESIGN.md §1): LLMCore <- LLMLua <- llmscript. Only LLMLua sees Lua.
+import PackageDescription
+
+let package = Package(
+    name: "llmscript",
+    products: [
+        .executable(name: "llmscript", targets: ["llmscript"]),
+        .library(name: "LLMCore", targets: ["LLMCore"]),
+        .library(name: "LLMLua", targets: ["LLMLua"]),
+    ],
+    targets: [
+        // System libraries. Headers are found through __has_include so a missing pkg-config is harmless.
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CEdit", providers: [.apt(["libedit-dev"])]),
+        // The Lua boundary in C: the trampoline (the only place lua_error is raised) and macro wrappers.
+        .target(name: "CLuaShim", dependencies: ["CLua"]),
+        // Engine: tensors, kernels, autograd. Knows nothing of Lua.
+        .target(name: "LLMCore", dependencies: ["CBLAS"]),
+        // The bridge: VM wrapper, userdata, argument checking, binding tables.
+        .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore"]),
+        // CLI and REPL only; no ML logic.
+        .executableTarget(name: "llmscript", dependencies: ["LLMLua", "CEdit", "CLuaShim", "CLua"]),
+        .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),
+        .testTarget(name: "LLMLuaTests", dependencies: ["LLMLua", "LLMCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,80 @@
+/* CLuaShim implementation: the trampoline and protected-call helpers. See llms_lua.h for the contract. */
+#include "llms_lua.h"
+#include <stdlib.h>
+#include <string.h>
+
+static llms_dispatch_fn g_dispatch;
+static void **g_ctx;
+static int g_nctx, g_capctx;
+
+void llms_set_dispatcher(llms_dispatch_fn fn) { g_dispatch = fn; }
+int llms_ctx_count(void) { return g_nctx; }
+
+int llms_register_ctx(void *ctx) {
+    if (g_nctx == g_capctx) {
+        int cap = g_capctx ? g_capctx * 2 : 256;
+        void **grown = realloc(g_ctx, (size_t)cap * sizeof(void *));
+        if (!grown) abort();
+        g_ctx = grown; g_capctx = cap;
+    }
+    g_ctx[g_nctx] = ctx;
+    return g_nctx++;
+}
+
+static int llms_trampoline(lua_State *L) {
+    lua_Integer id = lua_tointeger(L, lua_upvalueindex(1));
+    if (id < 0 || id >= g_nctx || g_dispatch == NULL)     /* upvalues can be rewritten by debug.setupvalue */
+        return luaL_error(L, "invalid llmscript function id %d", (int)id);
+    int arg = 0, gckb = 0;
+    int n = g_dispatch(L, g_ctx[id], &arg, &gckb);        /* the Swift frame is gone after this line */
+    if (gckb > 0) lua_gc(L, LUA_GCSTEP, gckb);
+    if (n >= 0) return n;
+    switch (n) {
+    case LLMS_ERR_ARG:  return luaL_argerror(L, arg, lua_tostring(L, -1));
+    case LLMS_ERR_TYPE: return luaL_typeerror(L, arg, lua_tostring(L, -1));
+    case LLMS_ERR_RAW:  return lua_error(L);
+    default:
+        luaL_where(L, 1); lua_insert(L, -2); lua_concat(L, 2);
+        return lua_error(L);
+    }
+}
+
+void llms_push_function(lua_State *L, int id) {
+    lua_pushinteger(L, id);
+    lua_pushcclosure(L, llms_trampoline, 1);
+}
+
+int llms_function_id(lua_State *L, int idx, int *id) {
+    if (lua_tocfunction(L, idx) != llms_trampoline) return 0;
+    if (lua_getupvalue(L, idx, 1) == NULL) return 0;
+    *id = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return *id >= 0 && *id < g_nctx;
+}
+
+int llms_msgh(lua_State *L) {
+    const char *msg = lua_tostring(L, 1);
+    if (msg == NULL) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+        msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    luaL_traceback(L, L, msg, 1);
+    return 1;
+}
+
+int llms_pcall(lua_State *L, int nargs, int nresults) {
+    int base = lua_gettop(L) - nargs;
+    lua_pushcfunction(L, llms_msgh);
+    lua_insert(L, base);
+    int status = lua_pcall(L, nargs, nresults, base);
+    lua_remove(L, base);
+    return status;
+}
+
+int llms_loadbuffer(lua_State *L, const char *buf, size_t len, const char *name) {
+    return luaL_loadbufferx(L, buf, len, name, "t");
+}
+
+int llms_loadfile(lua_State *L, const char *path) {
+    return luaL_loadfilex(L, path, "t");
+}

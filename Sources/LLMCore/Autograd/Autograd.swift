@@ -1,0 +1,138 @@
+// Autograd: the define-by-run tape. An op whose inputs require grad attaches a Node (primitive, inputs,
+// saved tensors and their storage versions) to its output. backward() walks the graph in reverse
+// topological order, calling each primitive's VJP with grad mode off, and accumulates into leaf .grad.
+// reference: PyTorch autograd semantics (accumulation, retain_graph, version counters), micrograd.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A recorded operation in the graph: what produced a non-leaf tensor.
+public final class Node {
+    /// The operation.
+    public let op: Primitive
+    var inputs: [Tensor]
+    var saved: [Tensor]
+    let savedVersions: [Int]
+    /// The output, held weakly (the output owns the node).
+    unowned(unsafe) var output: Tensor
+    var released = false
+
+    init(op: Primitive, inputs: [Tensor], saved: [Tensor], output: Tensor) {
+        self.op = op
+        self.inputs = inputs
+        self.saved = saved
+        self.savedVersions = saved.map { $0.storage.version }
+        self.output = output
+    }
+}
+
+/// Whether operations are recorded (per thread). `llm.noGrad(fn)` turns recording off.
+public enum GradMode {
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+
+    /// Depth of nested no-grad scopes on this thread.
+    static var disabledDepth: Int {
+        get { Int(bitPattern: pthread_getspecific(key)) }
+        set { pthread_setspecific(key, UnsafeRawPointer(bitPattern: newValue)) }
+    }
+
+    /// True when operations are being recorded.
+    public static var isEnabled: Bool { disabledDepth == 0 }
+
+    /// Runs `body` without recording (like `torch.no_grad()`).
+    public static func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
+        disabledDepth += 1
+        defer { disabledDepth -= 1 }
+        return try body()
+    }
+}
+
+extension Tensor {
+    /// Attaches a node for `op` when recording is on and some input requires grad; returns self.
+    @discardableResult
+    func record(_ op: @autoclosure () -> Primitive, _ inputs: [Tensor], saved: [Tensor] = []) -> Tensor {
+        guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGradFlag }) else { return self }
+        gradNode = Node(op: op(), inputs: inputs, saved: saved, output: self)
+        requiresGradFlag = true
+        return self
+    }
+
+    /// A new leaf sharing this tensor's storage, outside the graph.
+    public func detach() -> Tensor {
+        view(shape: shape, strides: strides, offset: offset)
+    }
+
+    /// Back-propagates from this tensor, accumulating gradients into the `.grad` of leaves.
+    /// - Parameters:
+    ///   - gradient: the gradient of this tensor; required unless it has one element.
+    ///   - retainGraph: keep the graph so backward can run through it again.
+    public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) throws {
+        guard requiresGradFlag else {
+            throw TensorError.autograd("backward: this tensor does not require grad (no input of the computation had requiresGrad = true)")
+        }
+        let seed: Tensor
+        if let g = gradient {
+            guard g.shape == shape else {
+                throw TensorError.shape("backward: gradient shape \(shapeString(g.shape)) does not match tensor shape \(shapeString(shape))")
+            }
+            seed = try g.toDType(.float32)
+        } else {
+            guard count == 1 else {
+                throw TensorError.autograd("backward: gradient can be implicit only for one-element tensors; this one has shape \(shapeString(shape)), pass a gradient")
+            }
+            seed = try Tensor.full(shape, 1)
+        }
+        try GradMode.withoutGrad {
+            // reverse topological order over tensors that have nodes
+            var order: [Tensor] = []
+            var visited = Set<ObjectIdentifier>()
+            var stack: [(Tensor, Bool)] = [(self, false)]
+            while let (t, expanded) = stack.popLast() {
+                if expanded { order.append(t); continue }
+                let id = ObjectIdentifier(t)
+                if visited.contains(id) { continue }
+                visited.insert(id)
+                stack.append((t, true))
+                if let node = t.gradNode {
+                    for input in node.inputs where input.requiresGradFlag && !visited.contains(ObjectIdentifier(input)) {
+                        stack.append((input, false))
+                    }
+                }
+            }
+            var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
+            for t in order.reversed() {
+                guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
+                guard let node = t.gradNode else {
+                    t.grad = try t.grad.map { try $0.add(g) } ?? g.clone()
+                    continue
+                }
+                guard !node.released else {
+                    throw TensorError.autograd("backward: trying to backward through the graph a second time (its saved tensors were freed); pass {retainGraph=true} to the first backward")
+                }
+                for (s, v) in zip(node.saved, node.savedVersions) where s.storage.version != v {
+                    throw TensorError.autograd("backward: a tensor saved by \(node.op.kind.rawValue) was modified by an in-place operation after it was used")
+                }
+                let inputGrads = try node.op.vjp(g, node)
+                for (input, ig) in zip(node.inputs, inputGrads) {
+                    guard input.requiresGradFlag, let ig else { continue }
+                    guard ig.shape == input.shape else {
+                        throw TensorError.autograd("internal: \(node.op.kind.rawValue) produced a gradient of shape \(shapeString(ig.shape)) for an input of shape \(shapeString(input.shape))")
+                    }
+                    let k = ObjectIdentifier(input)
+                    grads[k] = try grads[k].map { try $0.add(ig) } ?? ig
+                }
+            }
+            if !retainGraph {
+                for t in order { if let n = t.gradNode { n.released = true; n.inputs = []; n.saved = [] } }
+            }
+        }
+    }
+
+    /// Clears the accumulated gradient.
+    public func zeroGrad() { grad = nil }
+}

@@ -1,0 +1,109 @@
+// Primitive: the closed set of differentiable operations the tape records. Each case carries what its
+// vector-Jacobian product needs besides the saved tensors. Forward kernels and VJPs live side by side in
+// Ops/<Family>.swift; this file only dispatches, with exhaustive switches, so a new case without a VJP
+// does not compile. `PrimitiveKind` enumerates the cases for the gradient-check coverage test.
+
+/// One recorded operation.
+public enum Primitive {
+    // Elementwise binary, broadcasting (Ops/Elementwise.swift)
+    case add, sub, mul, div, pow
+    // Elementwise unary (Ops/Unary.swift)
+    case unary(UnaryOp)
+    case powScalar(Double)
+    case clamp(min: Double?, max: Double?)
+    case `where`                                    // saved: condition
+    // Reductions (Ops/Reduce.swift)
+    case sum(dims: [Int], keepdim: Bool)
+    case extremum(dim: Int, keepdim: Bool)          // max/min along a dim; saved: indices
+    case logsumexp(dim: Int, keepdim: Bool)
+    case softmax(dim: Int)                          // Ops/Softmax.swift
+    case logSoftmax(dim: Int)
+    // Linear algebra (Ops/Matmul.swift)
+    case matmul
+    // Movement (Ops/Movement.swift)
+    case reshape(from: [Int])
+    case permute([Int])
+    case expand(from: [Int])
+    case narrow(dim: Int, start: Int, length: Int)
+    case copy                                       // contiguous / clone
+    // Joining and indexing (Ops/Join.swift, Ops/Index.swift)
+    case cat(dim: Int, sizes: [Int])
+    case indexSelect(dim: Int)                      // saved: index
+    case gather(dim: Int)                           // saved: index
+    case scatterAdd(dim: Int)                       // saved: index
+    case embedding                                  // saved: ids
+    case triangular(upper: Bool, diagonal: Int)
+
+    /// The case name, for enumeration and messages.
+    public var kind: PrimitiveKind {
+        switch self {
+        case .add: return .add
+        case .sub: return .sub
+        case .mul: return .mul
+        case .div: return .div
+        case .pow: return .pow
+        case .unary(let u): return u.kind
+        case .powScalar: return .powScalar
+        case .clamp: return .clamp
+        case .where: return .where
+        case .sum: return .sum
+        case .extremum: return .extremum
+        case .logsumexp: return .logsumexp
+        case .softmax: return .softmax
+        case .logSoftmax: return .logSoftmax
+        case .matmul: return .matmul
+        case .reshape: return .reshape
+        case .permute: return .permute
+        case .expand: return .expand
+        case .narrow: return .narrow
+        case .copy: return .copy
+        case .cat: return .cat
+        case .indexSelect: return .indexSelect
+        case .gather: return .gather
+        case .scatterAdd: return .scatterAdd
+        case .embedding: return .embedding
+        case .triangular: return .triangular
+        }
+    }
+
+    /// Gradients with respect to each input of `node`, given the gradient `g` of its output.
+    /// A nil entry means "no gradient" (the input does not require one, or is an index).
+    func vjp(_ g: Tensor, _ node: Node) throws -> [Tensor?] {
+        let x = node.inputs, s = node.saved
+        switch self {
+        case .add, .sub, .mul, .div, .pow: return try Tensor.binaryVJP(self, g, x[0], x[1], output: node.output)
+        case .unary(let u): return [try u.vjp(g, x: x[0], y: node.output)]
+        case .powScalar(let p): return [try Tensor.powScalarVJP(g, x[0], p)]
+        case .clamp(let lo, let hi): return [try Tensor.clampVJP(g, x[0], lo, hi)]
+        case .where: return try Tensor.whereVJP(g, condition: s[0], x[0], x[1])
+        case .sum(let dims, let keepdim): return [try Tensor.sumVJP(g, inputShape: x[0].shape, dims: dims, keepdim: keepdim)]
+        case .extremum(let dim, let keepdim): return [try Tensor.extremumVJP(g, inputShape: x[0].shape, indices: s[0], dim: dim, keepdim: keepdim)]
+        case .logsumexp(let dim, let keepdim): return [try Tensor.logsumexpVJP(g, x[0], y: node.output, dim: dim, keepdim: keepdim)]
+        case .softmax(let dim): return [try Tensor.softmaxVJP(g, y: node.output, dim: dim)]
+        case .logSoftmax(let dim): return [try Tensor.logSoftmaxVJP(g, y: node.output, dim: dim)]
+        case .matmul: return try Tensor.matmulVJP(g, x[0], x[1])
+        case .reshape(let from): return [try g.reshape(from)]
+        case .permute(let order): return [try Tensor.permuteVJP(g, order)]
+        case .expand(let from): return [try g.sumTo(from)]
+        case .narrow(let dim, let start, let length): return [try Tensor.narrowVJP(g, inputShape: x[0].shape, dim: dim, start: start, length: length)]
+        case .copy: return [g]
+        case .cat(let dim, let sizes): return try Tensor.catVJP(g, dim: dim, sizes: sizes)
+        case .indexSelect(let dim): return [try Tensor.indexSelectVJP(g, inputShape: x[0].shape, dim: dim, index: s[0])]
+        case .gather(let dim): return [try Tensor.gatherVJP(g, inputShape: x[0].shape, dim: dim, index: s[0])]
+        case .scatterAdd(let dim): return try Tensor.scatterAddVJP(g, dim: dim, index: s[0], srcShape: x[1].shape)
+        case .embedding: return [try Tensor.embeddingVJP(g, weightShape: x[0].shape, ids: s[0])]
+        case .triangular(let upper, let diagonal): return [try g.triangular(upper: upper, diagonal: diagonal)]
+        }
+    }
+}
+
+/// The names of all primitives (unary ops count individually), for coverage checks and `llm.primitives()`.
+public enum PrimitiveKind: String, CaseIterable, Sendable {
+    case add, sub, mul, div, pow
+    case neg, exp, log, sqrt, rsqrt, abs, tanh, sigmoid, relu, geluTanh, geluExact, silu
+    case powScalar, clamp, `where`
+    case sum, extremum, logsumexp, softmax, logSoftmax
+    case matmul
+    case reshape, permute, expand, narrow, copy
+    case cat, indexSelect, gather, scatterAdd, embedding, triangular
+}

@@ -1,0 +1,81 @@
+// Matrix multiplication through cblas_sgemm: 1-D (dot / matrix-vector), 2-D and batched with broadcast
+// batch dims. Transposed views are passed to BLAS as transposes (no copy); other strided layouts are
+// copied once. Shapes: a (..., m, k) · b (..., k, n) -> (..., m, n). VJP: da = g·bᵀ, db = aᵀ·g.
+import CBLAS
+
+/// BLAS thread control (OpenBLAS).
+public enum BLAS {
+    /// Sets the number of BLAS threads.
+    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(clamping: Swift.max(1, n))) }
+    /// The current number of BLAS threads.
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+}
+
+extension Tensor {
+    /// Matrix product with PyTorch's `matmul` semantics for 1-D, 2-D and batched operands.
+    public func matmul(_ other: Tensor) throws -> Tensor {
+        guard rank >= 1, other.rank >= 1 else {
+            throw TensorError.shape("matmul: both arguments need at least 1 dimension, got \(shapeString(shape)) and \(shapeString(other.shape))")
+        }
+        if rank == 1 && other.rank == 1 {
+            return try unsqueeze(0).matmul(other.unsqueeze(1)).reshape([])
+        }
+        if rank == 1 { return try unsqueeze(0).matmul(other).squeeze(-2) }
+        if other.rank == 1 { return try matmul(other.unsqueeze(1)).squeeze(-1) }
+        return try Tensor.batchedMatmul(self, other).record(.matmul, [self, other])
+    }
+
+    /// Row-major BLAS layout of a strided matrix: (transposed?, leading dimension), or nil if neither fits.
+    static func blasLayout(rows: Int, cols: Int, rowStride: Int, colStride: Int) -> (trans: Bool, ld: Int)? {
+        if (colStride == 1 || cols == 1) && (rows == 1 || rowStride >= cols) {
+            return (false, Swift.max(rows == 1 ? cols : rowStride, cols, 1))
+        }
+        if (rowStride == 1 || rows == 1) && (cols == 1 || colStride >= rows) {
+            return (true, Swift.max(cols == 1 ? rows : colStride, rows, 1))
+        }
+        return nil
+    }
+
+    // a: (..., m, k), b: (..., k, n) -> out: (batch..., m, n), batch dims broadcast
+    static func batchedMatmul(_ a0: Tensor, _ b0: Tensor) throws -> Tensor {
+        let a = try a0.asFloat(), b = try b0.asFloat()
+        let m = a.shape[a.rank - 2], k = a.shape[a.rank - 1], k2 = b.shape[b.rank - 2], n = b.shape[b.rank - 1]
+        guard k == k2 else {
+            throw TensorError.shape("matmul: cannot multiply \(shapeString(a.shape)) by \(shapeString(b.shape)) (inner dimensions \(k) and \(k2) differ)")
+        }
+        let batch = try Shape.broadcast(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), op: "matmul")
+        let out = try Tensor(shape: batch + [m, n], zeroed: k == 0)
+        guard Int32(exactly: m) != nil, Int32(exactly: n) != nil, Int32(exactly: k) != nil else {
+            throw TensorError.shape("matmul: dimensions of \(shapeString(a.shape)) x \(shapeString(b.shape)) exceed BLAS's 32-bit limit")
+        }
+        if out.count == 0 || k == 0 { return out }
+        // make each operand BLAS-compatible (transposed views stay views)
+        func prepared(_ t: Tensor, _ rows: Int, _ cols: Int) throws -> (Tensor, Bool, Int) {
+            if let l = blasLayout(rows: rows, cols: cols, rowStride: t.strides[t.rank - 2], colStride: t.strides[t.rank - 1]),
+               Int32(exactly: l.ld) != nil {
+                return (t, l.trans, l.ld)
+            }
+            let c = try GradMode.withoutGrad { try t.detach().clone() }
+            return (c, false, Swift.max(cols, 1))
+        }
+        let (pa, ta, lda) = try prepared(a, m, k)
+        let (pb, tb, ldb) = try prepared(b, k, n)
+        let sa = Shape.broadcastStrides(shape: Array(pa.shape.dropLast(2)), strides: Array(pa.strides.dropLast(2)), to: batch)
+        let sb = Shape.broadcastStrides(shape: Array(pb.shape.dropLast(2)), strides: Array(pb.strides.dropLast(2)), to: batch)
+        let baseA = pa.storage.bytes.assumingMemoryBound(to: Float.self), baseB = pb.storage.bytes.assumingMemoryBound(to: Float.self)
+        var o = out.f32
+        forEachStridedOffset2(shape: batch, sa, pa.offset, sb, pb.offset) { oa, ob in
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), 1, baseA + oa, Int32(lda), baseB + ob, Int32(ldb), 0, o, Int32(n))
+            o += m * n
+        }
+        return out
+    }
+
+    // g: (batch..., m, n); a: (..., m, k); b: (..., k, n)
+    static func matmulVJP(_ g: Tensor, _ a: Tensor, _ b: Tensor) throws -> [Tensor?] {
+        let ga = a.requiresGrad ? try batchedMatmul(g, b.transpose(-1, -2)).sumTo(a.shape) : nil
+        let gb = b.requiresGrad ? try batchedMatmul(a.transpose(-1, -2), g).sumTo(b.shape) : nil
+        return [ga, gb]
+    }
+}

@@ -1,0 +1,142 @@
+// Elementwise unary ops: each has its scalar forward f(x) and its derivative f'(x) (given x and y = f(x))
+// next to each other, and one kernel pair applies them: y = f(x); dx = g · f'(x, y).
+// reference: GELU (Hendrycks & Gimpel 2016), tanh approximation as in GPT-2; SiLU = x·sigmoid(x).
+import Foundation
+
+/// The differentiable elementwise unary functions.
+public enum UnaryOp: String, CaseIterable, Sendable {
+    case neg, exp, log, sqrt, rsqrt, abs, tanh, sigmoid, relu, geluTanh, geluExact, silu
+
+    var kind: PrimitiveKind {
+        switch self {
+        case .neg: return .neg
+        case .exp: return .exp
+        case .log: return .log
+        case .sqrt: return .sqrt
+        case .rsqrt: return .rsqrt
+        case .abs: return .abs
+        case .tanh: return .tanh
+        case .sigmoid: return .sigmoid
+        case .relu: return .relu
+        case .geluTanh: return .geluTanh
+        case .geluExact: return .geluExact
+        case .silu: return .silu
+        }
+    }
+
+    static let sqrt2OverPi: Float = 0.7978845608028654
+    static let invSqrt2: Float = 0.7071067811865476
+    static let invSqrt2Pi: Float = 0.3989422804014327
+
+    /// f(x)
+    @inline(__always) func forward(_ x: Float) -> Float {
+        switch self {
+        case .neg: return -x
+        case .exp: return Foundation.exp(x)
+        case .log: return Foundation.log(x)
+        case .sqrt: return x.squareRoot()
+        case .rsqrt: return 1 / x.squareRoot()
+        case .abs: return Swift.abs(x)
+        case .tanh: return Foundation.tanh(x)
+        case .sigmoid: return 1 / (1 + Foundation.exp(-x))
+        case .relu: return x > 0 ? x : 0
+        case .geluTanh: return 0.5 * x * (1 + Foundation.tanh(UnaryOp.sqrt2OverPi * (x + 0.044715 * x * x * x)))
+        case .geluExact: return 0.5 * x * (1 + Foundation.erf(x * UnaryOp.invSqrt2))
+        case .silu: return x / (1 + Foundation.exp(-x))
+        }
+    }
+
+    /// f'(x), given x and y = f(x)
+    @inline(__always) func derivative(_ x: Float, _ y: Float) -> Float {
+        switch self {
+        case .neg: return -1
+        case .exp: return y
+        case .log: return 1 / x
+        case .sqrt: return 0.5 / y
+        case .rsqrt: return -0.5 * y / x
+        case .abs: return x > 0 ? 1 : (x < 0 ? -1 : 0)
+        case .tanh: return 1 - y * y
+        case .sigmoid: return y * (1 - y)
+        case .relu: return x > 0 ? 1 : 0
+        case .geluTanh:
+            let u = UnaryOp.sqrt2OverPi * (x + 0.044715 * x * x * x)
+            let t = Foundation.tanh(u)
+            let du = UnaryOp.sqrt2OverPi * (1 + 3 * 0.044715 * x * x)
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+        case .geluExact:
+            return 0.5 * (1 + Foundation.erf(x * UnaryOp.invSqrt2)) + x * UnaryOp.invSqrt2Pi * Foundation.exp(-0.5 * x * x)
+        case .silu:
+            let s = 1 / (1 + Foundation.exp(-x))
+            return s * (1 + x * (1 - s))
+        }
+    }
+
+    // x: any shape; g, x, y: same shape -> dx
+    func vjp(_ g: Tensor, x: Tensor, y: Tensor) throws -> Tensor {
+        let g = try g.contiguous(), x = try x.contiguous(), y = try y.contiguous()
+        let out = try Tensor(shape: x.shape, zeroed: false)
+        let pg = g.f32, px = x.f32, py = y.f32, po = out.f32
+        for i in 0..<out.count { po[i] = pg[i] * derivative(px[i], py[i]) }
+        return out
+    }
+}
+
+extension Tensor {
+    /// out = f(self) elementwise, float32, contiguous.
+    func map(_ f: (Float) -> Float) throws -> Tensor {
+        let x = try asFloat()
+        let out = try Tensor(shape: shape, zeroed: false)
+        let po = out.f32
+        if x.isContiguous {
+            let px = x.f32
+            for i in 0..<count { po[i] = f(px[i]) }
+        } else {
+            let base = x.storage.bytes.assumingMemoryBound(to: Float.self)
+            var i = 0
+            x.forEachOffset { po[i] = f(base[$0]); i += 1 }
+        }
+        return out
+    }
+
+    /// Applies a differentiable unary function.
+    public func unary(_ op: UnaryOp) throws -> Tensor {
+        try map { op.forward($0) }.record(.unary(op), [self])
+    }
+
+    public func neg() throws -> Tensor { try unary(.neg) }
+    public func exp() throws -> Tensor { try unary(.exp) }
+    public func log() throws -> Tensor { try unary(.log) }
+    public func sqrt() throws -> Tensor { try unary(.sqrt) }
+    public func rsqrt() throws -> Tensor { try unary(.rsqrt) }
+    public func abs() throws -> Tensor { try unary(.abs) }
+    public func tanh() throws -> Tensor { try unary(.tanh) }
+    public func sigmoid() throws -> Tensor { try unary(.sigmoid) }
+    public func relu() throws -> Tensor { try unary(.relu) }
+    /// GELU; `approximate: true` is the tanh form used by GPT-2.
+    public func gelu(approximate: Bool = true) throws -> Tensor { try unary(approximate ? .geluTanh : .geluExact) }
+    public func silu() throws -> Tensor { try unary(.silu) }
+
+    /// `self ^ p` for a constant exponent.
+    public func pow(_ p: Double) throws -> Tensor {
+        let e = Float(p)
+        if p == 2 { return try map { $0 * $0 }.record(.powScalar(p), [self]) }
+        return try map { Foundation.pow($0, e) }.record(.powScalar(p), [self])
+    }
+    // dx = g · p · x^(p-1)
+    static func powScalarVJP(_ g: Tensor, _ x: Tensor, _ p: Double) throws -> Tensor {
+        let e = Float(p - 1), k = Float(p)
+        let d = p == 2 ? try x.map { 2 * $0 } : try x.map { k * Foundation.pow($0, e) }
+        return try g.mul(d)
+    }
+
+    /// Clamps into [min, max] (either bound optional). Gradient passes where the value was not clamped.
+    public func clamp(min lo: Double?, max hi: Double?) throws -> Tensor {
+        if let lo, let hi, lo > hi { throw TensorError.invalid("clamp: min (\(lo)) is greater than max (\(hi))") }
+        let l = lo.map(Float.init) ?? -.infinity, h = hi.map(Float.init) ?? .infinity
+        return try map { Swift.min(Swift.max($0, l), h) }.record(.clamp(min: lo, max: hi), [self])
+    }
+    static func clampVJP(_ g: Tensor, _ x: Tensor, _ lo: Double?, _ hi: Double?) throws -> Tensor {
+        let l = lo.map(Float.init) ?? -.infinity, h = hi.map(Float.init) ?? .infinity
+        return try g.mul(x.map { $0 >= l && $0 <= h ? 1 : 0 })
+    }
+}

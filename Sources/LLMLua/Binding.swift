@@ -1,0 +1,86 @@
+// Binding: how a Swift closure becomes a Lua function. Each binding is declarative data (name, signature,
+// one-line doc, closure); the signature and doc feed error messages, `help()` and the README API list
+// from one source. All calls go through the C trampoline in CLuaShim, so no longjmp crosses Swift.
+import CLua
+import CLuaShim
+import LLMCore
+
+/// A Swift function callable from Lua. It reads arguments through ``LuaArgs``, pushes its results,
+/// and returns how many it pushed. It only throws; it never raises a Lua error itself.
+public typealias LuaFunction = @Sendable (LuaArgs) throws -> Int32
+
+/// One entry of a binding table.
+public struct LuaBinding: Sendable {
+    /// Lua name within its namespace (`matmul`).
+    public let name: String
+    /// Call signature shown by `help` (`t:matmul(other: Tensor) -> Tensor`).
+    public let signature: String
+    /// One-line description.
+    public let doc: String
+    /// The implementation.
+    public let fn: LuaFunction
+
+    public init(_ name: String, _ signature: String, _ doc: String, _ fn: @escaping LuaFunction) {
+        self.name = name; self.signature = signature; self.doc = doc; self.fn = fn
+    }
+}
+
+/// The retained payload behind one registered function id.
+final class FunctionBox {
+    let binding: LuaBinding
+    init(_ b: LuaBinding) { binding = b }
+}
+
+/// All registered functions by id (the C id table holds the same boxes, retained).
+nonisolated(unsafe) var registeredBindings: [LuaBinding] = []
+
+private let dispatcher: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?,
+                                        UnsafeMutablePointer<Int32>?) -> Int32 = { L, ctx, arg, gckb in
+    guard let L, let ctx, let arg, let gckb else { return LLMS_ERR_MSG }
+    let before = Storage.allocatedBytes.load(ordering: .relaxed)
+    defer {
+        let grown = Storage.allocatedBytes.load(ordering: .relaxed) &- before
+        if grown > 0 { gckb.pointee = Int32(clamping: grown >> 10) }
+    }
+    let box = Unmanaged<FunctionBox>.fromOpaque(ctx).takeUnretainedValue()
+    do {
+        return try box.binding.fn(LuaArgs(L, box.binding.name))
+    } catch let e as LuaError {
+        switch e {
+        case .argument(let i, let m): arg.pointee = i; lua_pushstring(L, m); return LLMS_ERR_ARG
+        case .type(let i, let t): arg.pointee = i; lua_pushstring(L, t); return LLMS_ERR_TYPE
+        case .runtime(let m): lua_pushstring(L, m); return LLMS_ERR_MSG
+        case .script(let m): lua_pushstring(L, m); return LLMS_ERR_RAW
+        }
+    } catch let e as TensorError {
+        lua_pushstring(L, e.description); return LLMS_ERR_MSG
+    } catch {
+        lua_pushstring(L, "\(box.binding.name): \(error)"); return LLMS_ERR_MSG
+    }
+}
+
+func installDispatcher() { llms_set_dispatcher(dispatcher) }
+
+/// Registers a binding (once per process; ids are shared by all states) and returns its id.
+func registerBinding(_ b: LuaBinding) -> Int32 {
+    let id = llms_register_ctx(Unmanaged.passRetained(FunctionBox(b)).toOpaque())
+    registeredBindings.append(b)
+    return id
+}
+
+/// Process-wide id cache: a binding table is registered once even when many states open it.
+nonisolated(unsafe) var bindingIds: [String: Int32] = [:]
+
+/// Pushes the Lua function for `b`, registering it on first use under `key`.
+func pushBinding(_ L: OpaquePointer, _ b: LuaBinding, key: String) {
+    let id: Int32
+    if let known = bindingIds[key] { id = known } else { id = registerBinding(b); bindingIds[key] = id }
+    llms_push_function(L, id)
+}
+
+/// The binding behind a Lua value, if it is a registered llmscript function.
+func binding(at idx: Int32, in L: OpaquePointer) -> LuaBinding? {
+    var id: Int32 = 0
+    guard llms_function_id(L, idx, &id) != 0, id >= 0, Int(id) < registeredBindings.count else { return nil }
+    return registeredBindings[Int(id)]
+}

@@ -1,0 +1,59 @@
+// Registry: opens llmscript's libraries in a state. Each library is a binding table (see Binding.swift);
+// this file turns the tables into the `llm` namespace, the llm.Tensor metatable and its methods, and
+// the doc lookup used by help(). Methods are also exported as functions: t:matmul(u) == llm.matmul(t, u).
+import CLua
+import CLuaShim
+import LLMCore
+
+/// A library of bindings exposed under one Lua namespace.
+public protocol LuaLibrary: Sendable {
+    /// Global name of the namespace table (`llm`).
+    static var namespace: String { get }
+    /// Plain functions of the namespace (`llm.zeros`).
+    static var functions: [LuaBinding] { get }
+}
+
+enum Registry {
+    /// Every library, in load order.
+    static let libraries: [any LuaLibrary.Type] = [TensorLib.self]
+
+    static func openAll(_ vm: LuaVM) throws {
+        let L = vm.L
+        Userdata.registerType(L, name: Tensor.luaTypeName)
+
+        // llm namespace: functions, then tensor methods (same function objects).
+        lua_createtable(L, 0, 128)
+        for lib in libraries where lib.namespace == "llm" {
+            for b in lib.functions { pushBinding(L, b, key: "llm.\(b.name)"); lua_setfield(L, -2, b.name) }
+        }
+        lua_createtable(L, 0, 128)   // methods
+        for b in TensorLib.methods {
+            pushBinding(L, b, key: "llm.Tensor.\(b.name)")
+            lua_pushvalue(L, -1); lua_setfield(L, -4, b.name)   // llm.name
+            lua_setfield(L, -2, b.name)                          // methods.name
+        }
+        lua_setfield(L, -2, "Tensor")    // llm.Tensor = methods table (for help and extension)
+        vm.rawSetGlobal("llm")
+
+        // metamethods
+        _ = llms_getmetatable_named(L, Tensor.luaTypeName)
+        for b in TensorLib.metamethods { pushBinding(L, b, key: "llm.Tensor.\(b.name)"); lua_setfield(L, -2, b.name) }
+        llms_pop(L, 1)
+
+        // Lua-side glue: __index/__newindex (methods, properties, t[i]) and strict globals live in stdlib-lua.
+        guard vm.stdlibPath != nil else {
+            throw LuaError.runtime("llmscript: cannot find its Lua library folder 'stdlib-lua' (set LLMSCRIPT_HOME to the folder that contains it)")
+        }
+        lua_getglobal(L, "require")
+        lua_pushstring(L, "llm.tensor")
+        try vm.protectedCall(nargs: 1, nresults: 1)
+        _ = llms_getmetatable_named(L, Tensor.luaTypeName)
+        lua_getglobal(L, "llm")
+        lua_getfield(L, -1, "Tensor")
+        llms_remove(L, -2)
+        try vm.protectedCall(nargs: 2, nresults: 0)      // require('llm.tensor')(metatable, methods)
+        lua_getglobal(L, "require")
+        lua_pushstring(L, "llm")
+        try vm.protectedCall(nargs: 1, nresults: 0)      // stdlib-lua/llm/init.lua: Lua-side additions
+    }
+}
