@@ -269,3 +269,29 @@ public struct LuaOptions {
         return try DType.parse(s)
     }
 }
+
+extension LuaArgs {
+    /// Calls the Lua function at stack index `fn` with the values pushed by `pushArgs` (which returns
+    /// their count), under lua_pcall. Results stay on the stack (`nresults`, or all with LUA_MULTRET).
+    /// A Lua error comes back as a thrown ``LuaError/script(_:)`` (raised again unchanged by the trampoline).
+    public func call(_ fn: Int32, nresults: Int32, _ pushArgs: () -> Int32) throws {
+        lua_pushvalue(L, fn)
+        let n = pushArgs()
+        let status = lua_pcallk(L, n, nresults, 0, 0, nil)
+        if status != LUA_OK {
+            let msg = llms_tostring(L, -1).map { String(cString: $0) } ?? "(error object is a \(typeName(-1)) value)"
+            llms_pop(L, 1)
+            throw LuaError.script(msg)
+        }
+    }
+
+    /// Reads argument `i` as either a single dim or a table of dims (1-based), as 0-based dims; nil when absent.
+    public func dims(_ i: Int32, rank: Int) throws -> [Int]? {
+        if isNoneOrNil(i) || lua_type(L, i) == LUA_TBOOLEAN { return nil }
+        if lua_type(L, i) == LUA_TTABLE {
+            if isOptionsTable(i) { return nil }
+            return try intList(i, allowNegative: true).map { try LuaArgs.dim($0, rank: rank, arg: i) }
+        }
+        return [try dim(i, rank: rank)]
+    }
+}

@@ -54,7 +54,7 @@ public final class LuaVM {
         lua_createtable(L, Int32(args.count), 1)
         lua_pushstring(L, path); lua_rawseti(L, -2, 0)
         for (i, a) in args.enumerated() { lua_pushstring(L, a); lua_rawseti(L, -2, lua_Integer(i + 1)) }
-        lua_setglobal(L, "arg")
+        rawSetGlobal("arg")   // raw: strict globals would raise here, outside any pcall
         let status = llms_loadfile(L, path)
         if status != LUA_OK { throw LuaError.script(popMessage()) }
         for a in args { lua_pushstring(L, a) }

@@ -15,7 +15,7 @@ public protocol LuaLibrary: Sendable {
 
 enum Registry {
     /// Every library, in load order.
-    static let libraries: [any LuaLibrary.Type] = [TensorLib.self]
+    static let libraries: [any LuaLibrary.Type] = [TensorLib.self, IntrospectionLib.self]
 
     static func openAll(_ vm: LuaVM) throws {
         let L = vm.L

@@ -1,4 +1,9 @@
 -- llm: the root namespace. The native functions are installed by the host before this file runs;
 -- this module adds the Lua-side helpers and returns the namespace table.
 local llm = llm
+
+-- help(x): documentation from the binding tables; a global in scripts and the REPL (see llm/help.lua).
+llm.help = require('llm.help').help
+rawset(_G, 'help', llm.help)
+
 return llm

@@ -1,0 +1,183 @@
+-- llm.help: interactive documentation and the README's API list, both from the binding tables.
+-- help(x) prints the signature and doc of a native function, the functions of a namespace table,
+-- the methods of a tensor, or an intro with no argument; it returns nothing. markdown() returns the
+-- API reference as markdown. Docs come from llm._doc(f) (signature, doc) for bound Swift functions.
+local M = {}
+
+local doc = rawget(llm, '_doc')
+
+--- Signature and one-line doc of a bound native function, or nil.
+local function docOf(f)
+  if type(f) ~= 'function' or doc == nil then return nil end
+  local sig, d = doc(f)
+  if sig == nil or sig == '' then return nil end
+  return sig, d or ''
+end
+M.docOf = docOf
+
+-- Resolves a dotted global name ('llm.Tensor') with raw access (never trips strict globals).
+local function resolve(path)
+  local v = _G
+  for part in path:gmatch('[^.]+') do
+    if type(v) ~= 'table' then return nil end
+    v = rawget(v, part)
+  end
+  return v
+end
+
+-- The methods table of a userdata (tensor): the global named by its metatable's __name.
+local function methodsOf(v)
+  local mt = getmetatable(v)
+  if type(mt) ~= 'table' then return nil, nil end
+  local name = rawget(mt, '__name')
+  if type(name) ~= 'string' then return nil, nil end
+  local t = resolve(name)
+  return type(t) == 'table' and t or nil, name
+end
+
+-- A name for a table that is a global or a field of a global table ('llm', 'llm.Tensor').
+local function nameOf(t)
+  for k, v in pairs(_G) do
+    if v == t and type(k) == 'string' then return k end
+  end
+  for k, v in pairs(_G) do
+    if type(k) == 'string' and type(v) == 'table' and v ~= _G then
+      for k2, v2 in pairs(v) do
+        if v2 == t and type(k2) == 'string' then return k .. '.' .. k2 end
+      end
+    end
+  end
+  return nil
+end
+
+local function sortedKeys(t)
+  local keys = {}
+  for k in pairs(t) do
+    if type(k) == 'string' and k:sub(1, 1) ~= '_' then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  return keys
+end
+
+local function listTable(t, title)
+  local lines = { title }
+  local width = 0
+  local keys = sortedKeys(t)
+  for _, k in ipairs(keys) do width = math.max(width, #k) end
+  for _, k in ipairs(keys) do
+    local v = rawget(t, k)
+    local what
+    local sig, d = docOf(v)
+    if sig then what = d ~= '' and d or sig
+    elseif type(v) == 'function' then what = '(Lua function)'
+    elseif type(v) == 'table' then what = '(table: help(' .. (nameOf(v) or k) .. ') for its contents)'
+    else what = '= ' .. tostring(v) end
+    lines[#lines + 1] = string.format('  %-' .. width .. 's  %s', k, what)
+  end
+  if #keys == 0 then lines[#lines + 1] = '  (no public fields)' end
+  return table.concat(lines, '\n')
+end
+
+local intro = [[
+llmscript: tensors, autograd and training recipes in Lua 5.4.
+  help(llm)            the functions of the llm namespace
+  help(llm.Tensor)     tensor methods (t:matmul(u) is also llm.matmul(t, u))
+  help(llm.zeros)      signature and description of one function
+  help(t)              the methods of a tensor t
+In the REPL: Tab completes names (llm.ze<Tab>, t:ma<Tab>); a trailing ';' hides the result.]]
+
+--- The help text for a value (what help(x) prints).
+function M.text(...)
+  if select('#', ...) == 0 then return intro end
+  local x = ...
+  if type(x) == 'string' then
+    local v = resolve(x)
+    if v == nil then v = resolve('llm.' .. x) end
+    if v == nil then v = resolve('llm.Tensor.' .. x) end
+    if v == nil then return "no help for '" .. x .. "'" end
+    x = v
+  end
+  local sig, d = docOf(x)
+  if sig then return d ~= '' and (sig .. '\n  ' .. d) or sig end
+  local ty = type(x)
+  if ty == 'function' then
+    local info = debug and debug.getinfo and debug.getinfo(x, 'S')
+    if info and info.what == 'Lua' then
+      return 'a Lua function (defined at ' .. info.short_src .. ':' .. info.linedefined .. ')'
+    end
+    return 'a built-in Lua function (see the Lua 5.4 manual)'
+  elseif ty == 'table' then
+    local name = nameOf(x)
+    return listTable(x, (name or 'table') .. ':')
+  elseif ty == 'userdata' then
+    local methods, typeName = methodsOf(x)
+    if methods then return listTable(methods, (typeName or 'userdata') .. ' methods:') end
+    return 'a userdata value'
+  end
+  return 'a ' .. ty .. ' value: ' .. tostring(x)
+end
+
+--- Prints help about x (see the intro: help()).
+function M.help(...)
+  print(M.text(...))
+end
+
+-- Markdown list of the bound functions of one table; `seen` skips functions listed elsewhere.
+local function markdownTable(t, skip)
+  local lines = {}
+  for _, k in ipairs(sortedKeys(t)) do
+    local v = rawget(t, k)
+    local sig, d = docOf(v)
+    if sig and not skip[v] then
+      lines[#lines + 1] = '- `' .. sig .. '`' .. (d ~= '' and (' — ' .. d) or '')
+    end
+  end
+  return lines
+end
+
+--- The API reference in markdown: every global namespace with bound functions, its tables (such as
+--- llm.Tensor) and the operators of the matching userdata type, sorted by name.
+function M.markdown()
+  local out = {}
+  local registry = debug and debug.getregistry and debug.getregistry() or {}
+  local function section(path, t, skip)
+    local lines = markdownTable(t, skip)
+    local mt = rawget(registry, path)
+    if type(mt) == 'table' then
+      local ops = {}
+      for k, v in pairs(mt) do
+        local sig, d = docOf(v)
+        if type(k) == 'string' and k:sub(1, 2) == '__' and sig then
+          ops[#ops + 1] = '- `' .. sig .. '`' .. (d ~= '' and (' — ' .. d) or '')
+        end
+      end
+      table.sort(ops)
+      for _, l in ipairs(ops) do lines[#lines + 1] = l end
+    end
+    if #lines > 0 then
+      out[#out + 1] = '### `' .. path .. '`\n\n' .. table.concat(lines, '\n') .. '\n'
+    end
+  end
+  local globals = {}
+  for k, v in pairs(_G) do
+    if type(k) == 'string' and type(v) == 'table' and v ~= _G then globals[#globals + 1] = k end
+  end
+  table.sort(globals)
+  for _, g in ipairs(globals) do
+    local ns = rawget(_G, g)
+    -- functions of sub-tables (methods) are listed there, not again in the namespace
+    local inSub, subs = {}, {}
+    for _, k in ipairs(sortedKeys(ns)) do
+      local v = rawget(ns, k)
+      if type(v) == 'table' and v ~= ns and v ~= _G then
+        subs[#subs + 1] = k
+        for _, f in pairs(v) do if type(f) == 'function' then inSub[f] = true end end
+      end
+    end
+    section(g, ns, inSub)
+    for _, k in ipairs(subs) do section(g .. '.' .. k, rawget(ns, k), {}) end
+  end
+  return table.concat(out, '\n')
+end
+
+return M
