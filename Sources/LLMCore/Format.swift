@@ -13,12 +13,12 @@ extension Tensor: CustomStringConvertible {
         var body = ""
         let indent = String(repeating: " ", count: "tensor(".count)
         func render(_ dim: Int, _ base: Int) -> String {
-            if rank == 0 { return fmt.string(load(at: offset)) }
+            if rank == 0 { return fmt.string(value(at: offset)) }
             let n = shape[dim]
             var idx: [Int?] = []
             if summarize && n > 2 * edge { idx = Array(0..<edge).map { $0 } + [nil] + Array((n - edge)..<n).map { $0 } } else { idx = Array(0..<n).map { $0 } }
             if dim == rank - 1 {
-                let items = idx.map { i in i.map { fmt.string(load(at: base + $0 * strides[dim])) } ?? "..." }
+                let items = idx.map { i in i.map { fmt.string(value(at: base + $0 * strides[dim])) } ?? "..." }
                 return "[" + items.joined(separator: ", ") + "]"
             }
             let sep = "," + String(repeating: "\n", count: rank - dim - 1) + indent + String(repeating: " ", count: dim + 1)
@@ -31,6 +31,11 @@ extension Tensor: CustomStringConvertible {
         if dtype != .float32 { notes.append("dtype=\(dtype.rawValue)") }
         if let n = gradNode { notes.append("gradFn=\(n.op.kind.rawValue)") } else if requiresGrad { notes.append("requiresGrad=true") }
         return "tensor(" + body + notes.map { ", " + $0 }.joined() + ")"
+    }
+
+    /// An element for printing: exact integers for integer dtypes.
+    private func value(at o: Int) -> PrintedValue {
+        dtype.isFloatingPoint ? .real(load(at: o)) : .integer(loadInteger(at: o))
     }
 
     /// The values that will be printed (for choosing a common format).
@@ -53,6 +58,9 @@ extension Tensor: CustomStringConvertible {
     }
 }
 
+/// A printed element: exact integers stay integers.
+enum PrintedValue { case real(Double), integer(Int64) }
+
 /// One number format shared by all printed elements of a tensor.
 struct NumberFormat {
     enum Style { case integer, fixed, scientific, intType }
@@ -74,12 +82,21 @@ struct NumberFormat {
         width = w
     }
 
+    func string(_ v: PrintedValue) -> String {
+        switch v {
+        case .real(let d): return string(d)
+        case .integer(let i):
+            let s = String(i)
+            return String(repeating: " ", count: Swift.max(0, width - s.count)) + s
+        }
+    }
+
     static func raw(_ v: Double, _ style: Style) -> String {
         if v.isNaN { return "nan" }
         if v.isInfinite { return v > 0 ? "inf" : "-inf" }
         switch style {
-        case .intType: return String(Int64(v))
-        case .integer: return String(Int64(v)) + "."
+        case .intType: return String(format: "%.0f", v)
+        case .integer: return String(format: "%.0f", v) + "."
         case .fixed: return String(format: "%.4f", v)
         case .scientific: return String(format: "%.4e", v)
         }

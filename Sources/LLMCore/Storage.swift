@@ -34,6 +34,13 @@ public final class Storage: @unchecked Sendable {
         guard byteCount <= Storage.maxBytes else {
             throw TensorError.memory("cannot allocate \(byteCount) bytes: more than this machine's memory (\(Storage.maxBytes) bytes)")
         }
+        if byteCount > 1 << 30 {   // large requests: refuse what the machine cannot back right now
+            let free = sysconf(Int32(_SC_AVPHYS_PAGES)), page = sysconf(Int32(_SC_PAGESIZE))
+            let (avail, o) = Int(free).multipliedReportingOverflow(by: Int(page))
+            if !o && avail > 0 && byteCount > avail {
+                throw TensorError.memory("cannot allocate \(byteCount) bytes: only \(avail) bytes of memory are free")
+            }
+        }
         var p: UnsafeMutableRawPointer? = nil
         let rc = posix_memalign(&p, 64, max(byteCount, 64))
         guard rc == 0, let ptr = p else { throw TensorError.memory("out of memory allocating \(byteCount) bytes") }

@@ -120,6 +120,21 @@ public final class Tensor: @unchecked Sendable {
         }
     }
 
+    /// The exact integer value at storage offset `o` (integer dtypes; floats are truncated and saturated).
+    @inlinable public func loadInteger(at o: Int) -> Int64 {
+        let p = storage.bytes
+        switch dtype {
+        case .int64: return p.load(fromByteOffset: o * 8, as: Int64.self)
+        case .int32: return Int64(p.load(fromByteOffset: o * 4, as: Int32.self))
+        case .uint8: return Int64(p.load(fromByteOffset: o, as: UInt8.self))
+        case .int8: return Int64(p.load(fromByteOffset: o, as: Int8.self))
+        case .float32, .float16, .bfloat16:
+            let v = load(at: o)
+            if v.isNaN { return 0 }
+            return v >= 0x1p63 ? .max : (v <= -0x1p63 ? .min : Int64(v.rounded(.towardZero)))
+        }
+    }
+
     /// Stores `v` at storage offset `o`, converting (saturating for integer types, NaN -> 0).
     @inlinable public func store(_ v: Double, at o: Int) {
         let p = storage.bytes

@@ -4,6 +4,7 @@
 import CLua
 import CLuaShim
 import LLMCore
+import Synchronization
 
 /// A Swift function callable from Lua. It reads arguments through ``LuaArgs``, pushes its results,
 /// and returns how many it pushed. It only throws; it never raises a Lua error itself.
@@ -31,8 +32,13 @@ final class FunctionBox {
     init(_ b: LuaBinding) { binding = b }
 }
 
-/// All registered functions by id (the C id table holds the same boxes, retained).
-nonisolated(unsafe) var registeredBindings: [LuaBinding] = []
+/// Process-wide registration state: bindings by id (the C id table holds the same boxes, retained),
+/// and ids by key, so a binding table is registered once even when many states (threads) open it.
+struct BindingTable {
+    var bindings: [LuaBinding] = []
+    var ids: [String: Int32] = [:]
+}
+let bindingTable = Mutex(BindingTable())
 
 private let dispatcher: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?,
                                         UnsafeMutablePointer<Int32>?) -> Int32 = { L, ctx, arg, gckb in
@@ -61,26 +67,21 @@ private let dispatcher: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?
 
 func installDispatcher() { llms_set_dispatcher(dispatcher) }
 
-/// Registers a binding (once per process; ids are shared by all states) and returns its id.
-func registerBinding(_ b: LuaBinding) -> Int32 {
-    let id = llms_register_ctx(Unmanaged.passRetained(FunctionBox(b)).toOpaque())
-    registeredBindings.append(b)
-    return id
-}
-
-/// Process-wide id cache: a binding table is registered once even when many states open it.
-nonisolated(unsafe) var bindingIds: [String: Int32] = [:]
-
 /// Pushes the Lua function for `b`, registering it on first use under `key`.
 func pushBinding(_ L: OpaquePointer, _ b: LuaBinding, key: String) {
-    let id: Int32
-    if let known = bindingIds[key] { id = known } else { id = registerBinding(b); bindingIds[key] = id }
+    let id: Int32 = bindingTable.withLock { table in
+        if let known = table.ids[key] { return known }
+        let id = llms_register_ctx(Unmanaged.passRetained(FunctionBox(b)).toOpaque())
+        table.bindings.append(b)
+        table.ids[key] = id
+        return id
+    }
     llms_push_function(L, id)
 }
 
 /// The binding behind a Lua value, if it is a registered llmscript function.
 func binding(at idx: Int32, in L: OpaquePointer) -> LuaBinding? {
     var id: Int32 = 0
-    guard llms_function_id(L, idx, &id) != 0, id >= 0, Int(id) < registeredBindings.count else { return nil }
-    return registeredBindings[Int(id)]
+    guard llms_function_id(L, idx, &id) != 0 else { return nil }
+    return bindingTable.withLock { id >= 0 && Int(id) < $0.bindings.count ? $0.bindings[Int(id)] : nil }
 }

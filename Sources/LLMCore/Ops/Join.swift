@@ -74,7 +74,7 @@ extension Tensor {
         guard chunks > 0 else { throw TensorError.invalid("chunk: number of chunks must be positive, got \(chunks)") }
         let d = try Shape.normalize(dim: dim, rank: rank, op: "chunk")
         guard rank > 0 else { throw TensorError.invalid("chunk: cannot chunk a 0-d tensor") }
-        let size = Swift.max(1, (shape[d] + chunks - 1) / chunks)
+        let size = Swift.max(1, shape[d] / chunks + (shape[d] % chunks == 0 ? 0 : 1))
         return try split(size, dim: d)
     }
 }

@@ -112,8 +112,8 @@ extension Tensor {
     public func tanh() throws -> Tensor { try unary(.tanh) }
     public func sigmoid() throws -> Tensor { try unary(.sigmoid) }
     public func relu() throws -> Tensor { try unary(.relu) }
-    /// GELU; `approximate: true` is the tanh form used by GPT-2.
-    public func gelu(approximate: Bool = true) throws -> Tensor { try unary(approximate ? .geluTanh : .geluExact) }
+    /// GELU: exact (erf) by default like PyTorch; `approximate: true` is the tanh form used by GPT-2.
+    public func gelu(approximate: Bool = false) throws -> Tensor { try unary(approximate ? .geluTanh : .geluExact) }
     public func silu() throws -> Tensor { try unary(.silu) }
 
     /// `self ^ p` for a constant exponent.

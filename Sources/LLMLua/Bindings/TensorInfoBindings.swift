@@ -27,18 +27,21 @@ enum TensorInfoBindings {
         LuaBinding("item", "t:item() -> number", "The value of a one-element tensor.") { a in
             let t = try a.tensor(1)
             let v = try t.item()
-            if t.dtype.isFloatingPoint { a.push(v) } else { a.push(Int(v)) }
+            if t.dtype.isFloatingPoint { a.push(v) } else { lua_pushinteger(a.L, lua_Integer(t.loadInteger(at: t.offset))) }
             return 1
         },
         LuaBinding("totable", "t:totable() -> table | number", "Nested Lua tables of the values (a number for a 0-d tensor).") { a in
             let t = try a.tensor(1)
             guard t.count <= 1 << 26 else { throw LuaError.runtime("totable: tensor with \(t.count) elements is too large to convert") }
-            let values = t.toDoubles(), isFloat = t.dtype.isFloatingPoint
+            let isFloat = t.dtype.isFloatingPoint
+            var offsets: [Int] = []
+            offsets.reserveCapacity(t.count)
+            t.forEachOffset { offsets.append($0) }
             guard lua_checkstack(a.L, Int32(t.rank) + 4) != 0 else { throw LuaError.runtime("totable: stack overflow") }
             var i = 0
             func build(_ d: Int) {
                 if d == t.rank {
-                    if isFloat { lua_pushnumber(a.L, values[i]) } else { lua_pushinteger(a.L, lua_Integer(values[i])) }
+                    if isFloat { lua_pushnumber(a.L, t.load(at: offsets[i])) } else { lua_pushinteger(a.L, lua_Integer(t.loadInteger(at: offsets[i]))) }
                     i += 1; return
                 }
                 lua_createtable(a.L, Int32(clamping: t.shape[d]), 0)
