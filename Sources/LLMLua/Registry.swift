@@ -6,11 +6,21 @@ import CLuaShim
 import LLMCore
 
 /// A library of bindings exposed under one Lua namespace.
+///
+/// To add a library: write an enum conforming to this protocol in Bindings/, and append it to
+/// `Registry.libraries`. Its functions land in the global table `namespace` (dotted names such as
+/// `llm.data` nest inside existing tables); `open` can register metatables or run Lua glue.
 public protocol LuaLibrary: Sendable {
-    /// Global name of the namespace table (`llm`).
+    /// Global name of the namespace table (`llm`, `nn`, `optim`, `llm.data`).
     static var namespace: String { get }
     /// Plain functions of the namespace (`llm.zeros`).
     static var functions: [LuaBinding] { get }
+    /// Extra set-up after the functions are installed (metatables, Lua glue). Default: nothing.
+    static func open(_ vm: LuaVM) throws
+}
+
+extension LuaLibrary {
+    public static func open(_ vm: LuaVM) throws {}
 }
 
 enum Registry {
@@ -52,8 +62,34 @@ enum Registry {
         lua_getfield(L, -1, "Tensor")
         llms_remove(L, -2)
         try vm.protectedCall(nargs: 2, nresults: 0)      // require('llm.tensor')(metatable, methods)
+
+        // other namespaces (nn, optim, llm.data, ...): functions, then each library's own set-up
+        for lib in libraries where lib.namespace != "llm" {
+            pushNamespace(vm, lib.namespace)
+            for b in lib.functions { pushBinding(L, b, key: "\(lib.namespace).\(b.name)"); lua_setfield(L, -2, b.name) }
+            llms_pop(L, 1)
+        }
+        for lib in libraries { try lib.open(vm) }
         lua_getglobal(L, "require")
         lua_pushstring(L, "llm")
         try vm.protectedCall(nargs: 1, nresults: 0)      // stdlib-lua/llm/init.lua: Lua-side additions
+    }
+
+    /// Pushes the table for a (possibly dotted) namespace, creating missing levels as globals/fields.
+    static func pushNamespace(_ vm: LuaVM, _ name: String) {
+        let L = vm.L
+        let parts = name.split(separator: ".").map(String.init)
+        llms_pushglobaltable(L)
+        for part in parts {
+            lua_pushstring(L, part)
+            if lua_rawget(L, -2) != LUA_TTABLE {
+                llms_pop(L, 1)
+                lua_createtable(L, 0, 32)
+                lua_pushstring(L, part)
+                lua_pushvalue(L, -2)
+                lua_rawset(L, -4)
+            }
+            llms_remove(L, -2)
+        }
     }
 }

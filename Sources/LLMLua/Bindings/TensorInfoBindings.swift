@@ -33,6 +33,9 @@ enum TensorInfoBindings {
         LuaBinding("totable", "t:totable() -> table | number", "Nested Lua tables of the values (a number for a 0-d tensor).") { a in
             let t = try a.tensor(1)
             guard t.count <= 1 << 26 else { throw LuaError.runtime("totable: tensor with \(t.count) elements is too large to convert") }
+            // an empty tensor can still need many (empty) tables: shape [2^36, 0]
+            let tables = t.shape.dropLast().reduce(1) { Swift.min($0 &* Swift.max($1, 1), 1 << 40) }
+            guard tables <= 1 << 26 else { throw LuaError.runtime("totable: tensor of shape \(shapeString(t.shape)) needs too many tables to convert") }
             let isFloat = t.dtype.isFloatingPoint
             var offsets: [Int] = []
             offsets.reserveCapacity(t.count)
