@@ -7,14 +7,17 @@ public let maxElementCount = 1 << 36
 public enum Shape {
     /// Overflow-checked product of the dims; throws on negative dims or when above ``maxElementCount``.
     public static func elementCount(_ shape: [Int]) throws -> Int {
-        var n = 1
+        // `nonzero` caps the product of the non-zero dims too, so an empty tensor cannot carry huge dims
+        // (shape [0, 2^62, 2^62]) whose products would overflow in later shape arithmetic.
+        var n = 1, nonzero = 1
         for d in shape {
             guard d >= 0 else { throw TensorError.invalid("Invalid shape \(shapeString(shape)): dimensions must be non-negative") }
-            let (p, o) = n.multipliedReportingOverflow(by: d)
+            let (p, o) = nonzero.multipliedReportingOverflow(by: Swift.max(d, 1))
             guard !o, p <= maxElementCount else {
                 throw TensorError.memory("tensor too large: shape \(shapeString(shape)) has more than \(maxElementCount) elements")
             }
-            n = p
+            nonzero = p
+            n *= d
         }
         return n
     }

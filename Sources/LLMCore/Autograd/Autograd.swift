@@ -14,6 +14,9 @@ public final class Node {
     var inputs: [Tensor]
     var saved: [Tensor]
     let savedVersions: [Int]
+    /// Storage versions of the inputs and the output when recorded (checked when the VJP reads them).
+    let inputVersions: [Int]
+    let outputVersion: Int
     /// The output, held weakly (the output owns the node).
     unowned(unsafe) var output: Tensor
     var released = false
@@ -23,6 +26,8 @@ public final class Node {
         self.inputs = inputs
         self.saved = saved
         self.savedVersions = saved.map { $0.storage.version }
+        self.inputVersions = inputs.map { $0.storage.version }
+        self.outputVersion = output.storage.version
         self.output = output
     }
 }
@@ -116,6 +121,14 @@ extension Tensor {
                 }
                 for (s, v) in zip(node.saved, node.savedVersions) where s.storage.version != v {
                     throw TensorError.autograd("backward: a tensor saved by \(node.op.kind.rawValue) was modified by an in-place operation after it was used")
+                }
+                if node.op.vjpReadsInputs {
+                    for (x, v) in zip(node.inputs, node.inputVersions) where x.storage.version != v {
+                        throw TensorError.autograd("backward: an input of \(node.op.kind.rawValue) was modified by an in-place operation after it was used")
+                    }
+                }
+                if node.op.vjpReadsOutput && node.output.storage.version != node.outputVersion {
+                    throw TensorError.autograd("backward: the output of \(node.op.kind.rawValue) was modified by an in-place operation after it was computed")
                 }
                 let inputGrads = try node.op.vjp(g, node)
                 for (input, ig) in zip(node.inputs, inputGrads) {

@@ -66,6 +66,34 @@ public enum Primitive {
         }
     }
 
+    /// True when the VJP reads the input values (backward then checks they were not modified in place).
+    var vjpReadsInputs: Bool {
+        switch self {
+        case .mul, .div, .pow, .powScalar, .clamp, .logsumexp, .matmul: return true
+        case .unary(let u):
+            switch u {
+            case .log, .rsqrt, .abs, .relu, .geluTanh, .geluExact, .silu: return true
+            case .neg, .exp, .sqrt, .tanh, .sigmoid: return false
+            }
+        case .add, .sub, .where, .sum, .extremum, .softmax, .logSoftmax, .reshape, .permute, .expand, .narrow, .copy,
+             .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular: return false
+        }
+    }
+
+    /// True when the VJP reads the output value (pow, unary, logsumexp, softmax, logSoftmax).
+    var vjpReadsOutput: Bool {
+        switch self {
+        case .pow, .logsumexp, .softmax, .logSoftmax: return true
+        case .unary(let u):
+            switch u {
+            case .exp, .sqrt, .rsqrt, .tanh, .sigmoid: return true
+            case .neg, .log, .abs, .relu, .geluTanh, .geluExact, .silu: return false
+            }
+        case .add, .sub, .mul, .div, .powScalar, .clamp, .where, .sum, .extremum, .matmul, .reshape, .permute, .expand,
+             .narrow, .copy, .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular: return false
+        }
+    }
+
     /// Gradients with respect to each input of `node`, given the gradient `g` of its output.
     /// A nil entry means "no gradient" (the input does not require one, or is an index).
     func vjp(_ g: Tensor, _ node: Node) throws -> [Tensor?] {

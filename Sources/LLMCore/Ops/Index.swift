@@ -12,7 +12,8 @@ extension Tensor {
         out.reserveCapacity(count)
         for v in toDoubles() {
             guard v >= 0, v < Double(bound) else {
-                throw TensorError.invalid("\(op): index \(Int(exactly: v.rounded()).map { String($0 + 1) } ?? "\(v)") is out of range 1..\(bound)")
+                let shown = Int64(exactly: v.rounded()).map(String.init) ?? "\(v)"
+                throw TensorError.invalid("\(op): index \(shown) is out of range for size \(bound) (index tensors hold 0-based ids 0..\(bound - 1))")
             }
             out.append(Int(v))
         }

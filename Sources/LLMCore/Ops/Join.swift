@@ -62,7 +62,7 @@ extension Tensor {
     /// Splits along `dim` into pieces of the given sizes (must sum to the dim's size). Views.
     public func split(sizes: [Int], dim: Int) throws -> [Tensor] {
         let d = try Shape.normalize(dim: dim, rank: rank, op: "split")
-        guard rank > 0, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == shape[d] else {
+        guard rank > 0, sizes.allSatisfy({ $0 >= 0 && $0 <= shape[d] }), sizes.reduce(0, &+) == shape[d] else {
             throw TensorError.invalid("split: sizes \(sizes) do not add up to \(rank > 0 ? shape[d] : 0), the size of dimension \(d + 1)")
         }
         var start = 0

@@ -22,6 +22,12 @@ extension Tensor {
         }
         if rank == 1 { return try unsqueeze(0).matmul(other).squeeze(-2) }
         if other.rank == 1 { return try matmul(other.unsqueeze(1)).squeeze(-1) }
+        // (..., m, k) · (k, n): one GEMM over all rows when the leading dims fold into m without a copy
+        if rank > 2 && other.rank == 2, Tensor.viewStrides(shape, strides, [count / Swift.max(shape[rank - 1], 1), shape[rank - 1]]) != nil,
+           shape[rank - 1] > 0 {
+            let rows = try reshape([-1, shape[rank - 1]])
+            return try rows.matmul(other).reshape(Array(shape.dropLast()) + [other.shape[1]])
+        }
         return try Tensor.batchedMatmul(self, other).record(.matmul, [self, other])
     }
 
@@ -34,6 +40,19 @@ extension Tensor {
             return (true, Swift.max(cols == 1 ? rows : colStride, rows, 1))
         }
         return nil
+    }
+
+    /// Affine map over the last dim: x·wᵀ + b, with weight (out, in) as in PyTorch's Linear.
+    public func linear(_ weight: Tensor, _ bias: Tensor?) throws -> Tensor {
+        guard weight.rank == 2 else { throw TensorError.shape("linear: weight must be 2-D (out, in), got \(shapeString(weight.shape))") }
+        guard rank >= 1, shape[rank - 1] == weight.shape[1] else {
+            throw TensorError.shape("linear: input \(shapeString(shape)) does not match weight \(shapeString(weight.shape)) (expected last dim \(weight.shape[1]))")
+        }
+        if let bias, bias.shape != [weight.shape[0]] {
+            throw TensorError.shape("linear: bias has shape \(shapeString(bias.shape)), expected [\(weight.shape[0])]")
+        }
+        let y = try matmul(weight.transpose(0, 1))
+        return try bias.map { try y.add($0) } ?? y
     }
 
     // a: (..., m, k), b: (..., k, n) -> out: (batch..., m, n), batch dims broadcast

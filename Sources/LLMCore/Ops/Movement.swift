@@ -6,7 +6,7 @@ extension Tensor {
     /// Resolves a target shape with at most one -1 against this tensor's element count.
     func inferShape(_ target: [Int], op: String) throws -> [Int] {
         var out = target
-        var infer = -1, known = 1
+        var infer = -1, known = 1, knownNonzero = 1   // knownNonzero: caps huge dims next to a 0
         for (i, d) in target.enumerated() {
             if d == -1 {
                 guard infer < 0 else { throw TensorError.invalid("\(op): only one dimension can be -1, got \(shapeString(target))") }
@@ -14,8 +14,9 @@ extension Tensor {
             } else {
                 guard d >= 0 else { throw TensorError.invalid("\(op): invalid size \(d) in \(shapeString(target))") }
                 let (p, o) = known.multipliedReportingOverflow(by: d)
-                guard !o, p <= maxElementCount else { throw TensorError.memory("\(op): shape \(shapeString(target)) is too large") }
-                known = p
+                let (pn, on) = knownNonzero.multipliedReportingOverflow(by: Swift.max(d, 1))
+                guard !o, !on, pn <= maxElementCount else { throw TensorError.memory("\(op): shape \(shapeString(target)) is too large") }
+                known = p; knownNonzero = pn
             }
         }
         if infer >= 0 {
@@ -99,7 +100,7 @@ extension Tensor {
         let d = try Shape.normalize(dim: dim, rank: rank, op: "narrow")
         guard rank > 0 else { throw TensorError.invalid("narrow: cannot narrow a 0-d tensor") }
         guard start >= 0, length >= 0, start <= shape[d], length <= shape[d] - start else {
-            throw TensorError.invalid("narrow: range \(start + 1)..\(start + length) is out of bounds for dimension \(d + 1) of size \(shape[d])")
+            throw TensorError.invalid("narrow: range \(start &+ 1)..\(start &+ length) is out of bounds for dimension \(d + 1) of size \(shape[d])")
         }
         if start == 0 && length == shape[d] { return self }
         var s = shape
