@@ -1,9 +1,12 @@
 -- llm: the root namespace. The native functions are installed by the host before this file runs;
--- this module adds the Lua-side helpers and returns the namespace table.
+-- this module adds the Lua-side helpers and packages (help, nn) as globals and returns the namespace.
 local llm = llm
 
 -- help(x): documentation from the binding tables; a global in scripts and the REPL (see llm/help.lua).
 llm.help = require('llm.help').help
 rawset(_G, 'help', llm.help)
+
+-- nn: layers, losses and initializers (stdlib-lua/llm/nn).
+rawset(_G, 'nn', require 'llm.nn')
 
 return llm

@@ -33,6 +33,12 @@ public enum Primitive {
     case scatterAdd(dim: Int)                       // saved: index
     case embedding                                  // saved: ids
     case triangular(upper: Bool, diagonal: Int)
+    case cumsum(dim: Int)                           // Ops/Cumsum.swift
+    // Fused neural-network kernels (Ops/Normalization.swift, Ops/Attention.swift, Ops/CrossEntropy.swift)
+    case layerNorm(eps: Double, hasWeight: Bool, hasBias: Bool)   // saved: x, mean, rstd, [weight]
+    case rmsNorm(eps: Double, hasWeight: Bool)                    // saved: x, (unused), rstd, [weight]
+    case attention(scale: Double)                                 // saved: q, k, v, probabilities
+    case crossEntropy(smoothing: Double, reduction: Reduction, used: Int)   // saved: logits, lse, ids
 
     /// The case name, for enumeration and messages.
     public var kind: PrimitiveKind {
@@ -63,6 +69,11 @@ public enum Primitive {
         case .scatterAdd: return .scatterAdd
         case .embedding: return .embedding
         case .triangular: return .triangular
+        case .cumsum: return .cumsum
+        case .layerNorm: return .layerNorm
+        case .rmsNorm: return .rmsNorm
+        case .attention: return .attention
+        case .crossEntropy: return .crossEntropy
         }
     }
 
@@ -76,7 +87,8 @@ public enum Primitive {
             case .neg, .exp, .sqrt, .tanh, .sigmoid: return false
             }
         case .add, .sub, .where, .sum, .extremum, .softmax, .logSoftmax, .reshape, .permute, .expand, .narrow, .copy,
-             .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular: return false
+             .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular, .cumsum: return false
+        case .layerNorm, .rmsNorm, .attention, .crossEntropy: return false   // they read their own saved copies
         }
     }
 
@@ -90,7 +102,8 @@ public enum Primitive {
             case .neg, .log, .abs, .relu, .geluTanh, .geluExact, .silu: return false
             }
         case .add, .sub, .mul, .div, .powScalar, .clamp, .where, .sum, .extremum, .matmul, .reshape, .permute, .expand,
-             .narrow, .copy, .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular: return false
+             .narrow, .copy, .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular, .cumsum,
+             .layerNorm, .rmsNorm, .attention, .crossEntropy: return false
         }
     }
 
@@ -121,6 +134,12 @@ public enum Primitive {
         case .scatterAdd(let dim): return try Tensor.scatterAddVJP(g, dim: dim, index: s[0], srcShape: x[1].shape)
         case .embedding: return [try Tensor.embeddingVJP(g, weightShape: x[0].shape, ids: s[0])]
         case .triangular(let upper, let diagonal): return [try g.triangular(upper: upper, diagonal: diagonal)]
+        case .cumsum(let dim): return [try g.scan(dim: dim, reverse: true)]
+        case .layerNorm(_, let hw, let hb): return try Tensor.layerNormVJP(g, saved: s, hasWeight: hw, hasBias: hb, rms: false)
+        case .rmsNorm(_, let hw): return try Tensor.layerNormVJP(g, saved: s, hasWeight: hw, hasBias: false, rms: true)
+        case .attention(let scale): return try Tensor.attentionVJP(g, saved: s, scale: scale)
+        case .crossEntropy(let sm, let red, let used):
+            return [try Tensor.crossEntropyVJP(g, logitsShape: x[0].shape, saved: s, smoothing: sm, reduction: red, used: used)]
         }
     }
 }
@@ -133,5 +152,6 @@ public enum PrimitiveKind: String, CaseIterable, Sendable {
     case sum, extremum, logsumexp, softmax, logSoftmax
     case matmul
     case reshape, permute, expand, narrow, copy
-    case cat, indexSelect, gather, scatterAdd, embedding, triangular
+    case cat, indexSelect, gather, scatterAdd, embedding, triangular, cumsum
+    case layerNorm, rmsNorm, attention, crossEntropy
 }

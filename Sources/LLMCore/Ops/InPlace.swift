@@ -60,3 +60,59 @@ extension Tensor {
         return self
     }
 }
+
+// MARK: initializers that need more than uniform/normal draws
+
+extension Tensor {
+    /// Fills with a normal(mean, std) truncated to [a, b] (resampling outside values), like PyTorch trunc_normal_.
+    @discardableResult public func truncNormalInPlace(mean: Double, std: Double, a: Double, b: Double, generator: Generator = .shared) throws -> Tensor {
+        try checkInPlace("truncNormal_")
+        guard std > 0, a < b, mean.isFinite, std.isFinite else {
+            throw TensorError.invalid("truncNormal_: need std > 0 and a < b, got std=\(std), a=\(a), b=\(b)")
+        }
+        // the interval must have some mass, or rejection sampling never ends
+        guard (b - mean) / std > -8, (a - mean) / std < 8 else {
+            throw TensorError.invalid("truncNormal_: the interval [\(a), \(b)] lies more than 8 std from the mean")
+        }
+        let values = try Tensor(shape: shape, zeroed: false)
+        let p = values.f32
+        for i in 0..<count {
+            var v = mean + std * generator.normal()
+            while v < a || v > b { v = mean + std * generator.normal() }
+            p[i] = Float(v)
+        }
+        try assign(values, op: "truncNormal_")
+        return self
+    }
+
+    /// Fills a ≥2-D tensor with a (semi-)orthogonal matrix (rows flattened from dim 2 on), scaled by `gain`.
+    /// reference: Saxe et al. 2013; PyTorch orthogonal_ (QR of a normal matrix with sign correction).
+    @discardableResult public func orthogonalInPlace(gain: Double = 1, generator: Generator = .shared) throws -> Tensor {
+        try checkInPlace("orthogonal_")
+        guard rank >= 2 else { throw TensorError.shape("orthogonal_: needs at least 2 dims, got \(shapeString(shape))") }
+        let rows = shape[0], cols = count / Swift.max(rows, 1)
+        guard rows > 0, cols > 0 else { return self }
+        // Gram-Schmidt (modified, in f64) on the longer side of a normal matrix
+        let (n, m) = rows < cols ? (rows, cols) : (cols, rows)     // n vectors of length m, n <= m
+        var q = [[Double]](repeating: [], count: n)
+        for i in 0..<n {
+            var v = (0..<m).map { _ in generator.normal() }
+            for j in 0..<i {
+                let dot = zip(v, q[j]).reduce(0) { $0 + $1.0 * $1.1 }
+                for k in 0..<m { v[k] -= dot * q[j][k] }
+            }
+            var norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            if norm < 1e-12 { v = (0..<m).map { $0 == i ? 1 : 0 }; norm = 1 }
+            q[i] = v.map { $0 / norm }
+        }
+        let values = try Tensor(shape: shape, zeroed: false)
+        let p = values.f32
+        for r in 0..<rows {
+            for c in 0..<cols {
+                p[r * cols + c] = Float(gain * (rows < cols ? q[r][c] : q[c][r]))
+            }
+        }
+        try assign(values, op: "orthogonal_")
+        return self
+    }
+}

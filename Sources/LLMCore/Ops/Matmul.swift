@@ -62,7 +62,9 @@ extension Tensor {
         guard k == k2 else {
             throw TensorError.shape("matmul: cannot multiply \(shapeString(a.shape)) by \(shapeString(b.shape)) (inner dimensions \(k) and \(k2) differ)")
         }
-        let batch = try Shape.broadcast(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), op: "matmul")
+        guard let batch = try? Shape.broadcast(Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2)), op: "matmul") else {
+            throw TensorError.shape("matmul: cannot multiply \(shapeString(a.shape)) by \(shapeString(b.shape)) (batch dimensions cannot be broadcast)")
+        }
         let out = try Tensor(shape: batch + [m, n], zeroed: k == 0)
         guard Int32(exactly: m) != nil, Int32(exactly: n) != nil, Int32(exactly: k) != nil else {
             throw TensorError.shape("matmul: dimensions of \(shapeString(a.shape)) x \(shapeString(b.shape)) exceed BLAS's 32-bit limit")

@@ -9,9 +9,13 @@ enum TensorLib: LuaLibrary {
     /// Plain functions (llm.zeros ...).
     static let functions: [LuaBinding] = TensorCreationBindings.functions + TensorShapeBindings.functions
         + TensorMathBindings.functions + TensorIndexBindings.functions + AutogradBindings.functions
+        + SamplingBindings.functions + NNBindings.functions
     /// Tensor methods (t:sum() ...), each also available as llm.sum(t, ...).
     static let methods: [LuaBinding] = TensorInfoBindings.methods + TensorShapeBindings.methods
         + TensorMathBindings.methods + TensorIndexBindings.methods + AutogradBindings.methods
+        + SamplingBindings.methods + NNBindings.methods
     /// Metamethods of llm.Tensor.
     static let metamethods: [LuaBinding] = TensorInfoBindings.metamethods + TensorMathBindings.metamethods
+
+    static func open(_ vm: LuaVM) throws { try SamplingBindings.open(vm) }
 }

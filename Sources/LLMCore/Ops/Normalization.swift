@@ -1,0 +1,106 @@
+// Fused normalization over the last dim: layerNorm and rmsNorm, each with its hand-written backward.
+// x: (N, C) rows (any leading dims flattened); weight, bias: (C). Saved: per-row mean and rstd (N).
+// reference: llm.c layernorm_forward/backward; RMSNorm (Zhang & Sennrich 2019).
+import Foundation
+
+extension Tensor {
+    /// Checks an optional affine parameter against the normalized size.
+    private static func checkAffine(_ p: Tensor?, _ c: Int, _ name: String, op: String) throws {
+        guard let p else { return }
+        guard p.shape == [c] else {
+            throw TensorError.shape("\(op): \(name) has shape \(shapeString(p.shape)), expected [\(c)] (the size of the last dim)")
+        }
+    }
+
+    /// Layer normalization over the last dim: (x − mean) / sqrt(var + eps) · weight + bias (biased variance).
+    public func layerNorm(weight: Tensor?, bias: Tensor?, eps: Double = 1e-5) throws -> Tensor {
+        guard rank >= 1, let c = shape.last, c > 0 else { throw TensorError.shape("layerNorm: input must have a non-empty last dim, got \(shapeString(shape))") }
+        try Tensor.checkAffine(weight, c, "weight", op: "layerNorm")
+        try Tensor.checkAffine(bias, c, "bias", op: "layerNorm")
+        guard eps >= 0 else { throw TensorError.invalid("Invalid 'eps': expected a non-negative number, got \(eps)") }
+        let x = try GradMode.withoutGrad { try asFloat().contiguous() }
+        let w = try GradMode.withoutGrad { try weight?.asFloat().contiguous() }, b = try GradMode.withoutGrad { try bias?.asFloat().contiguous() }
+        let n = count / c
+        let out = try Tensor(shape: shape, zeroed: false)
+        let mean = try Tensor(shape: [n], zeroed: false), rstd = try Tensor(shape: [n], zeroed: false)
+        let px = x.f32, po = out.f32, pm = mean.f32, pr = rstd.f32
+        for i in 0..<n {
+            let row = px + i * c, o = po + i * c
+            var s: Double = 0
+            for j in 0..<c { s += Double(row[j]) }
+            let m = Float(s / Double(c))
+            var v: Double = 0
+            for j in 0..<c { let d = Double(row[j] - m); v += d * d }
+            let r = Float(1 / (v / Double(c) + eps).squareRoot())
+            pm[i] = m; pr[i] = r
+            for j in 0..<c {
+                var y = (row[j] - m) * r
+                if let w { y *= w.f32[j] }
+                if let b { y += b.f32[j] }
+                o[j] = y
+            }
+        }
+        var inputs = [self]
+        if let weight { inputs.append(weight) }
+        if let bias { inputs.append(bias) }
+        return out.record(.layerNorm(eps: eps, hasWeight: weight != nil, hasBias: bias != nil), inputs, saved: [x, mean, rstd] + (w.map { [$0] } ?? []))
+    }
+
+    // dout: (N, C) -> dx (N, C), dweight (C), dbias (C)
+    // norm = (x − mean)·rstd; dnorm = dout·w; dx = rstd·(dnorm − mean(dnorm) − norm·mean(dnorm·norm))
+    static func layerNormVJP(_ g: Tensor, saved: [Tensor], hasWeight: Bool, hasBias: Bool, rms: Bool) throws -> [Tensor?] {
+        let x = saved[0], mean = saved[1], rstd = saved[2], w = hasWeight ? saved[3] : nil
+        let c = x.shape.last!, n = x.count / c
+        let gc = try g.contiguous()
+        let dx = try Tensor(shape: x.shape, zeroed: false)
+        let dw = hasWeight ? try Tensor(shape: [c]) : nil, db = hasBias ? try Tensor(shape: [c]) : nil
+        let px = x.f32, pg = gc.f32, pdx = dx.f32, pm = mean.f32, pr = rstd.f32
+        var dnorm = [Float](repeating: 0, count: c)
+        for i in 0..<n {
+            let row = px + i * c, go = pg + i * c, d = pdx + i * c
+            let m = rms ? 0 : pm[i], r = pr[i]
+            var sumD: Double = 0, sumDN: Double = 0
+            for j in 0..<c {
+                let norm = (row[j] - m) * r
+                let dn = go[j] * (w?.f32[j] ?? 1)
+                dnorm[j] = dn
+                sumD += Double(dn); sumDN += Double(dn * norm)
+                if let dw { dw.f32[j] += go[j] * norm }
+                if let db { db.f32[j] += go[j] }
+            }
+            let meanD = rms ? 0 : Float(sumD / Double(c)), meanDN = Float(sumDN / Double(c))
+            for j in 0..<c {
+                let norm = (row[j] - m) * r
+                d[j] = r * (dnorm[j] - meanD - norm * meanDN)
+            }
+        }
+        var out: [Tensor?] = [dx]
+        if hasWeight { out.append(dw) }
+        if hasBias { out.append(db) }
+        return out
+    }
+
+    /// RMS normalization over the last dim: x / sqrt(mean(x²) + eps) · weight.
+    public func rmsNorm(weight: Tensor?, eps: Double = 1e-6) throws -> Tensor {
+        guard rank >= 1, let c = shape.last, c > 0 else { throw TensorError.shape("rmsNorm: input must have a non-empty last dim, got \(shapeString(shape))") }
+        try Tensor.checkAffine(weight, c, "weight", op: "rmsNorm")
+        guard eps >= 0 else { throw TensorError.invalid("Invalid 'eps': expected a non-negative number, got \(eps)") }
+        let x = try GradMode.withoutGrad { try asFloat().contiguous() }
+        let w = try GradMode.withoutGrad { try weight?.asFloat().contiguous() }
+        let n = count / c
+        let out = try Tensor(shape: shape, zeroed: false)
+        let rstd = try Tensor(shape: [n], zeroed: false), zero = try Tensor(shape: [n])
+        let px = x.f32, po = out.f32, pr = rstd.f32
+        for i in 0..<n {
+            let row = px + i * c, o = po + i * c
+            var ss: Double = 0
+            for j in 0..<c { ss += Double(row[j]) * Double(row[j]) }
+            let r = Float(1 / (ss / Double(c) + eps).squareRoot())
+            pr[i] = r
+            for j in 0..<c { o[j] = row[j] * r * (w?.f32[j] ?? 1) }
+        }
+        var inputs = [self]
+        if let weight { inputs.append(weight) }
+        return out.record(.rmsNorm(eps: eps, hasWeight: weight != nil), inputs, saved: [x, zero, rstd] + (w.map { [$0] } ?? []))
+    }
+}

@@ -1,0 +1,238 @@
+-- nn.Module: the base class of layers. A module holds parameters (tensors that require grad), buffers
+-- (other tensors) and child modules as ordinary fields, in assignment order; it holds no activations.
+-- Subclass in Lua with nn.Module:extend('MyBlock') and define :init(...) and :forward(...).
+-- Paths are dotted and 0-based for list children ('blocks.0.attn.qkv.weight'), as in checkpoints.
+local Module = {}
+Module.__index = Module
+Module.__name = 'nn.Module'
+
+local function isModule(v) return type(v) == 'table' and getmetatable(v) ~= nil and rawget(v, '_isModule') == true end
+Module.isModule = isModule
+
+local function join(prefix, name) return prefix and (prefix .. '.' .. name) or name end
+
+--- Creates a subclass: local Block = nn.Module:extend('Block').
+function Module:extend(name)
+  if type(name) ~= 'string' then error("bad argument #1 to 'extend' (string expected, got " .. type(name) .. ")", 2) end
+  local cls = {}
+  for k, v in pairs(self) do
+    if type(k) == 'string' and k:sub(1, 2) == '__' then cls[k] = v end
+  end
+  cls.__index = cls
+  cls.__name = name
+  cls.super = self
+  return setmetatable(cls, {
+    __index = self,
+    __call = function(c, ...) return c:new(...) end,
+    __tostring = function(c) return 'class ' .. rawget(c, '__name') end,
+  })
+end
+
+--- Instantiates the class, calling :init(...).
+function Module:new(...)
+  local obj = setmetatable({_isModule = true, _order = {}, _seen = {}, training = true}, self)
+  obj:init(...)
+  return obj
+end
+
+--- Override to set up fields; the base does nothing.
+function Module:init() end
+
+--- Override: the computation. Called by module(x).
+function Module:forward()
+  error(self.__name .. ': forward is not implemented', 2)
+end
+
+-- Fields are recorded in assignment order; child modules learn their path.
+function Module:__newindex(k, v)
+  if type(k) == 'string' and k:sub(1, 1) ~= '_' and not rawget(self, '_seen')[k] then
+    rawget(self, '_seen')[k] = true
+    local order = rawget(self, '_order')
+    order[#order + 1] = k
+  end
+  rawset(self, k, v)
+  if isModule(v) then v:_setPath(join(rawget(self, '_path'), tostring(k))) end
+end
+
+function Module:_setPath(path)
+  rawset(self, '_path', path)
+  for _, c in ipairs(self:namedChildren()) do c[2]:_setPath(join(path, c[1])) end
+end
+
+--- Calls forward; errors are prefixed with the module's path and class.
+function Module:__call(...)
+  local r = table.pack(pcall(self.forward, self, ...))
+  if not r[1] then
+    local msg = r[2]
+    if type(msg) == 'string' and msg:sub(1, 3) ~= 'in ' then
+      local where = rawget(self, '_path')
+      msg = 'in ' .. (where and (where .. ' (' .. self.__name .. ')') or self.__name) .. ': ' .. msg
+    end
+    error(msg, 0)
+  end
+  return table.unpack(r, 2, r.n)
+end
+
+--- Ordered list of {name, child} pairs.
+function Module:namedChildren()
+  local out = {}
+  for _, k in ipairs(rawget(self, '_order')) do
+    local v = rawget(self, k)
+    if isModule(v) then out[#out + 1] = {k, v} end
+  end
+  return out
+end
+
+--- Ordered list of child modules.
+function Module:children()
+  local out = {}
+  for _, c in ipairs(self:namedChildren()) do out[#out + 1] = c[2] end
+  return out
+end
+
+--- Ordered list of {path, tensor, isParameter} for this module's own tensors.
+function Module:_ownTensors()
+  local out = {}
+  for _, k in ipairs(rawget(self, '_order')) do
+    local v = rawget(self, k)
+    if llm.isTensor(v) then out[#out + 1] = {k, v, v.requiresGrad} end
+  end
+  return out
+end
+
+-- Walks the tree: fn(path, tensor, isParameter) for every tensor, parents first, in order.
+local function walk(m, prefix, fn)
+  for _, e in ipairs(m:_ownTensors()) do fn(join(prefix, e[1]), e[2], e[3]) end
+  for _, c in ipairs(m:namedChildren()) do walk(c[2], join(prefix, c[1]), fn) end
+end
+
+--- Ordered parameter paths (shared tensors appear once, under their first path).
+function Module:parameterNames()
+  local names, seen = {}, {}
+  walk(self, nil, function(path, t, isParam)
+    if isParam and not seen[t] then seen[t] = true; names[#names + 1] = path end
+  end)
+  return names
+end
+
+--- Table path -> parameter tensor.
+function Module:namedParameters()
+  local out, seen = {}, {}
+  walk(self, nil, function(path, t, isParam)
+    if isParam and not seen[t] then seen[t] = true; out[path] = t end
+  end)
+  return out
+end
+
+--- Ordered array of parameter tensors (each once).
+function Module:parameters()
+  local out, seen = {}, {}
+  walk(self, nil, function(_, t, isParam)
+    if isParam and not seen[t] then seen[t] = true; out[#out + 1] = t end
+  end)
+  return out
+end
+
+--- Total number of parameter elements.
+function Module:numParameters()
+  local n = 0
+  for _, p in ipairs(self:parameters()) do n = n + p:numel() end
+  return n
+end
+
+--- Table path -> tensor of every parameter and buffer (tied tensors appear under each path).
+function Module:stateDict()
+  local out = {}
+  walk(self, nil, function(path, t) out[path] = t end)
+  return out
+end
+
+--- Copies tensors from sd into this module. With strict (default) missing and unexpected keys are errors.
+function Module:loadStateDict(sd, opts)
+  if type(sd) ~= 'table' then error("bad argument #1 to 'loadStateDict' (table expected, got " .. type(sd) .. ")", 2) end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if k ~= 'strict' then error("loadStateDict: unknown option '" .. tostring(k) .. "'; expected one of: 'strict'", 2) end
+  end
+  local strict = opts.strict ~= false
+  local own = self:stateDict()
+  local missing, unexpected = {}, {}
+  for path, t in pairs(own) do
+    local src = sd[path]
+    if src == nil then missing[#missing + 1] = path
+    else
+      if not llm.isTensor(src) then error("loadStateDict: '" .. path .. "' is a " .. type(src) .. ", expected llm.Tensor", 2) end
+      local a, b = src:shape(), t:shape()
+      if table.concat(a, ',') ~= table.concat(b, ',') then
+        error(string.format("loadStateDict: '%s' has shape [%s] in the state dict but [%s] in the model",
+          path, table.concat(a, ', '), table.concat(b, ', ')), 2)
+      end
+    end
+  end
+  for path in pairs(sd) do if own[path] == nil then unexpected[#unexpected + 1] = path end end
+  table.sort(missing); table.sort(unexpected)
+  if strict and (#missing > 0 or #unexpected > 0) then
+    local parts = {}
+    if #missing > 0 then parts[#parts + 1] = 'missing keys: ' .. table.concat(missing, ', ') end
+    if #unexpected > 0 then parts[#parts + 1] = 'unexpected keys: ' .. table.concat(unexpected, ', ') end
+    error('loadStateDict: ' .. table.concat(parts, '; '), 2)
+  end
+  llm.noGrad(function()
+    for path, t in pairs(own) do if sd[path] ~= nil then t:copy_(sd[path]) end end
+  end)
+  return missing, unexpected
+end
+
+--- Sets training mode on this module and all children (dropout is active only in training).
+function Module:train(flag)
+  if flag == nil then flag = true end
+  rawset(self, 'training', flag)
+  for _, c in ipairs(self:children()) do c:train(flag) end
+  return self
+end
+
+--- Evaluation mode: train(false).
+function Module:eval() return self:train(false) end
+
+--- Clears the gradients of all parameters.
+function Module:zeroGrad()
+  for _, p in ipairs(self:parameters()) do p.grad = nil end
+end
+
+--- Calls fn(module) on every module of the tree (children first... then self), returns self.
+function Module:apply(fn)
+  for _, c in ipairs(self:children()) do c:apply(fn) end
+  fn(self)
+  return self
+end
+
+--- Override to describe constructor arguments in the printed tree.
+function Module:extraRepr() return '' end
+
+local function shapeOf(t) return '[' .. table.concat(t:shape(), ', ') .. ']' end
+
+function Module:__tostring()
+  local lines = {}
+  local function render(m, indent, label)
+    local head = indent .. (label and ('(' .. label .. '): ') or '') .. m.__name .. '(' .. m:extraRepr()
+    local kids, own = m:namedChildren(), m:_ownTensors()
+    if #kids == 0 then
+      local shapes = {}
+      for _, e in ipairs(own) do shapes[#shapes + 1] = e[1] .. '=' .. shapeOf(e[2]) end
+      local sep = (m:extraRepr() ~= '' and #shapes > 0) and '; ' or ''
+      lines[#lines + 1] = head .. sep .. table.concat(shapes, ' ') .. ')'
+      return
+    end
+    lines[#lines + 1] = head .. (m:extraRepr() ~= '' and ',' or '')
+    for _, e in ipairs(own) do lines[#lines + 1] = indent .. '  ' .. e[1] .. ': ' .. shapeOf(e[2]) end
+    for _, c in ipairs(kids) do render(c[2], indent .. '  ', c[1]) end
+    lines[#lines + 1] = indent .. ')'
+  end
+  render(self, '', nil)
+  if rawget(self, '_path') == nil then
+    lines[#lines + 1] = string.format('-- %d parameters', self:numParameters())
+  end
+  return table.concat(lines, '\n')
+end
+
+return Module
