@@ -9,6 +9,9 @@ let package = Package(
         .executable(name: "llmscript", targets: ["llmscript"]),
         .library(name: "LLMCore", targets: ["LLMCore"]),
         .library(name: "LLMLua", targets: ["LLMLua"]),
+        .library(name: "LLMOptim", targets: ["LLMOptim"]),
+        .library(name: "LLMData", targets: ["LLMData"]),
+        .library(name: "LLMFormats", targets: ["LLMFormats"]),
     ],
     targets: [
         // System libraries. Headers are found through __has_include so a missing pkg-config is harmless.
@@ -19,12 +22,23 @@ let package = Package(
         .target(name: "CLuaShim", dependencies: ["CLua"]),
         // Engine: tensors, kernels, autograd. Knows nothing of Lua.
         .target(name: "LLMCore", dependencies: ["CBLAS"]),
+        // Optimizers, LR schedules, gradient clipping. Knows nothing of Lua.
+        .target(name: "LLMOptim", dependencies: ["LLMCore"]),
+        // Corpus reading, tokenizers, splits and batches. Knows nothing of Lua.
+        .target(name: "LLMData", dependencies: ["LLMCore"]),
+        // safetensors, checkpoint directories, JSON. Knows nothing of Lua.
+        .target(name: "LLMFormats", dependencies: ["LLMCore"]),
         // The bridge: VM wrapper, userdata, argument checking, binding tables.
-        .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore"]),
+        .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore", "LLMOptim", "LLMData", "LLMFormats"]),
         // CLI and REPL only; no ML logic.
-        .executableTarget(name: "llmscript", dependencies: ["LLMLua", "CEdit", "CLuaShim", "CLua"]),
+        .executableTarget(name: "llmscript", dependencies: ["LLMLua", "CEdit", "CLuaShim", "CLua", "CBLAS"]),
         .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),
         .testTarget(name: "LLMLuaTests", dependencies: ["LLMLua", "LLMCore"]),
+        .testTarget(name: "LLMOptimTests", dependencies: ["LLMOptim", "LLMCore"]),
+        .testTarget(name: "LLMDataTests", dependencies: ["LLMData", "LLMCore"]),
+        .testTarget(name: "LLMFormatsTests", dependencies: ["LLMFormats", "LLMCore"]),
+        // Runs the built llmscript binary as a subprocess (CLI, piped REPL, REPL on a pseudo-terminal).
+        .testTarget(name: "llmscriptTests", dependencies: ["llmscript"]),
     ],
     swiftLanguageModes: [.v6]
 )

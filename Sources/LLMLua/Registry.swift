@@ -25,7 +25,9 @@ extension LuaLibrary {
 
 enum Registry {
     /// Every library, in load order.
-    static let libraries: [any LuaLibrary.Type] = [TensorLib.self, IntrospectionLib.self]
+    static let libraries: [any LuaLibrary.Type] = [TensorLib.self, IntrospectionLib.self, OptimLib.self,
+                                                    FormatsLib.self, JSONLib.self, CheckpointLib.self,
+                                                    DataLib.self]
 
     static func openAll(_ vm: LuaVM) throws {
         let L = vm.L

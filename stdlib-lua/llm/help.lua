@@ -59,10 +59,27 @@ local function sortedKeys(t)
   return keys
 end
 
+-- Functions that also live in a sub-table (tensor methods exported as llm.matmul) are listed once, there.
+local function subTableFunctions(t)
+  local inSub, subs = {}, {}
+  for _, k in ipairs(sortedKeys(t)) do
+    local v = rawget(t, k)
+    if type(v) == 'table' and v ~= t and v ~= _G then
+      subs[#subs + 1] = k
+      for _, f in pairs(v) do if type(f) == 'function' then inSub[f] = true end end
+    end
+  end
+  return inSub, subs
+end
+
 local function listTable(t, title)
   local lines = { title }
   local width = 0
-  local keys = sortedKeys(t)
+  local inSub = subTableFunctions(t)
+  local keys, skipped = {}, 0
+  for _, k in ipairs(sortedKeys(t)) do
+    if inSub[rawget(t, k)] then skipped = skipped + 1 else keys[#keys + 1] = k end
+  end
   for _, k in ipairs(keys) do width = math.max(width, #k) end
   for _, k in ipairs(keys) do
     local v = rawget(t, k)
@@ -70,11 +87,14 @@ local function listTable(t, title)
     local sig, d = docOf(v)
     if sig then what = d ~= '' and d or sig
     elseif type(v) == 'function' then what = '(Lua function)'
-    elseif type(v) == 'table' then what = '(table: help(' .. (nameOf(v) or k) .. ') for its contents)'
+    elseif type(v) == 'table' then what = '(table: help(' .. (nameOf(v) or k) .. ') lists its contents)'
     else what = '= ' .. tostring(v) end
     lines[#lines + 1] = string.format('  %-' .. width .. 's  %s', k, what)
   end
   if #keys == 0 then lines[#lines + 1] = '  (no public fields)' end
+  if skipped > 0 then
+    lines[#lines + 1] = '  ... and ' .. skipped .. ' methods of its tables, also callable from here (llm.matmul(t, u) == t:matmul(u))'
+  end
   return table.concat(lines, '\n')
 end
 
@@ -166,14 +186,7 @@ function M.markdown()
   for _, g in ipairs(globals) do
     local ns = rawget(_G, g)
     -- functions of sub-tables (methods) are listed there, not again in the namespace
-    local inSub, subs = {}, {}
-    for _, k in ipairs(sortedKeys(ns)) do
-      local v = rawget(ns, k)
-      if type(v) == 'table' and v ~= ns and v ~= _G then
-        subs[#subs + 1] = k
-        for _, f in pairs(v) do if type(f) == 'function' then inSub[f] = true end end
-      end
-    end
+    local inSub, subs = subTableFunctions(ns)
     section(g, ns, inSub)
     for _, k in ipairs(subs) do section(g .. '.' .. k, rawget(ns, k), {}) end
   end

@@ -9,4 +9,8 @@ rawset(_G, 'help', llm.help)
 -- nn: layers, losses and initializers (stdlib-lua/llm/nn).
 rawset(_G, 'nn', require 'llm.nn')
 
+-- recipes: configuration with command-line overrides, the training loop, progress display.
+llm.config = require 'llm.config'
+llm.Trainer = require('llm.train').new
+
 return llm

@@ -81,10 +81,16 @@ local function showTable(t)
   return '{' .. table.concat(parts, ', ') .. '}'
 end
 
+local doc = rawget(llm, '_doc')
+
 --- The REPL form of one value.
 function M.show(v)
   local ty = type(v)
   if ty == 'string' then return quote(v) end
+  if ty == 'function' and doc then
+    local sig = doc(v)
+    if sig and sig ~= '' then return 'function: ' .. sig end
+  end
   if ty == 'table' and not hasToString(v) then return showTable(v) end
   return tostring(v)
 end

@@ -9,7 +9,7 @@ enum TensorLib: LuaLibrary {
     /// Plain functions (llm.zeros ...).
     static let functions: [LuaBinding] = TensorCreationBindings.functions + TensorShapeBindings.functions
         + TensorMathBindings.functions + TensorIndexBindings.functions + AutogradBindings.functions
-        + SamplingBindings.functions + NNBindings.functions
+        + SamplingBindings.functions + NNBindings.functions + SystemBindings.functions
     /// Tensor methods (t:sum() ...), each also available as llm.sum(t, ...).
     static let methods: [LuaBinding] = TensorInfoBindings.methods + TensorShapeBindings.methods
         + TensorMathBindings.methods + TensorIndexBindings.methods + AutogradBindings.methods

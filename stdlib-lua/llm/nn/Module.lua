@@ -157,9 +157,13 @@ function Module:loadStateDict(sd, opts)
   local strict = opts.strict ~= false
   local own = self:stateDict()
   local missing, unexpected = {}, {}
+  -- a tied tensor (one tensor under several paths) is covered when any of its paths is present
+  local provided = {}
+  for path, t in pairs(own) do if sd[path] ~= nil then provided[t] = true end end
   for path, t in pairs(own) do
     local src = sd[path]
-    if src == nil then missing[#missing + 1] = path
+    if src == nil then
+      if not provided[t] then missing[#missing + 1] = path end
     else
       if not llm.isTensor(src) then error("loadStateDict: '" .. path .. "' is a " .. type(src) .. ", expected llm.Tensor", 2) end
       local a, b = src:shape(), t:shape()

@@ -1,0 +1,110 @@
+// CorpusFiles: finds and reads the files of a text corpus. Paths expand to files in a deterministic
+// order (directories recursively, entries sorted bytewise, hidden entries and fortune `.dat` indexes
+// skipped, symlinks resolved and each real file read once). Files are read as UTF-8 text; binary files
+// (NUL bytes, invalid UTF-8) are errors when named, and skipped with a reason when found in a directory.
+import Foundation
+
+/// File discovery and reading for ``TextCorpus``.
+public enum CorpusFiles {
+    /// A file found in a directory but left out of the corpus, with the reason.
+    public struct Skipped: Error, Sendable, Equatable {
+        public let path: String
+        public let reason: String
+    }
+
+    /// Expands `paths` into the files to read, in order.
+    ///
+    /// A file is kept as given; a directory contributes its files recursively, sorted bytewise by name.
+    /// ```swift
+    /// let (files, skipped) = try CorpusFiles.expand(["/usr/share/games/fortunes"])
+    /// ```
+    /// - Throws: ``DataError/corpus(_:)`` for a path that does not exist or a directory that cannot be listed.
+    public static func expand(_ paths: [String]) throws -> (files: [String], skipped: [Skipped]) {
+        var files: [String] = [], skipped: [Skipped] = []
+        var seen = Set<String>(), visitedDirs = Set<String>()
+        for path in paths {
+            guard let kind = kind(of: path) else { throw DataError.corpus("corpus: no such file or directory: \(path)") }
+            if kind == .directory {
+                try walk(path, &files, &skipped, &seen, &visitedDirs)
+            } else if seen.insert(realPath(path)).inserted {
+                files.append(path)
+            }
+        }
+        return (files, skipped)
+    }
+
+    enum Kind { case file, directory, other }
+
+    /// The kind of `path` after following symlinks; nil when it does not exist.
+    static func kind(of path: String) -> Kind? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR: return .directory
+        case S_IFREG: return .file
+        default: return .other
+        }
+    }
+
+    static func realPath(_ path: String) -> String {
+        guard let p = realpath(path, nil) else { return path }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    private static func walk(_ dir: String, _ files: inout [String], _ skipped: inout [Skipped],
+                             _ seen: inout Set<String>, _ visited: inout Set<String>) throws {
+        guard visited.insert(realPath(dir)).inserted else { return }   // symlink cycle or repeat
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
+            throw DataError.corpus("corpus: cannot read directory \(dir): \(String(describing: error))")
+        }
+        let base = dir.hasSuffix("/") ? dir : dir + "/"
+        for name in names.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) where !name.hasPrefix(".") {
+            let path = base + name
+            switch kind(of: path) {
+            case .directory?: try walk(path, &files, &skipped, &seen, &visited)
+            case .file?:
+                if name.hasSuffix(".dat") { skipped.append(Skipped(path: path, reason: "fortune index file (.dat)")) }
+                else if seen.insert(realPath(path)).inserted { files.append(path) }
+            default: skipped.append(Skipped(path: path, reason: "not a regular file"))
+            }
+        }
+    }
+
+    /// Reads `path` as UTF-8 text of at most `limit` bytes.
+    /// - Returns: the text, or a reason why it is not text (NUL bytes, invalid UTF-8).
+    /// - Throws: ``DataError/corpus(_:)`` when the file cannot be opened or read, or is larger than `limit`.
+    public static func readText(_ path: String, limit: Int) throws -> Result<String, Skipped> {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw DataError.corpus("corpus: cannot read \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        let size = fstat(fd, &st) == 0 ? max(Int(st.st_size), 0) : 0
+        var bytes = [UInt8](repeating: 0, count: min(size, limit) + 1)   // +1 sees growth and the limit
+        var used = 0
+        while true {
+            if used == bytes.count {
+                guard used <= limit else {
+                    throw DataError.corpus("corpus: too large: \(path) goes past the limit of \(limit) bytes (raise maxBytes)")
+                }
+                bytes.append(contentsOf: [UInt8](repeating: 0, count: min(bytes.count, limit + 1 - used)))
+            }
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + used, $0.count - used) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw DataError.corpus("corpus: cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            used += n
+        }
+        bytes.removeSubrange(used..<bytes.count)
+        if bytes.withUnsafeBytes({ b in b.baseAddress.flatMap { memchr($0, 0, b.count) } }) != nil {
+            return .failure(Skipped(path: path, reason: "binary file (contains NUL bytes)"))
+        }
+        guard let s = String(validating: bytes, as: UTF8.self) else {
+            return .failure(Skipped(path: path, reason: "binary file (not valid UTF-8)"))
+        }
+        return .success(s)
+    }
+}

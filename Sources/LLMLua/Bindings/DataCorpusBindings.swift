@@ -1,0 +1,37 @@
+// Corpus bindings: llm.data.readText (files, lists of files, directories; plain or fortune format) and
+// llm.data.fortunes (the Debian `fortunes` package by default). Both return one Lua string, documents
+// joined by `separator` (default "\n\n"); errors name the path (`corpus: no such file or directory: /x`).
+import CLua
+import CLuaShim
+import LLMData
+
+enum DataCorpusBindings {
+    static let functions: [LuaBinding] = [
+        DataLib.binding("readText",
+                        "llm.data.readText(path: string | {string}, [{format='plain'|'fortunes', separator, maxBytes}]) -> string",
+                        "Reads text files or folders (recursively, sorted; binary files skipped) into one string.") { a in
+            let paths: [String] = a.type(1) == LUA_TTABLE ? try DataLib.stringList(a, 1) : [try a.string(1)]
+            let o = try a.options(2, allowed: ["format", "separator", "maxBytes"])
+            let format = try CorpusFormat.parse(try o.string("format") ?? "plain")
+            let text = try TextCorpus.read(paths, format: format, separator: try o.string("separator") ?? TextCorpus.defaultSeparator,
+                                           maxBytes: try maxBytes(o))
+            DataLib.pushString(a.L, text)
+            return 1
+        },
+        DataLib.binding("fortunes", "llm.data.fortunes([dir: string], [{separator, maxBytes}]) -> string",
+                        "The quotes of the fortune files in dir (default /usr/share/games/fortunes) joined into one string.") { a in
+            let optIndex: Int32 = a.type(1) == LUA_TTABLE ? 1 : 2
+            let dir = optIndex == 2 ? try a.optString(1) ?? Fortunes.defaultDirectory : Fortunes.defaultDirectory
+            let o = try a.options(optIndex, allowed: ["separator", "maxBytes"])
+            let corpus = try Fortunes.corpus(directory: dir, maxBytes: try maxBytes(o))
+            DataLib.pushString(a.L, corpus.text(separator: try o.string("separator") ?? TextCorpus.defaultSeparator))
+            return 1
+        },
+    ]
+
+    static func maxBytes(_ o: LuaOptions) throws -> Int {
+        guard let m = try o.integer("maxBytes") else { return TextCorpus.defaultMaxBytes }
+        guard m > 0 else { throw LuaError.runtime("Invalid 'maxBytes': expected a positive integer, got \(m)") }
+        return m
+    }
+}

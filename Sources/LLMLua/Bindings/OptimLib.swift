@@ -1,0 +1,175 @@
+// OptimLib: the global `optim` namespace (preloaded, also `require 'llm.optim'`): optimizer constructors
+// (SGD, Adam, AdamW, RMSprop, Adagrad) returning optim.Optimizer userdata with methods, clipGradNorm,
+// l1/l2 penalties, and optim.schedule (ScheduleBindings.swift). Check -> call -> push; all numerics in LLMOptim.
+// Lua option keys are the schema names of LLMOptim, except that Adam's beta1/beta2 are given as `betas`.
+import CLua
+import CLuaShim
+import LLMCore
+import LLMOptim
+
+extension Optimizer: LuaBridged {
+    public static var luaTypeName: String { "optim.Optimizer" }
+}
+
+enum OptimLib: LuaLibrary {
+    static let namespace = "optim"
+
+    /// The optimizer argument at `i` (`optim.Optimizer expected, got number` otherwise).
+    static func optimizer(_ a: LuaArgs, _ i: Int32) throws -> Optimizer {
+        let mt = LuaContext.of(a.L).metatables[Optimizer.luaTypeName]
+        guard let o = try Userdata.object(a.L, i, typeName: Optimizer.luaTypeName, mt: mt) as? Optimizer else {
+            throw LuaError.type(i, expected: Optimizer.luaTypeName)
+        }
+        return o
+    }
+
+    /// Optional 1-based group argument at `i`, as a 0-based index.
+    static func group(_ a: LuaArgs, _ i: Int32) throws -> Int? {
+        if a.isNoneOrNil(i) { return nil }
+        let g = try a.integer(i)
+        guard g >= 1 && g <= 1 << 20 else { throw LuaError.argument(i, "group must be a positive integer, got \(g)") }
+        return g - 1
+    }
+
+    /// Lua option keys of a schema: beta1/beta2 become `betas`.
+    static func luaKeys(_ schema: [HyperParameter]) -> [String] {
+        var keys: [String] = []
+        for h in schema {
+            if h.name == "beta1" || h.name == "beta2" { if !keys.contains("betas") { keys.append("betas") } } else { keys.append(h.name) }
+        }
+        return keys
+    }
+
+    /// Reads the hyper-parameters of the options table at absolute index `idx` (already key-checked).
+    static func hyper(_ a: LuaArgs, _ o: LuaOptions, at idx: Int32, schema: [HyperParameter]) throws -> [String: Double] {
+        var out: [String: Double] = [:]
+        for h in schema where h.name != "beta1" && h.name != "beta2" {
+            if h.kind == .bool { if let b = try o.bool(h.name) { out[h.name] = b ? 1 : 0 } }
+            else if let v = try o.number(h.name) { out[h.name] = v }
+        }
+        guard schema.contains(where: { $0.name == "beta1" }), idx != 0 else { return out }
+        lua_getfield(a.L, idx, "betas")
+        defer { llms_pop(a.L, 1) }
+        if lua_type(a.L, -1) == LUA_TNIL { return out }
+        var betas: [Double] = []
+        if lua_type(a.L, -1) == LUA_TTABLE && lua_rawlen(a.L, -1) == 2 {
+            for k in 1...2 {
+                lua_rawgeti(a.L, -1, lua_Integer(k))
+                if lua_type(a.L, -1) == LUA_TNUMBER { betas.append(lua_tonumberx(a.L, -1, nil)) }
+                llms_pop(a.L, 1)
+            }
+        }
+        guard betas.count == 2 else { throw LuaError.runtime("Invalid 'betas': expected a table of two numbers {beta1, beta2}, got \(a.typeName(-1))") }
+        out["beta1"] = betas[0]; out["beta2"] = betas[1]
+        return out
+    }
+
+    /// `optim.X(params, options)`: params is a list of tensors or a list of group tables `{params=..., key=value}`.
+    static func construct(_ a: LuaArgs, schema: [HyperParameter],
+                          _ make: ([ParamGroup], [String: Double]) throws -> Optimizer) throws -> Int32 {
+        try a.table(1)
+        let keys = luaKeys(schema)
+        let n = lua_rawlen(a.L, 1)
+        guard n > 0 else { throw LuaError.argument(1, "expected a non-empty list of tensors or of parameter groups") }
+        lua_rawgeti(a.L, 1, 1)
+        let isGroups = lua_type(a.L, -1) == LUA_TTABLE
+        llms_pop(a.L, 1)
+        var groups: [ParamGroup] = []
+        if isGroups {
+            for k in 1...n {
+                lua_rawgeti(a.L, 1, lua_Integer(k))
+                defer { llms_pop(a.L, 1) }
+                let top = lua_gettop(a.L)
+                guard lua_type(a.L, top) == LUA_TTABLE else {
+                    throw LuaError.argument(1, "element \(k) is a \(a.typeName(top)), expected a parameter group table")
+                }
+                do {
+                    let o = try a.options(top, allowed: ["params"] + keys)
+                    lua_getfield(a.L, top, "params")
+                    defer { llms_pop(a.L, 1) }
+                    guard lua_type(a.L, -1) == LUA_TTABLE else { throw LuaError.runtime("'params' must be a list of tensors, got \(a.typeName(-1))") }
+                    let params = try a.tensorList(lua_gettop(a.L))
+                    groups.append(ParamGroup(params: params, options: try hyper(a, o, at: top, schema: schema)))
+                } catch LuaError.argument(_, let m) {
+                    throw LuaError.argument(1, "group \(k): \(m)")
+                } catch LuaError.runtime(let m) {
+                    throw LuaError.argument(1, "group \(k): \(m)")
+                }
+            }
+        } else {
+            groups = [ParamGroup(params: try a.tensorList(1))]
+        }
+        let o = try a.options(2, allowed: keys)
+        let opt = try make(groups, try hyper(a, o, at: a.isNoneOrNil(2) ? 0 : 2, schema: schema))
+        Userdata.push(a.L, opt, typeName: Optimizer.luaTypeName)
+        return 1
+    }
+
+    static func constructor(_ name: String, _ schema: [HyperParameter], _ doc: String,
+                            _ make: @escaping @Sendable ([ParamGroup], [String: Double]) throws -> Optimizer) -> LuaBinding {
+        let keys = luaKeys(schema).joined(separator: ", ")
+        return LuaBinding(name, "optim.\(name)(params: {Tensor} | {{params={Tensor}, ...}}, [{\(keys)}]) -> optim.Optimizer", doc) { a in
+            try construct(a, schema: schema, make)
+        }
+    }
+
+    static let functions: [LuaBinding] = [
+        constructor("SGD", SGD.schema, "SGD with momentum, dampening, Nesterov and weight decay (PyTorch semantics).") {
+            try SGD(groups: $0, options: $1)
+        },
+        constructor("Adam", Adam.adamSchema, "Adam with L2 weight decay added to the gradient, optional AMSGrad.") {
+            try Adam(groups: $0, options: $1)
+        },
+        constructor("AdamW", AdamW.adamWSchema, "Adam with decoupled weight decay (default 0.01), optional AMSGrad.") {
+            try AdamW(groups: $0, options: $1)
+        },
+        constructor("RMSprop", RMSprop.schema, "RMSprop, optionally centered and with momentum.") {
+            try RMSprop(groups: $0, options: $1)
+        },
+        constructor("Adagrad", Adagrad.schema, "Adagrad with learning-rate decay.") {
+            try Adagrad(groups: $0, options: $1)
+        },
+        LuaBinding("clipGradNorm", "optim.clipGradNorm(params: {Tensor}, maxNorm: number, [{normType=2}]) -> number",
+                   "Scales the grads so their joint norm is at most maxNorm (normType 2, 1, ... or math.huge); returns the norm before clipping.") { a in
+            let params = try a.tensorList(1)
+            let maxNorm = try a.number(2)
+            let normType = try a.options(3, allowed: ["normType"]).number("normType") ?? 2
+            a.push(try clipGradNorm(params, maxNorm: maxNorm, normType: normType)); return 1
+        },
+        LuaBinding("l1Penalty", "optim.l1Penalty(params: {Tensor}, lambda: number) -> Tensor",
+                   "lambda * sum of |p| over all params: a differentiable scalar to add to the loss.") { a in
+            a.push(try l1Penalty(a.tensorList(1), lambda: a.number(2))); return 1
+        },
+        LuaBinding("l2Penalty", "optim.l2Penalty(params: {Tensor}, lambda: number) -> Tensor",
+                   "lambda * sum of p^2 over all params (gradient 2*lambda*p): a differentiable scalar to add to the loss.") { a in
+            a.push(try l2Penalty(a.tensorList(1), lambda: a.number(2))); return 1
+        },
+    ]
+
+    /// After Registry installed `functions` in the `optim` global: optim.Optimizer methods and metatable,
+    /// optim.schedule, and package.loaded['llm.optim'] = optim.
+    static func open(_ vm: LuaVM) throws {
+        let L = vm.L
+        Userdata.registerType(L, name: Optimizer.luaTypeName)
+        Registry.pushNamespace(vm, namespace)
+        pushMethods(L, OptimizerBindings.methods, type: Optimizer.luaTypeName, metamethods: OptimizerBindings.metamethods)
+        lua_setfield(L, -2, "Optimizer")
+        ScheduleBindings.open(L)
+        lua_setfield(L, -2, "schedule")
+        lua_getglobal(L, "package")
+        lua_getfield(L, -1, "loaded")
+        lua_pushvalue(L, -3)
+        lua_setfield(L, -2, "llm.optim")    // require 'llm.optim' returns the same table
+        llms_pop(L, 3)
+    }
+
+    /// Pushes a methods table for `type` and installs it as the metatable's __index, with the metamethods.
+    static func pushMethods(_ L: OpaquePointer, _ methods: [LuaBinding], type: String, metamethods: [LuaBinding]) {
+        lua_createtable(L, 0, Int32(methods.count))
+        for b in methods { pushBinding(L, b, key: "\(type).\(b.name)"); lua_setfield(L, -2, b.name) }
+        _ = llms_getmetatable_named(L, type)
+        lua_pushvalue(L, -2); lua_setfield(L, -2, "__index")
+        for b in metamethods { pushBinding(L, b, key: "\(type).\(b.name)"); lua_setfield(L, -2, b.name) }
+        llms_pop(L, 1)
+    }
+}

@@ -1,0 +1,38 @@
+// WarmupCosine: the GPT default schedule, nanoGPT's get_lr(it) exactly (train.py):
+//   it < warmup:  maxLR · (it + 1) / (warmup + 1)              (linear warmup, never 0)
+//   it > total:   minLR                                        (constant after the decay)
+//   otherwise:    minLR + ½(1 + cos(π · (it − warmup)/(total − warmup))) · (maxLR − minLR)
+// When warmup == total, the decay has no length: steps ≥ warmup get minLR (nanoGPT would divide by 0).
+import LLMCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Linear warmup over `warmupSteps`, then cosine decay to `minLR` at `totalSteps`, constant after.
+///
+/// In Lua: `optim.schedule.warmupCosine{maxLR=6e-4, warmupSteps=100, totalSteps=5000, minLR=6e-5}`.
+public struct WarmupCosine: LRSchedule {
+    public let maxLR: Double, warmupSteps: Int, totalSteps: Int, minLR: Double
+
+    /// - Throws: on negative rates or steps, or `totalSteps < warmupSteps`.
+    public init(maxLR: Double, warmupSteps: Int, totalSteps: Int, minLR: Double = 0) throws {
+        try checkLR(maxLR, "maxLR"); try checkLR(minLR, "minLR")
+        try checkCount(warmupSteps, "warmupSteps", min: 0)
+        guard totalSteps >= warmupSteps else {
+            throw TensorError.invalid("Invalid 'totalSteps': expected an integer >= warmupSteps (\(warmupSteps)), got \(totalSteps)")
+        }
+        self.maxLR = maxLR; self.warmupSteps = warmupSteps; self.totalSteps = totalSteps; self.minLR = minLR
+    }
+
+    public func lr(at step: Int) -> Double {
+        if step < warmupSteps { return maxLR * Double(step + 1) / Double(warmupSteps + 1) }
+        if step > totalSteps || totalSteps == warmupSteps { return minLR }
+        let ratio = Double(step - warmupSteps) / Double(totalSteps - warmupSteps)
+        let coeff = 0.5 * (1.0 + cos(Double.pi * ratio))
+        return minLR + coeff * (maxLR - minLR)
+    }
+
+    public var description: String {
+        "WarmupCosine(maxLR=\(formatNumber(maxLR)), warmup=\(warmupSteps), total=\(totalSteps), minLR=\(formatNumber(minLR)))"
+    }
+}

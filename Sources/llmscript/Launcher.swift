@@ -1,0 +1,71 @@
+// Launcher: the sequence of one llmscript run, given a parsed command line. Owns the VM for the run and
+// turns every outcome into an exit status (see main.swift); prints errors, never traps on user input.
+import CBLAS
+import CLua
+import LLMLua
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum Launcher {
+    static let version = "0.1.0"
+
+    static var versionLine: String {
+        "llmscript \(version) (Lua \(LUA_VERSION_MAJOR).\(LUA_VERSION_MINOR).\(LUA_VERSION_RELEASE))"
+    }
+
+    /// Runs llmscript with `argv` and returns the exit status.
+    static func main(_ argv: [String]) -> Int32 {
+        let options: Options
+        do {
+            options = try CommandLineParser.parse(argv)
+        } catch {
+            Output.err("llmscript: \(error.message)\n\(CommandLineParser.usageLine)\n")
+            return 2
+        }
+        if options.showHelp {
+            Output.out(CommandLineParser.usage + "\n")
+            return 0
+        }
+        if options.showVersion { Output.out(versionLine + "\n") }
+        if let n = options.threads { openblas_set_num_threads(Int32(n)) }
+        do {
+            let vm = try LuaVM(strict: options.strict)
+            let runner = ScriptRunner(vm: vm)
+            runner.setArgTable(argv: argv, scriptIndex: options.scriptIndex)
+            if let seed = options.seed { try runner.seed(seed) }
+            for action in options.actions { try runner.run(action) }
+            if let script = options.script { try runner.run(script, args: options.scriptArgs) }
+
+            let hasExecute = options.actions.contains { if case .execute = $0 { true } else { false } }
+            if options.interactive {
+                try startREPL(vm)
+            } else if options.script == nil && !hasExecute && !options.showVersion {
+                if Output.isTerminal(0) {
+                    try startREPL(vm)
+                } else {
+                    try runner.run(.stdin, args: [])
+                }
+            }
+            return 0
+        } catch {
+            Output.line("\(error)", toError: true)
+            return 1
+        }
+    }
+
+    /// The REPL runs with strict globals off; prompts, banner and line editing only on a terminal.
+    static func startREPL(_ vm: LuaVM) throws {
+        try vm.setStrict(false)
+        let reader: LineReader
+        if Output.isTerminal(0) {
+            Output.out("\(versionLine)  help() for help, Ctrl-D to exit\n")
+            let completer = Completer(vm: vm)
+            reader = EditLineReader(completer: { completer.candidates(for: $0) })
+        } else {
+            reader = PlainLineReader()
+        }
+        try REPL(vm: vm, reader: reader).run()
+        if Output.isTerminal(0) { Output.out("\n") }
+    }
+}

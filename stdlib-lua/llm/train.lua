@@ -1,0 +1,225 @@
+-- llm.Trainer: the training loop, in plain Lua you can read and copy. One step = gradAccum micro-batches
+-- (forward, backward of loss/gradAccum), optional clipping, optimizer step; then logging, evaluation,
+-- early stopping and checkpoints on their schedules. Checkpoints hold everything a resumed run needs
+-- (weights, optimizer state, RNG, data position, step) so its losses equal an uninterrupted run's.
+local options = require 'llm.nn.options'
+local Progress = require 'llm.progress'
+
+local Trainer = {}
+Trainer.__index = Trainer
+
+local NONE = options.NONE
+local defaults = {
+  model = NONE,          -- nn.Module: model(x, y) -> logits, loss
+  optimizer = NONE,      -- optim.* object
+  train = NONE,          -- batch source: :next() -> x, y; :state()/:setState(s) for exact resume
+  val = NONE,            -- evaluation windows: :numBatches(), :batch(i) -> x, y (optional)
+  schedule = NONE,       -- optim.schedule.* or function(step) -> lr (optional: constant lr)
+  steps = NONE,          -- number of optimizer steps
+  gradAccum = 1,         -- micro-batches per step
+  clip = 0,              -- max gradient norm (0: no clipping)
+  logEvery = 10,         -- steps between log lines / metrics records
+  evalEvery = 0,         -- steps between evaluations (0: only at the end, when val is given)
+  evalBatches = 0,       -- batches per evaluation (0: the whole validation set)
+  earlyStopping = 0,     -- stop after this many evaluations without improvement (0: never)
+  checkpointDir = NONE,  -- parent folder of step-NNNNNN checkpoints (optional)
+  checkpointEvery = 0,   -- steps between checkpoints (0: only at the end, when checkpointDir is set)
+  keepLast = 3,          -- checkpoints to keep (plus the best)
+  metrics = NONE,        -- JSONL file that receives one record per log line and per evaluation
+  nonFinite = 'stop',    -- on a NaN/Inf loss: 'stop' (error, after the last checkpoint) or 'skip' the step
+  extra = NONE,          -- table saved in every checkpoint (config, tokenizer, ...)
+  onStep = NONE, onEval = NONE, onCheckpoint = NONE,   -- callbacks(trainer, info); onStep may return false to stop
+  progress = NONE,       -- true/false to force the terminal progress bar (default: when stdout is a terminal)
+}
+
+--- Creates a trainer; see the option table at the top of this file.
+function Trainer.new(opts)
+  local o = options.check('llm.Trainer', opts, defaults, 2)
+  for _, k in ipairs({'model', 'optimizer', 'train', 'steps'}) do
+    if o[k] == nil then error("llm.Trainer: missing required option '" .. k .. "'", 2) end
+  end
+  options.positiveInt('llm.Trainer', 'steps', o.steps, 2)
+  options.positiveInt('llm.Trainer', 'gradAccum', o.gradAccum, 2)
+  if o.nonFinite ~= 'stop' and o.nonFinite ~= 'skip' then
+    error("llm.Trainer: Invalid 'nonFinite': expected one of: 'stop', 'skip', got '" .. tostring(o.nonFinite) .. "'", 2)
+  end
+  if o.checkpointDir then llm.makeDirs(o.checkpointDir) end
+  if o.metrics and o.metrics:match('^(.*)/[^/]*$') then llm.makeDirs(o.metrics:match('^(.*)/[^/]*$')) end
+  local self = setmetatable(o, Trainer)
+  self.step, self.bestValLoss, self.badEvals, self.skipped = 0, math.huge, 0, 0
+  self.params = self.model:parameters()
+  return self
+end
+
+function Trainer:lr(step)
+  local s = self.schedule
+  if s == nil then return self.optimizer:getLR() end
+  return s(step)
+end
+
+function Trainer:record(entry)
+  if not self.metrics then return end
+  local f, err = io.open(self.metrics, 'a')
+  if not f then error('llm.Trainer: cannot write metrics file: ' .. tostring(err), 0) end
+  f:write(llm.json.encode(entry), '\n')
+  f:close()
+end
+
+--- Mean loss over the validation windows (no grad, eval mode).
+function Trainer:evaluate()
+  if not self.val then return nil end
+  local model = self.model
+  local wasTraining = model.training
+  model:eval()
+  local n = self.val:numBatches()
+  if self.evalBatches > 0 then n = math.min(n, self.evalBatches) end
+  local total, count = 0, 0
+  llm.noGrad(function()
+    for i = 1, n do
+      local x, y = self.val:batch(i)
+      local _, loss = model(x, y)
+      total = total + loss:item() * y:numel()
+      count = count + y:numel()
+    end
+  end)
+  model:train(wasTraining)
+  return count > 0 and total / count or nil
+end
+
+--- One optimizer step over gradAccum micro-batches; returns the mean loss (or nil when skipped).
+function Trainer:trainStep()
+  local lr = self:lr(self.step)
+  self.optimizer:setLR(lr)
+  local total, tokens = 0, 0
+  for _ = 1, self.gradAccum do
+    local x, y = self.train:next()
+    local _, loss = self.model(x, y)
+    local value = loss:item()
+    if value ~= value or value == math.huge or value == -math.huge then
+      self.optimizer:zeroGrad()
+      if self.nonFinite == 'skip' then
+        self.skipped = self.skipped + 1
+        self.progressBar:log(string.format('step %d: non-finite loss (%s), step skipped', self.step + 1, tostring(value)))
+        return nil, lr, tokens
+      end
+      error(string.format('llm.Trainer: non-finite loss (%s) at step %d; stopping (the last checkpoint is intact; set nonFinite=\'skip\' to skip such steps)', tostring(value), self.step + 1), 0)
+    end
+    (loss / self.gradAccum):backward()
+    total = total + value
+    tokens = tokens + y:numel()
+  end
+  if self.clip > 0 then self.gradNorm = optim.clipGradNorm(self.params, self.clip) end
+  self.optimizer:step()
+  self.optimizer:zeroGrad()
+  return total / self.gradAccum, lr, tokens
+end
+
+--- Runs until `steps` (or early stopping); returns {step, loss, valLoss, bestValLoss, stoppedEarly}.
+function Trainer:run()
+  local bar = Progress.new{total = self.steps, every = self.logEvery, terminal = self.progress, startStep = self.step}
+  self.progressBar = bar
+  local lastLoss, valLoss, stoppedEarly = nil, nil, false
+  local windowStart, windowTokens = llm.clock(), 0
+  while self.step < self.steps do
+    local loss, lr, tokens = self:trainStep()
+    self.step = self.step + 1
+    windowTokens = windowTokens + tokens
+    if loss then
+      lastLoss = loss
+      local now = llm.clock()
+      local tps = windowTokens / math.max(now - windowStart, 1e-9)
+      bar:update(self.step, {loss = loss, lr = lr, tokensPerSec = tps})
+      if self.step % self.logEvery == 0 then
+        self:record({type = 'train', step = self.step, loss = loss, lr = lr, tokensPerSec = tps})
+        windowStart, windowTokens = now, 0
+      end
+    end
+    local last = self.step == self.steps
+    if self.val and ((self.evalEvery > 0 and self.step % self.evalEvery == 0) or last) then
+      valLoss = self:evaluate()
+      local improved = valLoss < self.bestValLoss
+      if improved then self.bestValLoss, self.badEvals = valLoss, 0 else self.badEvals = self.badEvals + 1 end
+      bar:log(string.format('step %d: val loss %.4f%s', self.step, valLoss, improved and ' (best)' or ''))
+      self:record({type = 'eval', step = self.step, valLoss = valLoss})
+      if self.onEval then self.onEval(self, {step = self.step, valLoss = valLoss, improved = improved}) end
+      if improved and self.checkpointDir then self:checkpoint(true) end
+      if self.earlyStopping > 0 and self.badEvals >= self.earlyStopping then
+        bar:log(string.format('early stopping at step %d: no improvement in %d evaluations', self.step, self.badEvals))
+        stoppedEarly = true
+      end
+    end
+    if self.checkpointDir and ((self.checkpointEvery > 0 and self.step % self.checkpointEvery == 0) or last or stoppedEarly) then
+      self:checkpoint(false)
+    end
+    if self.onStep and self.onStep(self, {step = self.step, loss = loss, lr = lr}) == false then break end
+    if stoppedEarly then break end
+  end
+  bar:finish()
+  return {step = self.step, loss = lastLoss, valLoss = valLoss, bestValLoss = self.bestValLoss, stoppedEarly = stoppedEarly}
+end
+
+-- Tensors of the model, each once (tied weights are saved under their first name).
+local function uniqueState(model)
+  local out, seen = {}, {}
+  local names = {}
+  for name in pairs(model:stateDict()) do names[#names + 1] = name end
+  table.sort(names)
+  local sd = model:stateDict()
+  for _, name in ipairs(names) do
+    local t = sd[name]
+    if not seen[t] then seen[t] = true; out[name] = t end
+  end
+  return out
+end
+
+--- Writes a checkpoint of the current step (best = also remember it as the best one).
+function Trainer:checkpoint(best)
+  local dir = self.checkpointDir .. '/' .. llm.checkpoint.stepName(self.step)
+  if self.lastCheckpoint == dir then
+    if best then self.bestCheckpoint = dir end
+    return dir
+  end
+  local optTensors, optValues = {}, {}
+  for k, v in pairs(self.optimizer:stateDict()) do
+    if llm.isTensor(v) then optTensors[k] = v else optValues[k] = v end
+  end
+  llm.checkpoint.write(dir, {
+    ['model.safetensors'] = uniqueState(self.model),
+    ['optimizer.safetensors'] = optTensors,
+    ['trainer.json'] = {
+      step = self.step, bestValLoss = self.bestValLoss ~= math.huge and self.bestValLoss or nil,
+      badEvals = self.badEvals, skipped = self.skipped, rng = llm.getRngState(),
+      data = self.train.state and self.train:state() or nil, optimizer = optValues, extra = self.extra,
+      best = best or nil,
+    },
+  })
+  self.lastCheckpoint = dir
+  if best then self.bestCheckpoint = dir end
+  llm.checkpoint.prune(self.checkpointDir, {keepLast = self.keepLast, keep = self.bestCheckpoint and {self.bestCheckpoint} or {}})
+  if self.onCheckpoint then self.onCheckpoint(self, {step = self.step, path = dir, best = best}) end
+  return dir
+end
+
+--- Restores a checkpoint (a step directory, or a parent folder: its newest). Returns the trainer.json table.
+function Trainer:resume(path)
+  local dir = path
+  if llm.checkpoint.latest(path) then dir = llm.checkpoint.latest(path) end
+  local ck = llm.checkpoint.read(dir)
+  local state = ck['trainer.json']
+  if type(state) ~= 'table' or ck['model.safetensors'] == nil then
+    error("llm.Trainer: '" .. dir .. "' is not a training checkpoint (model.safetensors or trainer.json missing)", 2)
+  end
+  self.model:loadStateDict(ck['model.safetensors'])
+  local optState = {}
+  for k, v in pairs(ck['optimizer.safetensors'] or {}) do optState[k] = v end
+  for k, v in pairs(state.optimizer or {}) do optState[k] = v end
+  self.optimizer:loadStateDict(optState)
+  llm.setRngState(state.rng)
+  if state.data and self.train.setState then self.train:setState(state.data) end
+  self.step, self.badEvals, self.skipped = state.step, state.badEvals or 0, state.skipped or 0
+  self.bestValLoss = state.bestValLoss or math.huge
+  self.lastCheckpoint = dir
+  return state
+end
+
+return Trainer
