@@ -19,6 +19,9 @@ public final class CharTokenizer: Tokenizer {
     public let unk: Int?
     /// scalar value -> id, -1 when absent.
     private let lookup: [Int32]
+    /// UTF-8 of each id: bytes utf8Bytes[utf8Start[id]..<utf8Start[id + 1]].
+    private let utf8Bytes: [UInt8]
+    private let utf8Start: [Int]
 
     public var vocabSize: Int { vocabulary.count }
 
@@ -53,9 +56,13 @@ public final class CharTokenizer: Tokenizer {
             }
             table[Int(s.value)] = Int32(i)
         }
+        var bytes: [UInt8] = [], starts = [0]
+        for s in vocabulary { bytes.append(contentsOf: String(s).utf8); starts.append(bytes.count) }
         self.vocabulary = vocabulary
         self.unk = unk
         self.lookup = table
+        self.utf8Bytes = bytes
+        self.utf8Start = starts
     }
 
     /// Rebuilds a tokenizer from ``toJSONObject()``'s dictionary.
@@ -110,12 +117,18 @@ public final class CharTokenizer: Tokenizer {
     }
 
     public func decode(_ ids: [Int]) throws -> String {
-        var s = String.UnicodeScalarView()
-        for (i, id) in ids.enumerated() {
-            try Self.checkRange(id, at: i, vocab: vocabulary.count)
-            s.append(vocabulary[id])
+        var out: [UInt8] = []
+        out.reserveCapacity(ids.count)
+        try utf8Bytes.withUnsafeBufferPointer { bytes in
+            try utf8Start.withUnsafeBufferPointer { start in
+                let n = vocabulary.count
+                for (i, id) in ids.enumerated() {
+                    try Self.checkRange(id, at: i, vocab: n)
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start[id]..<start[id + 1]]))
+                }
+            }
         }
-        return String(s)
+        return String(decoding: out, as: UTF8.self)
     }
 
     public func toJSONObject() -> [String: any Sendable] {

@@ -72,10 +72,14 @@ public enum CorpusFiles {
         }
     }
 
+    /// The largest `limit` honoured (1 TiB); larger limits are clamped.
+    public static let maxLimit = 1 << 40
+
     /// Reads `path` as UTF-8 text of at most `limit` bytes.
     /// - Returns: the text, or a reason why it is not text (NUL bytes, invalid UTF-8).
     /// - Throws: ``DataError/corpus(_:)`` when the file cannot be opened or read, or is larger than `limit`.
     public static func readText(_ path: String, limit: Int) throws -> Result<String, Skipped> {
+        let limit = min(max(limit, 0), maxLimit)
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw DataError.corpus("corpus: cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -88,7 +92,7 @@ public enum CorpusFiles {
                 guard used <= limit else {
                     throw DataError.corpus("corpus: too large: \(path) goes past the limit of \(limit) bytes (raise maxBytes)")
                 }
-                bytes.append(contentsOf: [UInt8](repeating: 0, count: min(bytes.count, limit + 1 - used)))
+                bytes.append(contentsOf: [UInt8](repeating: 0, count: min(bytes.count, limit - used + 1)))
             }
             let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + used, $0.count - used) }
             if n < 0 {

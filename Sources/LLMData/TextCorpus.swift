@@ -49,7 +49,13 @@ public struct TextCorpus: Sendable {
         var docs: [String] = [], files: [String] = []
         var total = 0
         for path in candidates {
-            switch try CorpusFiles.readText(path, limit: maxBytes - total) {
+            let read: Result<String, CorpusFiles.Skipped>
+            do {
+                read = try CorpusFiles.readText(path, limit: maxBytes - total)
+            } catch DataError.corpus(let m) where m.hasPrefix("corpus: too large") {
+                throw DataError.corpus("corpus: too large: more than maxBytes = \(maxBytes) bytes (reached at \(path)); raise maxBytes")
+            }
+            switch read {
             case .failure(let why):
                 if named.contains(path) { throw DataError.corpus("corpus: not a text file: \(path) (\(why.reason))") }
                 skipped.append(why)

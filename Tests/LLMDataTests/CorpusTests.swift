@@ -75,7 +75,11 @@ func makeTree(_ files: [String: [UInt8]]) throws -> String {
     #expect(throws: DataError.corpus("corpus: not a text file: \(dir)/bin (binary file (contains NUL bytes))")) {
         try TextCorpus(paths: [dir + "/bin"])
     }
-    #expect(throws: DataError.self) { try TextCorpus(paths: [dir + "/big.txt"], maxBytes: 10) }
+    #expect(throws: DataError.corpus("corpus: too large: more than maxBytes = 10 bytes (reached at \(dir)/big.txt); raise maxBytes")) {
+        try TextCorpus(paths: [dir + "/big.txt"], maxBytes: 10)
+    }
+    #expect(try TextCorpus(paths: [dir + "/big.txt"], maxBytes: 100).documents[0].utf8.count == 100)   // exactly at the limit
+    #expect(try TextCorpus(paths: [dir + "/big.txt"], maxBytes: .max).documents.count == 1)
     let emptyDir = try makeTree(["a": [], "b": Array(" ".utf8)])
     defer { try? FileManager.default.removeItem(atPath: emptyDir) }
     #expect(throws: DataError.corpus("corpus: empty: no text found in \(emptyDir)")) { try TextCorpus(paths: [emptyDir]) }

@@ -88,7 +88,7 @@ import Testing
         term.send("\u{4}")
         var status = term.waitForExit(timeout: 2)
         if status == nil { term.send("\u{1}\u{1}\u{b}\u{4}"); status = term.waitForExit() }
-        #expect(status == 0, "exit after Ctrl-D: \(term.debugState) \(term.transcript)")
+        #expect(status == 0, "exit after Ctrl-D: \(term.transcript)")
         let saved = (try? String(contentsOfFile: history, encoding: .utf8)) ?? ""
         #expect(saved.contains("1 + 41") || saved.contains("1\\040+\\04041"), "history: \(saved)")
     }

@@ -178,18 +178,23 @@ function M.markdown()
       out[#out + 1] = '### `' .. path .. '`\n\n' .. table.concat(lines, '\n') .. '\n'
     end
   end
+  -- depth-first over global tables (package.loaded would repeat every module: skipped), each table once
+  local seen = { [_G] = true, [package] = true }
+  local function visit(path, t, depth)
+    if seen[t] then return end
+    seen[t] = true
+    local inSub, subs = subTableFunctions(t)
+    section(path, t, inSub)
+    if depth < 3 then
+      for _, k in ipairs(subs) do visit(path .. '.' .. k, rawget(t, k), depth + 1) end
+    end
+  end
   local globals = {}
   for k, v in pairs(_G) do
-    if type(k) == 'string' and type(v) == 'table' and v ~= _G then globals[#globals + 1] = k end
+    if type(k) == 'string' and type(v) == 'table' then globals[#globals + 1] = k end
   end
   table.sort(globals)
-  for _, g in ipairs(globals) do
-    local ns = rawget(_G, g)
-    -- functions of sub-tables (methods) are listed there, not again in the namespace
-    local inSub, subs = subTableFunctions(ns)
-    section(g, ns, inSub)
-    for _, k in ipairs(subs) do section(g .. '.' .. k, rawget(ns, k), {}) end
-  end
+  for _, g in ipairs(globals) do visit(g, rawget(_G, g), 1) end
   return table.concat(out, '\n')
 end
 

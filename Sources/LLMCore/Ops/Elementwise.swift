@@ -11,6 +11,7 @@ extension Tensor {
     func asFloat() throws -> Tensor { dtype == .float32 ? self : try toDType(.float32) }
 
     /// out[i] = f(a[i], b[i]) over the broadcast shape; a new contiguous float32 tensor.
+    @inline(__always)
     static func binaryKernel(_ a: Tensor, _ b: Tensor, op: String, _ f: (Float, Float) -> Float) throws -> Tensor {
         let a = try a.asFloat(), b = try b.asFloat()
         let shape = a.shape == b.shape ? a.shape : try Shape.broadcast(a.shape, b.shape, op: op)

@@ -27,6 +27,21 @@ extension Tensor {
     /// Sum over `dims` (all dims when nil).
     public func sum(dims: [Int]? = nil, keepdim: Bool = false) throws -> Tensor {
         let ds = try normalizedDims(dims, op: "sum")
+        // leading dims of a contiguous float32 tensor (bias gradients): column sums, no transposed copy
+        if dtype == .float32, isContiguous, !ds.isEmpty, ds.count < rank, ds.sorted() == Array(0..<ds.count) {
+            let outer = ds.reduce(1) { $0 * shape[$1] }, inner = count / Swift.max(outer, 1)
+            let keptShape = Array(shape[ds.count...])
+            let out = try Tensor(shape: keepdim ? ds.map { _ in 1 } + keptShape : keptShape, zeroed: false)
+            var acc = [Double](repeating: 0, count: inner)
+            let p = f32
+            for i in 0..<outer {
+                let row = p + i * inner
+                for j in 0..<inner { acc[j] += Double(row[j]) }
+            }
+            let o = out.f32
+            for j in 0..<inner { o[j] = Float(acc[j]) }
+            return out.record(.sum(dims: ds, keepdim: keepdim), [self])
+        }
         let r = try reductionRows(ds)
         let out = try Tensor(shape: keepdim ? r.keepdimShape : r.keptShape, zeroed: false)
         let p = r.data.f32, o = out.f32

@@ -2,9 +2,9 @@
 -- Children are stored at integer keys 1..n (Lua indexing) and named 0..n-1 in paths (checkpoints).
 local Module = require 'llm.nn.Module'
 
-local function checkModule(m, i, who)
+local function checkModule(m, i, who, level)
   if not Module.isModule(m) then
-    error(string.format("%s: element %d is a %s, expected an nn.Module", who, i, type(m)), 3)
+    error(string.format("%s: element %d is a %s, expected an nn.Module", who, i, type(m)), level or 3)
   end
 end
 
@@ -12,7 +12,8 @@ local ModuleList = Module:extend('nn.ModuleList')
 
 function ModuleList:init(...)
   local items = select('#', ...) == 1 and type(...) == 'table' and not Module.isModule(...) and ... or {...}
-  for i, m in ipairs(items) do checkModule(m, i, self.__name); self:add(m) end
+  -- level 4: checkModule <- init <- new <- the caller of nn.Sequential(...) / nn.ModuleList(...)
+  for i, m in ipairs(items) do checkModule(m, i, self.__name, 4); self:add(m) end
 end
 
 --- Appends a module; returns self.

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# test.sh: the whole test suite. Runs setup (packages only), builds debug, runs the Swift tests
+# (`swift test`: engine, Lua bridge, CLI/REPL) and the Lua specs in tests/lua with busted, using
+# llmscript as the Lua interpreter. Exits non-zero when anything fails.
+# SWIFTPM_ARGS (optional) is passed to every swift build/test, e.g. "--scratch-path .build-ci".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh --no-build
+
+read -r -a SPM <<< "${SWIFTPM_ARGS:-}"
+swift build "${SPM[@]}"
+swift test "${SPM[@]}"
+
+# busted (Debian lua-busted, Lua 5.4 modules) run by llmscript itself: --no-strict because busted
+# and its helpers use globals; the specs see the llm namespace like any script.
+BIN="$(swift build "${SPM[@]}" --show-bin-path)/llmscript"
+"$BIN" --no-strict "$(command -v busted)" tests/lua

@@ -1,0 +1,21 @@
+-- smoke_spec: proves the Lua spec suite runs under llmscript (busted with llmscript as the interpreter)
+-- and that the llm namespace and help are there. Namespace specs live next to it, one file each.
+describe('llmscript under busted', function()
+  it('has the llm namespace', function()
+    assert.are.equal('table', type(llm))
+    assert.are.equal(6, llm.zeros(2, 3):numel())
+  end)
+
+  it('documents bound functions', function()
+    local sig, doc = llm._doc(llm.zeros)
+    assert.truthy(sig:match('^llm%.zeros%('))
+    assert.are.equal('string', type(doc))
+    assert.is_nil(llm._doc(print))
+  end)
+
+  it('reports argument errors as Lua errors', function()
+    local ok, err = pcall(llm.Tensor.numel, 42)
+    assert.is_false(ok)
+    assert.truthy(err:find('llm.Tensor expected, got number', 1, true), err)
+  end)
+end)
