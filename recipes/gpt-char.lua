@@ -15,7 +15,7 @@ local config = llm.config({
   lr = 3e-3,                -- peak learning rate (linear warmup, then cosine decay)
   minLR = 3e-4,             -- final learning rate
   warmup = 100,             -- warmup steps
-  weightDecay = 0.1,        -- AdamW decoupled weight decay (matrices only; not biases, norms, embeddings' positions)
+  weightDecay = 0.1,        -- AdamW decoupled weight decay (on matrices; not on biases and norm weights)
   clip = 1.0,               -- max gradient norm (0 disables clipping)
   evalEvery = 250,          -- steps between validation passes
   evalBatches = 20,         -- validation batches per pass
@@ -48,14 +48,9 @@ local model = nn.GPT{vocab = tokenizer:vocabSize(), blockSize = config.blockSize
                      heads = config.heads, dim = config.dim, dropout = config.dropout}
 print(string.format('model: %d parameters', model:numParameters()))
 
--- optimizer: weight decay on matrices only (nanoGPT's grouping)
-local decay, noDecay = {}, {}
-for _, name in ipairs(model:parameterNames()) do
-  local p = model:namedParameters()[name]
-  if p:dim() >= 2 then decay[#decay + 1] = p else noDecay[#noDecay + 1] = p end
-end
-local opt = optim.AdamW({{params = decay, weightDecay = config.weightDecay}, {params = noDecay, weightDecay = 0}},
-                        {lr = config.lr, betas = {0.9, 0.99}})
+-- optimizer: weight decay on matrices only, not on biases and norm weights (nanoGPT's grouping)
+local groups = optim.paramGroups(model, {{match = function(_, p) return p:dim() < 2 end, weightDecay = 0}})
+local opt = optim.AdamW(groups, {lr = config.lr, betas = {0.9, 0.99}, weightDecay = config.weightDecay})
 local schedule = optim.schedule.warmupCosine{maxLR = config.lr, minLR = config.minLR,
                                              warmupSteps = config.warmup, totalSteps = config.steps}
 

@@ -13,4 +13,7 @@ rawset(_G, 'nn', require 'llm.nn')
 llm.config = require 'llm.config'
 llm.Trainer = require('llm.train').new
 
+-- optim.paramGroups(model, rules): groups by predicates over parameter paths.
+if rawget(_G, 'optim') then optim.paramGroups = require 'llm.paramgroups' end
+
 return llm

@@ -1,0 +1,33 @@
+-- recipes/sample.lua: loads a checkpoint written by gpt-char.lua (or any recipe that stores its model
+-- config and tokenizer in `extra`) and prints samples.
+--   llmscript recipes/sample.lua --checkpoint=runs/gpt-char --prompt='The ' --tokens=200
+local config = llm.config({
+  checkpoint = 'runs/gpt-char',   -- a step-NNNNNN checkpoint, or a run folder (its newest checkpoint)
+  prompt = '\n',                  -- text to continue
+  samples = 3,                    -- number of samples
+  tokens = 300,                   -- tokens per sample
+  temperature = 0.8,              -- 0 = greedy
+  topK = 40,                      -- sample among the k most likely tokens (0 = all)
+  topP = 1.0,                     -- nucleus sampling threshold (1 = off)
+  seed = 1,                       -- sampling seed
+}, arg)
+
+local dir = llm.checkpoint.latest(config.checkpoint) or config.checkpoint
+local ck = llm.checkpoint.read(dir)
+local state = ck['trainer.json']
+local extra = type(state) == 'table' and state.extra or nil
+if not extra or not extra.model or not extra.tokenizer then
+  error("'" .. dir .. "' does not hold a model config and tokenizer (was it written by a recipe that sets `extra`?)", 0)
+end
+local tokenizer = llm.data.tokenizerFromTable(extra.tokenizer)
+local model = nn.GPT(extra.model)
+model:loadStateDict(ck['model.safetensors'])
+print(string.format('loaded %s (step %d, %d parameters)', dir, state.step, model:numParameters()))
+
+local prompt = tokenizer:encode(config.prompt)
+for i = 1, config.samples do
+  local out = model:generate(prompt, {maxTokens = config.tokens, temperature = config.temperature,
+                                      topK = config.topK > 0 and config.topK or nil,
+                                      topP = config.topP < 1 and config.topP or nil, seed = config.seed + i - 1})
+  print(string.format('--- sample %d ---\n%s', i, tokenizer:decode(out)))
+end
