@@ -41,8 +41,8 @@ extension Tensor {
             for j in 0..<n { m = Swift.max(m, x[j]) }
             var s: Double = 0
             for j in 0..<n { s += Double(Foundation.exp(x[j] - m)) }
-            let lse = m + Float(Foundation.log(s))
-            for j in 0..<n { y[j] = x[j] - lse }
+            let logSum = Float(Foundation.log(s))
+            for j in 0..<n { y[j] = (x[j] - m) - logSum }   // (x − m) first: exact for large inputs
         }.record(.logSoftmax(dim: d), [self])
     }
     static func logSoftmaxVJP(_ g: Tensor, y: Tensor, dim: Int) throws -> Tensor {

@@ -80,12 +80,18 @@ enum TensorInfoBindings {
             switch key {
             case "grad":
                 if a.isNoneOrNil(3) { t.grad = nil; return 0 }
-                let g = try a.tensor(3)
+                guard let g = try Userdata.tensor(a.L, 3) else {
+                    throw LuaError.runtime("Invalid 'grad': expected an llm.Tensor or nil, got \(a.typeName(3))")
+                }
                 guard g.shape == t.shape else {
                     throw LuaError.runtime("Invalid 'grad': expected a tensor of shape \(shapeString(t.shape)), got \(shapeString(g.shape))")
                 }
                 t.grad = try g.toDType(.float32)
-            case "requiresGrad": try t.setRequiresGrad(a.bool(3))
+            case "requiresGrad":
+                guard a.type(3) == LUA_TBOOLEAN else {
+                    throw LuaError.runtime("Invalid 'requiresGrad': expected a boolean, got \(a.typeName(3))")
+                }
+                try t.setRequiresGrad(a.bool(3))
             default:
                 throw LuaError.runtime("cannot set field '\(key)' of an llm.Tensor (settable: 'grad', 'requiresGrad')")
             }
@@ -99,7 +105,12 @@ enum TensorInfoBindings {
                 throw LuaError.runtime("index \(i) is out of range 1..\(t.shape[0]) for dimension 1")
             }
             let row = try t.select(0, i - 1)
-            if a.type(3) == LUA_TNUMBER { try row.fillInPlace(a.number(3)) } else { try row.copyInPlace(a.tensor(3)) }
+            if a.type(3) == LUA_TNUMBER { try row.fillInPlace(a.number(3)) } else {
+                guard let src = try Userdata.tensor(a.L, 3) else {
+                    throw LuaError.runtime("t[\(i)] = value: expected a number or an llm.Tensor, got \(a.typeName(3))")
+                }
+                try row.copyInPlace(src)
+            }
             return 0
         },
     ]
