@@ -40,6 +40,14 @@ function Trainer.new(opts)
   end
   options.positiveInt('llm.Trainer', 'steps', o.steps, 2)
   options.positiveInt('llm.Trainer', 'gradAccum', o.gradAccum, 2)
+  options.positiveInt('llm.Trainer', 'logEvery', o.logEvery, 2)
+  options.positiveInt('llm.Trainer', 'keepLast', o.keepLast, 2)
+  for _, k in ipairs({'evalEvery', 'evalBatches', 'earlyStopping', 'checkpointEvery'}) do
+    if math.type(o[k]) ~= 'integer' or o[k] < 0 then
+      error(string.format("llm.Trainer: Invalid '%s': expected a non-negative integer, got %s", k, tostring(o[k])), 2)
+    end
+  end
+  if o.clip < 0 then error("llm.Trainer: Invalid 'clip': expected a non-negative number (0: no clipping), got " .. tostring(o.clip), 2) end
   if o.nonFinite ~= 'stop' and o.nonFinite ~= 'skip' then
     error("llm.Trainer: Invalid 'nonFinite': expected one of: 'stop', 'skip', got '" .. tostring(o.nonFinite) .. "'", 2)
   end
@@ -99,7 +107,8 @@ function Trainer:trainStep()
       self.optimizer:zeroGrad()
       if self.nonFinite == 'skip' then
         self.skipped = self.skipped + 1
-        self.progressBar:log(string.format('step %d: non-finite loss (%s), step skipped', self.step + 1, tostring(value)))
+        local msg = string.format('step %d: non-finite loss (%s), step skipped', self.step + 1, tostring(value))
+        if self.progressBar then self.progressBar:log(msg) else print(msg) end
         return nil, lr, tokens
       end
       error(string.format('llm.Trainer: non-finite loss (%s) at step %d; stopping (the last checkpoint is intact; set nonFinite=\'skip\' to skip such steps)', tostring(value), self.step + 1), 0)
@@ -191,6 +200,8 @@ function Trainer:checkpoint(best)
       badEvals = self.badEvals, skipped = self.skipped, rng = llm.getRngState(),
       data = self.train.state and self.train:state() or nil, optimizer = optValues, extra = self.extra,
       best = best or nil,
+      -- the folder name of the best checkpoint, so that a resumed run's pruning keeps it too
+      bestCheckpoint = best and llm.checkpoint.stepName(self.step) or (self.bestCheckpoint and self.bestCheckpoint:match('[^/]+$')),
     },
   })
   self.lastCheckpoint = dir
@@ -218,6 +229,7 @@ function Trainer:resume(path)
   if state.data and self.train.setState then self.train:setState(state.data) end
   self.step, self.badEvals, self.skipped = state.step, state.badEvals or 0, state.skipped or 0
   self.bestValLoss = state.bestValLoss or math.huge
+  if state.bestCheckpoint and self.checkpointDir then self.bestCheckpoint = self.checkpointDir .. '/' .. state.bestCheckpoint end
   self.lastCheckpoint = dir
   return state
 end
