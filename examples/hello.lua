@@ -1,6 +1,6 @@
 -- hello.lua: a first tour of llmscript. Creates tensors, does a few ops, differentiates a small
 -- function with autograd, then fits a line with plain gradient descent. Run it with
---   scripts/run-example.sh            (or: llmscript examples/hello.lua)
+--   llmscript examples/hello.lua   (or: scripts/train.sh examples/hello.lua)
 
 llm.manualSeed(42)   -- same random numbers on every run
 

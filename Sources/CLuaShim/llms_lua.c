@@ -2,6 +2,7 @@
 #include "llms_lua.h"
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 
 static llms_dispatch_fn g_dispatch;
 static void **g_ctx;
@@ -77,4 +78,32 @@ int llms_loadbuffer(lua_State *L, const char *buf, size_t len, const char *name)
 
 int llms_loadfile(lua_State *L, const char *path) {
     return luaL_loadfilex(L, path, "t");
+}
+
+/* Ctrl-C while Lua runs: like lua.c, the SIGINT handler only sets a hook; the hook raises
+ * "interrupted!" at the next Lua instruction (inside Lua frames, so no longjmp crosses Swift). */
+static lua_State *volatile g_interrupt_L = NULL;
+
+static void llms_lstop(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted!");
+}
+
+static void llms_laction(int sig) {
+    signal(sig, SIG_DFL);   /* a second Ctrl-C kills the process */
+    if (g_interrupt_L) lua_sethook(g_interrupt_L, llms_lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+int llms_pcall_interruptible(lua_State *L, int nargs, int nresults) {
+    g_interrupt_L = L;
+    sigset_t set;                       /* a parent may have blocked SIGINT (spawned processes inherit the mask) */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    void (*old)(int) = signal(SIGINT, llms_laction);
+    int status = llms_pcall(L, nargs, nresults);
+    signal(SIGINT, old == SIG_ERR ? SIG_DFL : old);
+    g_interrupt_L = NULL;
+    return status;
 }

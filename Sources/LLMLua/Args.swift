@@ -89,6 +89,15 @@ public struct LuaArgs {
         return t
     }
 
+    /// A bridged object of type `T` (`optim.Optimizer expected, got number` otherwise).
+    public func object<T: LuaBridged>(_ i: Int32, _ type: T.Type) throws -> T {
+        let mt = LuaContext.of(L).metatables[T.luaTypeName]
+        guard let o = try Userdata.object(L, i, typeName: T.luaTypeName, mt: mt) as? T else {
+            throw LuaError.type(i, expected: T.luaTypeName)
+        }
+        return o
+    }
+
     /// A list of tensors given as a Lua array.
     public func tensorList(_ i: Int32) throws -> [Tensor] {
         try table(i)

@@ -38,6 +38,9 @@ public final class LuaVM {
         lua_close(L)   // runs every pending __gc, releasing all tensors
     }
 
+    /// Sets the number of BLAS threads for the whole process (the CLI's --threads).
+    public static func setBLASThreads(_ n: Int) { BLAS.setThreads(n) }
+
     /// Runs a chunk of Lua source. Errors come back as ``LuaError/script(_:)`` with a traceback.
     /// - Returns: the number of results left on the stack (when `keepResults`).
     @discardableResult
@@ -71,8 +74,9 @@ public final class LuaVM {
     }
 
     /// Calls the function below `nargs` arguments on the stack with a traceback handler.
+    /// Ctrl-C during the call raises "interrupted!" in Lua (the REPL survives it; a script exits with 1).
     public func protectedCall(nargs: Int32, nresults: Int32) throws {
-        let status = llms_pcall(L, nargs, nresults)
+        let status = llms_pcall_interruptible(L, nargs, nresults)
         if status != LUA_OK { throw LuaError.script(popMessage()) }
     }
 

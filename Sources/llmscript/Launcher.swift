@@ -1,6 +1,5 @@
 // Launcher: the sequence of one llmscript run, given a parsed command line. Owns the VM for the run and
 // turns every outcome into an exit status (see main.swift); prints errors, never traps on user input.
-import CBLAS
 import CLua
 import LLMLua
 #if canImport(Glibc)
@@ -28,7 +27,7 @@ enum Launcher {
             return 0
         }
         if options.showVersion { Output.out(versionLine + "\n") }
-        if let n = options.threads { openblas_set_num_threads(Int32(n)) }
+        if let n = options.threads { LuaVM.setBLASThreads(n) }
         do {
             let vm = try LuaVM(strict: options.strict)
             let runner = ScriptRunner(vm: vm)

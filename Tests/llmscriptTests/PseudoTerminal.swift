@@ -13,13 +13,15 @@ final class PseudoTerminal {
     private(set) var transcript = ""
 
     init(_ args: [String], environment extra: [String: String] = [:]) throws {
-        master = PseudoTerminal.libc.openpt(O_RDWR | O_NOCTTY)
-        guard master >= 0, PseudoTerminal.libc.grant(master) == 0, PseudoTerminal.libc.unlock(master) == 0,
-              let name = PseudoTerminal.libc.name(master) else {
+        guard let libc = PseudoTerminal.libc else { throw POSIXError(.ENOSYS) }
+        master = libc.openpt(O_RDWR | O_NOCTTY)
+        guard master >= 0 else { throw POSIXError(.ENOTTY) }
+        guard libc.grant(master) == 0, libc.unlock(master) == 0, let name = libc.name(master) else {
+            close(master)
             throw POSIXError(.ENOTTY)
         }
         let slave = open(String(cString: name), O_RDWR | O_NOCTTY)
-        guard slave >= 0 else { throw POSIXError(.ENOTTY) }
+        guard slave >= 0 else { close(master); throw POSIXError(.ENOTTY) }
         let handle = FileHandle(fileDescriptor: slave, closeOnDealloc: true)
         process.executableURL = URL(fileURLWithPath: Subprocess.binary)
         process.arguments = args
@@ -42,16 +44,14 @@ final class PseudoTerminal {
         let name: @convention(c) (Int32) -> UnsafeMutablePointer<CChar>?
     }
 
-    private static let libc: LibC = {
+    private static let libc: LibC? = {
         let handle = dlopen(nil, RTLD_NOW)
-        func symbol<T>(_ name: String, as _: T.Type) -> T {
-            guard let p = dlsym(handle, name) else { fatalError("libc has no \(name)") }
-            return unsafeBitCast(p, to: T.self)
-        }
-        return LibC(openpt: symbol("posix_openpt", as: (@convention(c) (Int32) -> Int32).self),
-                    grant: symbol("grantpt", as: (@convention(c) (Int32) -> Int32).self),
-                    unlock: symbol("unlockpt", as: (@convention(c) (Int32) -> Int32).self),
-                    name: symbol("ptsname", as: (@convention(c) (Int32) -> UnsafeMutablePointer<CChar>?).self))
+        guard let o = dlsym(handle, "posix_openpt"), let g = dlsym(handle, "grantpt"),
+              let u = dlsym(handle, "unlockpt"), let n = dlsym(handle, "ptsname") else { return nil }
+        typealias FdFn = @convention(c) (Int32) -> Int32
+        return LibC(openpt: unsafeBitCast(o, to: FdFn.self), grant: unsafeBitCast(g, to: FdFn.self),
+                    unlock: unsafeBitCast(u, to: FdFn.self),
+                    name: unsafeBitCast(n, to: (@convention(c) (Int32) -> UnsafeMutablePointer<CChar>?).self))
     }()
 
     deinit {

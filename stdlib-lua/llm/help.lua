@@ -6,14 +6,68 @@ local M = {}
 
 local doc = rawget(llm, '_doc')
 
---- Signature and one-line doc of a bound native function, or nil.
+-- Lines of a Lua source file (cached), for the doc comments of Lua-defined functions.
+local sources = {}
+local function sourceLines(path)
+  if sources[path] == nil then
+    local lines, f = {}, io.open(path, 'r')
+    if f then
+      for line in f:lines() do lines[#lines + 1] = line end
+      f:close()
+    end
+    sources[path] = lines
+  end
+  return sources[path]
+end
+
+--- Signature and doc of a Lua function from its definition line and the `---` comment lines above it
+--- (one source for the docs of stdlib-lua, like the binding tables are for native functions).
+local function luaDocOf(f)
+  if type(f) ~= 'function' or not (debug and debug.getinfo) then return nil end
+  local info = debug.getinfo(f, 'S')
+  if info.what ~= 'Lua' or info.source:sub(1, 1) ~= '@' or info.linedefined <= 0 then return nil end
+  local lines = sourceLines(info.source:sub(2))
+  local def = lines[info.linedefined]
+  if not def then return nil end
+  local name, params = def:match('function%s+([%w_.:]+)%s*(%b())')
+  if not name then params = def:match('function%s*(%b())') end
+  local docs, i = {}, info.linedefined - 1
+  while i >= 1 and lines[i]:match('^%s*%-%-%-') do
+    table.insert(docs, 1, (lines[i]:gsub('^%s*%-%-%-%s?', '')))
+    i = i - 1
+  end
+  if #docs == 0 then return nil end
+  return (name or '') .. (params or '()'), table.concat(docs, ' ')
+end
+
+--- Signature and one-line doc of a bound native function or a documented Lua function, or nil.
 local function docOf(f)
-  if type(f) ~= 'function' or doc == nil then return nil end
-  local sig, d = doc(f)
-  if sig == nil or sig == '' then return nil end
-  return sig, d or ''
+  if type(f) ~= 'function' then return nil end
+  if doc ~= nil then
+    local sig, d = doc(f)
+    if sig ~= nil and sig ~= '' then return sig, d or '' end
+  end
+  return luaDocOf(f)
 end
 M.docOf = docOf
+
+--- For a Lua class (nn.Linear ...): its constructor signature and the first line of its file's header.
+local function classDoc(t)
+  if type(t) ~= 'table' or type(rawget(t, '__name')) ~= 'string' then return nil end
+  local init = rawget(t, 'init')
+  if type(init) ~= 'function' or not (debug and debug.getinfo) then return nil end
+  local info = debug.getinfo(init, 'S')
+  if info.source:sub(1, 1) ~= '@' then return nil end
+  local lines = sourceLines(info.source:sub(2))
+  local params = (lines[info.linedefined] or ''):match('function%s+[%w_.]+:init%s*(%b())') or '()'
+  local parts, i = {}, 1
+  while lines[i] and lines[i]:match('^%-%-') do parts[#parts + 1] = (lines[i]:gsub('^%-%-+%s*', '')); i = i + 1 end
+  local header = table.concat(parts, ' ')
+  header = header:match('^(.-%.)%s') or header   -- its first sentence
+  local _, initDoc = luaDocOf(init)                 -- a `---` comment on init wins over the file header
+  return rawget(t, '__name') .. params, initDoc or header
+end
+M.classDoc = classDoc
 
 -- Resolves a dotted global name ('llm.Tensor') with raw access (never trips strict globals).
 local function resolve(path)
@@ -85,6 +139,7 @@ local function listTable(t, title)
     local v = rawget(t, k)
     local what
     local sig, d = docOf(v)
+    if not sig then sig, d = classDoc(v) end
     if sig then what = d ~= '' and d or sig
     elseif type(v) == 'function' then what = '(Lua function)'
     elseif type(v) == 'table' then what = '(table: help(' .. (nameOf(v) or k) .. ') lists its contents)'
@@ -128,6 +183,8 @@ function M.text(...)
     return 'a built-in Lua function (see the Lua 5.4 manual)'
   elseif ty == 'table' then
     local name = nameOf(x)
+    local csig, cdoc = classDoc(x)
+    if csig then return csig .. '\n  ' .. cdoc .. '\n' .. listTable(x, 'methods:') end
     return listTable(x, (name or 'table') .. ':')
   elseif ty == 'userdata' then
     local methods, typeName = methodsOf(x)
@@ -142,12 +199,22 @@ function M.help(...)
   print(M.text(...))
 end
 
+-- A Lua function's signature renamed to where it is reachable: losses.mse(...) listed in nn -> nn.mse(...).
+local function renamed(sig, path, key)
+  local name, params = sig:match('^([%w_.:]*)(%b())$')
+  if not name or name:find('^' .. path:gsub('%.', '%%.') .. '[.:]') then return sig end
+  return path .. (name:find(':') and ':' or '.') .. key .. params
+end
+
 -- Markdown list of the bound functions of one table; `seen` skips functions listed elsewhere.
-local function markdownTable(t, skip)
+local function markdownTable(t, skip, path)
   local lines = {}
   for _, k in ipairs(sortedKeys(t)) do
     local v = rawget(t, k)
     local sig, d = docOf(v)
+    if sig and doc and (doc(v) or '') == '' then sig = renamed(sig, path, k) end
+    if not sig then sig, d = classDoc(v) end
+    if k == 'super' or (k == 'init' and classDoc(t)) then sig = nil end   -- shown with the class itself
     if sig and not skip[v] then
       lines[#lines + 1] = '- `' .. sig .. '`' .. (d ~= '' and (' — ' .. d) or '')
     end
@@ -161,7 +228,7 @@ function M.markdown()
   local out = {}
   local registry = debug and debug.getregistry and debug.getregistry() or {}
   local function section(path, t, skip)
-    local lines = markdownTable(t, skip)
+    local lines = markdownTable(t, skip, path)
     local mt = rawget(registry, path)
     if type(mt) == 'table' then
       local ops = {}
@@ -186,7 +253,13 @@ function M.markdown()
     local inSub, subs = subTableFunctions(t)
     section(path, t, inSub)
     if depth < 3 then
-      for _, k in ipairs(subs) do visit(path .. '.' .. k, rawget(t, k), depth + 1) end
+      for _, k in ipairs(subs) do
+        local sub = rawget(t, k)
+        if k == 'super' then -- a class's base class: documented where it is defined
+        elseif classDoc(sub) then
+          if not seen[sub] then seen[sub] = true; section(path .. '.' .. k, sub, {}) end   -- its own documented methods
+        else visit(path .. '.' .. k, sub, depth + 1) end
+      end
     end
   end
   local globals = {}

@@ -36,6 +36,8 @@ int llms_function_id(lua_State *L, int idx, int *id);
 /* Message handler adding a traceback, and lua_pcall through it. */
 int llms_msgh(lua_State *L);
 int llms_pcall(lua_State *L, int nargs, int nresults);
+/* llms_pcall with Ctrl-C turned into a Lua error ("interrupted!") for the duration of the call. */
+int llms_pcall_interruptible(lua_State *L, int nargs, int nresults);
 /* Loads a chunk (text only: binary chunks are refused) and runs it under llms_pcall. */
 int llms_loadbuffer(lua_State *L, const char *buf, size_t len, const char *name);
 int llms_loadfile(lua_State *L, const char *path);

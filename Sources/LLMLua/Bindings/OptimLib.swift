@@ -15,13 +15,7 @@ enum OptimLib: LuaLibrary {
     static let namespace = "optim"
 
     /// The optimizer argument at `i` (`optim.Optimizer expected, got number` otherwise).
-    static func optimizer(_ a: LuaArgs, _ i: Int32) throws -> Optimizer {
-        let mt = LuaContext.of(a.L).metatables[Optimizer.luaTypeName]
-        guard let o = try Userdata.object(a.L, i, typeName: Optimizer.luaTypeName, mt: mt) as? Optimizer else {
-            throw LuaError.type(i, expected: Optimizer.luaTypeName)
-        }
-        return o
-    }
+    static func optimizer(_ a: LuaArgs, _ i: Int32) throws -> Optimizer { try a.object(i, Optimizer.self) }
 
     /// Optional 1-based group argument at `i`, as a 0-based index.
     static func group(_ a: LuaArgs, _ i: Int32) throws -> Int? {

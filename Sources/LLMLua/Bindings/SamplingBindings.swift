@@ -9,13 +9,7 @@ extension Generator: LuaBridged {
 }
 
 enum SamplingBindings {
-    static func generator(_ a: LuaArgs, _ i: Int32) throws -> Generator {
-        let mt = LuaContext.of(a.L).metatables[Generator.luaTypeName]
-        guard let g = try Userdata.object(a.L, i, typeName: Generator.luaTypeName, mt: mt) as? Generator else {
-            throw LuaError.type(i, expected: Generator.luaTypeName)
-        }
-        return g
-    }
+    static func generator(_ a: LuaArgs, _ i: Int32) throws -> Generator { try a.object(i, Generator.self) }
 
     /// The `generator` option, or the shared generator.
     static func generatorOption(_ a: LuaArgs, _ i: Int32) throws -> Generator {

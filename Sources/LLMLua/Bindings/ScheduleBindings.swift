@@ -15,13 +15,7 @@ final class ScheduleBox: LuaBridged {
 }
 
 enum ScheduleBindings {
-    static func box(_ a: LuaArgs, _ i: Int32) throws -> ScheduleBox {
-        let mt = LuaContext.of(a.L).metatables[ScheduleBox.luaTypeName]
-        guard let b = try Userdata.object(a.L, i, typeName: ScheduleBox.luaTypeName, mt: mt) as? ScheduleBox else {
-            throw LuaError.type(i, expected: ScheduleBox.luaTypeName)
-        }
-        return b
-    }
+    static func box(_ a: LuaArgs, _ i: Int32) throws -> ScheduleBox { try a.object(i, ScheduleBox.self) }
 
     static let maxSteps = 1 << 40
 

@@ -6,6 +6,7 @@ local options = require 'llm.nn.options'
 local M = {}
 
 M.GELU = Module:extend('nn.GELU')
+--- nn.GELU([{approximate='none'|'tanh'}]): the GELU activation (exact by default).
 function M.GELU:init(opts)
   self._approximate = options.check('nn.GELU', opts, {approximate = 'none'}, 3).approximate
   if self._approximate ~= 'none' and self._approximate ~= 'tanh' then
@@ -36,6 +37,7 @@ function M.dropout(x, p, training)
 end
 
 M.Dropout = Module:extend('nn.Dropout')
+--- nn.Dropout([p=0.5]): zeroes elements with probability p in training mode, scaling the rest by 1/(1-p).
 function M.Dropout:init(p)
   p = p or 0.5
   if type(p) ~= 'number' or p < 0 or p > 1 then

@@ -9,6 +9,7 @@ local dropout = require('llm.nn.Activations').dropout
 
 local Attention = Module:extend('nn.CausalSelfAttention')
 
+--- nn.CausalSelfAttention(dim, heads, [{bias=true, dropout=0}]): multi-head causal self-attention.
 function Attention:init(dim, heads, opts)
   options.positiveInt('nn.CausalSelfAttention', 'dim', dim, 3)
   options.positiveInt('nn.CausalSelfAttention', 'heads', heads, 3)

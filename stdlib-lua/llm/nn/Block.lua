@@ -13,6 +13,7 @@ local activations = {gelu = function(x) return x:gelu({approximate = 'tanh'}) en
                      geluExact = function(x) return x:gelu() end,
                      relu = function(x) return x:relu() end, silu = function(x) return x:silu() end}
 
+--- nn.MLP(dim, [{hidden=4·dim, bias=true, dropout=0, activation='gelu'}]): Linear -> activation -> Linear.
 function MLP:init(dim, opts)
   options.positiveInt('nn.MLP', 'dim', dim, 3)
   local o = options.check('nn.MLP', opts, {hidden = 4 * dim, bias = true, dropout = 0, activation = 'gelu'}, 3)
@@ -32,6 +33,7 @@ function MLP:extraRepr() return 'activation=' .. self._activation end
 
 local Block = Module:extend('nn.Block')
 
+--- nn.Block(dim, heads, [{bias, dropout, activation, hidden}]): pre-norm transformer block.
 function Block:init(dim, heads, opts)
   local o = options.check('nn.Block', opts, {bias = true, dropout = 0, activation = 'gelu', hidden = 4 * dim}, 3)
   self.ln1 = norms.LayerNorm(dim, {bias = o.bias})

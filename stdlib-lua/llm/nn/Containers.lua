@@ -10,6 +10,7 @@ end
 
 local ModuleList = Module:extend('nn.ModuleList')
 
+--- nn.ModuleList(m1, m2, ... | {modules}): an indexable list of modules (list[1], #list, list:add(m)).
 function ModuleList:init(...)
   local items = select('#', ...) == 1 and type(...) == 'table' and not Module.isModule(...) and ... or {...}
   -- level 4: checkModule <- init <- new <- the caller of nn.Sequential(...) / nn.ModuleList(...)
@@ -42,6 +43,9 @@ function ModuleList:forward()
 end
 
 local Sequential = ModuleList:extend('nn.Sequential')
+
+--- nn.Sequential(m1, m2, ...): calls the modules in order, each on the previous one's output.
+function Sequential:init(...) ModuleList.init(self, ...) end
 
 function Sequential:forward(x, ...)
   for i = 1, #self do x = rawget(self, i)(x, ...) end

@@ -5,6 +5,7 @@ local options = require 'llm.nn.options'
 
 local Embedding = Module:extend('nn.Embedding')
 
+--- nn.Embedding(num, dim): rows of a (num, dim) table looked up by 0-based ids.
 function Embedding:init(num, dim, opts)
   options.positiveInt('nn.Embedding', 'num', num, 3)
   options.positiveInt('nn.Embedding', 'dim', dim, 3)

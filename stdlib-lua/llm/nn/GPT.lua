@@ -16,6 +16,7 @@ local GPT = Module:extend('nn.GPT')
 local defaults = {vocab = options.NONE, blockSize = options.NONE, layers = options.NONE, heads = options.NONE,
                   dim = options.NONE, dropout = 0, bias = true, tieWeights = true, activation = 'gelu'}
 
+--- nn.GPT{vocab, blockSize, layers, heads, dim, [dropout=0, bias=true, tieWeights=true, activation]}: a GPT-2 style model.
 function GPT:init(cfg)
   local c = options.check('nn.GPT', cfg, defaults, 3)
   for _, k in ipairs({'vocab', 'blockSize', 'layers', 'heads', 'dim'}) do options.positiveInt('nn.GPT', k, c[k], 3) end

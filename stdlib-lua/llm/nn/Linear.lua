@@ -5,6 +5,7 @@ local options = require 'llm.nn.options'
 
 local Linear = Module:extend('nn.Linear')
 
+--- nn.Linear(inFeatures, outFeatures, [{bias=true}]): y = x·weightᵀ + bias over the last dim.
 function Linear:init(inFeatures, outFeatures, opts)
   options.positiveInt('nn.Linear', 'inFeatures', inFeatures, 3)
   options.positiveInt('nn.Linear', 'outFeatures', outFeatures, 3)

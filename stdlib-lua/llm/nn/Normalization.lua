@@ -5,6 +5,7 @@ local options = require 'llm.nn.options'
 
 local LayerNorm = Module:extend('nn.LayerNorm')
 
+--- nn.LayerNorm(dim, [{eps=1e-5, bias=true, elementwiseAffine=true}]): layer normalization over the last dim.
 function LayerNorm:init(dim, opts)
   options.positiveInt('nn.LayerNorm', 'dim', dim, 3)
   local o = options.check('nn.LayerNorm', opts, {eps = 1e-5, bias = true, elementwiseAffine = true}, 3)
@@ -23,6 +24,7 @@ function LayerNorm:extraRepr() return string.format('%d, eps=%g', self._dim, sel
 
 local RMSNorm = Module:extend('nn.RMSNorm')
 
+--- nn.RMSNorm(dim, [{eps=1e-6, elementwiseAffine=true}]): RMS normalization over the last dim.
 function RMSNorm:init(dim, opts)
   options.positiveInt('nn.RMSNorm', 'dim', dim, 3)
   local o = options.check('nn.RMSNorm', opts, {eps = 1e-6, elementwiseAffine = true}, 3)
