@@ -39,7 +39,7 @@ extension Optimizer {
         var steps: [Int: Int] = [:]
         var buffers: [Int: [String: Tensor]] = [:]
         func fail(_ m: String) -> TensorError { TensorError.invalid("\(name).loadStateDict: \(m)") }
-        for (key, value) in dict {
+        for (key, value) in dict.sorted(by: { $0.key < $1.key }) {   // sorted: the same error every run
             let parts = key.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 3, let idx = Int(parts[1]), idx >= 0 else { throw fail("unexpected key '\(key)'") }
             switch (parts[0], value) {

@@ -160,7 +160,11 @@ function Module:loadStateDict(sd, opts)
   -- a tied tensor (one tensor under several paths) is covered when any of its paths is present
   local provided = {}
   for path, t in pairs(own) do if sd[path] ~= nil then provided[t] = true end end
-  for path, t in pairs(own) do
+  local paths = {}
+  for path in pairs(own) do paths[#paths + 1] = path end
+  table.sort(paths)   -- the same error every run
+  for _, path in ipairs(paths) do
+    local t = own[path]
     local src = sd[path]
     if src == nil then
       if not provided[t] then missing[#missing + 1] = path end
