@@ -18,14 +18,15 @@ let package = Package(
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CEdit", providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The Lua boundary in C: the trampoline (the only place lua_error is raised) and macro wrappers.
         .target(name: "CLuaShim", dependencies: ["CLua"]),
         // Engine: tensors, kernels, autograd. Knows nothing of Lua.
         .target(name: "LLMCore", dependencies: ["CBLAS"]),
         // Optimizers, LR schedules, gradient clipping. Knows nothing of Lua.
         .target(name: "LLMOptim", dependencies: ["LLMCore"]),
-        // Corpus reading, tokenizers, splits and batches. Knows nothing of Lua.
-        .target(name: "LLMData", dependencies: ["LLMCore"]),
+        // Corpus reading, tokenizers, splits and batches (tokenizer.json via LLMFormats' JSON). Knows nothing of Lua.
+        .target(name: "LLMData", dependencies: ["LLMCore", "LLMFormats", "CZlib"]),
         // safetensors, checkpoint directories, JSON. Knows nothing of Lua.
         .target(name: "LLMFormats", dependencies: ["LLMCore"]),
         // The bridge: VM wrapper, userdata, argument checking, binding tables.

@@ -12,7 +12,9 @@ read -r -a SPM <<< "${SWIFTPM_ARGS:-}"
 swift build "${SPM[@]}"
 swift test "${SPM[@]}"
 
-# busted (Debian lua-busted, Lua 5.4 modules) run by llmscript itself: --no-strict because busted
-# and its helpers use globals; the specs see the llm namespace like any script.
+# busted (Debian lua-busted, Lua 5.4 modules) run by llmscript itself (`llmscript test`: strict globals
+# off for busted, the specs see the llm namespace like any script; ends with `N passed, N failed`),
+# then the example plugin's specs.
 BIN="$(swift build "${SPM[@]}" --show-bin-path)/llmscript"
-"$BIN" --no-strict "$(command -v busted)" tests/lua
+"$BIN" test tests/lua
+"$BIN" test examples/plugins/medabbrev

@@ -1,4 +1,4 @@
-// Tokenizer: the interface shared by the character-level and byte-level tokenizers (and later BPE).
+// Tokenizer: the interface shared by the character-level, byte-level and BPE tokenizers.
 // Ids are 0-based. encode returns a 1-D int64 Tensor; decode accepts ids as Ints or an integer Tensor of
 // any shape (row-major). A tokenizer serializes to a JSON-compatible dictionary with a "type" key, so a
 // checkpoint can store it; `TokenizerCoding.decode` rebuilds the right tokenizer from such a dictionary.
@@ -75,12 +75,13 @@ public enum TokenizerCoding {
     /// - Throws: ``DataError/tokenizer(_:)`` for a missing or unknown `type`, or an invalid vocabulary.
     public static func decode(_ object: [String: any Sendable]) throws -> any Tokenizer {
         guard let type = object["type"] as? String else {
-            throw DataError.tokenizer("tokenizerFromTable: missing 'type' (expected 'char' or 'byte')")
+            throw DataError.tokenizer("tokenizerFromTable: missing 'type' (expected 'char', 'byte' or 'bpe')")
         }
         switch type {
         case CharTokenizer.kind: return try CharTokenizer(jsonObject: object)
         case ByteTokenizer.kind: return try ByteTokenizer(jsonObject: object)
-        default: throw DataError.tokenizer("tokenizerFromTable: unknown tokenizer type '\(type)'; expected one of 'char', 'byte'")
+        case BPETokenizer.kind: return try BPETokenizer(jsonObject: object)
+        default: throw DataError.tokenizer("tokenizerFromTable: unknown tokenizer type '\(type)'; expected one of 'char', 'byte', 'bpe'")
         }
     }
 }

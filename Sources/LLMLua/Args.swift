@@ -286,7 +286,7 @@ extension LuaArgs {
     public func call(_ fn: Int32, nresults: Int32, _ pushArgs: () -> Int32) throws {
         lua_pushvalue(L, fn)
         let n = pushArgs()
-        let status = lua_pcallk(L, n, nresults, 0, 0, nil)
+        let status = llms_callback_pcall(L, n, nresults)   // lua_pcall; a sandbox counts the callback's memory
         if status != LUA_OK {
             let msg = llms_tostring(L, -1).map { String(cString: $0) } ?? "(error object is a \(typeName(-1)) value)"
             llms_pop(L, 1)
@@ -302,5 +302,26 @@ extension LuaArgs {
             return try intList(i, allowNegative: true).map { try LuaArgs.dim($0, rank: rank, arg: i) }
         }
         return [try dim(i, rank: rank)]
+    }
+}
+
+extension LuaArgs {
+    /// A path argument checked against the state's sandbox (nothing to check in a trusted state):
+    /// `sandbox: reading '/etc/passwd' is not allowed (allowed: ...)` otherwise. Every binding that
+    /// opens, creates or deletes files takes its paths through here or ``checkPath(_:_:)``.
+    public func path(_ i: Int32, _ access: PathAccess = .read) throws -> String {
+        let p = try string(i)
+        try checkPath(p, access)
+        return p
+    }
+
+    /// ``path(_:_:)`` for an optional argument.
+    public func optPath(_ i: Int32, _ access: PathAccess = .read) throws -> String? {
+        isNoneOrNil(i) ? nil : try path(i, access)
+    }
+
+    /// Checks a path that did not come straight from an argument (a list entry, an option).
+    public func checkPath(_ p: String, _ access: PathAccess) throws {
+        try LuaContext.of(L).paths?.check(p, access)
     }
 }

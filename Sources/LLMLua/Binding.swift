@@ -29,7 +29,9 @@ public struct LuaBinding: Sendable {
 /// The retained payload behind one registered function id.
 final class FunctionBox {
     let binding: LuaBinding
-    init(_ b: LuaBinding) { binding = b }
+    /// Why a sandboxed state may not call this function (an unchecked path parameter), or nil.
+    let sandboxDenial: String?
+    init(_ b: LuaBinding, key: String = "") { binding = b; sandboxDenial = Sandbox.denial(key: key, signature: b.signature) }
 }
 
 /// Process-wide registration state: bindings by id (the C id table holds the same boxes, retained),
@@ -44,11 +46,15 @@ private let dispatcher: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?
                                         UnsafeMutablePointer<Int32>?) -> Int32 = { L, ctx, arg, gckb in
     guard let L, let ctx, let arg, let gckb else { return LLMS_ERR_MSG }
     let before = Storage.allocatedBytes.load(ordering: .relaxed)
+    let sandbox = llms_sandbox_of(L)   // sandboxed state: share the memory budget with the tensor storages
+    if let sandbox { Storage.externalBytes.store(sandbox.pointee.used, ordering: .relaxed) }
     defer {
         let grown = Storage.allocatedBytes.load(ordering: .relaxed) &- before
         if grown > 0 { gckb.pointee = Int32(clamping: grown >> 10) }
+        if let sandbox { sandbox.pointee.native = max(Storage.liveBytes.load(ordering: .relaxed), 0) }
     }
     let box = Unmanaged<FunctionBox>.fromOpaque(ctx).takeUnretainedValue()
+    if sandbox != nil, let denial = box.sandboxDenial { lua_pushstring(L, denial); return LLMS_ERR_MSG }
     do {
         return try box.binding.fn(LuaArgs(L, box.binding.name))
     } catch let e as LuaError {
@@ -71,7 +77,7 @@ func installDispatcher() { llms_set_dispatcher(dispatcher) }
 func pushBinding(_ L: OpaquePointer, _ b: LuaBinding, key: String) {
     let id: Int32 = bindingTable.withLock { table in
         if let known = table.ids[key] { return known }
-        let id = llms_register_ctx(Unmanaged.passRetained(FunctionBox(b)).toOpaque())
+        let id = llms_register_ctx(Unmanaged.passRetained(FunctionBox(b, key: key)).toOpaque())
         table.bindings.append(b)
         table.ids[key] = id
         return id

@@ -21,9 +21,12 @@ public final class LuaVM {
     let context: LuaContext
 
     /// Creates a state, opens the standard libraries and llmscript's, and sets `package.path`.
-    /// - Parameter strict: when true, reading or assigning an undeclared global is an error.
-    public init(strict: Bool = true) throws {
-        guard let L = luaL_newstate() else { throw LuaError.runtime("cannot create a Lua state (out of memory)") }
+    /// - Parameters:
+    ///   - strict: when true, reading or assigning an undeclared global is an error.
+    ///   - sandbox: when given, the state runs untrusted code under these limits (see ``SandboxPolicy``).
+    public init(strict: Bool = true, sandbox: SandboxPolicy? = nil) throws {
+        let state = sandbox.map { llms_sandbox_newstate($0.memoryLimit ?? 0) } ?? luaL_newstate()
+        guard let L = state else { throw LuaError.runtime("cannot create a Lua state (out of memory)") }
         self.L = L
         context = LuaContext()
         llms_extraspace(L).pointee = Unmanaged.passUnretained(context).toOpaque()
@@ -31,11 +34,23 @@ public final class LuaVM {
         installDispatcher()
         try configurePackagePath()
         try Registry.openAll(self)
+        if let sandbox { try Sandbox.install(self, sandbox) }
         try setStrict(strict)
+        if let t = sandbox?.timeLimit { llms_sandbox_set_time_limit(L, t) }
     }
 
+    /// The sandbox settings of this state, nil for a trusted state.
+    public var sandbox: SandboxPolicy? { context.sandbox }
+
     deinit {
-        lua_close(L)   // runs every pending __gc, releasing all tensors
+        if llms_sandbox_of(L) != nil {
+            llms_sandbox_set_time_limit(L, 0)   // let the pending __gc run past the deadline
+            llms_sandbox_close(L)
+            if context.sandbox?.memoryLimit != nil { Storage.limitBytes.store(0, ordering: .relaxed) }
+            Storage.externalBytes.store(0, ordering: .relaxed)
+        } else {
+            lua_close(L)   // runs every pending __gc, releasing all tensors
+        }
     }
 
     /// Sets the number of BLAS threads for the whole process (the CLI's --threads).
@@ -47,7 +62,7 @@ public final class LuaVM {
     public func run(string code: String, name: String, keepResults: Bool = false) throws -> Int32 {
         let top = lua_gettop(L)
         let status = code.withCString { llms_loadbuffer(L, $0, strlen($0), name) }
-        if status != LUA_OK { throw LuaError.script(popMessage()) }
+        if status != LUA_OK { throw LuaError.script(Sandbox.message(L, status: status, popMessage())) }
         try protectedCall(nargs: 0, nresults: keepResults ? LUA_MULTRET : 0)
         return lua_gettop(L) - top
     }
@@ -77,7 +92,7 @@ public final class LuaVM {
     /// Ctrl-C during the call raises "interrupted!" in Lua (the REPL survives it; a script exits with 1).
     public func protectedCall(nargs: Int32, nresults: Int32) throws {
         let status = llms_pcall_interruptible(L, nargs, nresults)
-        if status != LUA_OK { throw LuaError.script(popMessage()) }
+        if status != LUA_OK { throw LuaError.script(Sandbox.message(L, status: status, popMessage())) }
     }
 
     /// Turns strict globals on or off (the REPL turns them off; scripts run strict).
@@ -115,6 +130,7 @@ public final class LuaVM {
             templates += env.split(separator: ";").map(String.init).filter { !$0.isEmpty }
         }
         if let lib = stdlibPath { templates += ["\(lib)/?.lua", "\(lib)/?/init.lua"] }
+        templates += LuaVM.pluginPathTemplates()   // plugin rock trees (PluginPaths.swift)
         templates += ["./?.lua", "./?/init.lua"]
         lua_getglobal(L, "package")
         lua_getfield(L, -1, "path")
@@ -123,6 +139,7 @@ public final class LuaVM {
         lua_pushstring(L, (templates + [old]).joined(separator: ";"))
         lua_setfield(L, -2, "path")
         llms_pop(L, 1)
+        configurePluginCPath()
     }
 
     /// Looks for stdlib-lua/ next to the binary, in ../share/llmscript, or in a parent (build folders).
@@ -153,6 +170,10 @@ final class LuaContext {
     var metatables: [String: UnsafeRawPointer] = [:]
     /// Cached identity of the llm.Tensor metatable (hot path).
     var tensorMetatable: UnsafeRawPointer? = nil
+    /// File-access rule of a sandboxed state (nil: unrestricted), consulted by ``LuaArgs/path(_:_:)``.
+    var paths: PathPolicy? = nil
+    /// Settings of a sandboxed state.
+    var sandbox: SandboxPolicy? = nil
 
     static func of(_ L: OpaquePointer) -> LuaContext {
         Unmanaged<LuaContext>.fromOpaque(llms_extraspace(L).pointee!).takeUnretainedValue()

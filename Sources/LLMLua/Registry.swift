@@ -27,7 +27,10 @@ enum Registry {
     /// Every library, in load order.
     static let libraries: [any LuaLibrary.Type] = [TensorLib.self, IntrospectionLib.self, OptimLib.self,
                                                     FormatsLib.self, JSONLib.self, CheckpointLib.self,
-                                                    DataLib.self]
+                                                    DataLib.self, ShardBindings.self, PipelineLib.self, PipelineReadersLib.self,
+                                                    PipelineWritersLib.self, BPELib.self,
+                                                    TextLib.self, WordNetLib.self,
+                                                    CleaningLib.self, PIILib.self, FilterLib.self, DedupLib.self]
 
     static func openAll(_ vm: LuaVM) throws {
         let L = vm.L

@@ -15,6 +15,7 @@ enum Launcher {
 
     /// Runs llmscript with `argv` and returns the exit status.
     static func main(_ argv: [String]) -> Int32 {
+        if let status = Subcommands.run(argv) { return status }   // `llmscript plugin|test ...` (PluginCommand.swift)
         let options: Options
         do {
             options = try CommandLineParser.parse(argv)
@@ -29,7 +30,7 @@ enum Launcher {
         if options.showVersion { Output.out(versionLine + "\n") }
         if let n = options.threads { LuaVM.setBLASThreads(n) }
         do {
-            let vm = try LuaVM(strict: options.strict)
+            let vm = try LuaVM(strict: options.strict, sandbox: options.sandbox.policy(script: options.script))
             let runner = ScriptRunner(vm: vm)
             runner.setArgTable(argv: argv, scriptIndex: options.scriptIndex)
             if let seed = options.seed { try runner.seed(seed) }
@@ -55,6 +56,7 @@ enum Launcher {
 
     /// The REPL runs with strict globals off; prompts, banner and line editing only on a terminal.
     static func startREPL(_ vm: LuaVM) throws {
+        if vm.sandbox != nil { throw LuaError.runtime("llmscript: --sandbox runs a script; the REPL does not run sandboxed") }
         try vm.setStrict(false)
         let reader: LineReader
         if Output.isTerminal(0) {

@@ -30,6 +30,8 @@ struct Options: Equatable {
     var strict = true
     var threads: Int? = nil
     var seed: Int64? = nil
+    /// `--sandbox` and its limits (see SandboxOptions.swift).
+    var sandbox = SandboxOptions()
 }
 
 /// A malformed command line; the message is printed above the usage line.
@@ -52,9 +54,18 @@ enum CommandLineParser {
           --threads N    number of BLAS threads
           --seed N       seed the random number generator (llm.manualSeed(N))
           --no-strict    allow undeclared globals in scripts
+          --sandbox      run an untrusted recipe: no commands, no C modules, files only under the
+                         recipe's folder and the folders below (README: Running an untrusted recipe)
+          --allow-read DIR   (with --sandbox) also allow reading DIR (repeatable)
+          --allow-write DIR  (with --sandbox) allow writing (and reading) DIR (repeatable)
+          --max-memory SIZE  (with --sandbox) limit Lua and tensor memory (e.g. 512M, 2G)
+          --max-time SECONDS (with --sandbox) limit the run's time
           -v, --version  show version information
           -h, --help     show this help
         With no script and stdin a terminal, starts the REPL; with stdin piped, runs it as a script.
+        Commands (when the first argument is exactly the word; run a script of that name as ./test):
+          llmscript plugin install|list|remove|pack|new ...   manage plugins (LuaRocks rocks)
+          llmscript test [DIR]                                run busted specs with llmscript
         """
 
     /// Parses `argv` (including the program name at index 0).
@@ -81,6 +92,7 @@ enum CommandLineParser {
                 o.script = .stdin
                 o.scriptIndex = i
                 o.scriptArgs = Array(argv[(i + 1)...])
+                try o.sandbox.validate()
                 return o
             }
             guard a.hasPrefix("-") else { break }
@@ -112,11 +124,14 @@ enum CommandLineParser {
                 let v = try value(a, "--seed")
                 guard let n = Int64(v) else { throw UsageError(message: "Invalid '--seed': expected an integer, got '\(v)'") }
                 o.seed = n
+            case _ where SandboxOptions.handles(a):
+                try o.sandbox.parse(a) { (flag) throws(UsageError) in try value(a, flag) }
             default:
                 throw UsageError(message: "unrecognized option '\(a)'")
             }
             i += 1
         }
+        try o.sandbox.validate()
         if i < argv.count {
             o.script = argv[i] == "-" ? .stdin : .file(argv[i])
             o.scriptIndex = i

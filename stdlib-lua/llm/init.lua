@@ -9,9 +9,15 @@ rawset(_G, 'help', llm.help)
 -- nn: layers, losses and initializers (stdlib-lua/llm/nn).
 rawset(_G, 'nn', require 'llm.nn')
 
+-- augment: text and token augmenters on llm.text / llm.wordnet (stdlib-lua/llm/augment).
+rawset(_G, 'augment', require 'llm.augment')
+
 -- recipes: configuration with command-line overrides, the training loop, progress display.
 llm.config = require 'llm.config'
 llm.Trainer = require('llm.train').new
+
+-- plugins: what installed LuaRocks plugins provide (llm.plugins.list(), llm.plugins.provides(kind)).
+llm.plugins = require 'llm.plugins'
 
 -- optim.paramGroups(model, rules): groups by predicates over parameter paths.
 if rawget(_G, 'optim') then optim.paramGroups = require 'llm.paramgroups' end

@@ -1,7 +1,9 @@
-// Fused scaled dot-product attention with its own backward (BLAS per batch-head).
+// Fused scaled dot-product attention with its own backward (BLAS per batch-head, batch×head pairs split
+// across threads with single-threaded BLAS inside; q/k/v are read in place through their row strides).
 // Shapes: q (B,H,T,D), k and v (B,H,S,D) -> out (B,H,T,D). S ≥ T; with `causal`, query i (the last T of
 // S positions, as with a KV cache) sees keys j ≤ i + (S − T). Optional keyMask (B,S): 0 = padding.
-// Saved: contiguous q, k, v and the probabilities P (B,H,T,S).
+// Saved: q, k, v (views when rows are unit-stride) and P (B,H,T,S). out and the gradients are stored
+// (B,T,H,D) and returned as (B,H,T,D) views, so merging heads back to (B,T,H·D) costs no copy.
 // Forward: P = softmax(q·kᵀ·scale + mask); out = P·v.
 // Backward: dv = Pᵀ·dout; dP = dout·vᵀ; dS = P ⊙ (dP − rowsum(dP ⊙ P)); dq = dS·k·scale; dk = dSᵀ·q·scale.
 // reference: Vaswani et al. 2017; llm.c attention_backward.
@@ -25,69 +27,106 @@ extension Tensor {
         }
         guard [t, s, d].allSatisfy({ Int32(exactly: $0) != nil }) else { throw TensorError.shape("attention: sizes exceed BLAS's 32-bit limit") }
         let sc = Float(scale ?? 1 / Double(d).squareRoot())
-        let (qc, kc, vc) = try GradMode.withoutGrad { (try q.asFloat().contiguous(), try k.asFloat().contiguous(), try v.asFloat().contiguous()) }
+        let (qc, kc, vc) = try GradMode.withoutGrad { (try q.asFloat().rowMatrices(), try k.asFloat().rowMatrices(), try v.asFloat().rowMatrices()) }
         let mask = try GradMode.withoutGrad { try keyMask?.asFloat().contiguous() }
-        let out = try Tensor(shape: [b, h, t, d])
+        // out is stored (B,T,H,D) and returned as a (B,H,T,D) view, so out.transpose(2,3).reshape(B,T,H·D) is free
+        let outStore = try Tensor(shape: [b, t, h, d], zeroed: false)
+        let out = outStore.view(shape: [b, h, t, d], strides: [t * h * d, d, h * d, 1], offset: 0)
         let probs = try Tensor(shape: [b, h, t, s], zeroed: false)
         if out.count > 0 && s > 0 {
             let offset = s - t
-            for bi in 0..<b {
-                for hi in 0..<h {
-                    let bh = bi * h + hi
-                    let pq = qc.f32 + bh * t * d, pk = kc.f32 + bh * s * d, pv = vc.f32 + bh * s * d
-                    let pp = probs.f32 + bh * t * s, po = out.f32 + bh * t * d
+            let pm = mask?.f32
+            Parallel.forEachChunk(b * h, blasInside: true) { _, range in
+                for bh in range {
+                    let bi = bh / h, hi = bh % h
+                    let pq = qc.matrix(bi, hi), pk = kc.matrix(bi, hi), pv = vc.matrix(bi, hi)
+                    let pp = probs.f32 + bh * t * s, po = outStore.f32 + bi * t * h * d + hi * d
                     // scores (T,S) = q (T,D) · kᵀ (D,S) · scale
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(s), Int32(d), sc, pq, Int32(d), pk, Int32(d), 0, pp, Int32(s))
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(s), Int32(d), sc, pq, qc.ld, pk, kc.ld, 0, pp, Int32(s))
                     for i in 0..<t {
                         let row = pp + i * s
+                        let limit = causal ? Swift.min(s, i + offset + 1) : s   // keys [0, limit) may be seen
                         var m = -Float.infinity
-                        for j in 0..<s {
-                            let allowed = (!causal || j <= i + offset) && (mask.map { $0.f32[bi * s + j] != 0 } ?? true)
-                            if !allowed { row[j] = -.infinity } else { m = Swift.max(m, row[j]) }
+                        if let pm {
+                            let km = pm + bi * s
+                            for j in 0..<limit { if km[j] == 0 { row[j] = -.infinity } else { m = Swift.max(m, row[j]) } }
+                        } else {
+                            for j in 0..<limit { m = Swift.max(m, row[j]) }
                         }
                         if m == -.infinity { for j in 0..<s { row[j] = 0 }; continue }   // fully masked row
                         var sum: Float = 0
-                        for j in 0..<s { let e = Foundation.exp(row[j] - m); row[j] = e; sum += e }
+                        for j in 0..<limit { let e = UnaryOp.fastExp(row[j] - m); row[j] = e; sum += e }
                         let inv = 1 / sum
-                        for j in 0..<s { row[j] *= inv }
+                        for j in 0..<limit { row[j] *= inv }
+                        for j in limit..<s { row[j] = 0 }
                     }
-                    // out (T,D) = P (T,S) · v (S,D)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(s), 1, pp, Int32(s), pv, Int32(d), 0, po, Int32(d))
+                    // out (T,D) = P (T,S) · v (S,D), rows H·D apart
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(s), 1, pp, Int32(s), pv, vc.ld, 0, po, Int32(h * d))
                 }
             }
         }
-        return out.record(.attention(scale: Double(sc)), [q, k, v], saved: [qc, kc, vc, probs])
+        return out.record(.attention(scale: Double(sc)), [q, k, v], saved: [qc.tensor, kc.tensor, vc.tensor, probs])
     }
 
-    // g: (B,H,T,D) -> dq (B,H,T,D), dk, dv (B,H,S,D)
+    // g: (B,H,T,D) -> dq (B,H,T,D), dk, dv (B,H,S,D); the gradients are stored (B,T,H,D) like the
+    // projections they flow back into, and returned as (B,H,T,D) views.
     static func attentionVJP(_ g: Tensor, saved: [Tensor], scale: Double) throws -> [Tensor?] {
-        let q = saved[0], k = saved[1], v = saved[2], p = saved[3]
-        let (b, h, t, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3]), s = k.shape[2]
-        let gc = try g.contiguous()
-        let dq = try Tensor(shape: q.shape), dk = try Tensor(shape: k.shape), dv = try Tensor(shape: v.shape)
-        if gc.count == 0 || s == 0 { return [dq, dk, dv] }
+        let q = try saved[0].rowMatrices(), k = try saved[1].rowMatrices(), v = try saved[2].rowMatrices(), p = saved[3]
+        let (b, h, t, d) = (p.shape[0], p.shape[1], p.shape[2], saved[0].shape[3]), s = p.shape[3]
+        let gm = try g.rowMatrices()
+        func grad(_ n: Int) throws -> (Tensor, Tensor) {
+            let store = try Tensor(shape: [b, n, h, d], zeroed: n == 0 || s == 0 || t == 0)
+            return (store, store.view(shape: [b, h, n, d], strides: [n * h * d, d, h * d, 1], offset: 0))
+        }
+        let (dqs, dq) = try grad(t), (dks, dk) = try grad(s), (dvs, dv) = try grad(s)
+        if g.count == 0 || s == 0 { return [dq, dk, dv] }
         let sc = Float(scale)
-        let dS = try Tensor(shape: [t, s], zeroed: false)
-        for bh in 0..<(b * h) {
-            let pq = q.f32 + bh * t * d, pk = k.f32 + bh * s * d, pv = v.f32 + bh * s * d
-            let pp = p.f32 + bh * t * s, pg = gc.f32 + bh * t * d
-            let pdq = dq.f32 + bh * t * d, pdk = dk.f32 + bh * s * d, pdv = dv.f32 + bh * s * d
-            let ds = dS.f32
-            // dv (S,D) = Pᵀ (S,T) · dout (T,D)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(s), Int32(d), Int32(t), 1, pp, Int32(s), pg, Int32(d), 0, pdv, Int32(d))
-            // dP (T,S) = dout (T,D) · vᵀ (D,S)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(s), Int32(d), 1, pg, Int32(d), pv, Int32(d), 0, ds, Int32(s))
-            // dS = P ⊙ (dP − rowsum(dP ⊙ P))
-            for i in 0..<t {
-                let pr = pp + i * s, dr = ds + i * s
-                var dot: Float = 0
-                for j in 0..<s { dot += pr[j] * dr[j] }
-                for j in 0..<s { dr[j] = pr[j] * (dr[j] - dot) }
+        let workers = Parallel.workers(b * h)
+        let scratch = try Tensor(shape: [workers, t, s], zeroed: false)
+        Parallel.forEachChunk(b * h, blasInside: true) { worker, range in
+            let ds = scratch.f32 + worker * t * s
+            for bh in range {
+                let bi = bh / h, hi = bh % h
+                let pq = q.matrix(bi, hi), pk = k.matrix(bi, hi), pv = v.matrix(bi, hi), pg = gm.matrix(bi, hi)
+                let pp = p.f32 + bh * t * s
+                let pdq = dqs.f32 + bi * t * h * d + hi * d, pdk = dks.f32 + bi * s * h * d + hi * d
+                let pdv = dvs.f32 + bi * s * h * d + hi * d
+                let ldo = Int32(h * d)
+                // dv (S,D) = Pᵀ (S,T) · dout (T,D)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(s), Int32(d), Int32(t), 1, pp, Int32(s), pg, gm.ld, 0, pdv, ldo)
+                // dP (T,S) = dout (T,D) · vᵀ (D,S)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(s), Int32(d), 1, pg, gm.ld, pv, v.ld, 0, ds, Int32(s))
+                // dS = P ⊙ (dP − rowsum(dP ⊙ P))
+                for i in 0..<t {
+                    let pr = pp + i * s, dr = ds + i * s
+                    var dot: Float = 0
+                    for j in 0..<s { dot += pr[j] * dr[j] }
+                    for j in 0..<s { dr[j] = pr[j] * (dr[j] - dot) }
+                }
+                // dq (T,D) = dS (T,S) · k (S,D) · scale ; dk (S,D) = dSᵀ (S,T) · q (T,D) · scale
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(s), sc, ds, Int32(s), pk, k.ld, 0, pdq, ldo)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(s), Int32(d), Int32(t), sc, ds, Int32(s), pq, q.ld, 0, pdk, ldo)
             }
-            // dq (T,D) = dS (T,S) · k (S,D) · scale ; dk (S,D) = dSᵀ (S,T) · q (T,D) · scale
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(s), sc, ds, Int32(s), pk, Int32(d), 0, pdq, Int32(d))
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(s), Int32(d), Int32(t), sc, ds, Int32(s), pq, Int32(d), 0, pdk, Int32(d))
         }
         return [dq, dk, dv]
+    }
+
+    /// A (B,H,N,D) float32 tensor as B·H row-major (N,D) matrices for BLAS: a view when the last dim is
+    /// unit-stride (any batch/head/row strides, e.g. heads split out of a fused qkv projection), else a copy.
+    func rowMatrices() throws -> RowMatrices {
+        let x = try asFloat()
+        let ok = x.strides[3] == 1 || x.shape[3] <= 1
+        let m = ok && x.strides[2] >= x.shape[3] && Int32(exactly: x.strides[2]) != nil ? x : try x.detach().contiguous()
+        return RowMatrices(tensor: m, ld: Int32(Swift.max(m.shape[2] <= 1 ? m.shape[3] : m.strides[2], m.shape[3], 1)))
+    }
+}
+
+/// B·H matrices inside a (B,H,N,D) tensor (see ``Tensor/rowMatrices()``).
+struct RowMatrices: @unchecked Sendable {
+    let tensor: Tensor
+    /// Leading dimension (row stride) of each matrix.
+    let ld: Int32
+    @inline(__always) func matrix(_ b: Int, _ h: Int) -> UnsafeMutablePointer<Float> {
+        tensor.f32 + b * tensor.strides[0] + h * tensor.strides[1]
     }
 }

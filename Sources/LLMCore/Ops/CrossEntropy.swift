@@ -33,18 +33,21 @@ extension Tensor {
         let rowLoss = try Tensor(shape: [n])
         let px = x.f32, pl = lse.f32, prow = rowLoss.f32
         let eps = Float(labelSmoothing)
-        var used = 0
-        for r in 0..<n {
-            let row = px + r * c
-            var m = -Float.infinity
-            for j in 0..<c { m = Swift.max(m, row[j]) }
-            var s: Double = 0, sumX: Double = 0
-            for j in 0..<c { s += Double(Foundation.exp(row[j] - m)); sumX += Double(row[j]) }
-            let l = m + Float(Foundation.log(s))
-            pl[r] = l
-            guard ids[r] >= 0 else { continue }
-            used += 1
-            prow[r] = l - (1 - eps) * row[ids[r]] - eps * Float(sumX / Double(c))
+        let used = ids.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
+        ids.withUnsafeBufferPointer { idp in
+            Parallel.forRanges(n, cost: c * 4) { rows in
+                for r in rows {
+                    let row = px + r * c
+                    var m = -Float.infinity
+                    for j in 0..<c { m = Swift.max(m, row[j]) }
+                    var s: Double = 0, sumX: Double = 0
+                    for j in 0..<c { s += Double(Foundation.exp(row[j] - m)); sumX += Double(row[j]) }
+                    let l = m + Float(Foundation.log(s))
+                    pl[r] = l
+                    guard idp[r] >= 0 else { continue }
+                    prow[r] = l - (1 - eps) * row[idp[r]] - eps * Float(sumX / Double(c))
+                }
+            }
         }
         let idTensor = try Tensor.from(ids.map(Double.init), shape: [n], dtype: .int64)
         let out: Tensor
@@ -66,18 +69,21 @@ extension Tensor {
         let px = x.f32, pl = lse.f32, pd = dx.f32
         let pid = ids.storage.bytes.assumingMemoryBound(to: Int64.self) + ids.offset
         let eps = Float(smoothing), uniform = Float(smoothing) / Float(c)
-        for r in 0..<n {
-            let row = px + r * c, d = pd + r * c
-            let t = Int(pid[r])
-            let scale: Float
-            switch reduction {
-            case .none: scale = gv.f32[r]
-            case .sum: scale = gv.f32[0]
-            case .mean: scale = used == 0 ? 0 : gv.f32[0] / Float(used)
+        Parallel.forRanges(n, cost: c * 2) { rows in
+            for r in rows {
+                let row = px + r * c, d = pd + r * c
+                let t = Int(pid[r])
+                let scale: Float
+                switch reduction {
+                case .none: scale = gv.f32[r]
+                case .sum: scale = gv.f32[0]
+                case .mean: scale = used == 0 ? 0 : gv.f32[0] / Float(used)
+                }
+                if t < 0 { for j in 0..<c { d[j] = 0 }; continue }
+                let l = pl[r]
+                for j in 0..<c { d[j] = scale * (UnaryOp.fastExp(row[j] - l) - uniform) }
+                d[t] -= scale * (1 - eps)
             }
-            if t < 0 { for j in 0..<c { d[j] = 0 }; continue }
-            for j in 0..<c { d[j] = scale * (Foundation.exp(row[j] - pl[r]) - uniform) }
-            d[t] -= scale * (1 - eps)
         }
         return dx
     }

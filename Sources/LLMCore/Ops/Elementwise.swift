@@ -19,13 +19,30 @@ extension Tensor {
         let o = out.f32, n = out.count
         if a.shape == b.shape && a.isContiguous && b.isContiguous {
             let pa = a.f32, pb = b.f32
-            for i in 0..<n { o[i] = f(pa[i], pb[i]) }
+            Parallel.forRanges(n) { r in for i in r { o[i] = f(pa[i], pb[i]) } }
         } else if b.count == 1 && a.shape == shape && a.isContiguous {
             let pa = a.f32, s = b.f32[0]
-            for i in 0..<n { o[i] = f(pa[i], s) }
+            Parallel.forRanges(n) { r in for i in r { o[i] = f(pa[i], s) } }
         } else if a.count == 1 && b.shape == shape && b.isContiguous {
             let pb = b.f32, s = a.f32[0]
-            for i in 0..<n { o[i] = f(s, pb[i]) }
+            Parallel.forRanges(n) { r in for i in r { o[i] = f(s, pb[i]) } }
+        } else if a.shape == shape && a.isContiguous && b.isContiguous && isTrailing(b.shape, of: shape) {
+            // row broadcast (bias add): b repeats along the leading dims of a
+            let pa = a.f32, pb = b.f32, inner = b.count
+            Parallel.forRanges(n / inner, cost: inner) { rows in
+                for r in rows {
+                    let ra = pa + r * inner, ro = o + r * inner
+                    for j in 0..<inner { ro[j] = f(ra[j], pb[j]) }
+                }
+            }
+        } else if b.shape == shape && a.isContiguous && b.isContiguous && isTrailing(a.shape, of: shape) {
+            let pa = a.f32, pb = b.f32, inner = a.count
+            Parallel.forRanges(n / inner, cost: inner) { rows in
+                for r in rows {
+                    let rb = pb + r * inner, ro = o + r * inner
+                    for j in 0..<inner { ro[j] = f(pa[j], rb[j]) }
+                }
+            }
         } else {
             let sa = Shape.broadcastStrides(shape: a.shape, strides: a.strides, to: shape)
             let sb = Shape.broadcastStrides(shape: b.shape, strides: b.strides, to: shape)
@@ -37,6 +54,13 @@ extension Tensor {
             }
         }
         return out
+    }
+
+    /// True when `small` (leading 1s ignored) equals the trailing dims of `shape` and is non-empty.
+    @inline(__always) static func isTrailing(_ small: [Int], of shape: [Int]) -> Bool {
+        let core = small.drop(while: { $0 == 1 })
+        guard !core.isEmpty, core.count <= shape.count, !core.contains(0) else { return false }
+        return Array(shape.suffix(core.count)) == Array(core)
     }
 
     static func binary(_ kind: BinaryKind, _ a: Tensor, _ b: Tensor) throws -> Tensor {

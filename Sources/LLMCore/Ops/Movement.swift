@@ -203,6 +203,22 @@ extension Tensor {
             return
         }
         let sd = Shape.broadcastStrides(shape: s.shape, strides: s.strides, to: shape)
+        if dtype == s.dtype && rank >= 1 && strides[rank - 1] == 1 && sd[rank - 1] == 1 && shape[rank - 1] >= 8 {
+            // unit-stride rows on both sides (narrow views, head splits): one memcpy per row
+            let inner = shape[rank - 1], item = dtype.itemSize
+            let pd = storage.bytes, ps = s.storage.bytes
+            var rows: [(Int, Int)] = []
+            rows.reserveCapacity(count / Swift.max(inner, 1))
+            forEachStridedOffset2(shape: Array(shape.dropLast()), Array(strides.dropLast()), offset, Array(sd.dropLast()), s.offset) { od, os in
+                rows.append((od, os))
+            }
+            rows.withUnsafeBufferPointer { rp in
+                Parallel.forRanges(rp.count, cost: inner) { r in
+                    for i in r { (pd + rp[i].0 * item).copyMemory(from: ps + rp[i].1 * item, byteCount: inner * item) }
+                }
+            }
+            return
+        }
         if dtype == .float32 && s.dtype == .float32 {
             let pd = storage.bytes.assumingMemoryBound(to: Float.self), ps = s.storage.bytes.assumingMemoryBound(to: Float.self)
             forEachStridedOffset2(shape: shape, strides, offset, sd, s.offset) { od, os in pd[od] = ps[os] }

@@ -24,7 +24,7 @@ extension Tensor {
         let out = try Tensor(shape: shape, zeroed: false)
         let mean = try Tensor(shape: [n], zeroed: false), rstd = try Tensor(shape: [n], zeroed: false)
         let px = x.f32, po = out.f32, pm = mean.f32, pr = rstd.f32
-        for i in 0..<n {
+        Parallel.forRanges(n, cost: c) { rows in for i in rows {
             let row = px + i * c, o = po + i * c
             var s: Double = 0
             for j in 0..<c { s += Double(row[j]) }
@@ -39,7 +39,7 @@ extension Tensor {
                 if let b { y += b.f32[j] }
                 o[j] = y
             }
-        }
+        } }
         var inputs = [self]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
@@ -55,23 +55,46 @@ extension Tensor {
         let dx = try Tensor(shape: x.shape, zeroed: false)
         let dw = hasWeight ? try Tensor(shape: [c]) : nil, db = hasBias ? try Tensor(shape: [c]) : nil
         let px = x.f32, pg = gc.f32, pdx = dx.f32, pm = mean.f32, pr = rstd.f32
-        var dnorm = [Float](repeating: 0, count: c)
-        for i in 0..<n {
-            let row = px + i * c, go = pg + i * c, d = pdx + i * c
-            let m = rms ? 0 : pm[i], r = pr[i]
-            var sumD: Double = 0, sumDN: Double = 0
-            for j in 0..<c {
-                let norm = (row[j] - m) * r
-                let dn = go[j] * (w?.f32[j] ?? 1)
-                dnorm[j] = dn
-                sumD += Double(dn); sumDN += Double(dn * norm)
-                if let dw { dw.f32[j] += go[j] * norm }
-                if let db { db.f32[j] += go[j] }
+        let pw = w?.f32
+        // per-worker partial sums of dweight/dbias (rows are split across workers), added up at the end
+        var partial: Tensor? = nil
+        Parallel.forRangesIndexed(n, cost: c, prepare: { workers in
+            partial = try? Tensor(shape: [workers, 2, c])
+        }) { worker, rows in
+            guard let partial else { return }
+            let pdw = partial.f32 + worker * 2 * c, pdb = pdw + c
+            var dnorm = [Float](repeating: 0, count: c)
+            dnorm.withUnsafeMutableBufferPointer { dnb in
+                let dn = dnb.baseAddress!
+                for i in rows {
+                    let row = px + i * c, go = pg + i * c, d = pdx + i * c
+                    let m = rms ? 0 : pm[i], r = pr[i]
+                    var sumD: Double = 0, sumDN: Double = 0
+                    for j in 0..<c {
+                        let norm = (row[j] - m) * r
+                        let dnj = go[j] * (pw?[j] ?? 1)
+                        dn[j] = dnj
+                        sumD += Double(dnj); sumDN += Double(dnj * norm)
+                        pdw[j] += go[j] * norm
+                        pdb[j] += go[j]
+                    }
+                    let meanD = rms ? 0 : Float(sumD / Double(c)), meanDN = Float(sumDN / Double(c))
+                    for j in 0..<c {
+                        let norm = (row[j] - m) * r
+                        d[j] = r * (dn[j] - meanD - norm * meanDN)
+                    }
+                }
             }
-            let meanD = rms ? 0 : Float(sumD / Double(c)), meanDN = Float(sumDN / Double(c))
+        }
+        guard let partial else { throw TensorError.memory("layerNorm backward: out of memory for partial sums") }
+        let workers = partial.shape[0]
+        for (t, k) in [(dw, 0), (db, 1)] {
+            guard let t else { continue }
+            let o = t.f32
             for j in 0..<c {
-                let norm = (row[j] - m) * r
-                d[j] = r * (dnorm[j] - meanD - norm * meanDN)
+                var acc: Float = 0
+                for wk in 0..<workers { acc += partial.f32[(wk * 2 + k) * c + j] }
+                o[j] = acc
             }
         }
         var out: [Tensor?] = [dx]

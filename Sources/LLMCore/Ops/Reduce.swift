@@ -32,14 +32,18 @@ extension Tensor {
             let outer = ds.reduce(1) { $0 * shape[$1] }, inner = count / Swift.max(outer, 1)
             let keptShape = Array(shape[ds.count...])
             let out = try Tensor(shape: keepdim ? ds.map { _ in 1 } + keptShape : keptShape, zeroed: false)
-            var acc = [Double](repeating: 0, count: inner)
-            let p = f32
-            for i in 0..<outer {
-                let row = p + i * inner
-                for j in 0..<inner { acc[j] += Double(row[j]) }
+            // f64 column sums; columns are split across workers (each column's order is unchanged)
+            let p = f32, o = out.f32
+            Parallel.forRanges(inner, cost: outer) { cols in
+                var acc = [Double](repeating: 0, count: cols.count)
+                acc.withUnsafeMutableBufferPointer { a in
+                    for i in 0..<outer {
+                        let row = p + i * inner + cols.lowerBound
+                        for j in 0..<cols.count { a[j] += Double(row[j]) }
+                    }
+                    for j in 0..<cols.count { o[cols.lowerBound + j] = Float(a[j]) }
+                }
             }
-            let o = out.f32
-            for j in 0..<inner { o[j] = Float(acc[j]) }
             return out.record(.sum(dims: ds, keepdim: keepdim), [self])
         }
         let r = try reductionRows(ds)

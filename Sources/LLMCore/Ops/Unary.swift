@@ -24,18 +24,32 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         }
     }
 
-    /// tanh through one expf (glibc's tanhf goes through the slower expm1f): odd Taylor series below 0.3
-    /// (truncation < 1e-7 relative), (1 − e)/(1 + e) with e = exp(−2|x|) above. Max relative error ≈ 2e-7.
+    /// e^x without libm, branch-free so loops over it vectorize (AVX2): Cody–Waite reduction x = n·ln2 + r,
+    /// Cephes' degree-6 polynomial for e^r on |r| ≤ ln2/2, then ·2ⁿ through the exponent bits. Max relative
+    /// error ≈ 2 ulp on [−87, 88]; the input is clamped to that range (e^−87 ≈ 1.6e-38, no NaN handling).
+    @inline(__always) static func fastExp(_ x0: Float) -> Float {
+        let x = Swift.min(Swift.max(x0, -87), 88)
+        let magic: Float = 12582912   // 1.5·2²³: adding it rounds to the nearest integer
+        let shifted = x * 1.44269504088896341 + magic   // n sits in the low mantissa bits (no Int conversion: NaN-safe)
+        let n = shifted - magic
+        let r = (x - n * 0.693359375) + n * 2.12194440e-4
+        let z = r * r
+        let p = ((((((1.9875691500e-4 * r + 1.3981999507e-3) * r + 8.3334519073e-3) * r + 4.1665795894e-2) * r
+                   + 1.6666665459e-1) * r + 5.0000001201e-1) * z + r) + 1
+        let bits = (shifted.bitPattern &- magic.bitPattern &+ 127) &<< 23
+        return p * Float(bitPattern: bits)
+    }
+
+    /// tanh through one fastExp, branch-free: odd Taylor series below 0.3 (truncation < 1e-7 relative),
+    /// (1 − e)/(1 + e) with e = exp(−2|x|) above. Max relative error ≈ 3e-7.
     @inline(__always) static func fastTanh(_ x: Float) -> Float {
         let ax = Swift.abs(x)
-        if ax < 0.3 {
-            let x2 = x * x
-            return x * (1 + x2 * (-1.0 / 3 + x2 * (2.0 / 15 + x2 * (-17.0 / 315 + x2 * (62.0 / 2835)))))
-        }
-        if ax > 9 { return x > 0 ? 1 : -1 }
-        let e = Foundation.exp(-2 * ax)
+        let x2 = x * x
+        let small = x * (1 + x2 * (-1.0 / 3 + x2 * (2.0 / 15 + x2 * (-17.0 / 315 + x2 * (62.0 / 2835)))))
+        let e = fastExp(-2 * ax)
         let t = (1 - e) / (1 + e)
-        return x < 0 ? -t : t
+        let big = x < 0 ? -t : t
+        return ax < 0.3 ? small : big
     }
 
     static let sqrt2OverPi: Float = 0.7978845608028654
@@ -87,7 +101,9 @@ public enum UnaryOp: String, CaseIterable, Sendable {
 
     /// y[i] = f(x[i]) for n contiguous elements; the switch is hoisted out of the loop.
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        @inline(__always) func run(_ f: (Float) -> Float) { for i in 0..<n { y[i] = f(x[i]) } }
+        @inline(__always) func run(_ f: (Float) -> Float) {
+            Parallel.forRanges(n, cost: 4) { r in for i in r { y[i] = f(x[i]) } }
+        }
         switch self {
         case .neg: run { UnaryOp.neg.forward($0) }
         case .exp: run { UnaryOp.exp.forward($0) }
@@ -107,7 +123,9 @@ public enum UnaryOp: String, CaseIterable, Sendable {
     /// dx[i] = g[i] · f'(x[i], y[i]) for n contiguous elements; the switch is hoisted out of the loop.
     func backward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
                   _ dx: UnsafeMutablePointer<Float>, _ n: Int) {
-        @inline(__always) func run(_ d: (Float, Float) -> Float) { for i in 0..<n { dx[i] = g[i] * d(x[i], y[i]) } }
+        @inline(__always) func run(_ d: (Float, Float) -> Float) {
+            Parallel.forRanges(n, cost: 4) { r in for i in r { dx[i] = g[i] * d(x[i], y[i]) } }
+        }
         switch self {
         case .neg: run { UnaryOp.neg.derivative($0, $1) }
         case .exp: run { UnaryOp.exp.derivative($0, $1) }

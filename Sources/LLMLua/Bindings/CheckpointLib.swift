@@ -17,7 +17,8 @@ enum CheckpointLib: LuaLibrary {
     static let functions: [LuaBinding] = [
         LuaBinding("write", "llm.checkpoint.write(dir: string, files: {[name] = {name = Tensor} | value | string}) -> string",
                    "Writes a checkpoint directory atomically: *.safetensors tensor tables, *.json values, other strings.") { a in
-            let dir = try a.string(1)
+            let dir = try a.path(1, .write)
+            try a.checkPath(dir + ".tmp", .write)   // the temporary sibling of an atomic write
             try a.table(2)
             guard a.isNoneOrNil(3) else { throw LuaError.argument(3, "llm.checkpoint.write takes no options") }
             var files: [String: CheckpointFile] = [:]
@@ -50,7 +51,7 @@ enum CheckpointLib: LuaLibrary {
         },
         LuaBinding("read", "llm.checkpoint.read(dir: string) -> {[name] = {name = Tensor} | value | string}",
                    "Reads a checkpoint after verifying every file's size and sha256 against its manifest.") { a in
-            let dir = try a.string(1)
+            let dir = try a.path(1, .readTree)
             let files = try formatError { try Checkpoint.read(dir: dir) }
             lua_createtable(a.L, 0, Int32(clamping: files.count))
             for (name, bytes) in files {
@@ -70,7 +71,7 @@ enum CheckpointLib: LuaLibrary {
         },
         LuaBinding("list", "llm.checkpoint.list(parent: string) -> {{step: integer, path: string}}",
                    "Complete step-NNNNNN checkpoints under parent, oldest first ({} when parent does not exist).") { a in
-            let entries = try formatError { try Checkpoint.list(parent: try a.string(1)) }
+            let entries = try formatError { try Checkpoint.list(parent: try a.path(1, .readTree)) }
             lua_createtable(a.L, Int32(clamping: entries.count), 0)
             for (i, e) in entries.enumerated() {
                 lua_createtable(a.L, 0, 2)
@@ -82,7 +83,7 @@ enum CheckpointLib: LuaLibrary {
         },
         LuaBinding("latest", "llm.checkpoint.latest(parent: string) -> string?",
                    "Path of the newest complete step checkpoint under parent, or nil.") { a in
-            let entries = try formatError { try Checkpoint.list(parent: try a.string(1)) }
+            let entries = try formatError { try Checkpoint.list(parent: try a.path(1, .readTree)) }
             if let last = entries.last { a.push(last.path) } else { a.pushNil() }
             return 1
         },
@@ -95,7 +96,7 @@ enum CheckpointLib: LuaLibrary {
         },
         LuaBinding("prune", "llm.checkpoint.prune(parent: string, {keepLast: integer, keep: string | {string}}) -> {string}",
                    "Deletes step checkpoints except the last keepLast, the newest and those in keep; returns the deleted paths.") { a in
-            let parent = try a.string(1)
+            let parent = try a.path(1, .write)
             try a.table(2)
             let o = try a.options(2, allowed: ["keepLast", "keep"])
             guard let n = try o.integer("keepLast") else { throw LuaError.runtime("Invalid 'keepLast': expected an integer >= 1, got nil") }

@@ -11,6 +11,7 @@ enum DataCorpusBindings {
                         "llm.data.readText(path: string | {string}, [{format='plain'|'fortunes', separator, maxBytes}]) -> string",
                         "Reads text files or folders (recursively, sorted; binary files skipped) into one string.") { a in
             let paths: [String] = a.type(1) == LUA_TTABLE ? try DataLib.stringList(a, 1) : [try a.string(1)]
+            for p in paths { try a.checkPath(p, .readTree) }
             let o = try a.options(2, allowed: ["format", "separator", "maxBytes"])
             let format = try CorpusFormat.parse(try o.string("format") ?? "plain")
             let text = try TextCorpus.read(paths, format: format, separator: try o.string("separator") ?? TextCorpus.defaultSeparator,
@@ -22,6 +23,7 @@ enum DataCorpusBindings {
                         "The quotes of the fortune files in dir (default /usr/share/games/fortunes) joined into one string.") { a in
             let optIndex: Int32 = a.type(1) == LUA_TTABLE ? 1 : 2
             let dir = optIndex == 2 ? try a.optString(1) ?? Fortunes.defaultDirectory : Fortunes.defaultDirectory
+            try a.checkPath(dir, .readTree)
             let o = try a.options(optIndex, allowed: ["separator", "maxBytes"])
             let corpus = try Fortunes.corpus(directory: dir, maxBytes: try maxBytes(o))
             DataLib.pushString(a.L, corpus.text(separator: try o.string("separator") ?? TextCorpus.defaultSeparator))

@@ -52,10 +52,10 @@ enum DataLib: LuaLibrary {
     /// The tokenizer (char or byte) at `i`, or a type error.
     static func tokenizer(_ a: LuaArgs, _ i: Int32) throws -> any Tokenizer {
         let ctx = LuaContext.of(a.L)
-        for name in [charTokenizer, byteTokenizer] {
+        for name in [charTokenizer, byteTokenizer, BPELib.typeName] {
             if let t = try Userdata.object(a.L, i, typeName: name, mt: ctx.metatables[name]) as? any Tokenizer { return t }
         }
-        throw LuaError.type(i, expected: "llm.CharTokenizer or llm.ByteTokenizer")
+        throw LuaError.type(i, expected: "llm.CharTokenizer, llm.ByteTokenizer or llm.BPETokenizer")
     }
 
     /// A binding whose DataError becomes a Lua error with the error's own message (no name prefix).

@@ -35,11 +35,12 @@ enum DataTokenizerBindings {
             Userdata.push(a.L, ByteTokenizer(), typeName: DataLib.byteTokenizer)
             return 1
         },
-        DataLib.binding("tokenizerFromTable", "llm.data.tokenizerFromTable(t: table) -> CharTokenizer | ByteTokenizer",
+        DataLib.binding("tokenizerFromTable", "llm.data.tokenizerFromTable(t: table) -> CharTokenizer | ByteTokenizer | BPETokenizer",
                         "Rebuilds a tokenizer from the table its :toTable() returned.") { a in
             try a.table(1)
             let tok = try TokenizerCoding.decode(try readTable(a, lua_absindex(a.L, 1)))
-            Userdata.push(a.L, tok, typeName: tok is CharTokenizer ? DataLib.charTokenizer : DataLib.byteTokenizer)
+            let name = tok is CharTokenizer ? DataLib.charTokenizer : tok is BPETokenizer ? BPELib.typeName : DataLib.byteTokenizer
+            Userdata.push(a.L, tok, typeName: name)
             return 1
         },
     ]

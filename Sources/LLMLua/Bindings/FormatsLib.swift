@@ -13,7 +13,7 @@ enum FormatsLib: LuaLibrary {
     static let functions: [LuaBinding] = [
         LuaBinding("save", "llm.save(path: string, tensors: {name = Tensor}, [{metadata: {string = string}}])",
                    "Writes tensors to a safetensors file atomically (metadata gets format = 'pt' by default).") { a in
-            let path = try a.string(1)
+            let path = try a.path(1, .write)
             let tensors = try tensorMap(a, 2, arg: 2, what: nil)
             let o = try a.options(3, allowed: ["metadata"])
             var metadata: [String: String] = [:]
@@ -31,7 +31,7 @@ enum FormatsLib: LuaLibrary {
         },
         LuaBinding("load", "llm.load(path: string) -> {name = Tensor}, {string = string}",
                    "Reads a safetensors file (validated as untrusted): its tensors and its metadata.") { a in
-            let path = try a.string(1)
+            let path = try a.path(1, .read)
             let file: SafetensorsFile
             do { file = try Safetensors.read(path: path) } catch let e as FormatError { throw LuaError.runtime(e.message) }
             pushTensorMap(a, file.tensors)

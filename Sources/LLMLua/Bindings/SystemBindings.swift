@@ -35,7 +35,7 @@ enum SystemBindings {
             BLAS.setThreads(n); return 0
         },
         LuaBinding("makeDirs", "llm.makeDirs(path: string)", "Creates a folder and its missing parents (like mkdir -p); an existing folder is fine.") { a in
-            let path = try a.string(1)
+            let path = try a.path(1, .write)
             guard !path.isEmpty, !path.utf8.contains(0) else { throw LuaError.argument(1, "expected a non-empty path") }
             var prefix = path.hasPrefix("/") ? "/" : ""
             for part in path.split(separator: "/") {
