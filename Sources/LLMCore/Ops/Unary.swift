@@ -101,6 +101,10 @@ public enum UnaryOp: String, CaseIterable, Sendable {
 
     /// y[i] = f(x[i]) for n contiguous elements; the switch is hoisted out of the loop.
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        if self == .geluTanh {   // the MLP activation: a closure-free loop that LLVM vectorizes
+            Parallel.forRanges(n, cost: 4) { r in UnaryOp.geluTanhForward(x + r.lowerBound, y + r.lowerBound, r.count) }
+            return
+        }
         @inline(__always) func run(_ f: (Float) -> Float) {
             Parallel.forRanges(n, cost: 4) { r in for i in r { y[i] = f(x[i]) } }
         }
@@ -123,6 +127,12 @@ public enum UnaryOp: String, CaseIterable, Sendable {
     /// dx[i] = g[i] · f'(x[i], y[i]) for n contiguous elements; the switch is hoisted out of the loop.
     func backward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
                   _ dx: UnsafeMutablePointer<Float>, _ n: Int) {
+        if self == .geluTanh {
+            Parallel.forRanges(n, cost: 4) { r in
+                UnaryOp.geluTanhBackward(g + r.lowerBound, x + r.lowerBound, dx + r.lowerBound, r.count)
+            }
+            return
+        }
         @inline(__always) func run(_ d: (Float, Float) -> Float) {
             Parallel.forRanges(n, cost: 4) { r in for i in r { dx[i] = g[i] * d(x[i], y[i]) } }
         }
@@ -139,6 +149,25 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         case .geluTanh: run { UnaryOp.geluTanh.derivative($0, $1) }
         case .geluExact: run { UnaryOp.geluExact.derivative($0, $1) }
         case .silu: run { UnaryOp.silu.derivative($0, $1) }
+        }
+    }
+
+    /// y = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) over n elements.
+    static func geluTanhForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n {
+            let v = x[i]
+            y[i] = 0.5 * v * (1 + fastTanh(sqrt2OverPi * (v + 0.044715 * v * v * v)))
+        }
+    }
+
+    /// dx = g · GELU'(x) over n elements (same formula as ``derivative(_:_:)``).
+    static func geluTanhBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ n: Int) {
+        for i in 0..<n {
+            let v = x[i]
+            let u = sqrt2OverPi * (v + 0.044715 * v * v * v)
+            let t = fastTanh(u)
+            let du = sqrt2OverPi * (1 + 3 * 0.044715 * v * v)
+            dx[i] = g[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du)
         }
     }
 

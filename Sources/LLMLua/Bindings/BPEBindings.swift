@@ -43,7 +43,7 @@ enum BPELib: LuaLibrary {
         },
         DataLib.binding("fromFile", "llm.data.BPETokenizer.fromFile(path: string) -> BPETokenizer",
                         "Loads a Hugging Face tokenizer.json (byte-level BPE; merges as \"a b\" strings or pairs).") { a in
-            let path = try a.string(1)
+            let path = try a.path(1, .read)   // checked against the sandbox's read folders
             Userdata.push(a.L, try TokenizerJSON.load(path: path), typeName: typeName)
             return 1
         },
@@ -52,7 +52,7 @@ enum BPELib: LuaLibrary {
     static let methods: [LuaBinding] = [
         DataLib.binding("save", "tok:save(path: string)", "Writes the tokenizer as a Hugging Face tokenizer.json (atomically).") { a in
             let tok = try bpe(a, 1)
-            try TokenizerJSON.save(tok, path: try a.string(2))
+            try TokenizerJSON.save(tok, path: try a.path(2, .write))   // checked against the sandbox's write folders
             return 0
         },
         DataLib.binding("tokenToId", "tok:tokenToId(token: string) -> int | nil", "The id of a token string (byte-level form, e.g. 'Ġthe'), or nil.") { a in

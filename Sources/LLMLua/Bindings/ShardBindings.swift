@@ -23,7 +23,19 @@ enum ShardBindings: LuaLibrary {
             t.forEachOffset { out.append(Int(t.loadInteger(at: $0))) }
             return out
         }
-        return try a.intList(i)
+        try a.table(i)
+        let n = Int(lua_rawlen(a.L, i))
+        var out: [Int] = []
+        out.reserveCapacity(n)
+        for k in 0..<n {
+            lua_rawgeti(a.L, i, lua_Integer(k + 1))
+            defer { llms_pop(a.L, 1) }
+            var ok: Int32 = 0
+            let v = lua_tointegerx(a.L, -1, &ok)
+            guard ok != 0 else { throw LuaError.argument(i, "entry \(k + 1) must be an integer token id, got \(a.typeName(-1))") }
+            out.append(Int(v))
+        }
+        return out
     }
 
     static let functions: [LuaBinding] = [
