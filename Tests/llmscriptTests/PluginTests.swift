@@ -55,9 +55,12 @@ struct PluginTests {
             local ramp = require(require('llm.plugins').provides('schedules').medabbrev_ramp.module)
             local aug = require(a.module).new{ rate = ramp{ from = 1, to = 1 }, seed = 1 }
             print(a.plugin, aug('Check blood pressure as needed.'))
+            -- the same augmenter found by name through augment.get
+            local byName = augment.get('medabbrev'){ rate = 1, seed = 1 }
+            print(byName('Check heart rate twice daily.'))
             """.write(to: dir.appendingPathComponent("recipe.lua"), atomically: true, encoding: .utf8)
         let r = try Self.run(["recipe.lua"], in: dir)
-        #expect(r.stdout == "medabbrev\tCheck BP PRN.\n", "\(r.stderr)")
+        #expect(r.stdout == "medabbrev\tCheck BP PRN.\nCheck HR BID.\n", "\(r.stderr)")
         let specs = try Self.run(["test", Self.exampleDir], in: dir)
         #expect(specs.status == 0 && specs.stdout.hasSuffix("6 passed, 0 failed\n"), "\(specs.stdout)")
     }

@@ -24,14 +24,38 @@ augment.builtins = builtins
 
 local function norm(s) return (s:gsub('[_%-]', ''):lower()) end
 
---- The built-in augmenter constructor called `name` (exact, or ignoring case, '_' and '-': 'random_swap').
---- Errors list the known names.
+-- Augmenters provided by installed plugins (llm.plugins): name -> constructor(opts), which requires the
+-- plugin's module and calls its new(opts) (the plugin contract: new(opts) returns aug(text [, step])).
+local function pluginAugmenters()
+  local plugins = rawget(llm, 'plugins')
+  if not plugins then return {} end
+  local ok, provided = pcall(plugins.provides, 'augmenters')
+  if not ok then return {} end
+  local out = {}
+  for name, entry in pairs(provided) do
+    out[name] = function(opts)
+      local mod = require(entry.module)
+      if type(mod) ~= 'table' or type(mod.new) ~= 'function' then
+        error(("augment.get: plugin %s's module '%s' has no new(opts)"):format(entry.plugin, entry.module), 2)
+      end
+      return mod.new(opts)
+    end
+  end
+  return out
+end
+
+--- The augmenter constructor called `name`: a built-in one (exact, or ignoring case, '_' and '-':
+--- 'random_swap'), else one provided by an installed plugin. Errors list the known names.
 function augment.get(name)
   if type(name) ~= 'string' then error(('augment.get: expected a name (string), got %s'):format(type(name)), 2) end
   if builtins[name] then return builtins[name] end
   for k, v in pairs(builtins) do if norm(k) == norm(name) then return v end end
+  local fromPlugins = pluginAugmenters()
+  if fromPlugins[name] then return fromPlugins[name] end
+  for k, v in pairs(fromPlugins) do if norm(k) == norm(name) then return v end end
   local names = {}
   for k in pairs(builtins) do names[#names + 1] = "'" .. k .. "'" end
+  for k in pairs(fromPlugins) do names[#names + 1] = "'" .. k .. "' (plugin)" end
   table.sort(names)
   error(("augment.get: unknown augmenter '%s'; expected one of: %s"):format(name, table.concat(names, ', ')), 2)
 end
