@@ -3,6 +3,7 @@
 # (issue 6). Builds release, ensures PyTorch in a venv outside the repo, runs gpt_step.lua and
 # gpt_step.py alternately (A/B/A/B) per config, prints a Markdown table (also saved under $OUT_DIR).
 # Usage: scripts/bench/train_bench.sh [--gpt2] [--rounds=2] [--steps=5] [--no-build] [--no-perf]
+# Env: LLMS_BIN (prebuilt binary), TORCH_VENV (default /tmp/torchvenv), OUT_DIR (default /tmp/llmscript-bench).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,8 +23,11 @@ VENV="${TORCH_VENV:-/tmp/torchvenv}"
 OUT_DIR="${OUT_DIR:-/tmp/llmscript-bench}"
 mkdir -p "$OUT_DIR"
 
-if [ "$BUILD" = 1 ]; then swift build -c release --product llmscript --scratch-path "$SCRATCH" >&2; fi
-LLMS="$SCRATCH/release/llmscript"
+if [ -n "${LLMS_BIN:-}" ]; then LLMS="$LLMS_BIN"   # a prebuilt release binary (set LLMSCRIPT_HOME too if it lives elsewhere)
+else
+  if [ "$BUILD" = 1 ]; then swift build -c release --product llmscript --scratch-path "$SCRATCH" >&2; fi
+  LLMS="$SCRATCH/release/llmscript"
+fi
 if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
   echo "installing PyTorch (CPU) into $VENV" >&2
   python3 -m venv "$VENV"

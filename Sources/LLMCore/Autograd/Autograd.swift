@@ -110,10 +110,21 @@ extension Tensor {
                 }
             }
             var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(self): seed]
-            for t in order.reversed() {
+            // Without retainGraph, each node drops its saved tensors and inputs as soon as its VJP ran, and the
+            // walk drops its own reference, so activations are freed during backward (lower peak memory).
+            // Safe: in reverse topological order nothing later reads a processed tensor.
+            var pending: [Tensor?] = order
+            order = []
+            // Accumulators this walk allocated (sums of several gradients, zero-padded narrow gradients) are
+            // referenced only by `grads`, so further contributions are added into them in place; the
+            // gradients of the chunks of one tensor (the qkv split) then fill one buffer.
+            var owned = Set<ObjectIdentifier>()
+            for idx in stride(from: pending.count - 1, through: 0, by: -1) {
+                guard let t = pending[idx] else { continue }
                 guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
+                let gOwned = owned.remove(ObjectIdentifier(t)) != nil
                 guard let node = t.gradNode else {
-                    t.grad = try t.grad.map { try $0.add(g) } ?? g.clone()
+                    t.grad = try t.grad.map { try $0.add(g) } ?? (gOwned ? g : g.clone())
                     continue
                 }
                 guard !node.released else {
@@ -130,18 +141,64 @@ extension Tensor {
                 if node.op.vjpReadsOutput && node.output.storage.version != node.outputVersion {
                     throw TensorError.autograd("backward: the output of \(node.op.kind.rawValue) was modified by an in-place operation after it was computed")
                 }
-                let inputGrads = try node.op.vjp(g, node)
+                let inputGrads: [Tensor?]
+                if case .narrow(let dim, let start, let length) = node.op, let input = node.inputs.first, input.requiresGradFlag,
+                   owned.contains(ObjectIdentifier(input)), let acc = grads[ObjectIdentifier(input)] {
+                    try Tensor.accumulate(into: acc.narrow(dim, start, length), g)   // no zero-padded copy
+                    inputGrads = []
+                } else {
+                    inputGrads = try node.op.vjp(g, node)
+                }
                 for (input, ig) in zip(node.inputs, inputGrads) {
                     guard input.requiresGradFlag, let ig else { continue }
                     guard ig.shape == input.shape else {
                         throw TensorError.autograd("internal: \(node.op.kind.rawValue) produced a gradient of shape \(shapeString(ig.shape)) for an input of shape \(shapeString(input.shape))")
                     }
                     let k = ObjectIdentifier(input)
-                    grads[k] = try grads[k].map { try $0.add(ig) } ?? ig
+                    if let acc = grads[k] {
+                        if owned.contains(k) { try Tensor.accumulate(into: acc, ig) } else { grads[k] = try acc.add(ig); owned.insert(k) }
+                    } else {
+                        grads[k] = ig
+                        if case .narrow = node.op { owned.insert(k) }   // narrowVJP returns a fresh buffer
+                    }
+                }
+                if !retainGraph {
+                    node.released = true; node.inputs = []; node.saved = []
+                    pending[idx] = nil
                 }
             }
             if !retainGraph {
-                for t in order { if let n = t.gradNode { n.released = true; n.inputs = []; n.saved = [] } }
+                for t in pending { if let t, let n = t.gradNode { n.released = true; n.inputs = []; n.saved = [] } }
+            }
+        }
+    }
+
+    /// acc += g elementwise (same shape; acc is float32, possibly a strided view; g any layout).
+    static func accumulate(into acc: Tensor, _ g0: Tensor) throws {
+        let g = try g0.asFloat().contiguous()
+        let n = acc.count, pg = g.f32
+        if n == 0 { return }
+        if acc.isContiguous {
+            let pa = acc.f32
+            Parallel.forRanges(n) { r in for i in r { pa[i] += pg[i] } }
+            return
+        }
+        let base = acc.storage.bytes.assumingMemoryBound(to: Float.self)
+        guard acc.rank >= 1, acc.strides[acc.rank - 1] == 1 else {
+            var i = 0
+            acc.forEachOffset { base[$0] += pg[i]; i += 1 }
+            return
+        }
+        let inner = acc.shape[acc.rank - 1]
+        var rows: [Int] = []
+        rows.reserveCapacity(n / Swift.max(inner, 1))
+        forEachStridedOffset(shape: Array(acc.shape.dropLast()), strides: Array(acc.strides.dropLast()), base: acc.offset) { rows.append($0) }
+        rows.withUnsafeBufferPointer { rp in
+            Parallel.forRanges(rp.count, cost: inner) { r in
+                for i in r {
+                    let pa = base + rp[i], src = pg + i * inner
+                    for j in 0..<inner { pa[j] += src[j] }
+                }
             }
         }
     }

@@ -37,7 +37,7 @@ public enum Primitive {
     // Fused neural-network kernels (Ops/Normalization.swift, Ops/Attention.swift, Ops/CrossEntropy.swift)
     case layerNorm(eps: Double, hasWeight: Bool, hasBias: Bool)   // saved: x, mean, rstd, [weight]
     case rmsNorm(eps: Double, hasWeight: Bool)                    // saved: x, (unused), rstd, [weight]
-    case attention(scale: Double)                                 // saved: q, k, v, probabilities
+    case attention(scale: Double, causal: Bool)                   // saved: q, k, v, row logsumexp, [keyMask]
     case crossEntropy(smoothing: Double, reduction: Reduction, used: Int)   // saved: logits, lse, ids
 
     /// The case name, for enumeration and messages.
@@ -137,7 +137,7 @@ public enum Primitive {
         case .cumsum(let dim): return [try g.scan(dim: dim, reverse: true)]
         case .layerNorm(_, let hw, let hb): return try Tensor.layerNormVJP(g, saved: s, hasWeight: hw, hasBias: hb, rms: false)
         case .rmsNorm(_, let hw): return try Tensor.layerNormVJP(g, saved: s, hasWeight: hw, hasBias: false, rms: true)
-        case .attention(let scale): return try Tensor.attentionVJP(g, saved: s, scale: scale)
+        case .attention(let scale, let causal): return try Tensor.attentionVJP(g, saved: s, scale: scale, causal: causal)
         case .crossEntropy(let sm, let red, let used):
             return [try Tensor.crossEntropyVJP(g, logitsShape: x[0].shape, saved: s, smoothing: sm, reduction: red, used: used)]
         }

@@ -2,7 +2,8 @@
 // across threads with single-threaded BLAS inside; q/k/v are read in place through their row strides).
 // Shapes: q (B,H,T,D), k and v (B,H,S,D) -> out (B,H,T,D). S ≥ T; with `causal`, query i (the last T of
 // S positions, as with a KV cache) sees keys j ≤ i + (S − T). Optional keyMask (B,S): 0 = padding.
-// Saved: q, k, v (views when rows are unit-stride) and P (B,H,T,S). out and the gradients are stored
+// Saved: q, k, v (views when rows are unit-stride), the row logsumexp (B,H,T) and the key mask; P is
+// recomputed in backward (FlashAttention-style), not stored. out and the gradients are stored
 // (B,T,H,D) and returned as (B,H,T,D) views, so merging heads back to (B,T,H·D) costs no copy.
 // Forward: P = softmax(q·kᵀ·scale + mask); out = P·v.
 // Backward: dv = Pᵀ·dout; dP = dout·vᵀ; dS = P ⊙ (dP − rowsum(dP ⊙ P)); dq = dS·k·scale; dk = dSᵀ·q·scale.
@@ -32,47 +33,66 @@ extension Tensor {
         // out is stored (B,T,H,D) and returned as a (B,H,T,D) view, so out.transpose(2,3).reshape(B,T,H·D) is free
         let outStore = try Tensor(shape: [b, t, h, d], zeroed: false)
         let out = outStore.view(shape: [b, h, t, d], strides: [t * h * d, d, h * d, 1], offset: 0)
-        let probs = try Tensor(shape: [b, h, t, s], zeroed: false)
+        let lse = try Tensor(shape: [b, h, t], zeroed: false)
         if out.count > 0 && s > 0 {
-            let offset = s - t
-            let pm = mask?.f32
-            Parallel.forEachChunk(b * h, blasInside: true) { _, range in
+            let pm = mask?.f32, pl = lse.f32
+            let scratch = try Tensor(shape: [Parallel.workers(b * h), t, s], zeroed: false)
+            Parallel.forEachChunk(b * h, blasInside: true) { worker, range in
+                let pp = scratch.f32 + worker * t * s
                 for bh in range {
                     let bi = bh / h, hi = bh % h
                     let pq = qc.matrix(bi, hi), pk = kc.matrix(bi, hi), pv = vc.matrix(bi, hi)
-                    let pp = probs.f32 + bh * t * s, po = outStore.f32 + bi * t * h * d + hi * d
+                    let po = outStore.f32 + bi * t * h * d + hi * d
                     // scores (T,S) = q (T,D) · kᵀ (D,S) · scale
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(s), Int32(d), sc, pq, qc.ld, pk, kc.ld, 0, pp, Int32(s))
                     for i in 0..<t {
                         let row = pp + i * s
-                        let limit = causal ? Swift.min(s, i + offset + 1) : s   // keys [0, limit) may be seen
-                        var m = -Float.infinity
-                        if let pm {
-                            let km = pm + bi * s
-                            for j in 0..<limit { if km[j] == 0 { row[j] = -.infinity } else { m = Swift.max(m, row[j]) } }
-                        } else {
-                            for j in 0..<limit { m = Swift.max(m, row[j]) }
-                        }
-                        if m == -.infinity { for j in 0..<s { row[j] = 0 }; continue }   // fully masked row
-                        var sum: Float = 0
-                        for j in 0..<limit { let e = UnaryOp.fastExp(row[j] - m); row[j] = e; sum += e }
-                        let inv = 1 / sum
-                        for j in 0..<limit { row[j] *= inv }
-                        for j in limit..<s { row[j] = 0 }
+                        pl[bh * t + i] = Tensor.softmaxRow(row, s: s, limit: causal ? Swift.min(s, i + s - t + 1) : s, keyMask: pm.map { $0 + bi * s })
                     }
                     // out (T,D) = P (T,S) · v (S,D), rows H·D apart
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(s), 1, pp, Int32(s), pv, vc.ld, 0, po, Int32(h * d))
                 }
             }
         }
-        return out.record(.attention(scale: Double(sc)), [q, k, v], saved: [qc.tensor, kc.tensor, vc.tensor, probs])
+        let saved = [qc.tensor, kc.tensor, vc.tensor, lse] + (mask.map { [$0] } ?? [])
+        return out.record(.attention(scale: Double(sc), causal: causal), [q, k, v], saved: saved)
+    }
+
+    /// Softmax of one score row in place over the keys [0, limit) not masked out (0 elsewhere); returns the
+    /// row's logsumexp (+∞ for a fully masked row, whose probabilities are all 0).
+    @inline(__always) static func softmaxRow(_ row: UnsafeMutablePointer<Float>, s: Int, limit: Int, keyMask: UnsafeMutablePointer<Float>?) -> Float {
+        var m = -Float.infinity
+        if let km = keyMask {
+            for j in 0..<limit { if km[j] == 0 { row[j] = -.infinity } else { m = Swift.max(m, row[j]) } }
+        } else {
+            for j in 0..<limit { m = Swift.max(m, row[j]) }
+        }
+        if m == -.infinity { for j in 0..<s { row[j] = 0 }; return .infinity }
+        for j in 0..<limit { row[j] = UnaryOp.fastExp(row[j] - m) }   // vectorizes; exp(−∞) clamps to ~1e-38
+        if let km = keyMask { for j in 0..<limit where km[j] == 0 { row[j] = 0 } }
+        let total = Tensor.sum8(row, limit)
+        let inv = 1 / total
+        for j in 0..<limit { row[j] *= inv }
+        for j in limit..<s { row[j] = 0 }
+        return m + Foundation.log(total)
+    }
+
+    /// Recomputes one probability row from its scores and saved logsumexp (same masking as softmaxRow).
+    @inline(__always) static func probsRow(_ row: UnsafeMutablePointer<Float>, s: Int, limit: Int, lse: Float, keyMask: UnsafeMutablePointer<Float>?) {
+        if lse == .infinity { for j in 0..<s { row[j] = 0 }; return }
+        for j in 0..<limit { row[j] = UnaryOp.fastExp(row[j] - lse) }
+        if let km = keyMask { for j in 0..<limit where km[j] == 0 { row[j] = 0 } }
+        for j in limit..<s { row[j] = 0 }
     }
 
     // g: (B,H,T,D) -> dq (B,H,T,D), dk, dv (B,H,S,D); the gradients are stored (B,T,H,D) like the
     // projections they flow back into, and returned as (B,H,T,D) views.
-    static func attentionVJP(_ g: Tensor, saved: [Tensor], scale: Double) throws -> [Tensor?] {
-        let q = try saved[0].rowMatrices(), k = try saved[1].rowMatrices(), v = try saved[2].rowMatrices(), p = saved[3]
-        let (b, h, t, d) = (p.shape[0], p.shape[1], p.shape[2], saved[0].shape[3]), s = p.shape[3]
+    // P is not saved: it is recomputed per batch-head from q·kᵀ and the saved row logsumexp (as in
+    // FlashAttention's backward), which keeps B·H·T·S floats per layer out of the activation memory.
+    static func attentionVJP(_ g: Tensor, saved: [Tensor], scale: Double, causal: Bool) throws -> [Tensor?] {
+        let q = try saved[0].rowMatrices(), k = try saved[1].rowMatrices(), v = try saved[2].rowMatrices(), lse = saved[3]
+        let pm = saved.count > 4 ? saved[4].f32 : nil
+        let (b, h, t, d) = (saved[0].shape[0], saved[0].shape[1], saved[0].shape[2], saved[0].shape[3]), s = saved[1].shape[2]
         let gm = try g.rowMatrices()
         func grad(_ n: Int) throws -> (Tensor, Tensor) {
             let store = try Tensor(shape: [b, n, h, d], zeroed: n == 0 || s == 0 || t == 0)
@@ -81,17 +101,21 @@ extension Tensor {
         let (dqs, dq) = try grad(t), (dks, dk) = try grad(s), (dvs, dv) = try grad(s)
         if g.count == 0 || s == 0 { return [dq, dk, dv] }
         let sc = Float(scale)
-        let workers = Parallel.workers(b * h)
-        let scratch = try Tensor(shape: [workers, t, s], zeroed: false)
+        let scratch = try Tensor(shape: [Parallel.workers(b * h), 2, t, s], zeroed: false)
+        let pl = lse.f32
         Parallel.forEachChunk(b * h, blasInside: true) { worker, range in
-            let ds = scratch.f32 + worker * t * s
+            let pp = scratch.f32 + worker * 2 * t * s, ds = pp + t * s
             for bh in range {
                 let bi = bh / h, hi = bh % h
                 let pq = q.matrix(bi, hi), pk = k.matrix(bi, hi), pv = v.matrix(bi, hi), pg = gm.matrix(bi, hi)
-                let pp = p.f32 + bh * t * s
                 let pdq = dqs.f32 + bi * t * h * d + hi * d, pdk = dks.f32 + bi * s * h * d + hi * d
                 let pdv = dvs.f32 + bi * s * h * d + hi * d
                 let ldo = Int32(h * d)
+                // P (T,S) = exp(q·kᵀ·scale − lse), masked as in the forward pass
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(s), Int32(d), sc, pq, q.ld, pk, k.ld, 0, pp, Int32(s))
+                for i in 0..<t {
+                    Tensor.probsRow(pp + i * s, s: s, limit: causal ? Swift.min(s, i + s - t + 1) : s, lse: pl[bh * t + i], keyMask: pm.map { $0 + bi * s })
+                }
                 // dv (S,D) = Pᵀ (S,T) · dout (T,D)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(s), Int32(d), Int32(t), 1, pp, Int32(s), pg, gm.ld, 0, pdv, ldo)
                 // dP (T,S) = dout (T,D) · vᵀ (D,S)
@@ -109,6 +133,16 @@ extension Tensor {
             }
         }
         return [dq, dk, dv]
+    }
+
+    /// Σ p[0..<n] with 8 partial sums (so the loop vectorizes; fixed order, deterministic).
+    @inline(__always) static func sum8(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD8<Float>(repeating: 0)
+        var j = 0
+        while j + 8 <= n { acc += SIMD8<Float>(UnsafeBufferPointer(start: p + j, count: 8)); j += 8 }
+        var s = acc.sum()
+        while j < n { s += p[j]; j += 1 }
+        return s
     }
 
     /// A (B,H,N,D) float32 tensor as B·H row-major (N,D) matrices for BLAS: a view when the last dim is

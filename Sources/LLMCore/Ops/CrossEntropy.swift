@@ -41,7 +41,7 @@ extension Tensor {
                     var m = -Float.infinity
                     for j in 0..<c { m = Swift.max(m, row[j]) }
                     var s: Double = 0, sumX: Double = 0
-                    for j in 0..<c { s += Double(Foundation.exp(row[j] - m)); sumX += Double(row[j]) }
+                    for j in 0..<c { s += Double(UnaryOp.fastExp(row[j] - m)); sumX += Double(row[j]) }
                     let l = m + Float(Foundation.log(s))
                     pl[r] = l
                     guard idp[r] >= 0 else { continue }

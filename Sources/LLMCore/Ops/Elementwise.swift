@@ -3,6 +3,17 @@
 // Shapes: out = broadcast(a, b); inputs are read through 0-strides on broadcast dims, never copied.
 import Foundation
 
+/// A binary float function, as a type so generic kernels specialize and inline it.
+protocol BinaryFn { func callAsFunction(_ a: Float, _ b: Float) -> Float }
+struct AddFn: BinaryFn { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a + b } }
+struct SubFn: BinaryFn { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a - b } }
+struct MulFn: BinaryFn { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a * b } }
+struct DivFn: BinaryFn { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a / b } }
+struct ClosureFn: BinaryFn {
+    let f: (Float, Float) -> Float
+    @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { f(a, b) }
+}
+
 /// Binary arithmetic kinds; float32 compute (integer inputs are promoted to float32).
 enum BinaryKind { case add, sub, mul, div, pow, maximum, minimum }
 
@@ -13,6 +24,11 @@ extension Tensor {
     /// out[i] = f(a[i], b[i]) over the broadcast shape; a new contiguous float32 tensor.
     @inline(__always)
     static func binaryKernel(_ a: Tensor, _ b: Tensor, op: String, _ f: (Float, Float) -> Float) throws -> Tensor {
+        try withoutActuallyEscaping(f) { try binaryKernel(a, b, op: op, ClosureFn(f: $0)) }
+    }
+
+    /// The kernel, specialized per function type (arithmetic ops pass a struct, so the loops inline it).
+    static func binaryKernel<F: BinaryFn>(_ a: Tensor, _ b: Tensor, op: String, _ f: F) throws -> Tensor {
         let a = try a.asFloat(), b = try b.asFloat()
         let shape = a.shape == b.shape ? a.shape : try Shape.broadcast(a.shape, b.shape, op: op)
         let out = try Tensor(shape: shape, zeroed: false)
@@ -65,10 +81,10 @@ extension Tensor {
 
     static func binary(_ kind: BinaryKind, _ a: Tensor, _ b: Tensor) throws -> Tensor {
         switch kind {
-        case .add: return try binaryKernel(a, b, op: "add", +).record(.add, [a, b])
-        case .sub: return try binaryKernel(a, b, op: "sub", -).record(.sub, [a, b])
-        case .mul: return try binaryKernel(a, b, op: "mul", *).record(.mul, [a, b])
-        case .div: return try binaryKernel(a, b, op: "div", /).record(.div, [a, b])
+        case .add: return try binaryKernel(a, b, op: "add", AddFn()).record(.add, [a, b])
+        case .sub: return try binaryKernel(a, b, op: "sub", SubFn()).record(.sub, [a, b])
+        case .mul: return try binaryKernel(a, b, op: "mul", MulFn()).record(.mul, [a, b])
+        case .div: return try binaryKernel(a, b, op: "div", DivFn()).record(.div, [a, b])
         case .pow: return try binaryKernel(a, b, op: "pow") { Foundation.pow($0, $1) }.record(.pow, [a, b])
         case .maximum: return try binaryKernel(a, b, op: "maximum") { Swift.max($0, $1) }
         case .minimum: return try binaryKernel(a, b, op: "minimum") { Swift.min($0, $1) }

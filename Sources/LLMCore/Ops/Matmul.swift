@@ -1,6 +1,7 @@
 // Matrix multiplication through cblas_sgemm: 1-D (dot / matrix-vector), 2-D and batched with broadcast
 // batch dims. Transposed views are passed to BLAS as transposes (no copy); other strided layouts are
-// copied once. Shapes: a (..., m, k) · b (..., k, n) -> (..., m, n). VJP: da = g·bᵀ, db = aᵀ·g.
+// copied once; single-row products (decoding) go through sgemv.
+// Shapes: a (..., m, k) · b (..., k, n) -> (..., m, n). VJP: da = g·bᵀ, db = aᵀ·g.
 import CBLAS
 
 /// BLAS thread control (OpenBLAS).
@@ -86,6 +87,17 @@ extension Tensor {
         let baseA = pa.storage.bytes.assumingMemoryBound(to: Float.self), baseB = pb.storage.bytes.assumingMemoryBound(to: Float.self)
         var o = out.f32
         forEachStridedOffset2(shape: batch, sa, pa.offset, sb, pb.offset) { oa, ob in
+            if m == 1 {
+                // one row (decoding with a KV cache): a matrix-vector product streams b once, no packing
+                let incx = Int32(ta ? lda : 1)
+                if tb {   // b = Wᵀ with W (n, k) row-major: out = W · a
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, baseB + ob, Int32(ldb), baseA + oa, incx, 0, o, 1)
+                } else {  // b (k, n) row-major: out = bᵀ · a
+                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), 1, baseB + ob, Int32(ldb), baseA + oa, incx, 0, o, 1)
+                }
+                o += n
+                return
+            }
             cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                         Int32(m), Int32(n), Int32(k), 1, baseA + oa, Int32(lda), baseB + ob, Int32(ldb), 0, o, Int32(n))
             o += m * n
@@ -94,9 +106,16 @@ extension Tensor {
     }
 
     // g: (batch..., m, n); a: (..., m, k); b: (..., k, n)
+    // When b is a 2-D transposed view (Linear's weightᵀ), db is computed as (gᵀ·a)ᵀ: stored in the layout
+    // of the weight itself, so the gradient reaching the weight after the transpose is contiguous.
     static func matmulVJP(_ g: Tensor, _ a: Tensor, _ b: Tensor) throws -> [Tensor?] {
         let ga = a.requiresGrad ? try batchedMatmul(g, b.transpose(-1, -2)).sumTo(a.shape) : nil
-        let gb = b.requiresGrad ? try batchedMatmul(a.transpose(-1, -2), g).sumTo(b.shape) : nil
+        let gb: Tensor?
+        if b.requiresGrad && b.rank == 2 && a.rank == 2 && g.rank == 2 && b.strides[0] == 1 && b.shape[1] > 1 {
+            gb = try batchedMatmul(g.transpose(0, 1), a).transpose(0, 1)
+        } else {
+            gb = b.requiresGrad ? try batchedMatmul(a.transpose(-1, -2), g).sumTo(b.shape) : nil
+        }
         return [ga, gb]
     }
 }
