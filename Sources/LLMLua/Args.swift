@@ -171,6 +171,26 @@ public struct LuaArgs {
         return out
     }
 
+    /// An array of integers of any length (token ids), read with rawgeti; `what` names an entry in errors.
+    public func integerArray(_ i: Int32, what: String = "an integer") throws -> [Int] {
+        try table(i)
+        let n = Int(lua_rawlen(L, i))
+        guard n <= 1 << 28 else { throw LuaError.argument(i, "too many entries (\(n))") }
+        var out: [Int] = []
+        out.reserveCapacity(n)
+        for k in 0..<n {
+            lua_rawgeti(L, i, lua_Integer(k + 1))
+            defer { llms_pop(L, 1) }
+            var ok: Int32 = 0
+            let v = lua_tointegerx(L, -1, &ok)
+            guard ok != 0, lua_type(L, -1) == LUA_TNUMBER else {
+                throw LuaError.argument(i, "entry \(k + 1) must be \(what), got \(typeName(-1))")
+            }
+            out.append(Int(v))
+        }
+        return out
+    }
+
     /// True for a table with string keys (an options table) rather than an array.
     func isOptionsTable(_ i: Int32) -> Bool {
         guard lua_type(L, i) == LUA_TTABLE else { return false }

@@ -32,41 +32,14 @@ enum TextLib: LuaLibrary {
     }
 
     /// An array of integers of any length (token ids).
-    static func intArray(_ a: LuaArgs, _ i: Int32) throws -> [Int] {
-        try a.table(i)
-        let n = Int(lua_rawlen(a.L, i))
-        var out: [Int] = []
-        out.reserveCapacity(n)
-        for k in 0..<n {
-            lua_rawgeti(a.L, i, lua_Integer(k + 1))
-            defer { llms_pop(a.L, 1) }
-            var ok: Int32 = 0
-            let v = lua_tointegerx(a.L, -1, &ok)
-            guard ok != 0, lua_type(a.L, -1) == LUA_TNUMBER else {
-                throw LuaError.argument(i, "entry \(k + 1) must be an integer, got \(a.typeName(-1))")
-            }
-            out.append(Int(v))
-        }
-        return out
-    }
+    static func intArray(_ a: LuaArgs, _ i: Int32) throws -> [Int] { try a.integerArray(i) }
 
     static func wrap(_ fn: @escaping LuaFunction) -> LuaFunction {
         { a in do { return try fn(a) } catch let e as TextOpsError { throw LuaError.runtime("\(a.name): \(e.description)") } }
     }
 
     /// The `generator` field of the options table at `i`, or the shared generator.
-    static func generatorField(_ a: LuaArgs, _ i: Int32) throws -> Generator {
-        guard a.type(i) == LUA_TTABLE else { return .shared }
-        lua_pushstring(a.L, "generator")
-        let t = lua_rawget(a.L, i)
-        defer { llms_pop(a.L, 1) }
-        if t == LUA_TNIL { return .shared }
-        let mt = LuaContext.of(a.L).metatables[Generator.luaTypeName]
-        guard let g = try Userdata.object(a.L, -1, typeName: Generator.luaTypeName, mt: mt) as? Generator else {
-            throw LuaError.runtime("Invalid 'generator': expected an llm.Generator, got \(a.typeName(-1))")
-        }
-        return g
-    }
+    static func generatorField(_ a: LuaArgs, _ i: Int32) throws -> Generator { try SamplingBindings.generatorField(a, i) }
 
     static let functions: [LuaBinding] = [
         LuaBinding("tokenize", "llm.text.tokenize(s: string) -> {string}, {string}",

@@ -80,23 +80,7 @@ enum DataTokenizerBindings {
     ]
 
     /// Integer ids from a Lua array.
-    static func idList(_ a: LuaArgs, _ i: Int32) throws -> [Int] {
-        let n = Int(lua_rawlen(a.L, i))
-        guard n <= 1 << 28 else { throw LuaError.argument(i, "too many ids (\(n))") }
-        var out: [Int] = []
-        out.reserveCapacity(n)
-        for k in 0..<n {
-            lua_rawgeti(a.L, i, lua_Integer(k + 1))
-            defer { llms_pop(a.L, 1) }
-            var ok: Int32 = 0
-            let v = lua_tointegerx(a.L, -1, &ok)
-            guard ok != 0, lua_type(a.L, -1) == LUA_TNUMBER else {
-                throw LuaError.argument(i, "entry \(k + 1) must be an integer id, got \(a.typeName(-1))")
-            }
-            out.append(Int(v))
-        }
-        return out
-    }
+    static func idList(_ a: LuaArgs, _ i: Int32) throws -> [Int] { try a.integerArray(i, what: "an integer id") }
 
     /// Pushes a JSON-compatible value (String, Int, Bool, arrays, string-keyed dictionaries).
     static func pushValue(_ L: OpaquePointer, _ v: any Sendable) {

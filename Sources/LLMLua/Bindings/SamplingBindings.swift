@@ -15,6 +15,12 @@ enum SamplingBindings {
     static func generatorOption(_ a: LuaArgs, _ i: Int32) throws -> Generator {
         guard a.type(i) == LUA_TTABLE else { return .shared }
         _ = try a.options(i, allowed: ["generator"])
+        return try generatorField(a, i)
+    }
+
+    /// The `generator` field of the table at `i` (other keys are the caller's), or the shared generator.
+    static func generatorField(_ a: LuaArgs, _ i: Int32) throws -> Generator {
+        guard a.type(i) == LUA_TTABLE else { return .shared }
         lua_pushstring(a.L, "generator")
         let t = lua_rawget(a.L, i)
         defer { llms_pop(a.L, 1) }

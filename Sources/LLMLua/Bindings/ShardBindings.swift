@@ -23,19 +23,7 @@ enum ShardBindings: LuaLibrary {
             t.forEachOffset { out.append(Int(t.loadInteger(at: $0))) }
             return out
         }
-        try a.table(i)
-        let n = Int(lua_rawlen(a.L, i))
-        var out: [Int] = []
-        out.reserveCapacity(n)
-        for k in 0..<n {
-            lua_rawgeti(a.L, i, lua_Integer(k + 1))
-            defer { llms_pop(a.L, 1) }
-            var ok: Int32 = 0
-            let v = lua_tointegerx(a.L, -1, &ok)
-            guard ok != 0 else { throw LuaError.argument(i, "entry \(k + 1) must be an integer token id, got \(a.typeName(-1))") }
-            out.append(Int(v))
-        }
-        return out
+        return try a.integerArray(i, what: "an integer token id")
     }
 
     static let functions: [LuaBinding] = [
