@@ -3,14 +3,7 @@
 -- spaces introduced, keyboard typos are neighbours, token masking rates, composition, pipeline steps, errors.
 -- Run: llmscript --no-strict /usr/bin/busted tests/lua/augment_spec.lua
 
-local function fails(f, ...)
-  local ok, err = pcall(f)
-  assert(not ok, 'expected an error')
-  for _, frag in ipairs{...} do
-    assert(tostring(err):find(frag, 1, true), 'message ' .. string.format('%q', tostring(err)) .. ' does not contain ' .. string.format('%q', frag))
-  end
-  return err
-end
+local fails = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') .. 'helpers.lua').fails
 
 local SENT = 'The quick brown fox jumps over the lazy dog near a quiet river bank.'
 local SYN = {quick = {'fast', 'speedy'}, brown = {'tan'}, fox = {'vixen'}, jumps = {'leaps'}, lazy = {'idle'},

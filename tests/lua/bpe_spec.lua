@@ -6,13 +6,7 @@
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
 local fixtures = here .. '../../Tests/Fixtures/tokenizers/'
 
-local function fails(f, ...)
-  local ok, err = pcall(f)
-  assert(not ok, 'expected an error')
-  for _, frag in ipairs{...} do
-    assert(tostring(err):find(frag, 1, true), 'message ' .. string.format('%q', tostring(err)) .. ' does not contain ' .. string.format('%q', frag))
-  end
-end
+local fails = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') .. 'helpers.lua').fails
 
 local function read(p) local h = assert(io.open(p, 'rb')); local s = h:read('a'); h:close(); return s end
 

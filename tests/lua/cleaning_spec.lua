@@ -5,13 +5,7 @@
 
 local clean, pii, filters = llm.data.clean, llm.data.pii, llm.data.filters
 
-local function fails(f, ...)
-  local ok, err = pcall(f)
-  assert(not ok, 'expected an error')
-  for _, frag in ipairs{...} do
-    assert(tostring(err):find(frag, 1, true), 'message ' .. string.format('%q', tostring(err)) .. ' does not contain ' .. string.format('%q', frag))
-  end
-end
+local fails = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') .. 'helpers.lua').fails
 
 local english = 'The quick brown fox jumps over the lazy dog and then it runs to the forest with a friend. '
   .. 'Many people have said that the weather of this town is nice, and that the food is good to eat with friends. '

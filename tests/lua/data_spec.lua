@@ -6,14 +6,7 @@
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
 local fixture = here .. '../../Tests/Fixtures/fortunes-sample'
 
-local function fails(f, ...)
-  local ok, err = pcall(f)
-  assert(not ok, 'expected an error')
-  for _, frag in ipairs{...} do
-    assert(tostring(err):find(frag, 1, true), 'message ' .. string.format('%q', tostring(err)) .. ' does not contain ' .. string.format('%q', frag))
-  end
-  return err
-end
+local fails = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') .. 'helpers.lua').fails
 
 -- rows of a (B, T) tensor as Lua tables
 local function rows(t) return t:totable() end

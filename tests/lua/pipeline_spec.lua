@@ -7,14 +7,7 @@ local data = llm.data
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
 local fixture = here .. '../../Tests/Fixtures/fortunes-sample'
 
-local function fails(f, ...)
-  local ok, err = pcall(f)
-  assert(not ok, 'expected an error')
-  for _, frag in ipairs{...} do
-    assert(tostring(err):find(frag, 1, true), 'message ' .. string.format('%q', tostring(err)) .. ' does not contain ' .. string.format('%q', frag))
-  end
-  return err
-end
+local fails = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') .. 'helpers.lua').fails
 
 local dir = os.tmpname(); os.remove(dir); assert(os.execute('mkdir -p ' .. dir))
 local function write(name, text) local f = assert(io.open(dir .. '/' .. name, 'wb')); f:write(text); f:close(); return dir .. '/' .. name end
