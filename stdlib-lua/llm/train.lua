@@ -220,11 +220,14 @@ function Trainer:resume(path)
   if type(state) ~= 'table' or ck['model.safetensors'] == nil then
     error("llm.Trainer: '" .. dir .. "' is not a training checkpoint (model.safetensors or trainer.json missing)", 2)
   end
-  self.model:loadStateDict(ck['model.safetensors'])
+  -- check the weights first, then load the optimizer (it validates before changing), then the weights:
+  -- a checkpoint that does not fit leaves both untouched
+  self.model:checkStateDict(ck['model.safetensors'])
   local optState = {}
   for k, v in pairs(ck['optimizer.safetensors'] or {}) do optState[k] = v end
   for k, v in pairs(state.optimizer or {}) do optState[k] = v end
   self.optimizer:loadStateDict(optState)
+  self.model:loadStateDict(ck['model.safetensors'])
   llm.setRngState(state.rng)
   if state.data and self.train.setState then self.train:setState(state.data) end
   self.step, self.badEvals, self.skipped = state.step, state.badEvals or 0, state.skipped or 0

@@ -147,12 +147,14 @@ function Module:stateDict()
   return out
 end
 
---- Copies tensors from sd into this module. With strict (default) missing and unexpected keys are errors.
-function Module:loadStateDict(sd, opts)
-  if type(sd) ~= 'table' then error("bad argument #1 to 'loadStateDict' (table expected, got " .. type(sd) .. ")", 2) end
+-- Validates sd against the module (errors at `level` name the path and both shapes, or the missing and
+-- unexpected keys when strict); returns own state, missing and unexpected paths.
+local function checkState(self, sd, opts, who, level)
+  level = level + 1
+  if type(sd) ~= 'table' then error("bad argument #1 to '" .. who .. "' (table expected, got " .. type(sd) .. ")", level) end
   opts = opts or {}
   for k in pairs(opts) do
-    if k ~= 'strict' then error("loadStateDict: unknown option '" .. tostring(k) .. "'; expected one of: 'strict'", 2) end
+    if k ~= 'strict' then error(who .. ": unknown option '" .. tostring(k) .. "'; expected one of: 'strict'", level) end
   end
   local strict = opts.strict ~= false
   local own = self:stateDict()
@@ -169,11 +171,11 @@ function Module:loadStateDict(sd, opts)
     if src == nil then
       if not provided[t] then missing[#missing + 1] = path end
     else
-      if not llm.isTensor(src) then error("loadStateDict: '" .. path .. "' is a " .. type(src) .. ", expected llm.Tensor", 2) end
+      if not llm.isTensor(src) then error(who .. ": '" .. path .. "' is a " .. type(src) .. ", expected llm.Tensor", level) end
       local a, b = src:shape(), t:shape()
       if table.concat(a, ',') ~= table.concat(b, ',') then
-        error(string.format("loadStateDict: '%s' has shape [%s] in the state dict but [%s] in the model",
-          path, table.concat(a, ', '), table.concat(b, ', ')), 2)
+        error(string.format("%s: '%s' has shape [%s] in the state dict but [%s] in the model",
+          who, path, table.concat(a, ', '), table.concat(b, ', ')), level)
       end
     end
   end
@@ -183,8 +185,21 @@ function Module:loadStateDict(sd, opts)
     local parts = {}
     if #missing > 0 then parts[#parts + 1] = 'missing keys: ' .. table.concat(missing, ', ') end
     if #unexpected > 0 then parts[#parts + 1] = 'unexpected keys: ' .. table.concat(unexpected, ', ') end
-    error('loadStateDict: ' .. table.concat(parts, '; '), 2)
+    error(who .. ': ' .. table.concat(parts, '; '), level)
   end
+  return own, missing, unexpected
+end
+
+--- Checks that sd would load (the same errors as loadStateDict) without changing anything.
+function Module:checkStateDict(sd, opts)
+  local _, missing, unexpected = checkState(self, sd, opts, 'loadStateDict', 2)
+  return missing, unexpected
+end
+
+--- Copies tensors from sd into this module. With strict (default) missing and unexpected keys are errors.
+--- Everything is checked before the first copy, so a failing call changes nothing.
+function Module:loadStateDict(sd, opts)
+  local own, missing, unexpected = checkState(self, sd, opts, 'loadStateDict', 2)
   llm.noGrad(function()
     for path, t in pairs(own) do if sd[path] ~= nil then t:copy_(sd[path]) end end
   end)
