@@ -121,12 +121,17 @@ public final class TextDocumentReader: DocumentReader {
         return make(bytes, id: path, path: path)
     }
 
+    /// The rejection of a line over maxBytes (reported with its line number).
+    private func tooLong(_ lr: LineReader, _ path: String, _ n: Int) -> ReadItem {
+        .rejected(Document(text: "", id: "\(path):\(lr.lineNumber)", meta: ["source": path]),
+                  reason: "line longer than maxBytes (\(n) > \(options.maxBytes))")
+    }
+
     private func nextLine(_ lr: LineReader, _ path: String) throws -> ReadItem? {
         while let line = try lr.next() {
             switch line {
             case .tooLong(let n):
-                return .rejected(Document(text: "", id: "\(path):\(lr.lineNumber)", meta: ["source": path]),
-                                 reason: "line longer than maxBytes (\(n) > \(options.maxBytes))")
+                return tooLong(lr, path, n)
             case .bytes(let b):
                 guard b.contains(where: { !isSpace($0) }) else { note("blank line"); continue }
                 return make(b, id: "\(path):\(lr.lineNumber)", path: path)
@@ -147,8 +152,7 @@ public final class TextDocumentReader: DocumentReader {
         while let line = try lr.next() {
             switch line {
             case .tooLong(let n):
-                return .rejected(Document(text: "", id: "\(path):\(lr.lineNumber)", meta: ["source": path]),
-                                 reason: "line longer than maxBytes (\(n) > \(options.maxBytes))")
+                return tooLong(lr, path, n)
             case .bytes(let b):
                 if b == sepBytes {
                     if let item = finish() { return item }

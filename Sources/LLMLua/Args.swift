@@ -191,6 +191,18 @@ public struct LuaArgs {
         return out
     }
 
+    /// Calls `body` with the Lua type of field `key` of the table at `i`, the value pushed on top
+    /// (popped afterwards); nil when `i` is not a table or the field is nil.
+    public func withField<R>(_ i: Int32, _ key: String, _ body: (Int32) throws -> R?) throws -> R? {
+        let idx = lua_absindex(L, i)
+        guard lua_type(L, idx) == LUA_TTABLE else { return nil }
+        lua_pushstring(L, key)
+        let t = lua_rawget(L, idx)
+        defer { llms_pop(L, 1) }
+        if t == LUA_TNIL { return nil }
+        return try body(t)
+    }
+
     /// True for a table with string keys (an options table) rather than an array.
     func isOptionsTable(_ i: Int32) -> Bool {
         guard lua_type(L, i) == LUA_TTABLE else { return false }

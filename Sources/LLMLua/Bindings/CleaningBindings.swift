@@ -87,16 +87,11 @@ enum CleaningLib: LuaLibrary {
 
     /// Field `key` of the table at `i` as a list of strings, or nil when absent.
     static func stringListField(_ a: LuaArgs, _ i: Int32, _ key: String) throws -> [String]? {
-        let L = a.L
-        let idx = lua_absindex(L, i)
-        guard lua_type(L, idx) == LUA_TTABLE else { return nil }
-        lua_pushstring(L, key)
-        let t = lua_rawget(L, idx)
-        defer { llms_pop(L, 1) }
-        if t == LUA_TNIL { return nil }
-        guard t == LUA_TTABLE else { throw LuaError.runtime("Invalid '\(key)': expected a list of strings, got \(a.typeName(-1))") }
-        do { return try DataLib.stringList(a, lua_gettop(L), limit: 100_000) }
-        catch LuaError.argument(_, let m) { throw LuaError.runtime("Invalid '\(key)': \(m)") }
+        try a.withField(i, key) { t in
+            guard t == LUA_TTABLE else { throw LuaError.runtime("Invalid '\(key)': expected a list of strings, got \(a.typeName(-1))") }
+            do { return try DataLib.stringList(a, lua_gettop(a.L), limit: 100_000) }
+            catch LuaError.argument(_, let m) { throw LuaError.runtime("Invalid '\(key)': \(m)") }
+        }
     }
 
     /// Cleaner options from the table at `i` (nil: defaults) and the stage name.

@@ -125,23 +125,19 @@ enum FilterLib: LuaLibrary {
     /// A table {[n] = fraction, ...} at field `key` as sorted (n, frac) pairs (n in 1...50, frac in 0...1).
     static func nGramTable(_ a: LuaArgs, _ i: Int32, _ key: String) throws -> [(n: Int, frac: Double)]? {
         let L = a.L
-        let idx = lua_absindex(L, i)
-        guard lua_type(L, idx) == LUA_TTABLE else { return nil }
-        lua_pushstring(L, key)
-        let t = lua_rawget(L, idx)
-        defer { llms_pop(L, 1) }
-        if t == LUA_TNIL { return nil }
         let bad = "Invalid '\(key)': expected a table {[n] = fraction} with n in 1...50 and fractions in 0...1"
-        guard t == LUA_TTABLE else { throw LuaError.runtime(bad) }
-        var out: [(n: Int, frac: Double)] = []
-        lua_pushnil(L)
-        while lua_next(L, -2) != 0 {
-            var ok: Int32 = 0, okv: Int32 = 0
-            let n = lua_tointegerx(L, -2, &ok), v = lua_tonumberx(L, -1, &okv)
-            llms_pop(L, 1)
-            guard lua_type(L, -1) == LUA_TNUMBER, ok != 0, okv != 0, (1...50).contains(n), v >= 0, v <= 1 else { llms_pop(L, 1); throw LuaError.runtime(bad) }
-            out.append((Int(n), v))
+        return try a.withField(i, key) { t in
+            guard t == LUA_TTABLE else { throw LuaError.runtime(bad) }
+            var out: [(n: Int, frac: Double)] = []
+            lua_pushnil(L)
+            while lua_next(L, -2) != 0 {
+                var ok: Int32 = 0, okv: Int32 = 0
+                let n = lua_tointegerx(L, -2, &ok), v = lua_tonumberx(L, -1, &okv)
+                llms_pop(L, 1)
+                guard lua_type(L, -1) == LUA_TNUMBER, ok != 0, okv != 0, (1...50).contains(n), v >= 0, v <= 1 else { llms_pop(L, 1); throw LuaError.runtime(bad) }
+                out.append((Int(n), v))
+            }
+            return out.sorted { $0.n < $1.n }
         }
-        return out.sorted { $0.n < $1.n }
     }
 }
