@@ -21,8 +21,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The Lua boundary in C: the trampoline (the only place lua_error is raised) and macro wrappers.
         .target(name: "CLuaShim", dependencies: ["CLua"]),
+        // SIMD CPU kernels in C, compiled for baseline x86-64 and for AVX2+FMA, chosen at run time.
+        .target(name: "CKernels"),
         // Engine: tensors, kernels, autograd. Knows nothing of Lua.
-        .target(name: "LLMCore", dependencies: ["CBLAS"]),
+        .target(name: "LLMCore", dependencies: ["CBLAS", "CKernels"]),
         // Optimizers, LR schedules, gradient clipping. Knows nothing of Lua.
         .target(name: "LLMOptim", dependencies: ["LLMCore"]),
         // Corpus reading, tokenizers, splits and batches (tokenizer.json via LLMFormats' JSON). Knows nothing of Lua.

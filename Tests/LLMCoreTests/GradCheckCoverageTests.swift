@@ -88,6 +88,10 @@ func gradCase(for kind: PrimitiveKind) throws -> GradCase {
         return GradCase(inputs: [try gradLeaf(smoothValues(12), [2, 2, 3]), try gradLeaf(smoothValues(12, seed: 3), [2, 3, 2])]) {
             try $0[0].matmul($0[1])
         }
+    case .linear:
+        // batched rows folded into one GEMM with the bias prefilled (other paths: FusedKernelTests)
+        let x = try gradLeaf(smoothValues(12), [2, 2, 3]), w = try gradLeaf(smoothValues(12, seed: 3), [4, 3]), b = try gradLeaf([0.1, -0.2, 0.3, 0.4], [4])
+        return GradCase(inputs: [x, w, b]) { try $0[0].linear($0[1], $0[2]) }
     case .reshape:
         return GradCase(inputs: [try gradLeaf(smoothValues(6), [2, 3])]) { try $0[0].reshape([3, 2]) }
     case .permute:

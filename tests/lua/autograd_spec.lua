@@ -215,6 +215,11 @@ local checks = {
   softmax = function() return {rg{{1, 2, 3}, {-1, 0, 0.5}}}, function(a) return a:softmax(2) end end,
   logSoftmax = function() return {rg{{1, 2, 3}, {-1, 0, 0.5}}}, function(a) return a:logSoftmax(1) end end,
   matmul = function() return {rg{{1, 2, 3}, {4, 5, 6}}, rg{{1, -1}, {0.5, 2}, {-2, 1}}}, function(a, b) return a:matmul(b) end end,
+  linear = function()
+    -- with and without bias, batched rows (one GEMM) and a single row (the matrix-vector path)
+    return {rg{{{1, 2, 3}, {4, 5, 6}}}, rg{{1, -1, 0.5}, {0.5, 2, -1}}, rg{0.1, -0.2}},
+      function(x, w, b) return llm.linear(x, w, b) * 2 + llm.linear(x, w) + llm.linear(x[1][2], w, b) end
+  end,
   reshape = function() return {rg{{1, 2, 3}, {4, 5, 6}}}, function(a) return a:reshape(3, 2) * llm.tensor{1, 2} end end,
   permute = function() return {rg{{{1, 2}, {3, 4}}, {{5, 6}, {7, 8}}}}, function(a) return a:permute(3, 1, 2) * llm.tensor{1, 2} end end,
   expand = function() return {rg{{1}, {2}}}, function(a) return a:expand(2, 3) * llm.tensor{1, 2, 3} end end,

@@ -18,8 +18,9 @@ public enum Primitive {
     case logsumexp(dim: Int, keepdim: Bool)
     case softmax(dim: Int)                          // Ops/Softmax.swift
     case logSoftmax(dim: Int)
-    // Linear algebra (Ops/Matmul.swift)
+    // Linear algebra (Ops/Matmul.swift, Ops/Linear.swift)
     case matmul
+    case linear(hasBias: Bool)                      // inputs: x, weight, [bias]
     // Movement (Ops/Movement.swift)
     case reshape(from: [Int])
     case permute([Int])
@@ -58,6 +59,7 @@ public enum Primitive {
         case .softmax: return .softmax
         case .logSoftmax: return .logSoftmax
         case .matmul: return .matmul
+        case .linear: return .linear
         case .reshape: return .reshape
         case .permute: return .permute
         case .expand: return .expand
@@ -80,7 +82,7 @@ public enum Primitive {
     /// True when the VJP reads the input values (backward then checks they were not modified in place).
     var vjpReadsInputs: Bool {
         switch self {
-        case .mul, .div, .pow, .powScalar, .clamp, .logsumexp, .matmul: return true
+        case .mul, .div, .pow, .powScalar, .clamp, .logsumexp, .matmul, .linear: return true
         case .unary(let u):
             switch u {
             case .log, .rsqrt, .abs, .relu, .geluTanh, .geluExact, .silu: return true
@@ -101,7 +103,7 @@ public enum Primitive {
             case .exp, .sqrt, .rsqrt, .tanh, .sigmoid: return true
             case .neg, .log, .abs, .relu, .geluTanh, .geluExact, .silu: return false
             }
-        case .add, .sub, .mul, .div, .powScalar, .clamp, .where, .sum, .extremum, .matmul, .reshape, .permute, .expand,
+        case .add, .sub, .mul, .div, .powScalar, .clamp, .where, .sum, .extremum, .matmul, .linear, .reshape, .permute, .expand,
              .narrow, .copy, .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular, .cumsum,
              .layerNorm, .rmsNorm, .attention, .crossEntropy: return false
         }
@@ -123,6 +125,7 @@ public enum Primitive {
         case .softmax(let dim): return [try Tensor.softmaxVJP(g, y: node.output, dim: dim)]
         case .logSoftmax(let dim): return [try Tensor.logSoftmaxVJP(g, y: node.output, dim: dim)]
         case .matmul: return try Tensor.matmulVJP(g, x[0], x[1])
+        case .linear: return try Tensor.linearVJP(g, x)
         case .reshape(let from): return [try g.reshape(from)]
         case .permute(let order): return [try Tensor.permuteVJP(g, order)]
         case .expand(let from): return [try g.sumTo(from)]
@@ -150,7 +153,7 @@ public enum PrimitiveKind: String, CaseIterable, Sendable {
     case neg, exp, log, sqrt, rsqrt, abs, tanh, sigmoid, relu, geluTanh, geluExact, silu
     case powScalar, clamp, `where`
     case sum, extremum, logsumexp, softmax, logSoftmax
-    case matmul
+    case matmul, linear
     case reshape, permute, expand, narrow, copy
     case cat, indexSelect, gather, scatterAdd, embedding, triangular, cumsum
     case layerNorm, rmsNorm, attention, crossEntropy

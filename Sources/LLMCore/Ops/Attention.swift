@@ -9,6 +9,7 @@
 // Backward: dv = Pᵀ·dout; dP = dout·vᵀ; dS = P ⊙ (dP − rowsum(dP ⊙ P)); dq = dS·k·scale; dk = dSᵀ·q·scale.
 // reference: Vaswani et al. 2017; llm.c attention_backward.
 import CBLAS
+import CKernels
 import Foundation
 
 extension Tensor {
@@ -61,28 +62,20 @@ extension Tensor {
     /// Softmax of one score row in place over the keys [0, limit) not masked out (0 elsewhere); returns the
     /// row's logsumexp (+∞ for a fully masked row, whose probabilities are all 0).
     @inline(__always) static func softmaxRow(_ row: UnsafeMutablePointer<Float>, s: Int, limit: Int, keyMask: UnsafeMutablePointer<Float>?) -> Float {
-        var m = -Float.infinity
-        if let km = keyMask {
-            for j in 0..<limit { if km[j] == 0 { row[j] = -.infinity } else { m = Swift.max(m, row[j]) } }
-        } else {
-            for j in 0..<limit { m = Swift.max(m, row[j]) }
-        }
-        if m == -.infinity { for j in 0..<s { row[j] = 0 }; return .infinity }
-        for j in 0..<limit { row[j] = UnaryOp.fastExp(row[j] - m) }   // vectorizes; exp(−∞) clamps to ~1e-38
-        if let km = keyMask { for j in 0..<limit where km[j] == 0 { row[j] = 0 } }
-        let total = Tensor.sum8(row, limit)
-        let inv = 1 / total
-        for j in 0..<limit { row[j] *= inv }
-        for j in limit..<s { row[j] = 0 }
-        return m + Foundation.log(total)
+        guard let km = keyMask else { return llms_softmax_row(row, limit, s) }
+        var live = false
+        for j in 0..<limit { if km[j] == 0 { row[j] = -.infinity } else { live = true } }
+        if !live { for j in 0..<s { row[j] = 0 }; return .infinity }
+        let lse = llms_softmax_row(row, limit, s)   // masked keys: e^(−∞ − max) clamps to ~1e-38 of the total
+        for j in 0..<limit where km[j] == 0 { row[j] = 0 }
+        return lse
     }
 
     /// Recomputes one probability row from its scores and saved logsumexp (same masking as softmaxRow).
     @inline(__always) static func probsRow(_ row: UnsafeMutablePointer<Float>, s: Int, limit: Int, lse: Float, keyMask: UnsafeMutablePointer<Float>?) {
         if lse == .infinity { for j in 0..<s { row[j] = 0 }; return }
-        for j in 0..<limit { row[j] = UnaryOp.fastExp(row[j] - lse) }
+        llms_probs_row(row, limit, s, lse)
         if let km = keyMask { for j in 0..<limit where km[j] == 0 { row[j] = 0 } }
-        for j in limit..<s { row[j] = 0 }
     }
 
     // g: (B,H,T,D) -> dq (B,H,T,D), dk, dv (B,H,S,D); the gradients are stored (B,T,H,D) like the
@@ -121,28 +114,13 @@ extension Tensor {
                 // dP (T,S) = dout (T,D) · vᵀ (D,S)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(s), Int32(d), 1, pg, gm.ld, pv, v.ld, 0, ds, Int32(s))
                 // dS = P ⊙ (dP − rowsum(dP ⊙ P))
-                for i in 0..<t {
-                    let pr = pp + i * s, dr = ds + i * s
-                    var dot: Float = 0
-                    for j in 0..<s { dot += pr[j] * dr[j] }
-                    for j in 0..<s { dr[j] = pr[j] * (dr[j] - dot) }
-                }
+                for i in 0..<t { llms_softmax_backward_row(pp + i * s, ds + i * s, s) }
                 // dq (T,D) = dS (T,S) · k (S,D) · scale ; dk (S,D) = dSᵀ (S,T) · q (T,D) · scale
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(s), sc, ds, Int32(s), pk, k.ld, 0, pdq, ldo)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(s), Int32(d), Int32(t), sc, ds, Int32(s), pq, q.ld, 0, pdk, ldo)
             }
         }
         return [dq, dk, dv]
-    }
-
-    /// Σ p[0..<n] with 8 partial sums (so the loop vectorizes; fixed order, deterministic).
-    @inline(__always) static func sum8(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = SIMD8<Float>(repeating: 0)
-        var j = 0
-        while j + 8 <= n { acc += SIMD8<Float>(UnsafeBufferPointer(start: p + j, count: 8)); j += 8 }
-        var s = acc.sum()
-        while j < n { s += p[j]; j += 1 }
-        return s
     }
 
     /// A (B,H,N,D) float32 tensor as B·H row-major (N,D) matrices for BLAS: a view when the last dim is

@@ -2,6 +2,7 @@
 // and mean/sum/none reduction (PyTorch F.cross_entropy semantics). logits: (N, C) or (..., C);
 // targets: (N) or (...) holding 0-based class ids. Saved: per-row logsumexp (N) and the targets.
 // loss_i = lse_i − (1−ε)·x_i[t_i] − (ε/C)·Σ_j x_ij ;  dx_ij = g_i·(softmax_ij − (1−ε)·[j=t_i] − ε/C)
+import CKernels
 import Foundation
 
 /// How per-element losses are combined.
@@ -38,14 +39,11 @@ extension Tensor {
             Parallel.forRanges(n, cost: c * 4) { rows in
                 for r in rows {
                     let row = px + r * c
-                    var m = -Float.infinity
-                    for j in 0..<c { m = Swift.max(m, row[j]) }
-                    var s: Double = 0, sumX: Double = 0
-                    for j in 0..<c { s += Double(UnaryOp.fastExp(row[j] - m)); sumX += Double(row[j]) }
-                    let l = m + Float(Foundation.log(s))
+                    var sumX: Float = 0
+                    let l = llms_logsumexp_row(row, c, &sumX)
                     pl[r] = l
                     guard idp[r] >= 0 else { continue }
-                    prow[r] = l - (1 - eps) * row[idp[r]] - eps * Float(sumX / Double(c))
+                    prow[r] = l - (1 - eps) * row[idp[r]] - eps * (sumX / Float(c))
                 }
             }
         }
@@ -81,7 +79,7 @@ extension Tensor {
                 }
                 if t < 0 { for j in 0..<c { d[j] = 0 }; continue }
                 let l = pl[r]
-                for j in 0..<c { d[j] = scale * (UnaryOp.fastExp(row[j] - l) - uniform) }
+                llms_xent_backward_row(row, d, c, l, scale, uniform)
                 d[t] -= scale * (1 - eps)
             }
         }

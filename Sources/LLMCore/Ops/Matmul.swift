@@ -43,17 +43,15 @@ extension Tensor {
         return nil
     }
 
-    /// Affine map over the last dim: x·wᵀ + b, with weight (out, in) as in PyTorch's Linear.
-    public func linear(_ weight: Tensor, _ bias: Tensor?) throws -> Tensor {
-        guard weight.rank == 2 else { throw TensorError.shape("linear: weight must be 2-D (out, in), got \(shapeString(weight.shape))") }
-        guard rank >= 1, shape[rank - 1] == weight.shape[1] else {
-            throw TensorError.shape("linear: input \(shapeString(shape)) does not match weight \(shapeString(weight.shape)) (expected last dim \(weight.shape[1]))")
+    /// The (rows, cols) matrices in the last two dims of `t` as a BLAS operand: (tensor, transposed?, leading
+    /// dimension). Transposed views stay views; other strided layouts are copied once.
+    static func blasOperand(_ t: Tensor, _ rows: Int, _ cols: Int) throws -> (Tensor, Bool, Int) {
+        if let l = blasLayout(rows: rows, cols: cols, rowStride: t.strides[t.rank - 2], colStride: t.strides[t.rank - 1]),
+           Int32(exactly: l.ld) != nil {
+            return (t, l.trans, l.ld)
         }
-        if let bias, bias.shape != [weight.shape[0]] {
-            throw TensorError.shape("linear: bias has shape \(shapeString(bias.shape)), expected [\(weight.shape[0])]")
-        }
-        let y = try matmul(weight.transpose(0, 1))
-        return try bias.map { try y.add($0) } ?? y
+        let c = try GradMode.withoutGrad { try t.detach().clone() }
+        return (c, false, Swift.max(cols, 1))
     }
 
     // a: (..., m, k), b: (..., k, n) -> out: (batch..., m, n), batch dims broadcast
@@ -71,17 +69,8 @@ extension Tensor {
             throw TensorError.shape("matmul: dimensions of \(shapeString(a.shape)) x \(shapeString(b.shape)) exceed BLAS's 32-bit limit")
         }
         if out.count == 0 || k == 0 { return out }
-        // make each operand BLAS-compatible (transposed views stay views)
-        func prepared(_ t: Tensor, _ rows: Int, _ cols: Int) throws -> (Tensor, Bool, Int) {
-            if let l = blasLayout(rows: rows, cols: cols, rowStride: t.strides[t.rank - 2], colStride: t.strides[t.rank - 1]),
-               Int32(exactly: l.ld) != nil {
-                return (t, l.trans, l.ld)
-            }
-            let c = try GradMode.withoutGrad { try t.detach().clone() }
-            return (c, false, Swift.max(cols, 1))
-        }
-        let (pa, ta, lda) = try prepared(a, m, k)
-        let (pb, tb, ldb) = try prepared(b, k, n)
+        let (pa, ta, lda) = try blasOperand(a, m, k)
+        let (pb, tb, ldb) = try blasOperand(b, k, n)
         let sa = Shape.broadcastStrides(shape: Array(pa.shape.dropLast(2)), strides: Array(pa.strides.dropLast(2)), to: batch)
         let sb = Shape.broadcastStrides(shape: Array(pb.shape.dropLast(2)), strides: Array(pb.strides.dropLast(2)), to: batch)
         let baseA = pa.storage.bytes.assumingMemoryBound(to: Float.self), baseB = pb.storage.bytes.assumingMemoryBound(to: Float.self)

@@ -1,6 +1,8 @@
 // Fused normalization over the last dim: layerNorm and rmsNorm, each with its hand-written backward.
 // x: (N, C) rows (any leading dims flattened); weight, bias: (C). Saved: per-row mean and rstd (N).
+// Row kernels: CKernels llms_norm_row / llms_norm_backward_row (SIMD; rows split over the workers).
 // reference: llm.c layernorm_forward/backward; RMSNorm (Zhang & Sennrich 2019).
+import CKernels
 import Foundation
 
 extension Tensor {
@@ -24,22 +26,10 @@ extension Tensor {
         let out = try Tensor(shape: shape, zeroed: false)
         let mean = try Tensor(shape: [n], zeroed: false), rstd = try Tensor(shape: [n], zeroed: false)
         let px = x.f32, po = out.f32, pm = mean.f32, pr = rstd.f32
-        Parallel.forRanges(n, cost: c) { rows in for i in rows {
-            let row = px + i * c, o = po + i * c
-            var s: Double = 0
-            for j in 0..<c { s += Double(row[j]) }
-            let m = Float(s / Double(c))
-            var v: Double = 0
-            for j in 0..<c { let d = Double(row[j] - m); v += d * d }
-            let r = Float(1 / (v / Double(c) + eps).squareRoot())
-            pm[i] = m; pr[i] = r
-            for j in 0..<c {
-                var y = (row[j] - m) * r
-                if let w { y *= w.f32[j] }
-                if let b { y += b.f32[j] }
-                o[j] = y
-            }
-        } }
+        let pw = w?.f32, pb = b?.f32, e = Float(eps)
+        Parallel.forRanges(n, cost: c) { rows in
+            for i in rows { llms_norm_row(px + i * c, po + i * c, c, pw, pb, e, 0, pm + i, pr + i) }
+        }
         var inputs = [self]
         if let weight { inputs.append(weight) }
         if let bias { inputs.append(bias) }
@@ -63,27 +53,8 @@ extension Tensor {
         }) { worker, rows in
             guard let partial else { return }
             let pdw = partial.f32 + worker * 2 * c, pdb = pdw + c
-            var dnorm = [Float](repeating: 0, count: c)
-            dnorm.withUnsafeMutableBufferPointer { dnb in
-                let dn = dnb.baseAddress!
-                for i in rows {
-                    let row = px + i * c, go = pg + i * c, d = pdx + i * c
-                    let m = rms ? 0 : pm[i], r = pr[i]
-                    var sumD: Double = 0, sumDN: Double = 0
-                    for j in 0..<c {
-                        let norm = (row[j] - m) * r
-                        let dnj = go[j] * (pw?[j] ?? 1)
-                        dn[j] = dnj
-                        sumD += Double(dnj); sumDN += Double(dnj * norm)
-                        pdw[j] += go[j] * norm
-                        pdb[j] += go[j]
-                    }
-                    let meanD = rms ? 0 : Float(sumD / Double(c)), meanDN = Float(sumDN / Double(c))
-                    for j in 0..<c {
-                        let norm = (row[j] - m) * r
-                        d[j] = r * (dn[j] - meanD - norm * meanDN)
-                    }
-                }
+            for i in rows {
+                llms_norm_backward_row(px + i * c, pg + i * c, pdx + i * c, c, pw, rms ? 0 : pm[i], pr[i], rms ? 1 : 0, pdw, pdb)
             }
         }
         guard let partial else { throw TensorError.memory("layerNorm backward: out of memory for partial sums") }
@@ -113,14 +84,9 @@ extension Tensor {
         let n = count / c
         let out = try Tensor(shape: shape, zeroed: false)
         let rstd = try Tensor(shape: [n], zeroed: false), zero = try Tensor(shape: [n])
-        let px = x.f32, po = out.f32, pr = rstd.f32
-        for i in 0..<n {
-            let row = px + i * c, o = po + i * c
-            var ss: Double = 0
-            for j in 0..<c { ss += Double(row[j]) * Double(row[j]) }
-            let r = Float(1 / (ss / Double(c) + eps).squareRoot())
-            pr[i] = r
-            for j in 0..<c { o[j] = row[j] * r * (w?.f32[j] ?? 1) }
+        let px = x.f32, po = out.f32, pr = rstd.f32, pz = zero.f32, pw = w?.f32, e = Float(eps)
+        Parallel.forRanges(n, cost: c) { rows in
+            for i in rows { llms_norm_row(px + i * c, po + i * c, c, pw, nil, e, 1, pz + i, pr + i) }
         }
         var inputs = [self]
         if let weight { inputs.append(weight) }

@@ -1,6 +1,8 @@
 // Elementwise unary ops: each has its scalar forward f(x) and its derivative f'(x) (given x and y = f(x))
 // next to each other, and one kernel pair applies them: y = f(x); dx = g · f'(x, y).
+// tanh and GELU (tanh form) loops run in CKernels (SIMD, shared polynomials); the rest are Swift loops.
 // reference: GELU (Hendrycks & Gimpel 2016), tanh approximation as in GPT-2; SiLU = x·sigmoid(x).
+import CKernels
 import Foundation
 
 /// The differentiable elementwise unary functions.
@@ -24,34 +26,6 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         }
     }
 
-    /// e^x without libm, branch-free so loops over it vectorize (AVX2): Cody–Waite reduction x = n·ln2 + r,
-    /// Cephes' degree-6 polynomial for e^r on |r| ≤ ln2/2, then ·2ⁿ through the exponent bits. Max relative
-    /// error ≈ 2 ulp on [−87, 88]; the input is clamped to that range (e^−87 ≈ 1.6e-38, no NaN handling).
-    @inline(__always) static func fastExp(_ x0: Float) -> Float {
-        let x = Swift.min(Swift.max(x0, -87), 88)
-        let magic: Float = 12582912   // 1.5·2²³: adding it rounds to the nearest integer
-        let shifted = x * 1.44269504088896341 + magic   // n sits in the low mantissa bits (no Int conversion: NaN-safe)
-        let n = shifted - magic
-        let r = (x - n * 0.693359375) + n * 2.12194440e-4
-        let z = r * r
-        let p = ((((((1.9875691500e-4 * r + 1.3981999507e-3) * r + 8.3334519073e-3) * r + 4.1665795894e-2) * r
-                   + 1.6666665459e-1) * r + 5.0000001201e-1) * z + r) + 1
-        let bits = (shifted.bitPattern &- magic.bitPattern &+ 127) &<< 23
-        return p * Float(bitPattern: bits)
-    }
-
-    /// tanh through one fastExp, branch-free: odd Taylor series below 0.3 (truncation < 1e-7 relative),
-    /// (1 − e)/(1 + e) with e = exp(−2|x|) above. Max relative error ≈ 3e-7.
-    @inline(__always) static func fastTanh(_ x: Float) -> Float {
-        let ax = Swift.abs(x)
-        let x2 = x * x
-        let small = x * (1 + x2 * (-1.0 / 3 + x2 * (2.0 / 15 + x2 * (-17.0 / 315 + x2 * (62.0 / 2835)))))
-        let e = fastExp(-2 * ax)
-        let t = (1 - e) / (1 + e)
-        let big = x < 0 ? -t : t
-        return ax < 0.3 ? small : big
-    }
-
     static let sqrt2OverPi: Float = 0.7978845608028654
     static let invSqrt2: Float = 0.7071067811865476
     static let invSqrt2Pi: Float = 0.3989422804014327
@@ -65,10 +39,10 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         case .sqrt: return x.squareRoot()
         case .rsqrt: return 1 / x.squareRoot()
         case .abs: return Swift.abs(x)
-        case .tanh: return UnaryOp.fastTanh(x)
+        case .tanh: return llms_tanh(x)
         case .sigmoid: return 1 / (1 + Foundation.exp(-x))
         case .relu: return x > 0 ? x : 0
-        case .geluTanh: return 0.5 * x * (1 + UnaryOp.fastTanh(UnaryOp.sqrt2OverPi * (x + 0.044715 * x * x * x)))
+        case .geluTanh: return 0.5 * x * (1 + llms_tanh(UnaryOp.sqrt2OverPi * (x + 0.044715 * x * x * x)))
         case .geluExact: return 0.5 * x * (1 + Foundation.erf(x * UnaryOp.invSqrt2))
         case .silu: return x / (1 + Foundation.exp(-x))
         }
@@ -88,7 +62,7 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         case .relu: return x > 0 ? 1 : 0
         case .geluTanh:
             let u = UnaryOp.sqrt2OverPi * (x + 0.044715 * x * x * x)
-            let t = UnaryOp.fastTanh(u)
+            let t = llms_tanh(u)
             let du = UnaryOp.sqrt2OverPi * (1 + 3 * 0.044715 * x * x)
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
         case .geluExact:
@@ -101,8 +75,9 @@ public enum UnaryOp: String, CaseIterable, Sendable {
 
     /// y[i] = f(x[i]) for n contiguous elements; the switch is hoisted out of the loop.
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        if self == .geluTanh {   // the MLP activation: a closure-free loop that LLVM vectorizes
-            Parallel.forRanges(n, cost: 4) { r in UnaryOp.geluTanhForward(x + r.lowerBound, y + r.lowerBound, r.count) }
+        if self == .geluTanh || self == .tanh {   // SIMD kernels (CKernels: AVX2+FMA when the CPU has it)
+            let kernel = self == .geluTanh ? llms_gelu_tanh_forward : llms_tanh_forward
+            Parallel.forRanges(n, cost: 4) { r in kernel(x + r.lowerBound, y + r.lowerBound, r.count) }
             return
         }
         @inline(__always) func run(_ f: (Float) -> Float) {
@@ -129,7 +104,7 @@ public enum UnaryOp: String, CaseIterable, Sendable {
                   _ dx: UnsafeMutablePointer<Float>, _ n: Int) {
         if self == .geluTanh {
             Parallel.forRanges(n, cost: 4) { r in
-                UnaryOp.geluTanhBackward(g + r.lowerBound, x + r.lowerBound, dx + r.lowerBound, r.count)
+                llms_gelu_tanh_backward(g + r.lowerBound, x + r.lowerBound, dx + r.lowerBound, r.count)
             }
             return
         }
@@ -149,25 +124,6 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         case .geluTanh: run { UnaryOp.geluTanh.derivative($0, $1) }
         case .geluExact: run { UnaryOp.geluExact.derivative($0, $1) }
         case .silu: run { UnaryOp.silu.derivative($0, $1) }
-        }
-    }
-
-    /// y = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) over n elements.
-    static func geluTanhForward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n {
-            let v = x[i]
-            y[i] = 0.5 * v * (1 + fastTanh(sqrt2OverPi * (v + 0.044715 * v * v * v)))
-        }
-    }
-
-    /// dx = g · GELU'(x) over n elements (same formula as ``derivative(_:_:)``).
-    static func geluTanhBackward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ n: Int) {
-        for i in 0..<n {
-            let v = x[i]
-            let u = sqrt2OverPi * (v + 0.044715 * v * v * v)
-            let t = fastTanh(u)
-            let du = sqrt2OverPi * (1 + 3 * 0.044715 * v * v)
-            dx[i] = g[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du)
         }
     }
 

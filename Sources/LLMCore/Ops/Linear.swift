@@ -1,0 +1,84 @@
+// Fused affine map over the last dim, one primitive with its own backward (PyTorch's F.linear).
+// Shapes: x (..., K), weight (N, K), bias (N) -> y (..., N); the leading dims fold into M rows.
+// Forward: y rows start as the bias and one GEMM adds x·Wᵀ (beta = 1: no zeroing pass, no separate add).
+// Backward: dx = g·W (M,K); dW = gᵀ·x (N,K), already in the weight's layout; db = column sums of g.
+// A single row (decoding) uses sgemv. Saved: nothing beyond the inputs (x and W are read back).
+import CBLAS
+import CKernels
+
+extension Tensor {
+    /// Affine map over the last dim: x·wᵀ + b, with weight (out, in) as in PyTorch's Linear.
+    public func linear(_ weight: Tensor, _ bias: Tensor?) throws -> Tensor {
+        guard weight.rank == 2 else { throw TensorError.shape("linear: weight must be 2-D (out, in), got \(shapeString(weight.shape))") }
+        guard rank >= 1, shape[rank - 1] == weight.shape[1] else {
+            throw TensorError.shape("linear: input \(shapeString(shape)) does not match weight \(shapeString(weight.shape)) (expected last dim \(weight.shape[1]))")
+        }
+        if let bias, bias.shape != [weight.shape[0]] {
+            throw TensorError.shape("linear: bias has shape \(shapeString(bias.shape)), expected [\(weight.shape[0])]")
+        }
+        let (n, k) = (weight.shape[0], weight.shape[1])
+        guard Int32(exactly: n) != nil, Int32(exactly: k) != nil, Int32(exactly: count / Swift.max(k, 1)) != nil else {
+            throw TensorError.shape("linear: dimensions of \(shapeString(shape)) x \(shapeString(weight.shape)) exceed BLAS's 32-bit limit")
+        }
+        let m = k == 0 ? count : count / k
+        let out = try Tensor(shape: Array(shape.dropLast()) + [n], zeroed: bias == nil)
+        try GradMode.withoutGrad {
+            if let bias {
+                let pb = try bias.asFloat().contiguous().f32, po = out.f32
+                Parallel.forRanges(m, cost: n) { rows in for r in rows { (po + r * n).update(from: pb, count: n) } }
+            }
+            guard m > 0, n > 0, k > 0 else { return }
+            let x = try asFloat().detach().reshape([m, k]), w = try weight.asFloat().detach()
+            try Tensor.gemm(x, transposeB: true, w, into: out.f32, m: m, n: n, k: k, beta: bias == nil ? 0 : 1)
+        }
+        return out.record(.linear(hasBias: bias != nil), [self, weight] + (bias.map { [$0] } ?? []))
+    }
+
+    /// out (m,n) = a (m,k) · (b or bᵀ) + beta·out, with b (k,n), or (n,k) when `transposeB`; any BLAS-compatible
+    /// strides (other layouts are copied once); one row goes through sgemv.
+    static func gemm(_ a: Tensor, transposeB: Bool, _ b: Tensor, into out: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
+                     beta: Float) throws {
+        let (pa, ta, lda) = try blasOperand(a, m, k)
+        let (pb, tb0, ldb) = try blasOperand(b, transposeB ? n : k, transposeB ? k : n)
+        let tb = tb0 != transposeB
+        if m == 1 {
+            let incx = Int32(ta ? lda : 1)
+            if tb { cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, pb.f32, Int32(ldb), pa.f32, incx, beta, out, 1) }
+            else { cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), 1, pb.f32, Int32(ldb), pa.f32, incx, beta, out, 1) }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), 1, pa.f32, Int32(lda), pb.f32, Int32(ldb), beta, out, Int32(n))
+    }
+
+    // g: (..., N); inputs x (..., K), weight (N, K), [bias (N)] -> [dx, dweight, dbias]
+    static func linearVJP(_ g: Tensor, _ inputs: [Tensor]) throws -> [Tensor?] {
+        let x = inputs[0], w = inputs[1], bias = inputs.count > 2 ? inputs[2] : nil
+        let (n, k) = (w.shape[0], w.shape[1])
+        let m = k == 0 ? x.count : x.count / k
+        return try GradMode.withoutGrad {
+            let gr = try g.asFloat().detach().contiguous().reshape([m, n])
+            var dx: Tensor? = nil, dw: Tensor? = nil, db: Tensor? = nil
+            if x.requiresGrad {
+                let d = try Tensor(shape: x.shape, zeroed: m == 0 || n == 0 || k == 0)
+                if m > 0, n > 0, k > 0 { try gemm(gr, transposeB: false, w.asFloat().detach(), into: d.f32, m: m, n: k, k: n, beta: 0) }
+                dx = d
+            }
+            if w.requiresGrad {
+                let d = try Tensor(shape: [n, k], zeroed: m == 0 || n == 0 || k == 0)
+                if m > 0, n > 0, k > 0 {
+                    let xr = try x.asFloat().detach().reshape([m, k])
+                    try gemm(gr.transpose(0, 1), transposeB: false, xr, into: d.f32, m: n, n: k, k: m, beta: 0)
+                }
+                dw = d
+            }
+            if let bias, bias.requiresGrad {
+                let d = try Tensor(shape: [n])
+                let pg = gr.f32, pd = d.f32
+                if m > 0 { Parallel.forRanges(n, cost: m) { cols in llms_add_column_sums(pd + cols.lowerBound, pg + cols.lowerBound, m, cols.count, n) } }
+                db = d
+            }
+            return [dx, dw] + (bias == nil ? [] : [db])
+        }
+    }
+}

@@ -1,0 +1,100 @@
+// FusedKernelTests: the fused linear primitive on every path (GEMM with the bias prefilled, a single row
+// through sgemv, no bias, a transposed input, frozen operands), and the SIMD kernels of CKernels: the
+// polynomials against libm, and the AVX2+FMA and baseline versions of each kernel against each other.
+import CKernels
+import Foundation
+import Testing
+@testable import LLMCore
+
+@Suite("Fused linear and SIMD kernels", .serialized)
+struct FusedKernelTests {
+    /// x·wᵀ + b through matmul and add (the unfused reference).
+    func reference(_ x: Tensor, _ w: Tensor, _ b: Tensor?) throws -> Tensor {
+        let y = try x.matmul(w.transpose(0, 1))
+        return try b.map { try y.add($0) } ?? y
+    }
+
+    func maxDiff(_ a: Tensor, _ b: Tensor) throws -> Float {
+        zip(a.toFloats(), b.toFloats()).map { Swift.abs($0 - $1) }.max() ?? 0
+    }
+
+    @Test("linear matches matmul + add on every path, and its gradients pass finite differences")
+    func linearPaths() throws {
+        let w = try gradLeaf(smoothValues(12, seed: 3), [4, 3]), b = try gradLeaf([0.1, -0.2, 0.3, 0.4], [4])
+        let cases: [(String, Tensor, (Tensor) throws -> Tensor)] = [
+            ("single row (sgemv)", try gradLeaf(smoothValues(3), [3]), { $0 }),
+            ("batched rows", try gradLeaf(smoothValues(12), [2, 2, 3]), { $0 }),
+            ("transposed input", try gradLeaf(smoothValues(6), [3, 2]), { try $0.transpose(0, 1) }),
+        ]
+        for (name, leaf, input) in cases {
+            for bias in [b, nil] {
+                #expect(try maxDiff(input(leaf).linear(w, bias), reference(input(leaf), w, bias)) < 1e-6, "\(name)")
+                let leaves = [leaf, w] + (bias.map { [$0] } ?? [])
+                let r = try GradCheck.run(inputs: leaves, eps: 1e-3, atol: 2e-3, rtol: 2e-3) { try input($0[0]).linear($0[1], $0.count > 2 ? $0[2] : nil) }
+                #expect(r.passed, "\(name), bias \(bias != nil): \(r.report)")
+            }
+        }
+        // a frozen weight gets no gradient, the input still does
+        let frozen = try Tensor(smoothValues(12, seed: 3), shape: [4, 3])
+        let x = try gradLeaf(smoothValues(6), [2, 3])
+        try x.linear(frozen, nil).sum(dims: [0, 1], keepdim: false).backward()
+        #expect(frozen.grad == nil)
+        #expect(try maxDiff(#require(x.grad), frozen.sum(dims: [0], keepdim: true).expand([2, 3])) < 1e-6)
+    }
+
+    @Test("linear rejects mismatched shapes with the op and both shapes")
+    func linearErrors() throws {
+        let w = try Tensor(shape: [4, 3])
+        #expect(throws: TensorError.self) { try Tensor(shape: [2, 5]).linear(w, nil) }
+        #expect(throws: TensorError.self) { try Tensor(shape: [2, 3]).linear(w, Tensor(shape: [3])) }
+        #expect(throws: TensorError.self) { try Tensor(shape: [2, 3]).linear(Tensor(shape: [4]), nil) }
+    }
+
+    @Test("exp and tanh polynomials agree with libm")
+    func polynomials() {
+        var worstExp: Float = 0, worstTanh: Float = 0
+        for i in -8000...8000 {
+            let x = Float(i) / 100   // [-80, 80]
+            let e = Foundation.exp(Double(x))
+            worstExp = Swift.max(worstExp, Float(Swift.abs(Double(llms_exp(x)) - e) / e))
+            let t = Foundation.tanh(Double(x))
+            worstTanh = Swift.max(worstTanh, Float(Swift.abs(Double(llms_tanh(x)) - t) / Swift.max(Swift.abs(t), 1e-30)))
+        }
+        #expect(worstExp < 5e-7)
+        #expect(worstTanh < 1e-6)
+        #expect(llms_exp(.nan).isNaN && llms_tanh(.nan).isNaN)
+    }
+
+    @Test("AVX2+FMA and baseline kernels give the same results")
+    func isaVersionsAgree() throws {
+        let n = 4 * 1031   // not a multiple of 8: the scalar tails run too
+        let x = try Tensor((0..<n).map { Float(sin(Double($0) * 0.37) * 4) }, shape: [4, 1031])
+        let g = try Tensor((0..<n).map { Float(cos(Double($0) * 0.11)) }, shape: [4, 1031])
+        let w = try Tensor((0..<1031).map { Float(1 + 0.1 * sin(Double($0))) }, shape: [1031])
+        let targets = try Tensor.from([3, 0, 1030, 17], shape: [4], dtype: .int64)
+        func run() throws -> [[Float]] {
+            let xs = x.detach(), ws = w.detach()
+            try xs.setRequiresGrad(true); try ws.setRequiresGrad(true)
+            let gelu = try xs.gelu(approximate: true), ln = try xs.layerNorm(weight: ws, bias: nil)
+            let qkv = try xs.narrow(1, 0, 1024).reshape([1, 2, 64, 32])   // attention rows of up to 64 keys
+            let rms = try xs.rmsNorm(weight: ws), sm = try Tensor.attention(qkv, qkv.mul(0.5), qkv, causal: true)
+            let ce = try xs.crossEntropy(targets)
+            let total = try gelu.mul(g).add(ln.mul(g)).add(rms.mul(g)).sum(dims: [0, 1], keepdim: false)
+                .add(sm.sum(dims: [0, 1, 2, 3], keepdim: false)).add(ce).add(xs.tanh().sum(dims: [0, 1], keepdim: false))
+            try total.backward()
+            return [gelu.toFloats(), ln.toFloats(), rms.toFloats(), sm.toFloats(), ce.toFloats(),
+                    try #require(xs.grad).toFloats(), try #require(ws.grad).toFloats()]
+        }
+        guard llms_kernels_avx2() == 1 else { return }   // this CPU runs the baseline versions only
+        let fast = try run()
+        llms_kernels_allow_avx2(0)
+        defer { llms_kernels_allow_avx2(1) }
+        #expect(llms_kernels_avx2() == 0)
+        let base = try run()
+        for (a, b) in zip(fast, base) {
+            let scale = b.map { Swift.abs($0) }.max() ?? 1
+            let worst = zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 2e-6 * Swift.max(scale, 1))
+        }
+    }
+}
