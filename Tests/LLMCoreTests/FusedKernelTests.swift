@@ -50,6 +50,32 @@ struct FusedKernelTests {
         #expect(throws: TensorError.self) { try Tensor(shape: [2, 3]).linear(Tensor(shape: [4]), nil) }
     }
 
+    @Test("blocked causal attention (64-row blocks skipping the masked triangle) equals the unfused reference",
+          arguments: [(130, 130), (70, 90), (64, 64)])
+    func blockedCausalAttention(_ sizes: (Int, Int)) throws {
+        let (t, s, d) = (sizes.0, sizes.1, 8)
+        func leaf(_ n: Int, _ shape: [Int], _ f: Double) throws -> Tensor {
+            try gradLeaf((0..<n).map { Float(sin(Double($0) * f)) }, shape)
+        }
+        let q = try leaf(2 * t * d, [1, 2, t, d], 0.31), k = try leaf(2 * s * d, [1, 2, s, d], 0.17), v = try leaf(2 * s * d, [1, 2, s, d], 0.23)
+        let g = try Tensor((0..<(2 * t * d)).map { Float(cos(Double($0) * 0.07)) }, shape: [1, 2, t, d])
+        let fused = try Tensor.attention(q, k, v, causal: true)
+        try fused.mul(g).sum().backward()
+        let fusedGrads = try [q, k, v].map { try #require($0.grad).toFloats() }
+        for x in [q, k, v] { x.grad = nil }
+        // reference: query i sees keys j ≤ i + S − T
+        let mask = try Tensor.from((0..<(t * s)).map { ($0 % s) <= $0 / s + s - t ? 0 : -1e9 }, shape: [t, s])
+        let scale = 1 / Float(d).squareRoot()
+        let p = try q.matmul(k.transpose(2, 3)).mul(scale).add(mask).softmax(dim: 3)
+        let reference = try p.matmul(v)
+        try reference.mul(g).sum().backward()
+        #expect(try maxDiff(fused, reference) < 2e-6)
+        for (x, fg) in zip([q, k, v], fusedGrads) {
+            let worst = zip(fg, try #require(x.grad).toFloats()).map { Swift.abs($0 - $1) }.max() ?? 0
+            #expect(worst < 5e-6, "t \(t), s \(s)")
+        }
+    }
+
     @Test("exp and tanh polynomials agree with libm")
     func polynomials() {
         var worstExp: Float = 0, worstTanh: Float = 0

@@ -44,14 +44,19 @@ extension Tensor {
                     let bi = bh / h, hi = bh % h
                     let pq = qc.matrix(bi, hi), pk = kc.matrix(bi, hi), pv = vc.matrix(bi, hi)
                     let po = outStore.f32 + bi * t * h * d + hi * d
-                    // scores (T,S) = q (T,D) · kᵀ (D,S) · scale
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(s), Int32(d), sc, pq, qc.ld, pk, kc.ld, 0, pp, Int32(s))
-                    for i in 0..<t {
-                        let row = pp + i * s
-                        pl[bh * t + i] = Tensor.softmaxRow(row, s: s, limit: causal ? Swift.min(s, i + s - t + 1) : s, keyMask: pm.map { $0 + bi * s })
+                    for blk in Tensor.attentionBlocks(t: t, s: s, causal: causal) {
+                        let (i0, rows, keys) = (blk.rows.lowerBound, blk.rows.count, blk.keys)
+                        // scores (rows,keys) = q (rows,D) · kᵀ (D,keys) · scale
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keys), Int32(d), sc,
+                                    pq + i0 * Int(qc.ld), qc.ld, pk, kc.ld, 0, pp + i0 * s, Int32(s))
+                        for i in blk.rows {
+                            pl[bh * t + i] = Tensor.softmaxRow(pp + i * s, s: keys, limit: causal ? Swift.min(s, i + s - t + 1) : s,
+                                                               keyMask: pm.map { $0 + bi * s })
+                        }
+                        // out (rows,D) = P (rows,keys) · v (keys,D), rows H·D apart
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(keys), 1,
+                                    pp + i0 * s, Int32(s), pv, vc.ld, 0, po + i0 * h * d, Int32(h * d))
                     }
-                    // out (T,D) = P (T,S) · v (S,D), rows H·D apart
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(s), 1, pp, Int32(s), pv, vc.ld, 0, po, Int32(h * d))
                 }
             }
         }
@@ -104,23 +109,40 @@ extension Tensor {
                 let pdq = dqs.f32 + bi * t * h * d + hi * d, pdk = dks.f32 + bi * s * h * d + hi * d
                 let pdv = dvs.f32 + bi * s * h * d + hi * d
                 let ldo = Int32(h * d)
-                // P (T,S) = exp(q·kᵀ·scale − lse), masked as in the forward pass
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(s), Int32(d), sc, pq, q.ld, pk, k.ld, 0, pp, Int32(s))
-                for i in 0..<t {
-                    Tensor.probsRow(pp + i * s, s: s, limit: causal ? Swift.min(s, i + s - t + 1) : s, lse: pl[bh * t + i], keyMask: pm.map { $0 + bi * s })
+                // row blocks from the last (which sees every key: beta 0 initializes dk, dv) to the first
+                for (n, blk) in Tensor.attentionBlocks(t: t, s: s, causal: causal).reversed().enumerated() {
+                    let (i0, rows, keys) = (blk.rows.lowerBound, Int32(blk.rows.count), Int32(blk.keys))
+                    let p = pp + i0 * s, dsb = ds + i0 * s, qb = pq + i0 * Int(q.ld), gb = pg + i0 * Int(gm.ld)
+                    let beta: Float = n == 0 ? 0 : 1
+                    // P (rows,keys) = exp(q·kᵀ·scale − lse), masked as in the forward pass
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, Int32(d), sc, qb, q.ld, pk, k.ld, 0, p, Int32(s))
+                    for i in blk.rows {
+                        Tensor.probsRow(pp + i * s, s: blk.keys, limit: causal ? Swift.min(s, i + s - t + 1) : s, lse: pl[bh * t + i],
+                                        keyMask: pm.map { $0 + bi * s })
+                    }
+                    // dv (keys,D) += Pᵀ (keys,rows) · dout (rows,D)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, Int32(d), rows, 1, p, Int32(s), gb, gm.ld, beta, pdv, ldo)
+                    // dP (rows,keys) = dout (rows,D) · vᵀ (D,keys); dS = P ⊙ (dP − rowsum(dP ⊙ P))
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, Int32(d), 1, gb, gm.ld, pv, v.ld, 0, dsb, Int32(s))
+                    for i in blk.rows { llms_softmax_backward_row(pp + i * s, ds + i * s, blk.keys) }
+                    // dq (rows,D) = dS (rows,keys) · k (keys,D) · scale ; dk (keys,D) += dSᵀ (keys,rows) · q (rows,D) · scale
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Int32(d), keys, sc, dsb, Int32(s), pk, k.ld, 0,
+                                pdq + i0 * h * d, ldo)
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, Int32(d), rows, sc, dsb, Int32(s), qb, q.ld, beta, pdk, ldo)
                 }
-                // dv (S,D) = Pᵀ (S,T) · dout (T,D)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(s), Int32(d), Int32(t), 1, pp, Int32(s), pg, gm.ld, 0, pdv, ldo)
-                // dP (T,S) = dout (T,D) · vᵀ (D,S)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(s), Int32(d), 1, pg, gm.ld, pv, v.ld, 0, ds, Int32(s))
-                // dS = P ⊙ (dP − rowsum(dP ⊙ P))
-                for i in 0..<t { llms_softmax_backward_row(pp + i * s, ds + i * s, s) }
-                // dq (T,D) = dS (T,S) · k (S,D) · scale ; dk (S,D) = dSᵀ (S,T) · q (T,D) · scale
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(t), Int32(d), Int32(s), sc, ds, Int32(s), pk, k.ld, 0, pdq, ldo)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(s), Int32(d), Int32(t), sc, ds, Int32(s), pq, q.ld, 0, pdk, ldo)
             }
         }
         return [dq, dk, dv]
+    }
+
+    /// Query row blocks of one (batch, head) and the keys each block needs: with `causal`, rows [i0, i1) see keys
+    /// [0, i1 + S − T), so the masked upper triangle of the T×S scores is skipped in blocks of 64 rows.
+    static func attentionBlocks(t: Int, s: Int, causal: Bool) -> [(rows: Range<Int>, keys: Int)] {
+        guard causal, t > 64 else { return [(0..<t, s)] }
+        return stride(from: 0, to: t, by: 64).map { i0 in
+            let i1 = Swift.min(t, i0 + 64)
+            return (i0..<i1, Swift.min(s, i1 + s - t))
+        }
     }
 
     /// A (B,H,N,D) float32 tensor as B·H row-major (N,D) matrices for BLAS: a view when the last dim is
