@@ -1,32 +1,32 @@
-/* Internal to CKernels: compiles one kernel body twice and dispatches on the CPU (see llms_kernels.h).
- * A kernel is written once as `static inline LLMS_BODY ret name##_body(params)`; LLMS_KERNEL(_VOID) emits
+/* Internal to CKernels: compiles one kernel body twice and dispatches on the CPU (see llmk_kernels.h).
+ * A kernel is written once as `static inline LLMK_BODY ret name##_body(params)`; LLMK_KERNEL(_VOID) emits
  * name##_avx2 (target avx2,fma; the body is inlined there and vectorized 8-wide) and name##_base, and the
  * public `name` choosing between them. Also the shared scalar polynomials (exp, tanh). */
-#ifndef LLMS_DISPATCH_H
-#define LLMS_DISPATCH_H
+#ifndef LLMK_DISPATCH_H
+#define LLMK_DISPATCH_H
 
 #include <stdint.h>
 #include <string.h>
 #include <stddef.h>
 
-extern int llms_use_avx2;   /* set once at load (cpu.c); tests may clear it */
+extern int llmk_use_avx2;   /* set once at load (cpu.c); tests may clear it */
 
-#define LLMS_BODY __attribute__((always_inline))
-#define LLMS_AVX2 __attribute__((target("avx2,fma")))
+#define LLMK_BODY __attribute__((always_inline))
+#define LLMK_AVX2 __attribute__((target("avx2,fma")))
 
-#define LLMS_KERNEL(ret, name, params, args) \
-    LLMS_AVX2 static ret name##_avx2 params { return name##_body args; } \
+#define LLMK_KERNEL(ret, name, params, args) \
+    LLMK_AVX2 static ret name##_avx2 params { return name##_body args; } \
     static ret name##_base params { return name##_body args; } \
-    ret name params { return llms_use_avx2 ? name##_avx2 args : name##_base args; }
+    ret name params { return llmk_use_avx2 ? name##_avx2 args : name##_base args; }
 
-#define LLMS_KERNEL_VOID(name, params, args) \
-    LLMS_AVX2 static void name##_avx2 params { name##_body args; } \
+#define LLMK_KERNEL_VOID(name, params, args) \
+    LLMK_AVX2 static void name##_avx2 params { name##_body args; } \
     static void name##_base params { name##_body args; } \
-    void name params { if (llms_use_avx2) name##_avx2 args; else name##_base args; }
+    void name params { if (llmk_use_avx2) name##_avx2 args; else name##_base args; }
 
 /* e^x, branch-free: Cody–Waite reduction x = n·ln2 + r, Cephes' degree-6 polynomial for e^r, then ·2ⁿ through
  * the exponent bits. Input clamped to [−87, 88] (comparisons keep NaN). */
-static inline LLMS_BODY float llms_exp_poly(float x0) {
+static inline LLMK_BODY float llmk_exp_poly(float x0) {
     float x = x0 < -87.0f ? -87.0f : x0;
     x = x > 88.0f ? 88.0f : x;
     const float magic = 12582912.0f;               /* 1.5·2²³: adding it rounds to the nearest integer */
@@ -45,15 +45,15 @@ static inline LLMS_BODY float llms_exp_poly(float x0) {
 }
 
 /* tanh: odd Taylor series below |x| = 0.3, (1 − e)/(1 + e) with e = exp(−2|x|) above; branch-free. */
-static inline LLMS_BODY float llms_tanh_poly(float x) {
+static inline LLMK_BODY float llmk_tanh_poly(float x) {
     float ax = x < 0 ? -x : x, x2 = x * x;
     float small = x * (1 + x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315 + x2 * (62.0f / 2835)))));
-    float e = llms_exp_poly(-2 * ax);
+    float e = llmk_exp_poly(-2 * ax);
     float t = (1 - e) / (1 + e);
     float big = x < 0 ? -t : t;
     return ax < 0.3f ? small : big;
 }
 
-#define LLMS_SQRT_2_OVER_PI 0.7978845608028654f
+#define LLMK_SQRT_2_OVER_PI 0.7978845608028654f
 
 #endif

@@ -1,17 +1,17 @@
 /* CKernels: row kernels — softmax (attention), probabilities from a saved logsumexp, softmax backward,
  * cross-entropy forward/backward, bias-gradient column sums. Rows are contiguous float32. Reductions keep
  * 8 partial sums (one vector register) combined in a fixed order. */
-#include "llms_kernels.h"
+#include "llmk_kernels.h"
 #include "dispatch.h"
 #include <math.h>
 
 #define LANES 8
 
-static inline LLMS_BODY float llms_hsum(const float acc[LANES]) {
+static inline LLMK_BODY float llmk_hsum(const float acc[LANES]) {
     return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
-static inline LLMS_BODY float llms_row_max(const float *restrict x, ptrdiff_t n) {
+static inline LLMK_BODY float llmk_row_max(const float *restrict x, ptrdiff_t n) {
     float acc[LANES];
     for (int l = 0; l < LANES; l++) acc[l] = -INFINITY;
     ptrdiff_t j = 0;
@@ -24,74 +24,74 @@ static inline LLMS_BODY float llms_row_max(const float *restrict x, ptrdiff_t n)
 }
 
 /* row[j] = e^(row[j] − shift) for j < n; returns Σ of the new values */
-static inline LLMS_BODY float llms_exp_shift_sum(float *restrict row, ptrdiff_t n, float shift) {
+static inline LLMK_BODY float llmk_exp_shift_sum(float *restrict row, ptrdiff_t n, float shift) {
     float acc[LANES] = {0};
     ptrdiff_t j = 0;
     for (; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++) { float e = llms_exp_poly(row[j + l] - shift); row[j + l] = e; acc[l] += e; }
-    float s = llms_hsum(acc);
-    for (; j < n; j++) { float e = llms_exp_poly(row[j] - shift); row[j] = e; s += e; }
+        for (int l = 0; l < LANES; l++) { float e = llmk_exp_poly(row[j + l] - shift); row[j + l] = e; acc[l] += e; }
+    float s = llmk_hsum(acc);
+    for (; j < n; j++) { float e = llmk_exp_poly(row[j] - shift); row[j] = e; s += e; }
     return s;
 }
 
-static inline LLMS_BODY float llms_softmax_row_body(float *restrict row, ptrdiff_t limit, ptrdiff_t s) {
-    float m = llms_row_max(row, limit);
-    float total = llms_exp_shift_sum(row, limit, m);
+static inline LLMK_BODY float llmk_softmax_row_body(float *restrict row, ptrdiff_t limit, ptrdiff_t s) {
+    float m = llmk_row_max(row, limit);
+    float total = llmk_exp_shift_sum(row, limit, m);
     float inv = 1 / total;
     for (ptrdiff_t j = 0; j < limit; j++) row[j] *= inv;
     for (ptrdiff_t j = limit; j < s; j++) row[j] = 0;
     return m + logf(total);
 }
-LLMS_KERNEL(float, llms_softmax_row, (float *row, ptrdiff_t limit, ptrdiff_t s), (row, limit, s))
+LLMK_KERNEL(float, llmk_softmax_row, (float *row, ptrdiff_t limit, ptrdiff_t s), (row, limit, s))
 
-static inline LLMS_BODY void llms_probs_row_body(float *restrict row, ptrdiff_t limit, ptrdiff_t s, float lse) {
-    for (ptrdiff_t j = 0; j < limit; j++) row[j] = llms_exp_poly(row[j] - lse);
+static inline LLMK_BODY void llmk_probs_row_body(float *restrict row, ptrdiff_t limit, ptrdiff_t s, float lse) {
+    for (ptrdiff_t j = 0; j < limit; j++) row[j] = llmk_exp_poly(row[j] - lse);
     for (ptrdiff_t j = limit; j < s; j++) row[j] = 0;
 }
-LLMS_KERNEL_VOID(llms_probs_row, (float *row, ptrdiff_t limit, ptrdiff_t s, float lse), (row, limit, s, lse))
+LLMK_KERNEL_VOID(llmk_probs_row, (float *row, ptrdiff_t limit, ptrdiff_t s, float lse), (row, limit, s, lse))
 
-static inline LLMS_BODY float llms_dot(const float *restrict a, const float *restrict b, ptrdiff_t n) {
+static inline LLMK_BODY float llmk_dot(const float *restrict a, const float *restrict b, ptrdiff_t n) {
     float acc[LANES] = {0};
     ptrdiff_t j = 0;
     for (; j + LANES <= n; j += LANES)
         for (int l = 0; l < LANES; l++) acc[l] += a[j + l] * b[j + l];
-    float s = llms_hsum(acc);
+    float s = llmk_hsum(acc);
     for (; j < n; j++) s += a[j] * b[j];
     return s;
 }
 
-static inline LLMS_BODY void llms_softmax_backward_row_body(const float *restrict p, float *restrict d, ptrdiff_t n) {
-    float dot = llms_dot(p, d, n);
+static inline LLMK_BODY void llmk_softmax_backward_row_body(const float *restrict p, float *restrict d, ptrdiff_t n) {
+    float dot = llmk_dot(p, d, n);
     for (ptrdiff_t j = 0; j < n; j++) d[j] = p[j] * (d[j] - dot);
 }
-LLMS_KERNEL_VOID(llms_softmax_backward_row, (const float *p, float *d, ptrdiff_t n), (p, d, n))
+LLMK_KERNEL_VOID(llmk_softmax_backward_row, (const float *p, float *d, ptrdiff_t n), (p, d, n))
 
-static inline LLMS_BODY float llms_logsumexp_row_body(const float *restrict x, ptrdiff_t n, float *restrict sum) {
-    float m = llms_row_max(x, n);
+static inline LLMK_BODY float llmk_logsumexp_row_body(const float *restrict x, ptrdiff_t n, float *restrict sum) {
+    float m = llmk_row_max(x, n);
     float acc[LANES] = {0}, accx[LANES] = {0};
     ptrdiff_t j = 0;
     for (; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++) { acc[l] += llms_exp_poly(x[j + l] - m); accx[l] += x[j + l]; }
-    float s = llms_hsum(acc), sx = llms_hsum(accx);
-    for (; j < n; j++) { s += llms_exp_poly(x[j] - m); sx += x[j]; }
+        for (int l = 0; l < LANES; l++) { acc[l] += llmk_exp_poly(x[j + l] - m); accx[l] += x[j + l]; }
+    float s = llmk_hsum(acc), sx = llmk_hsum(accx);
+    for (; j < n; j++) { s += llmk_exp_poly(x[j] - m); sx += x[j]; }
     *sum = sx;
     return m + logf(s);
 }
-LLMS_KERNEL(float, llms_logsumexp_row, (const float *x, ptrdiff_t n, float *sum), (x, n, sum))
+LLMK_KERNEL(float, llmk_logsumexp_row, (const float *x, ptrdiff_t n, float *sum), (x, n, sum))
 
-static inline LLMS_BODY void llms_xent_backward_row_body(const float *restrict x, float *restrict d, ptrdiff_t n,
+static inline LLMK_BODY void llmk_xent_backward_row_body(const float *restrict x, float *restrict d, ptrdiff_t n,
                                                         float lse, float scale, float uniform) {
-    for (ptrdiff_t j = 0; j < n; j++) d[j] = scale * (llms_exp_poly(x[j] - lse) - uniform);
+    for (ptrdiff_t j = 0; j < n; j++) d[j] = scale * (llmk_exp_poly(x[j] - lse) - uniform);
 }
-LLMS_KERNEL_VOID(llms_xent_backward_row, (const float *x, float *d, ptrdiff_t n, float lse, float scale, float uniform),
+LLMK_KERNEL_VOID(llmk_xent_backward_row, (const float *x, float *d, ptrdiff_t n, float lse, float scale, float uniform),
                  (x, d, n, lse, scale, uniform))
 
-static inline LLMS_BODY void llms_add_column_sums_body(float *restrict acc, const float *restrict x, ptrdiff_t rows,
+static inline LLMK_BODY void llmk_add_column_sums_body(float *restrict acc, const float *restrict x, ptrdiff_t rows,
                                                       ptrdiff_t n, ptrdiff_t ld) {
     for (ptrdiff_t r = 0; r < rows; r++) {
         const float *row = x + r * ld;
         for (ptrdiff_t j = 0; j < n; j++) acc[j] += row[j];
     }
 }
-LLMS_KERNEL_VOID(llms_add_column_sums, (float *acc, const float *x, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld),
+LLMK_KERNEL_VOID(llmk_add_column_sums, (float *acc, const float *x, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld),
                  (acc, x, rows, n, ld))

@@ -82,13 +82,13 @@ struct FusedKernelTests {
         for i in -8000...8000 {
             let x = Float(i) / 100   // [-80, 80]
             let e = Foundation.exp(Double(x))
-            worstExp = Swift.max(worstExp, Float(Swift.abs(Double(llms_exp(x)) - e) / e))
+            worstExp = Swift.max(worstExp, Float(Swift.abs(Double(llmk_exp(x)) - e) / e))
             let t = Foundation.tanh(Double(x))
-            worstTanh = Swift.max(worstTanh, Float(Swift.abs(Double(llms_tanh(x)) - t) / Swift.max(Swift.abs(t), 1e-30)))
+            worstTanh = Swift.max(worstTanh, Float(Swift.abs(Double(llmk_tanh(x)) - t) / Swift.max(Swift.abs(t), 1e-30)))
         }
         #expect(worstExp < 5e-7)
         #expect(worstTanh < 1e-6)
-        #expect(llms_exp(.nan).isNaN && llms_tanh(.nan).isNaN)
+        #expect(llmk_exp(.nan).isNaN && llmk_tanh(.nan).isNaN)
     }
 
     @Test("AVX2+FMA and baseline kernels give the same results")
@@ -111,11 +111,11 @@ struct FusedKernelTests {
             return [gelu.toFloats(), ln.toFloats(), rms.toFloats(), sm.toFloats(), ce.toFloats(),
                     try #require(xs.grad).toFloats(), try #require(ws.grad).toFloats()]
         }
-        guard llms_kernels_avx2() == 1 else { return }   // this CPU runs the baseline versions only
+        guard llmk_kernels_avx2() == 1 else { return }   // this CPU runs the baseline versions only
         let fast = try run()
-        llms_kernels_allow_avx2(0)
-        defer { llms_kernels_allow_avx2(1) }
-        #expect(llms_kernels_avx2() == 0)
+        llmk_kernels_allow_avx2(0)
+        defer { llmk_kernels_allow_avx2(1) }
+        #expect(llmk_kernels_avx2() == 0)
         let base = try run()
         for (a, b) in zip(fast, base) {
             let scale = b.map { Swift.abs($0) }.max() ?? 1

@@ -67,11 +67,11 @@ extension Tensor {
     /// Softmax of one score row in place over the keys [0, limit) not masked out (0 elsewhere); returns the
     /// row's logsumexp (+∞ for a fully masked row, whose probabilities are all 0).
     @inline(__always) static func softmaxRow(_ row: UnsafeMutablePointer<Float>, s: Int, limit: Int, keyMask: UnsafeMutablePointer<Float>?) -> Float {
-        guard let km = keyMask else { return llms_softmax_row(row, limit, s) }
+        guard let km = keyMask else { return llmk_softmax_row(row, limit, s) }
         var live = false
         for j in 0..<limit { if km[j] == 0 { row[j] = -.infinity } else { live = true } }
         if !live { for j in 0..<s { row[j] = 0 }; return .infinity }
-        let lse = llms_softmax_row(row, limit, s)   // masked keys: e^(−∞ − max) clamps to ~1e-38 of the total
+        let lse = llmk_softmax_row(row, limit, s)   // masked keys: e^(−∞ − max) clamps to ~1e-38 of the total
         for j in 0..<limit where km[j] == 0 { row[j] = 0 }
         return lse
     }
@@ -79,7 +79,7 @@ extension Tensor {
     /// Recomputes one probability row from its scores and saved logsumexp (same masking as softmaxRow).
     @inline(__always) static func probsRow(_ row: UnsafeMutablePointer<Float>, s: Int, limit: Int, lse: Float, keyMask: UnsafeMutablePointer<Float>?) {
         if lse == .infinity { for j in 0..<s { row[j] = 0 }; return }
-        llms_probs_row(row, limit, s, lse)
+        llmk_probs_row(row, limit, s, lse)
         if let km = keyMask { for j in 0..<limit where km[j] == 0 { row[j] = 0 } }
     }
 
@@ -124,7 +124,7 @@ extension Tensor {
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, Int32(d), rows, 1, p, Int32(s), gb, gm.ld, beta, pdv, ldo)
                     // dP (rows,keys) = dout (rows,D) · vᵀ (D,keys); dS = P ⊙ (dP − rowsum(dP ⊙ P))
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, Int32(d), 1, gb, gm.ld, pv, v.ld, 0, dsb, Int32(s))
-                    for i in blk.rows { llms_softmax_backward_row(pp + i * s, ds + i * s, blk.keys) }
+                    for i in blk.rows { llmk_softmax_backward_row(pp + i * s, ds + i * s, blk.keys) }
                     // dq (rows,D) = dS (rows,keys) · k (keys,D) · scale ; dk (keys,D) += dSᵀ (keys,rows) · q (rows,D) · scale
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Int32(d), keys, sc, dsb, Int32(s), pk, k.ld, 0,
                                 pdq + i0 * h * d, ldo)

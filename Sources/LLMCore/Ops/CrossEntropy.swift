@@ -40,7 +40,7 @@ extension Tensor {
                 for r in rows {
                     let row = px + r * c
                     var sumX: Float = 0
-                    let l = llms_logsumexp_row(row, c, &sumX)
+                    let l = llmk_logsumexp_row(row, c, &sumX)
                     pl[r] = l
                     guard idp[r] >= 0 else { continue }
                     prow[r] = l - (1 - eps) * row[idp[r]] - eps * (sumX / Float(c))
@@ -79,7 +79,7 @@ extension Tensor {
                 }
                 if t < 0 { for j in 0..<c { d[j] = 0 }; continue }
                 let l = pl[r]
-                llms_xent_backward_row(row, d, c, l, scale, uniform)
+                llmk_xent_backward_row(row, d, c, l, scale, uniform)
                 d[t] -= scale * (1 - eps)
             }
         }

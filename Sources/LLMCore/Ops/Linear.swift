@@ -75,7 +75,7 @@ extension Tensor {
             if let bias, bias.requiresGrad {
                 let d = try Tensor(shape: [n])
                 let pg = gr.f32, pd = d.f32
-                if m > 0 { Parallel.forRanges(n, cost: m) { cols in llms_add_column_sums(pd + cols.lowerBound, pg + cols.lowerBound, m, cols.count, n) } }
+                if m > 0 { Parallel.forRanges(n, cost: m) { cols in llmk_add_column_sums(pd + cols.lowerBound, pg + cols.lowerBound, m, cols.count, n) } }
                 db = d
             }
             return [dx, dw] + (bias == nil ? [] : [db])

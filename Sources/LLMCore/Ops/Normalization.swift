@@ -1,6 +1,6 @@
 // Fused normalization over the last dim: layerNorm and rmsNorm, each with its hand-written backward.
 // x: (N, C) rows (any leading dims flattened); weight, bias: (C). Saved: per-row mean and rstd (N).
-// Row kernels: CKernels llms_norm_row / llms_norm_backward_row (SIMD; rows split over the workers).
+// Row kernels: CKernels llmk_norm_row / llmk_norm_backward_row (SIMD; rows split over the workers).
 // reference: llm.c layernorm_forward/backward; RMSNorm (Zhang & Sennrich 2019).
 import CKernels
 import Foundation
@@ -28,7 +28,7 @@ extension Tensor {
         let px = x.f32, po = out.f32, pm = mean.f32, pr = rstd.f32
         let pw = w?.f32, pb = b?.f32, e = Float(eps)
         Parallel.forRanges(n, cost: c) { rows in
-            for i in rows { llms_norm_row(px + i * c, po + i * c, c, pw, pb, e, 0, pm + i, pr + i) }
+            for i in rows { llmk_norm_row(px + i * c, po + i * c, c, pw, pb, e, 0, pm + i, pr + i) }
         }
         var inputs = [self]
         if let weight { inputs.append(weight) }
@@ -54,7 +54,7 @@ extension Tensor {
             guard let partial else { return }
             let pdw = partial.f32 + worker * 2 * c, pdb = pdw + c
             for i in rows {
-                llms_norm_backward_row(px + i * c, pg + i * c, pdx + i * c, c, pw, rms ? 0 : pm[i], pr[i], rms ? 1 : 0, pdw, pdb)
+                llmk_norm_backward_row(px + i * c, pg + i * c, pdx + i * c, c, pw, rms ? 0 : pm[i], pr[i], rms ? 1 : 0, pdw, pdb)
             }
         }
         guard let partial else { throw TensorError.memory("layerNorm backward: out of memory for partial sums") }
@@ -86,7 +86,7 @@ extension Tensor {
         let rstd = try Tensor(shape: [n], zeroed: false), zero = try Tensor(shape: [n])
         let px = x.f32, po = out.f32, pr = rstd.f32, pz = zero.f32, pw = w?.f32, e = Float(eps)
         Parallel.forRanges(n, cost: c) { rows in
-            for i in rows { llms_norm_row(px + i * c, po + i * c, c, pw, nil, e, 1, pz + i, pr + i) }
+            for i in rows { llmk_norm_row(px + i * c, po + i * c, c, pw, nil, e, 1, pz + i, pr + i) }
         }
         var inputs = [self]
         if let weight { inputs.append(weight) }

@@ -39,10 +39,10 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         case .sqrt: return x.squareRoot()
         case .rsqrt: return 1 / x.squareRoot()
         case .abs: return Swift.abs(x)
-        case .tanh: return llms_tanh(x)
+        case .tanh: return llmk_tanh(x)
         case .sigmoid: return 1 / (1 + Foundation.exp(-x))
         case .relu: return x > 0 ? x : 0
-        case .geluTanh: return 0.5 * x * (1 + llms_tanh(UnaryOp.sqrt2OverPi * (x + 0.044715 * x * x * x)))
+        case .geluTanh: return 0.5 * x * (1 + llmk_tanh(UnaryOp.sqrt2OverPi * (x + 0.044715 * x * x * x)))
         case .geluExact: return 0.5 * x * (1 + Foundation.erf(x * UnaryOp.invSqrt2))
         case .silu: return x / (1 + Foundation.exp(-x))
         }
@@ -62,7 +62,7 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         case .relu: return x > 0 ? 1 : 0
         case .geluTanh:
             let u = UnaryOp.sqrt2OverPi * (x + 0.044715 * x * x * x)
-            let t = llms_tanh(u)
+            let t = llmk_tanh(u)
             let du = UnaryOp.sqrt2OverPi * (1 + 3 * 0.044715 * x * x)
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
         case .geluExact:
@@ -76,7 +76,7 @@ public enum UnaryOp: String, CaseIterable, Sendable {
     /// y[i] = f(x[i]) for n contiguous elements; the switch is hoisted out of the loop.
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         if self == .geluTanh || self == .tanh {   // SIMD kernels (CKernels: AVX2+FMA when the CPU has it)
-            let kernel = self == .geluTanh ? llms_gelu_tanh_forward : llms_tanh_forward
+            let kernel = self == .geluTanh ? llmk_gelu_tanh_forward : llmk_tanh_forward
             Parallel.forRanges(n, cost: 4) { r in kernel(x + r.lowerBound, y + r.lowerBound, r.count) }
             return
         }
@@ -104,7 +104,7 @@ public enum UnaryOp: String, CaseIterable, Sendable {
                   _ dx: UnsafeMutablePointer<Float>, _ n: Int) {
         if self == .geluTanh {
             Parallel.forRanges(n, cost: 4) { r in
-                llms_gelu_tanh_backward(g + r.lowerBound, x + r.lowerBound, dx + r.lowerBound, r.count)
+                llmk_gelu_tanh_backward(g + r.lowerBound, x + r.lowerBound, dx + r.lowerBound, r.count)
             }
             return
         }

@@ -5,49 +5,49 @@
  * allocates, locks or keeps state; callers split work across threads (LLMCore's Parallel).
  * exp/tanh are branch-free polynomials (Cephes' e^r on |r| ≤ ln2/2, ≈ 2 ulp; tanh ≈ 3e-7 relative); NaN
  * propagates. Sums use 8 partial sums in a fixed order, so results are deterministic on a given CPU. */
-#ifndef LLMS_KERNELS_H
-#define LLMS_KERNELS_H
+#ifndef LLMK_KERNELS_H
+#define LLMK_KERNELS_H
 
 #include <stddef.h>
 
 /* 1 when the AVX2+FMA versions run, 0 for the baseline ones. */
-int llms_kernels_avx2(void);
+int llmk_kernels_avx2(void);
 /* Forces the baseline versions (on = 0) or restores automatic choice (on = 1); for tests comparing both. */
-void llms_kernels_allow_avx2(int on);
+void llmk_kernels_allow_avx2(int on);
 
 /* Scalar e^x and tanh(x) (the same polynomials as the loops). */
-float llms_exp(float x);
-float llms_tanh(float x);
+float llmk_exp(float x);
+float llmk_tanh(float x);
 
 /* y[i] = tanh(x[i]); y = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (GELU, tanh form); and its backward
  * dx[i] = g[i]·GELU'(x[i]). */
-void llms_tanh_forward(const float *x, float *y, ptrdiff_t n);
-void llms_gelu_tanh_forward(const float *x, float *y, ptrdiff_t n);
-void llms_gelu_tanh_backward(const float *g, const float *x, float *dx, ptrdiff_t n);
+void llmk_tanh_forward(const float *x, float *y, ptrdiff_t n);
+void llmk_gelu_tanh_forward(const float *x, float *y, ptrdiff_t n);
+void llmk_gelu_tanh_backward(const float *g, const float *x, float *dx, ptrdiff_t n);
 
 /* Softmax of row[0, limit) in place (row[limit, s) set to 0); returns the logsumexp of row[0, limit).
  * limit ≥ 1. */
-float llms_softmax_row(float *row, ptrdiff_t limit, ptrdiff_t s);
+float llmk_softmax_row(float *row, ptrdiff_t limit, ptrdiff_t s);
 /* row[j] = e^(row[j] − lse) for j < limit, 0 for limit ≤ j < s (probabilities from a saved logsumexp). */
-void llms_probs_row(float *row, ptrdiff_t limit, ptrdiff_t s, float lse);
+void llmk_probs_row(float *row, ptrdiff_t limit, ptrdiff_t s, float lse);
 /* Softmax backward for one row: d[j] = p[j]·(d[j] − Σ_k p[k]·d[k]). */
-void llms_softmax_backward_row(const float *p, float *d, ptrdiff_t n);
+void llmk_softmax_backward_row(const float *p, float *d, ptrdiff_t n);
 
 /* Cross-entropy forward for one row of n ≥ 1 logits: returns the logsumexp, stores Σ x in *sum. */
-float llms_logsumexp_row(const float *x, ptrdiff_t n, float *sum);
+float llmk_logsumexp_row(const float *x, ptrdiff_t n, float *sum);
 /* Cross-entropy backward for one row: d[j] = scale·(e^(x[j] − lse) − uniform). */
-void llms_xent_backward_row(const float *x, float *d, ptrdiff_t n, float lse, float scale, float uniform);
+void llmk_xent_backward_row(const float *x, float *d, ptrdiff_t n, float lse, float scale, float uniform);
 
 /* Layer normalization of one row of n ≥ 1: y = (x − mean)·rstd·w + b (w, b may be NULL); stores mean and
  * rstd = 1/√(var + eps) (biased variance). With rms ≠ 0: mean is 0 and var is mean(x²) (RMSNorm). */
-void llms_norm_row(const float *x, float *y, ptrdiff_t n, const float *w, const float *b, float eps, int rms,
+void llmk_norm_row(const float *x, float *y, ptrdiff_t n, const float *w, const float *b, float eps, int rms,
                    float *mean, float *rstd);
 /* Its backward for one row: dx = rstd·(dn − mean(dn) − norm·mean(dn·norm)) with dn = g·w, norm = (x − mean)·rstd
  * (for rms, the mean(dn) term is dropped); adds g·norm into dw and g into db (either may be NULL). */
-void llms_norm_backward_row(const float *x, const float *g, float *dx, ptrdiff_t n, const float *w, float mean,
+void llmk_norm_backward_row(const float *x, const float *g, float *dx, ptrdiff_t n, const float *w, float mean,
                             float rstd, int rms, float *dw, float *db);
 
 /* acc[j] += Σ_r x[r·ld + j] for j < n over `rows` rows ld apart (bias gradients: column sums). */
-void llms_add_column_sums(float *acc, const float *x, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld);
+void llmk_add_column_sums(float *acc, const float *x, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld);
 
 #endif
