@@ -22,12 +22,10 @@ VENV="${TOK_VENV:-/tmp/tokvenv}"
 WORK="$(mktemp -d /tmp/bpe-bench.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 
-if [ "$BUILD" = 1 ]; then swift build -c release --product llmscript --scratch-path "$SCRATCH" >&2; fi
-LLMS="$SCRATCH/release/llmscript"
+source scripts/bench/common.sh
+bench_binary "$SCRATCH" "$BUILD"
 CORPUS="$WORK/corpus.txt"
-for _ in $(seq "$REPEAT"); do
-  for f in /usr/share/games/fortunes/*; do case "$f" in *.dat|*.u8) ;; *) [ -f "$f" ] && cat "$f" ;; esac; done
-done > "$CORPUS"
+bench_fortunes "$REPEAT" 0 "$CORPUS"
 BYTES=$(wc -c < "$CORPUS")
 
 cat > "$WORK/bench.lua" <<'EOF'

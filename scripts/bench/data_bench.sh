@@ -23,12 +23,10 @@ VENV="${DS_VENV:-/tmp/dsvenv}"
 WORK="$(mktemp -d /tmp/data-bench.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 
-if [ "$BUILD" = 1 ]; then swift build -c release --product llmscript --scratch-path "$SCRATCH" >&2; fi
-LLMS="$SCRATCH/release/llmscript"
+source scripts/bench/common.sh
+bench_binary "$SCRATCH" "$BUILD"
 CORPUS="$WORK/corpus.txt"
-for _ in $(seq "$REPEAT"); do
-  for f in /usr/share/games/fortunes/*; do case "$f" in *.dat|*.u8) ;; *) [ -f "$f" ] && cat "$f" && printf '\n%%\n' ;; esac; done
-done > "$CORPUS"
+bench_fortunes "$REPEAT" 1 "$CORPUS"
 
 cat > "$WORK/bench.lua" <<'EOF'
 local path, threads = arg[1], tonumber(arg[2])

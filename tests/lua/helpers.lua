@@ -12,4 +12,22 @@ function M.fails(f, ...)
   return err
 end
 
+local made = {}
+
+--- A fresh empty folder under /tmp named after `suffix` (os.tmpname reserves the name; the folder sits next
+--- to it). M.removeTmpdirs() deletes every folder made so far (call it from a teardown).
+function M.tmpdir(suffix)
+  local name = os.tmpname()
+  os.remove(name)
+  local dir = name .. '_' .. (suffix or 'spec')
+  llm.makeDirs(dir)
+  made[#made + 1] = dir
+  return dir
+end
+
+function M.removeTmpdirs()
+  for _, d in ipairs(made) do os.execute("rm -rf '" .. d:gsub("'", "'\\''") .. "'") end
+  made = {}
+end
+
 return M

@@ -67,13 +67,9 @@ local function has(text, fragment)
 end
 
 -- a fresh temp folder holding a small English-like corpus
-local made = {}
+local helpers = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'helpers.lua')
 local function workdir()
-  local name = os.tmpname()
-  os.remove(name)
-  local dir = name .. '_recipes'
-  llm.makeDirs(dir)
-  made[#made + 1] = dir
+  local dir = helpers.tmpdir('recipes')
   local words = {'the', 'a', 'fox', 'dog', 'cat', 'runs', 'jumps', 'over', 'under', 'quickly', 'brown', 'lazy', 'red', 'small'}
   local lines, state = {}, 12345
   for _ = 1, 150 do
@@ -84,7 +80,7 @@ local function workdir()
   local f = assert(io.open(dir .. '/corpus.txt', 'wb')); f:write(table.concat(lines, '\n'), '\n'); f:close()
   return dir
 end
-teardown(function() for _, d in ipairs(made) do os.execute('rm -rf ' .. shq(d)) end end)
+teardown(helpers.removeTmpdirs)
 
 -- tiny overrides shared by the training recipes
 local function tiny(dir, extra)

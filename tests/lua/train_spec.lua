@@ -5,26 +5,9 @@
 -- Tiny models (1 layer, dim 16, blockSize 16, batch 4) on a tiny corpus, a handful of steps each.
 -- Run: llmscript --no-strict /usr/bin/busted tests/lua/train_spec.lua
 
-local function fails(f, ...)
-  local ok, err = pcall(f)
-  assert(not ok, 'expected an error')
-  for _, frag in ipairs{...} do
-    assert(tostring(err):find(frag, 1, true), 'message ' .. string.format('%q', tostring(err)) .. ' does not contain ' .. string.format('%q', frag))
-  end
-  return tostring(err)
-end
-
--- a fresh empty folder under /tmp (os.tmpname reserves the name; the folder sits next to it)
-local made = {}
-local function tmpdir()
-  local name = os.tmpname()
-  os.remove(name)
-  local dir = name .. '_train'
-  llm.makeDirs(dir)
-  made[#made + 1] = dir
-  return dir
-end
-local function rmrf(dir) os.execute("rm -rf '" .. dir .. "'") end
+local helpers = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'helpers.lua')
+local fails = helpers.fails
+local function tmpdir() return helpers.tmpdir('train') end
 
 local function exists(path)
   local f = io.open(path, 'rb')
@@ -103,7 +86,7 @@ local function fixedSource(list)
   return {next = function() i = i + 1; return list[i][1], list[i][2] end}
 end
 
-teardown(function() for _, d in ipairs(made) do rmrf(d) end end)
+teardown(helpers.removeTmpdirs)
 
 describe('llm.Trainer exact resume', function()
   it('a run resumed from the step-6 checkpoint has exactly the losses and parameters of the uninterrupted run', function()
