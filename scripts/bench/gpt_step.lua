@@ -61,6 +61,31 @@ local function stepFlops()
   return 3 * (L * perLayer + 2 * B * T * C * V)
 end
 
+-- The projection-GEMM floor of one step: the isolated time of the matmuls of every Linear and the tied head
+-- (forward x·Wᵀ, backward g·W and gᵀ·x) at the step's shapes, each the best of 3 — what any engine calling
+-- this BLAS for those GEMMs spends at least, before attention, norms, activations, the loss and the optimizer.
+local function projectionFloorMs()
+  local M, C = c.batch * c.seq, c.dim
+  local shapes = {{C, 3 * C, c.layers}, {C, C, c.layers}, {C, 4 * C, c.layers}, {4 * C, C, c.layers}, {C, c.vocab, 1}}
+  local total = 0
+  for _, s in ipairs(shapes) do
+    local k, n, times = s[1], s[2], s[3]
+    local x, w, g = llm.randn(M, k), llm.randn(n, k), llm.randn(M, n)
+    for _, pair in ipairs{{x, w:transpose()}, {g, w}, {g:transpose(), x}} do
+      pair[1]:matmul(pair[2])
+      local best = math.huge
+      for _ = 1, 3 do
+        local t0 = llm.clock()
+        pair[1]:matmul(pair[2])
+        best = math.min(best, llm.clock() - t0)
+      end
+      total = total + best * times
+    end
+    x:free(); w:free(); g:free()
+  end
+  return total * 1000
+end
+
 local model = nn.GPT{vocab = c.vocab, blockSize = c.blockSize, layers = c.layers, heads = c.heads, dim = c.dim}
 local result = {impl = 'llmscript', config = opts.config, threads = llm.getThreads(), params = model:numParameters()}
 
@@ -109,5 +134,6 @@ result.tokensPerSec = c.batch * c.seq / (ms / 1000)
 result.gflops = stepFlops() / (ms / 1000) / 1e9
 result.peakRSSMiB = peakRSSKiB() / 1024   -- before the probe's buffers
 result.sgemmGflops = sgemmProbe()
+result.projectionFloorMs = projectionFloorMs()
 result.stepTimes = total
 print(llm.json.encode(result))

@@ -33,6 +33,17 @@ for cfg in ["tiny", "char", "gpt2"]:
         print(f"| {cfg} | {impl} | {ms:.0f} | {tok:,.0f} | {ratio:.2f}× | {gf:.0f} | {100 * gf / probe:.0f}% of {probe:.0f} | "
               f"{med(rs, 'forwardMs'):.0f} / {med(rs, 'backwardMs'):.0f} / {med(rs, 'optimizerMs'):.0f} | "
               f"{max(r['peakRSSMiB'] for r in rs):.0f} |")
+floors = [(cfg, statistics.median([r["projectionFloorMs"] for r in by[(cfg, "llmscript")]]),
+           med(by[(cfg, "pytorch")], "stepTimes") * 1000, med(by[(cfg, "llmscript")], "stepTimes") * 1000)
+          for cfg in ["tiny", "char", "gpt2"]
+          if (cfg, "pytorch") in by and (cfg, "llmscript") in by and "projectionFloorMs" in by[(cfg, "llmscript")][0]]
+if floors:
+    print()
+    print("| config | projection-GEMM floor ms (isolated Linear GEMMs of one step, same BLAS) | llmscript ms/step | "
+          "PyTorch ms/step | ratio if a step cost only that floor |")
+    print("|---|---|---|---|---|")
+    for cfg, floor, pt, ours in floors:
+        print(f"| {cfg} | {floor:.0f} | {ours:.0f} | {pt:.0f} | {pt / floor:.2f}× |")
 if ("gen", "llmscript") in by and ("gen", "pytorch") in by:
     a = statistics.median([r["genTokensPerSec"] for r in by[("gen", "llmscript")]])
     b = statistics.median([r["genTokensPerSec"] for r in by[("gen", "pytorch")]])
