@@ -26,7 +26,7 @@ let package = Package(
         // Engine: tensors, kernels, autograd. Knows nothing of Lua.
         .target(name: "LLMCore", dependencies: ["CBLAS", "CKernels"]),
         // Optimizers, LR schedules, gradient clipping. Knows nothing of Lua.
-        .target(name: "LLMOptim", dependencies: ["LLMCore"]),
+        .target(name: "LLMOptim", dependencies: ["LLMCore", "CKernels"]),
         // Corpus reading, tokenizers, splits and batches (tokenizer.json via LLMFormats' JSON). Knows nothing of Lua.
         .target(name: "LLMData", dependencies: ["LLMCore", "LLMFormats", "CZlib"]),
         // safetensors, checkpoint directories, JSON. Knows nothing of Lua.

@@ -1,7 +1,8 @@
 // AdamW: Adam with decoupled weight decay (Loshchilov & Hutter, 2019), exactly as torch.optim.AdamW:
 // p *= 1 − lr·wd before the Adam update (which then sees the raw gradient). Default weightDecay 1e-2.
-// The update is one fused loop (as Adam's, see Adam.swift), split across the engine's workers.
+// The update is one fused SIMD loop (CKernels llmk_adamw_update), split across the engine's workers.
 // reference: https://pytorch.org/docs/stable/generated/torch.optim.AdamW.html
+import CKernels
 import LLMCore
 #if canImport(Glibc)
 import Glibc
@@ -36,19 +37,13 @@ public final class AdamW: Adam {
         let stepSize = Float(lr / (1 - pow(b1, t)))
         let bc2Sqrt = Float((1 - pow(b2, t)).squareRoot())
         let eps = Float(group["eps"]), beta2 = Float(b2), oneMinusB1 = Float(1 - b1), oneMinusB2 = Float(1 - b2)
-        let decay = Float(1 - lr * wdD), l2: Float = 0
+        let decay = Float(1 - lr * wdD)
         let m = try state.buffer("exp_avg", like: p).tensor.f32
         let v = try state.buffer("exp_avg_sq", like: p).tensor.f32
         let w = p.f32, g = grad.f32
         Parallel.forRanges(p.count, cost: 8) { r in
-            for i in r {
-                w[i] *= decay
-                let gi = g[i] + l2 * w[i]
-                m[i] += oneMinusB1 * (gi - m[i])
-                v[i] = v[i] * beta2 + oneMinusB2 * gi * gi
-                let denom = v[i].squareRoot() / bc2Sqrt + eps
-                w[i] -= stepSize * (m[i] / denom)
-            }
+            let o = r.lowerBound
+            llmk_adamw_update(w + o, g + o, m + o, v + o, r.count, decay, oneMinusB1, beta2, oneMinusB2, bc2Sqrt, eps, stepSize)
         }
     }
 }

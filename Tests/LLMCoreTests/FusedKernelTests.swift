@@ -42,6 +42,23 @@ struct FusedKernelTests {
         #expect(try maxDiff(#require(x.grad), frozen.sum(dims: [0], keepdim: true).expand([2, 3])) < 1e-6)
     }
 
+    @Test("a tied weight (embedding + linear head) gets the sum of both gradients, accumulated in place")
+    func tiedWeightGradient() throws {
+        let ids = try Tensor.from([2, 0, 2, 4], shape: [4], dtype: .int64)   // a repeated id
+        let values = smoothValues(15, seed: 2)
+        func grads(embedding: Bool, head: Bool) throws -> [Float] {
+            let w = try gradLeaf(values, [5, 3])
+            let h = try Tensor.embedding(w, ids)                              // (4, 3)
+            let x = embedding ? h : h.detach()
+            let logits = try x.linear(head ? w : w.detach(), nil)             // (4, 5)
+            try logits.mul(try Tensor(smoothValues(20, seed: 4), shape: [4, 5])).sum().backward()
+            return try #require(w.grad).toFloats()
+        }
+        let tied = try grads(embedding: true, head: true)
+        let separate = zip(try grads(embedding: true, head: false), try grads(embedding: false, head: true)).map { $0 + $1 }
+        #expect(zip(tied, separate).allSatisfy { Swift.abs($0 - $1) < 1e-6 })
+    }
+
     @Test("linear rejects mismatched shapes with the op and both shapes")
     func linearErrors() throws {
         let w = try Tensor(shape: [4, 3])

@@ -50,4 +50,9 @@ void llmk_norm_backward_row(const float *x, const float *g, float *dx, ptrdiff_t
 /* acc[j] += Σ_r x[r·ld + j] for j < n over `rows` rows ld apart (bias gradients: column sums). */
 void llmk_add_column_sums(float *acc, const float *x, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld);
 
+/* One AdamW step (torch.optim.AdamW without amsgrad) over n parameters, in place: w ·= decay;
+ * m += (1−β1)(g − m); v = β2·v + (1−β2)·g²; w −= stepSize·m / (√v / bc2Sqrt + eps). */
+void llmk_adamw_update(float *w, const float *g, float *m, float *v, ptrdiff_t n, float decay, float oneMinusB1,
+                       float beta2, float oneMinusB2, float bc2Sqrt, float eps, float stepSize);
+
 #endif

@@ -115,9 +115,10 @@ extension Tensor {
             // Safe: in reverse topological order nothing later reads a processed tensor.
             var pending: [Tensor?] = order
             order = []
-            // Accumulators this walk allocated (sums of several gradients, zero-padded narrow gradients) are
-            // referenced only by `grads`, so further contributions are added into them in place; the
-            // gradients of the chunks of one tensor (the qkv split) then fill one buffer.
+            // Accumulators this walk allocated (sums of several gradients, the fresh buffers of narrow, linear
+            // and embedding VJPs) are referenced only by `grads`, so further contributions are added into them
+            // in place: the gradients of the chunks of one tensor (the qkv split) fill one buffer, and the
+            // embedding rows of a tied weight go straight into the head's weight gradient.
             var owned = Set<ObjectIdentifier>()
             for idx in stride(from: pending.count - 1, through: 0, by: -1) {
                 guard let t = pending[idx] else { continue }
@@ -146,6 +147,10 @@ extension Tensor {
                    owned.contains(ObjectIdentifier(input)), let acc = grads[ObjectIdentifier(input)] {
                     try Tensor.accumulate(into: acc.narrow(dim, start, length), g)   // no zero-padded copy
                     inputGrads = []
+                } else if case .embedding = node.op, let weight = node.inputs.first, weight.requiresGradFlag,
+                          owned.contains(ObjectIdentifier(weight)), let acc = grads[ObjectIdentifier(weight)], acc.isContiguous {
+                    try Tensor.embeddingAccumulate(into: acc, g, ids: node.saved[0])   // no dense V×C gradient
+                    inputGrads = []
                 } else {
                     inputGrads = try node.op.vjp(g, node)
                 }
@@ -159,7 +164,7 @@ extension Tensor {
                         if owned.contains(k) { try Tensor.accumulate(into: acc, ig) } else { grads[k] = try acc.add(ig); owned.insert(k) }
                     } else {
                         grads[k] = ig
-                        if case .narrow = node.op { owned.insert(k) }   // narrowVJP returns a fresh buffer
+                        if node.op.vjpReturnsFreshBuffers { owned.insert(k) }
                     }
                 }
                 if !retainGraph {

@@ -109,6 +109,15 @@ public enum Primitive {
         }
     }
 
+    /// True when every gradient the VJP returns is a new buffer nothing else references (autograd may then
+    /// add later contributions into it in place).
+    var vjpReturnsFreshBuffers: Bool {
+        switch self {
+        case .narrow, .linear, .embedding: return true
+        default: return false
+        }
+    }
+
     /// Gradients with respect to each input of `node`, given the gradient `g` of its output.
     /// A nil entry means "no gradient" (the input does not require one, or is an index).
     func vjp(_ g: Tensor, _ node: Node) throws -> [Tensor?] {

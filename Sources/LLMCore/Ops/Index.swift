@@ -133,16 +133,23 @@ extension Tensor {
     }
     // g: (ids..., C) -> dW: (V, C), rows accumulated
     static func embeddingVJP(_ g: Tensor, weightShape: [Int], ids: Tensor) throws -> Tensor {
-        let c = weightShape[1]
-        let idx = try ids.indexValues(bound: weightShape[0], op: "embedding")
-        let gc = try g.contiguous()
         let out = try Tensor(shape: weightShape)
-        let po = out.f32, pg = gc.f32
+        try embeddingAccumulate(into: out, g, ids: ids)
+        return out
+    }
+
+    /// acc[ids[n]] += g[n] row by row: the embedding gradient added straight into a contiguous (V, C)
+    /// accumulator (autograd uses it when the weight already has one, e.g. the tied head's gradient, so no
+    /// dense V×C zero-filled gradient is made and added).
+    static func embeddingAccumulate(into acc: Tensor, _ g: Tensor, ids: Tensor) throws {
+        let c = acc.shape[1]
+        let idx = try ids.indexValues(bound: acc.shape[0], op: "embedding")
+        let gc = try g.asFloat().contiguous()
+        let po = acc.f32, pg = gc.f32
         for (n, j) in idx.enumerated() {
             let dst = po + j * c, src = pg + n * c
             for k in 0..<c { dst[k] += src[k] }
         }
-        return out
     }
 
     /// One-hot encoding of 0-based class ids: (ids..., classes) float32.
