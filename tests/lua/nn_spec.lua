@@ -457,6 +457,38 @@ describe('nn.init', function()
   end)
 end)
 
+describe('the KV cache of nn.CausalSelfAttention', function()
+  local function maxDiff(a, b) return (a - b):abs():max():item() end
+
+  -- feeding 100 positions in pieces (a 20-token prompt, then one at a time: the buffer grows past 64)
+  -- gives the outputs of one full forward, with and without gradients
+  for _, mode in ipairs{'noGrad', 'grad'} do
+    it('step-by-step outputs equal a full forward (' .. mode .. ')', function()
+      llm.manualSeed(7)
+      local attn = nn.CausalSelfAttention(16, 2)
+      local x = llm.randn(2, 100, 16)
+      local function run()
+        local full = attn(x)
+        local cache = {}
+        local pieces = {attn(x:narrow(2, 1, 20), {cache = cache})}
+        for i = 21, 100 do pieces[#pieces + 1] = attn(x:narrow(2, i, 1), {cache = cache}) end
+        return full, llm.cat(pieces, 2), cache
+      end
+      local full, stepped, cache
+      if mode == 'noGrad' then full, stepped, cache = llm.noGrad(run) else full, stepped, cache = run() end
+      assert.is_true(maxDiff(full, stepped) < 1e-5)
+      assert.are.same({2, 2, 100, 8}, cache.k:shape())
+      if mode == 'noGrad' then
+        assert.is_true(cache.kbuf:size(3) >= 100 and cache.kbuf:size(3) <= 200)   -- grown by doubling
+      else
+        assert.is_nil(cache.kbuf)
+        stepped:sum():backward()                                                  -- the graph is intact
+        assert.is_not_nil(attn.qkv.weight.grad)
+      end
+    end)
+  end
+end)
+
 describe('dropout', function()
   it('zeroes about p of the elements and scales the rest in training; identity in eval', function()
     llm.manualSeed(20)

@@ -9,6 +9,29 @@ local dropout = require('llm.nn.Activations').dropout
 
 local Attention = Module:extend('nn.CausalSelfAttention')
 
+-- Appends this call's keys/values (B,H,T,D) to `cache` and returns all cached keys/values. Under llm.noGrad
+-- (generation) they live in one buffer per cache that grows by doubling, and the cache hands out views of
+-- it: each new token copies only its own keys/values (a concatenation would copy the whole cache every
+-- token). With gradients enabled, concatenation keeps the autograd graph.
+local function appendToCache(cache, k, v)
+  local len, t = cache.k and cache.k:size(3) or 0, k:size(3)
+  if llm.isGradEnabled() then
+    if cache.k then k = llm.cat({cache.k, k}, 3); v = llm.cat({cache.v, v}, 3) end
+    cache.k, cache.v, cache.kbuf, cache.vbuf = k, v, nil, nil
+    return k, v
+  end
+  if not cache.kbuf or len + t > cache.kbuf:size(3) then
+    local cap = math.max(64, len + t, 2 * (cache.kbuf and cache.kbuf:size(3) or 0))
+    local kb, vb = llm.zeros(k:size(1), k:size(2), cap, k:size(4)), llm.zeros(v:size(1), v:size(2), cap, v:size(4))
+    if len > 0 then kb:narrow(3, 1, len):copy_(cache.k); vb:narrow(3, 1, len):copy_(cache.v) end
+    cache.kbuf, cache.vbuf = kb, vb
+  end
+  cache.kbuf:narrow(3, len + 1, t):copy_(k)
+  cache.vbuf:narrow(3, len + 1, t):copy_(v)
+  cache.k, cache.v = cache.kbuf:narrow(3, 1, len + t), cache.vbuf:narrow(3, 1, len + t)
+  return cache.k, cache.v
+end
+
 --- nn.CausalSelfAttention(dim, heads, [{bias=true, dropout=0}]): multi-head causal self-attention.
 function Attention:init(dim, heads, opts)
   options.positiveInt('nn.CausalSelfAttention', 'dim', dim, 3)
@@ -34,11 +57,7 @@ function Attention:forward(x, opts)
   local qkv = self.qkv(x):chunk(3, 3)
   local function heads(z) return z:reshape(b, t, h, d):transpose(2, 3) end
   local q, k, v = heads(qkv[1]), heads(qkv[2]), heads(qkv[3])
-  local cache = o.cache
-  if cache then
-    if cache.k then k = llm.cat({cache.k, k}, 3); v = llm.cat({cache.v, v}, 3) end
-    cache.k, cache.v = k, v
-  end
+  if o.cache then k, v = appendToCache(o.cache, k, v) end
   local y = llm.attention(q, k, v, {causal = true, keyMask = o.keyMask})
   y = y:transpose(2, 3):reshape(b, t, c)
   return dropout(self.proj(y), self._dropout, self.training)
