@@ -46,7 +46,8 @@ static int llms_trampoline(lua_State *L) {
             return luaL_error(L, "sandbox: memory limit of %I bytes exceeded", (lua_Integer)sb->limit);
         }
     }
-    if (gckb > 0) lua_gc(L, LUA_GCSTEP, gckb);
+    if (gckb > 0) lua_gc(L, LUA_GCSTEP, gckb);             /* native bytes as GC debt (sandboxed states) */
+    else if (gckb < 0) lua_gc(L, LUA_GCCOLLECT);          /* a full cycle for native memory (NativeGCPacing) */
     if (n >= 0) return n;
     switch (n) {
     case LLMS_ERR_ARG:  return luaL_argerror(L, arg, lua_tostring(L, -1));

@@ -1,7 +1,8 @@
 -- scripts/bench/gpt_step.lua: times full GPT training steps (forward + loss, backward, AdamW) of nn.GPT
 -- on a random int64 batch, a 1024³ sgemm probe, and optionally KV-cache generation; prints one JSON line.
 -- Mirror of scripts/bench/gpt_step.py (same shapes, init, optimizer). Driven by train_bench.sh.
--- Usage: llmscript scripts/bench/gpt_step.lua --config=tiny|char|gpt2|gen --steps=N --warmup=W [--threads=2]
+-- Usage: llmscript scripts/bench/gpt_step.lua --config=tiny|char|gpt2|gen --steps=N --warmup=W [--threads=2] [--floor=0]
+-- With PERF_CTL=<fifo> (perf record --control), perf samples only the timed steps (train_bench.sh's Lua share).
 local cfgs = {
   tiny = {vocab = 512, blockSize = 128, layers = 4, heads = 4, dim = 128, batch = 32, seq = 128},
   char = {vocab = 65, blockSize = 256, layers = 6, heads = 6, dim = 384, batch = 16, seq = 256},
@@ -10,7 +11,7 @@ local cfgs = {
   gen = {vocab = 65, blockSize = 320, layers = 6, heads = 6, dim = 384, batch = 1, seq = 64},
 }
 
-local opts = {config = 'tiny', steps = 10, warmup = 2, threads = 2}
+local opts = {config = 'tiny', steps = 10, warmup = 2, threads = 2, floor = 1}
 for _, a in ipairs(arg or {}) do
   local k, v = a:match('^%-%-([%w]+)=(.*)$')
   if not k or opts[k] == nil then error('unknown argument ' .. a) end
@@ -111,8 +112,13 @@ local opt = optim.AdamW(groups, {lr = 3e-4, betas = {0.9, 0.99}, weightDecay = 0
 local x = llm.randint(0, c.vocab, {c.batch, c.seq})
 local y = llm.randint(0, c.vocab, {c.batch, c.seq})
 
+-- perf control: sample only the timed steps (not model construction, init, warm-up or the probes)
+local perfCtl = os.getenv('PERF_CTL') and assert(io.open(os.getenv('PERF_CTL'), 'w'))
+local function perf(cmd) if perfCtl then perfCtl:write(cmd, '\n'); perfCtl:flush() end end
+
 local fwd, bwd, upd, total = {}, {}, {}, {}
 for i = 1, opts.warmup + opts.steps do
+  if i == opts.warmup + 1 then perf('enable') end
   local t0 = llm.clock()
   opt:zeroGrad()
   local _, loss = model(x, y)
@@ -127,6 +133,8 @@ for i = 1, opts.warmup + opts.steps do
   result.loss = loss:item()
 end
 
+perf('disable')
+
 local ms = median(total) * 1000
 result.msPerStep = ms
 result.forwardMs, result.backwardMs, result.optimizerMs = median(fwd) * 1000, median(bwd) * 1000, median(upd) * 1000
@@ -134,6 +142,6 @@ result.tokensPerSec = c.batch * c.seq / (ms / 1000)
 result.gflops = stepFlops() / (ms / 1000) / 1e9
 result.peakRSSMiB = peakRSSKiB() / 1024   -- before the probe's buffers
 result.sgemmGflops = sgemmProbe()
-result.projectionFloorMs = projectionFloorMs()
+if opts.floor ~= 0 then result.projectionFloorMs = projectionFloorMs() end
 result.stepTimes = total
 print(llm.json.encode(result))

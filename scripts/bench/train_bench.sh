@@ -50,10 +50,13 @@ for cfg in "${configs[@]}" gen; do
   done
 done
 
-# Lua-layer overhead on tiny: share of CPU samples in the Lua VM, the bridge and the Lua GC (perf)
+# Lua-layer overhead on tiny: share of CPU samples in the Lua VM, the bridge and the Lua GC (perf, timed steps only)
 LUASHARE="n/a"
 if [ "$PERF" = 1 ] && command -v perf >/dev/null; then
-  perf record -q -F 999 -g -o "$OUT_DIR/perf.data" -- "$LLMS" scripts/bench/gpt_step.lua --config=tiny --steps=10 --warmup=2 >/dev/null 2>&1 || true
+  CTL="$OUT_DIR/perf.ctl"; rm -f "$CTL"; mkfifo "$CTL"   # the script enables sampling for its timed steps only
+  PERF_CTL="$CTL" perf record -q -F 999 -g -D -1 --control "fifo:$CTL" -o "$OUT_DIR/perf.data" -- \
+    "$LLMS" scripts/bench/gpt_step.lua --config=tiny --steps=20 --warmup=2 --floor=0 >/dev/null 2>&1 || true
+  rm -f "$CTL"
   perf report -i "$OUT_DIR/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null > "$OUT_DIR/perf.txt" || true
   LUASHARE=$("$PY" scripts/bench/lua_share.py "$OUT_DIR/perf.txt" 2>/dev/null || echo n/a)
 fi

@@ -22,7 +22,8 @@
 #define LLMS_ERR_RAW  (-4)   /* message on top raised as is (already has a position)      */
 
 /* dispatcher(L, ctx, &arg, &gckb): returns the number of results or an LLMS_ERR_* status;
- * gckb = native kilobytes allocated during the call, reported to the collector afterwards. */
+ * gckb > 0: native kilobytes allocated during the call, stepped into the collector afterwards; gckb < 0: run
+ * a full collection cycle afterwards (native memory pacing, see NativeGCPacing in Binding.swift). */
 typedef int (*llms_dispatch_fn)(lua_State *L, void *ctx, int *arg, int *gckb);
 void llms_set_dispatcher(llms_dispatch_fn fn);
 /* Registers a retained Swift context (a boxed closure) and returns its id. */
