@@ -26,7 +26,6 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         }
     }
 
-    static let sqrt2OverPi: Float = 0.7978845608028654
     static let invSqrt2: Float = 0.7071067811865476
     static let invSqrt2Pi: Float = 0.3989422804014327
 
@@ -42,7 +41,10 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         case .tanh: return llmk_tanh(x)
         case .sigmoid: return 1 / (1 + Foundation.exp(-x))
         case .relu: return x > 0 ? x : 0
-        case .geluTanh: return 0.5 * x * (1 + llmk_tanh(UnaryOp.sqrt2OverPi * (x + 0.044715 * x * x * x)))
+        case .geluTanh:   // the SIMD kernel's formula (CKernels), one element
+            var v = x, y: Float = 0
+            llmk_gelu_tanh_forward(&v, &y, 1)
+            return y
         case .geluExact: return 0.5 * x * (1 + Foundation.erf(x * UnaryOp.invSqrt2))
         case .silu: return x / (1 + Foundation.exp(-x))
         }
@@ -61,10 +63,9 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         case .sigmoid: return y * (1 - y)
         case .relu: return x > 0 ? 1 : 0
         case .geluTanh:
-            let u = UnaryOp.sqrt2OverPi * (x + 0.044715 * x * x * x)
-            let t = llmk_tanh(u)
-            let du = UnaryOp.sqrt2OverPi * (1 + 3 * 0.044715 * x * x)
-            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+            var v = x, one: Float = 1, d: Float = 0
+            llmk_gelu_tanh_backward(&one, &v, &d, 1)
+            return d
         case .geluExact:
             return 0.5 * (1 + Foundation.erf(x * UnaryOp.invSqrt2)) + x * UnaryOp.invSqrt2Pi * Foundation.exp(-0.5 * x * x)
         case .silu:
