@@ -21,7 +21,7 @@ extension Tensor {
             throw TensorError.shape("linear: dimensions of \(shapeString(shape)) x \(shapeString(weight.shape)) exceed BLAS's 32-bit limit")
         }
         let m = k == 0 ? count : count / k
-        let out = try Tensor(shape: Array(shape.dropLast()) + [n], zeroed: bias == nil)
+        let out = try Tensor(shape: Array(shape.dropLast()) + [n], zeroed: bias == nil && k == 0)   // else the GEMM writes every element
         try GradMode.withoutGrad {
             if let bias {
                 let pb = try bias.asFloat().contiguous().f32, po = out.f32
