@@ -7,6 +7,8 @@
 // (B,T,H,D) and returned as (B,H,T,D) views, so merging heads back to (B,T,H·D) costs no copy.
 // Forward: P = softmax(q·kᵀ·scale + mask); out = P·v.
 // Backward: dv = Pᵀ·dout; dP = dout·vᵀ; dS = P ⊙ (dP − rowsum(dP ⊙ P)); dq = dS·k·scale; dk = dSᵀ·q·scale.
+// Causal rows run in blocks of 64 queries whose GEMMs stop at the block's last visible key (the masked
+// upper triangle is skipped); the row kernels (softmax, P recompute, dS) are CKernels' SIMD loops.
 // reference: Vaswani et al. 2017; llm.c attention_backward.
 import CBLAS
 import CKernels
