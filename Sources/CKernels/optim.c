@@ -1,4 +1,5 @@
-/* CKernels: fused optimizer update loops. w, g, m, v: (n), updated in place. */
+/* CKernels: fused optimizer loops: the AdamW update (w, g, m, v: (n), updated in place) and the sum of
+ * squares of gradient clipping. */
 #include "llmk_kernels.h"
 #include "dispatch.h"
 #include <math.h>
@@ -20,3 +21,20 @@ LLMK_KERNEL_VOID(llmk_adamw_update, (float *w, const float *g, float *m, float *
                                      float oneMinusB1, float beta2, float oneMinusB2, float bc2Sqrt, float eps,
                                      float stepSize),
                  (w, g, m, v, n, decay, oneMinusB1, beta2, oneMinusB2, bc2Sqrt, eps, stepSize))
+
+/* Σ x[i]² in blocks of 4096 elements: 8 float partial sums inside a block, the block sums added in double
+ * (float accuracy per block, no drift over hundreds of millions of elements). */
+static inline LLMK_BODY double llmk_sum_squares_body(const float *restrict x, ptrdiff_t n) {
+    double total = 0;
+    for (ptrdiff_t b = 0; b < n; b += 4096) {
+        ptrdiff_t e = b + 4096 < n ? b + 4096 : n, j = b;
+        float acc[8] = {0};
+        for (; j + 8 <= e; j += 8)
+            for (int l = 0; l < 8; l++) acc[l] += x[j + l] * x[j + l];
+        float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for (; j < e; j++) s += x[j] * x[j];
+        total += s;
+    }
+    return total;
+}
+LLMK_KERNEL(double, llmk_sum_squares, (const float *x, ptrdiff_t n), (x, n))

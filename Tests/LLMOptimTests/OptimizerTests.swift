@@ -1,6 +1,7 @@
 // OptimizerTests: behaviour beyond the PyTorch fixtures — hyper-parameter validation and wording, groups
 // inheriting defaults, runtime changes, skipping params without grads, zeroGrad, state dict round trips
 // (identical subsequent steps) and their validation, clipping and penalties, descriptions.
+import Foundation
 import Testing
 import LLMCore
 @testable import LLMOptim
@@ -90,6 +91,27 @@ func quadraticGrad(_ p: Tensor) throws {   // L = Σ (p − 1)², g = 2(p − 1)
         sd["group.0.numParams"] = nil
         #expect(message { try opt.loadStateDict(sd) }?.contains("missing key 'group.0.numParams'") == true)
         #expect(opt.lr == 1e-3)   // nothing changed by the failed loads
+    }
+
+    @Test("clipGradNorm over large gradients (SIMD blocks over the workers) matches a double-precision sum, and a strided gradient takes the element path")
+    func clipGradNormLarge() throws {
+        let n = 300_001   // several 4096-element blocks per worker, plus a ragged tail
+        let values = (0..<n).map { Float(sin(Double($0) * 0.013)) }
+        let p = try Tensor(shape: [n]), q = try Tensor(shape: [3, 4])
+        p.grad = try Tensor(values, shape: [n])
+        q.grad = try Tensor((0..<12).map { Float($0) }, shape: [4, 3]).transpose(0, 1)   // not contiguous
+        let sumP: Double = values.reduce(0.0) { $0 + Double($1) * Double($1) }
+        let sumQ: Double = (0..<12).reduce(0.0) { (acc: Double, i: Int) in acc + Double(i * i) }
+        let expected = (sumP + sumQ).squareRoot()
+        let total = try clipGradNorm([p, q], maxNorm: 2)
+        #expect(Swift.abs(total - expected) / expected < 1e-6, "\(total) vs \(expected)")
+        let coef = Float(2 / (expected + 1e-6))
+        let g = try #require(p.grad).toFloats()
+        #expect(Swift.abs(g[12345] - values[12345] * coef) < 1e-6)
+        #expect(Swift.abs(try #require(q.grad).toFloats()[7] - 10 * coef) < 1e-5)   // element (1, 3) of the transposed view = 10
+        let again = try clipGradNorm([p, q], maxNorm: 100)        // below maxNorm: unchanged
+        #expect(Swift.abs(again - 2) < 1e-4)
+        #expect(try #require(p.grad).toFloats()[12345] == g[12345])
     }
 
     @Test func clipGradNormAndPenalties() throws {

@@ -55,4 +55,7 @@ void llmk_add_column_sums(float *acc, const float *x, ptrdiff_t rows, ptrdiff_t 
 void llmk_adamw_update(float *w, const float *g, float *m, float *v, ptrdiff_t n, float decay, float oneMinusB1,
                        float beta2, float oneMinusB2, float bc2Sqrt, float eps, float stepSize);
 
+/* Σ x[i]² (float partial sums per block of 4096, blocks added in double): gradient clipping's 2-norm. */
+double llmk_sum_squares(const float *x, ptrdiff_t n);
+
 #endif

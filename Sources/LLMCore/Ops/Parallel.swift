@@ -44,7 +44,7 @@ extension Parallel {
 
     /// Like ``forRanges(_:cost:_:)`` but tells the body its worker index and returns the worker count
     /// first through `prepare` (for per-worker partial sums).
-    static func forRangesIndexed(_ n: Int, cost: Int = 1, prepare: (Int) -> Void, _ body: (Int, Range<Int>) -> Void) {
+    public static func forRangesIndexed(_ n: Int, cost: Int = 1, prepare: (Int) -> Void, _ body: (Int, Range<Int>) -> Void) {
         let w = Swift.min(Swift.max(1, BLAS.threads), Swift.max(1, (n * Swift.max(cost, 1)) / grain), Swift.max(n, 1))
         prepare(w)
         if w <= 1 { body(0, 0..<n); return }
