@@ -12,6 +12,9 @@
 extern int llmk_use_avx2;   /* set once at load (cpu.c); tests may clear it */
 
 #define LLMK_BODY __attribute__((always_inline))
+
+#if defined(__x86_64__) || defined(__i386__)
+#define LLMK_X86 1
 #define LLMK_AVX2 __attribute__((target("avx2,fma")))
 
 #define LLMK_KERNEL(ret, name, params, args) \
@@ -23,6 +26,10 @@ extern int llmk_use_avx2;   /* set once at load (cpu.c); tests may clear it */
     LLMK_AVX2 static void name##_avx2 params { name##_body args; } \
     static void name##_base params { name##_body args; } \
     void name params { if (llmk_use_avx2) name##_avx2 args; else name##_base args; }
+#else   /* other architectures: one version, compiled for the build's target */
+#define LLMK_KERNEL(ret, name, params, args) ret name params { return name##_body args; }
+#define LLMK_KERNEL_VOID(name, params, args) void name params { name##_body args; }
+#endif
 
 /* e^x, branch-free: Cody–Waite reduction x = n·ln2 + r, Cephes' degree-6 polynomial for e^r, then ·2ⁿ through
  * the exponent bits. Input clamped to [−87, 88] (comparisons keep NaN). */
