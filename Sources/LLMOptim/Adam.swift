@@ -1,7 +1,9 @@
 // Adam: adaptive moments with bias correction, optional AMSGrad, and weight decay as L2 added to the
 // gradient (g += wd·p), exactly as torch.optim.Adam: m = lerp(m, g, 1−β1); v = β2·v + (1−β2)·g²;
-// p -= lr/(1−β1^t) · m / (sqrt(v̂)/sqrt(1−β2^t) + eps), v̂ = v or running max(v). One fused loop.
+// p -= lr/(1−β1^t) · m / (sqrt(v̂)/sqrt(1−β2^t) + eps), v̂ = v or running max(v). One fused SIMD loop
+// (CKernels llmk_adam_update) split over the engine's workers; AdamW passes its decoupled decay to it.
 // reference: https://pytorch.org/docs/stable/generated/torch.optim.Adam.html
+import CKernels
 import LLMCore
 #if canImport(Glibc)
 import Glibc
@@ -50,16 +52,11 @@ public class Adam: Optimizer {
         let m = try state.buffer("exp_avg", like: p).tensor.f32
         let v = try state.buffer("exp_avg_sq", like: p).tensor.f32
         let vmax: UnsafeMutablePointer<Float>? = group.flag("amsgrad") ? try state.buffer("max_exp_avg_sq", like: p).tensor.f32 : nil
-        let n = p.count, w = p.f32, g = grad.f32
-        for i in 0..<n {
-            if decoupled { w[i] *= decay }
-            let gi = g[i] + l2 * w[i]
-            m[i] += oneMinusB1 * (gi - m[i])
-            v[i] = v[i] * beta2 + oneMinusB2 * gi * gi
-            var second = v[i]
-            if let vmax { vmax[i] = Swift.max(vmax[i], v[i]); second = vmax[i] }
-            let denom = second.squareRoot() / bc2Sqrt + eps
-            w[i] -= stepSize * (m[i] / denom)
+        let w = p.f32, g = grad.f32
+        Parallel.forRanges(p.count, cost: 8) { r in   // one fused SIMD loop (CKernels), split over the workers
+            let o = r.lowerBound
+            llmk_adam_update(w + o, g + o, m + o, v + o, vmax.map { $0 + o }, r.count, decay, l2, oneMinusB1, beta2, oneMinusB2,
+                             bc2Sqrt, eps, stepSize)
         }
     }
 }

@@ -50,10 +50,11 @@ void llmk_norm_backward_row(const float *x, const float *g, float *dx, ptrdiff_t
 /* acc[j] += Σ_r x[r·ld + j] for j < n over `rows` rows ld apart (bias gradients: column sums). */
 void llmk_add_column_sums(float *acc, const float *x, ptrdiff_t rows, ptrdiff_t n, ptrdiff_t ld);
 
-/* One AdamW step (torch.optim.AdamW without amsgrad) over n parameters, in place: w ·= decay;
- * m += (1−β1)(g − m); v = β2·v + (1−β2)·g²; w −= stepSize·m / (√v / bc2Sqrt + eps). */
-void llmk_adamw_update(float *w, const float *g, float *m, float *v, ptrdiff_t n, float decay, float oneMinusB1,
-                       float beta2, float oneMinusB2, float bc2Sqrt, float eps, float stepSize);
+/* One Adam/AdamW step over n parameters, in place (torch.optim.Adam / AdamW): w ·= decay; g' = g + l2·w;
+ * m += (1−β1)(g' − m); v = β2·v + (1−β2)·g'²; with vmax (AMSGrad, else NULL) vmax = max(vmax, v) is used
+ * for v in w −= stepSize·m / (√v / bc2Sqrt + eps). */
+void llmk_adam_update(float *w, const float *g, float *m, float *v, float *vmax, ptrdiff_t n, float decay, float l2,
+                      float oneMinusB1, float beta2, float oneMinusB2, float bc2Sqrt, float eps, float stepSize);
 
 /* Σ x[i]² (float partial sums per block of 4096, blocks added in double): gradient clipping's 2-norm. */
 double llmk_sum_squares(const float *x, ptrdiff_t n);
