@@ -1,6 +1,6 @@
 // Adagrad, exactly as torch.optim.Adagrad: g += wd·p; clr = lr / (1 + (t−1)·lrDecay); sum += g²;
 // p -= clr · g / (sqrt(sum) + eps). The accumulator starts at initialAccumulatorValue (created on the
-// parameter's first update). One fused loop per parameter.
+// parameter's first update). One fused loop per parameter, split over the engine's workers.
 // reference: https://pytorch.org/docs/stable/generated/torch.optim.Adagrad.html
 import LLMCore
 
@@ -32,10 +32,12 @@ public final class Adagrad: Optimizer {
         let wd = Float(group["weightDecay"]), eps = Float(group["eps"])
         let sum = try state.buffer("sum", like: p, fill: group["initialAccumulatorValue"]).tensor.f32
         let n = p.count, w = p.f32, g = grad.f32
-        for i in 0..<n {
-            let gi = g[i] + wd * w[i]
-            sum[i] += gi * gi
-            w[i] -= clr * (gi / (sum[i].squareRoot() + eps))
+        Parallel.forRanges(n, cost: 4) { r in
+            for i in r {
+                let gi = g[i] + wd * w[i]
+                sum[i] += gi * gi
+                w[i] -= clr * (gi / (sum[i].squareRoot() + eps))
+            }
         }
     }
 }

@@ -1,6 +1,6 @@
 // RMSprop, exactly as torch.optim.RMSprop: g += wd·p; s = α·s + (1−α)·g²; centered: a = lerp(a, g, 1−α),
 // d = sqrt(s − a²) + eps, else d = sqrt(s) + eps; with momentum μ > 0: b = μ·b + g/d, p -= lr·b, else
-// p -= lr·g/d. One fused loop per parameter.
+// p -= lr·g/d. One fused loop per parameter, split over the engine's workers.
 // reference: https://pytorch.org/docs/stable/generated/torch.optim.RMSprop.html
 import LLMCore
 
@@ -35,22 +35,24 @@ public final class RMSprop: Optimizer {
         let a: UnsafeMutablePointer<Float>? = group.flag("centered") ? try state.buffer("grad_avg", like: p).tensor.f32 : nil
         let b: UnsafeMutablePointer<Float>? = mu > 0 ? try state.buffer("momentum_buffer", like: p).tensor.f32 : nil
         let n = p.count, w = p.f32, g = grad.f32
-        for i in 0..<n {
-            let gi = g[i] + wd * w[i]
-            s[i] = s[i] * alpha + oneMinusAlpha * gi * gi
-            var avg: Float
-            if let a {
-                a[i] += oneMinusAlpha * (gi - a[i])
-                avg = (s[i] - a[i] * a[i]).squareRoot()
-            } else {
-                avg = s[i].squareRoot()
-            }
-            avg += eps
-            if let b {
-                b[i] = b[i] * mu + gi / avg
-                w[i] -= lr * b[i]
-            } else {
-                w[i] -= lr * (gi / avg)
+        Parallel.forRanges(n, cost: 6) { r in
+            for i in r {
+                let gi = g[i] + wd * w[i]
+                s[i] = s[i] * alpha + oneMinusAlpha * gi * gi
+                var avg: Float
+                if let a {
+                    a[i] += oneMinusAlpha * (gi - a[i])
+                    avg = (s[i] - a[i] * a[i]).squareRoot()
+                } else {
+                    avg = s[i].squareRoot()
+                }
+                avg += eps
+                if let b {
+                    b[i] = b[i] * mu + gi / avg
+                    w[i] -= lr * b[i]
+                } else {
+                    w[i] -= lr * (gi / avg)
+                }
             }
         }
     }

@@ -1,6 +1,6 @@
 // SGD: stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay, with PyTorch's
 // exact semantics (torch.optim.SGD): d = g + wd·p; buf = d on the first step, else buf·μ + (1−τ)·d;
-// d = nesterov ? d + μ·buf : buf; p -= lr·d. One fused loop per parameter.
+// d = nesterov ? d + μ·buf : buf; p -= lr·d. One fused loop per parameter, split over the engine's workers.
 // reference: https://pytorch.org/docs/stable/generated/torch.optim.SGD.html
 import LLMCore
 
@@ -38,16 +38,18 @@ public final class SGD: Optimizer {
         let keep = Float(1 - group["dampening"]), nesterov = group.flag("nesterov")
         let n = p.count, w = p.f32, g = grad.f32
         guard mu != 0 else {
-            for i in 0..<n { w[i] -= lr * (g[i] + wd * w[i]) }
+            Parallel.forRanges(n, cost: 2) { r in for i in r { w[i] -= lr * (g[i] + wd * w[i]) } }
             return
         }
         let (buffer, first) = try state.buffer("momentum_buffer", like: p)
         let b = buffer.f32
-        for i in 0..<n {
-            var d = g[i] + wd * w[i]
-            b[i] = first ? d : b[i] * mu + keep * d
-            d = nesterov ? d + mu * b[i] : b[i]
-            w[i] -= lr * d
+        Parallel.forRanges(n, cost: 4) { r in
+            for i in r {
+                var d = g[i] + wd * w[i]
+                b[i] = first ? d : b[i] * mu + keep * d
+                d = nesterov ? d + mu * b[i] : b[i]
+                w[i] -= lr * d
+            }
         }
     }
 }
