@@ -1,5 +1,5 @@
 // Softmax and log-softmax along a dim, fused (max-shifted, one pass per row) with hand-written VJPs.
-// Rows: the dim is moved last and made contiguous; x, y: (rows, n).
+// Rows: the dim is moved last and made contiguous; x, y: (rows, n); rows are split over the workers.
 // softmax VJP: dx = y · (g − Σ g·y);  log-softmax VJP: dx = g − softmax · Σ g.
 import Foundation
 
@@ -10,7 +10,8 @@ extension Tensor {
         let out = try Tensor(shape: x.shape, zeroed: false)
         let n = x.shape.last ?? 1
         let rows = n == 0 ? 0 : x.count / n
-        for r in 0..<rows { body(x.f32 + r * n, out.f32 + r * n, n) }
+        let px = x.f32, po = out.f32
+        Parallel.forRanges(rows, cost: n * 4) { range in for r in range { body(px + r * n, po + r * n, n) } }
         return try GradMode.withoutGrad { try out.transpose(dim, -1).contiguous() }
     }
 
