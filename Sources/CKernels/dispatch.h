@@ -61,6 +61,11 @@ static inline LLMK_BODY float llmk_tanh_poly(float x) {
     return ax < 0.3f ? small : big;
 }
 
+/* The sum of 8 partial sums (one vector register), in a fixed order. */
+static inline LLMK_BODY float llmk_hsum8(const float acc[8]) {
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 #define LLMK_SQRT_2_OVER_PI 0.7978845608028654f
 
 #endif

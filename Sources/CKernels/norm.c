@@ -6,17 +6,13 @@
 
 #define LANES 8
 
-static inline LLMK_BODY float llmk_norm_hsum(const float acc[LANES]) {
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
 /* Σ (x[j] − shift)² with 8 partial sums */
 static inline LLMK_BODY float llmk_sum_sq(const float *restrict x, ptrdiff_t n, float shift) {
     float acc[LANES] = {0};
     ptrdiff_t j = 0;
     for (; j + LANES <= n; j += LANES)
         for (int l = 0; l < LANES; l++) { float d = x[j + l] - shift; acc[l] += d * d; }
-    float s = llmk_norm_hsum(acc);
+    float s = llmk_hsum8(acc);
     for (; j < n; j++) { float d = x[j] - shift; s += d * d; }
     return s;
 }
@@ -30,7 +26,7 @@ static inline LLMK_BODY void llmk_norm_row_body(const float *restrict x, float *
         ptrdiff_t j = 0;
         for (; j + LANES <= n; j += LANES)
             for (int l = 0; l < LANES; l++) acc[l] += x[j + l];
-        float s = llmk_norm_hsum(acc);
+        float s = llmk_hsum8(acc);
         for (; j < n; j++) s += x[j];
         m = s / (float)n;
     }
@@ -55,7 +51,7 @@ static inline LLMK_BODY void llmk_norm_backward_row_body(const float *restrict x
             float norm = (x[j + l] - mean) * rstd, dn = g[j + l] * (w ? w[j + l] : 1.0f);
             accD[l] += dn; accDN[l] += dn * norm;
         }
-    float sumD = llmk_norm_hsum(accD), sumDN = llmk_norm_hsum(accDN);
+    float sumD = llmk_hsum8(accD), sumDN = llmk_hsum8(accDN);
     for (; j < n; j++) {
         float norm = (x[j] - mean) * rstd, dn = g[j] * (w ? w[j] : 1.0f);
         sumD += dn; sumDN += dn * norm;

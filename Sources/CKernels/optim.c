@@ -44,7 +44,7 @@ static inline LLMK_BODY double llmk_sum_squares_body(const float *restrict x, pt
         float acc[8] = {0};
         for (; j + 8 <= e; j += 8)
             for (int l = 0; l < 8; l++) acc[l] += x[j + l] * x[j + l];
-        float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        float s = llmk_hsum8(acc);
         for (; j < e; j++) s += x[j] * x[j];
         total += s;
     }

@@ -7,10 +7,6 @@
 
 #define LANES 8
 
-static inline LLMK_BODY float llmk_hsum(const float acc[LANES]) {
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
 static inline LLMK_BODY float llmk_row_max(const float *restrict x, ptrdiff_t n) {
     float acc[LANES];
     for (int l = 0; l < LANES; l++) acc[l] = -INFINITY;
@@ -29,7 +25,7 @@ static inline LLMK_BODY float llmk_exp_shift_sum(float *restrict row, ptrdiff_t 
     ptrdiff_t j = 0;
     for (; j + LANES <= n; j += LANES)
         for (int l = 0; l < LANES; l++) { float e = llmk_exp_poly(row[j + l] - shift); row[j + l] = e; acc[l] += e; }
-    float s = llmk_hsum(acc);
+    float s = llmk_hsum8(acc);
     for (; j < n; j++) { float e = llmk_exp_poly(row[j] - shift); row[j] = e; s += e; }
     return s;
 }
@@ -55,7 +51,7 @@ static inline LLMK_BODY float llmk_dot(const float *restrict a, const float *res
     ptrdiff_t j = 0;
     for (; j + LANES <= n; j += LANES)
         for (int l = 0; l < LANES; l++) acc[l] += a[j + l] * b[j + l];
-    float s = llmk_hsum(acc);
+    float s = llmk_hsum8(acc);
     for (; j < n; j++) s += a[j] * b[j];
     return s;
 }
@@ -72,7 +68,7 @@ static inline LLMK_BODY float llmk_logsumexp_row_body(const float *restrict x, p
     ptrdiff_t j = 0;
     for (; j + LANES <= n; j += LANES)
         for (int l = 0; l < LANES; l++) { acc[l] += llmk_exp_poly(x[j + l] - m); accx[l] += x[j + l]; }
-    float s = llmk_hsum(acc), sx = llmk_hsum(accx);
+    float s = llmk_hsum8(acc), sx = llmk_hsum8(accx);
     for (; j < n; j++) { s += llmk_exp_poly(x[j] - m); sx += x[j]; }
     *sum = sx;
     return m + logf(s);

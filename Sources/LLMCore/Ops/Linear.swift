@@ -3,7 +3,6 @@
 // Forward: y rows start as the bias and one GEMM adds x·Wᵀ (beta = 1: no zeroing pass, no separate add).
 // Backward: dx = g·W (M,K); dW = gᵀ·x (N,K), already in the weight's layout; db = column sums of g.
 // A single row (decoding) uses sgemv. Saved: nothing beyond the inputs (x and W are read back).
-import CBLAS
 import CKernels
 
 extension Tensor {
@@ -40,15 +39,8 @@ extension Tensor {
                      beta: Float) throws {
         let (pa, ta, lda) = try blasOperand(a, m, k)
         let (pb, tb0, ldb) = try blasOperand(b, transposeB ? n : k, transposeB ? k : n)
-        let tb = tb0 != transposeB
-        if m == 1 {
-            let incx = Int32(ta ? lda : 1)
-            if tb { cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, pb.f32, Int32(ldb), pa.f32, incx, beta, out, 1) }
-            else { cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), 1, pb.f32, Int32(ldb), pa.f32, incx, beta, out, 1) }
-            return
-        }
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1, pa.f32, Int32(lda), pb.f32, Int32(ldb), beta, out, Int32(n))
+        gemmRows(pa.f32, transposedA: ta, lda: lda, pb.f32, transposedB: tb0 != transposeB, ldb: ldb, m: m, n: n, k: k,
+                 beta: beta, into: out)
     }
 
     // g: (..., N); inputs x (..., K), weight (N, K), [bias (N)] -> [dx, dweight, dbias]

@@ -43,6 +43,24 @@ extension Tensor {
         return nil
     }
 
+    /// out (m,n) = op(a) (m,k) · op(b) (k,n) + beta·out on row-major BLAS operands (op = transpose when flagged,
+    /// leading dimensions lda/ldb); a single row (decoding with a KV cache) goes through sgemv, which streams b
+    /// once without packing it.
+    static func gemmRows(_ a: UnsafePointer<Float>, transposedA ta: Bool, lda: Int, _ b: UnsafePointer<Float>, transposedB tb: Bool,
+                         ldb: Int, m: Int, n: Int, k: Int, beta: Float, into out: UnsafeMutablePointer<Float>) {
+        if m == 1 {
+            let incx = Int32(ta ? lda : 1)
+            if tb {   // b = Wᵀ with W (n, k) row-major: out = W · a
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, b, Int32(ldb), a, incx, beta, out, 1)
+            } else {  // b (k, n) row-major: out = bᵀ · a
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), 1, b, Int32(ldb), a, incx, beta, out, 1)
+            }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, out, Int32(n))
+    }
+
     /// The (rows, cols) matrices in the last two dims of `t` as a BLAS operand: (tensor, transposed?, leading
     /// dimension). Transposed views stay views; other strided layouts are copied once.
     static func blasOperand(_ t: Tensor, _ rows: Int, _ cols: Int) throws -> (Tensor, Bool, Int) {
@@ -76,19 +94,7 @@ extension Tensor {
         let baseA = pa.storage.bytes.assumingMemoryBound(to: Float.self), baseB = pb.storage.bytes.assumingMemoryBound(to: Float.self)
         var o = out.f32
         forEachStridedOffset2(shape: batch, sa, pa.offset, sb, pb.offset) { oa, ob in
-            if m == 1 {
-                // one row (decoding with a KV cache): a matrix-vector product streams b once, no packing
-                let incx = Int32(ta ? lda : 1)
-                if tb {   // b = Wᵀ with W (n, k) row-major: out = W · a
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, baseB + ob, Int32(ldb), baseA + oa, incx, 0, o, 1)
-                } else {  // b (k, n) row-major: out = bᵀ · a
-                    cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), 1, baseB + ob, Int32(ldb), baseA + oa, incx, 0, o, 1)
-                }
-                o += n
-                return
-            }
-            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), 1, baseA + oa, Int32(lda), baseB + ob, Int32(ldb), 0, o, Int32(n))
+            Tensor.gemmRows(baseA + oa, transposedA: ta, lda: lda, baseB + ob, transposedB: tb, ldb: ldb, m: m, n: n, k: k, beta: 0, into: o)
             o += m * n
         }
         return out
