@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test.sh: the whole test suite. Runs setup (packages only), builds debug, runs the Swift tests
-# (`swift test`: engine, Lua bridge, CLI/REPL) and the Lua specs in tests/lua with busted, using
+# (`swift test`: engine, Lua bridge, CLI/REPL) and the Lua specs in Tests/lua with busted, using
 # llmscript as the Lua interpreter. Exits non-zero when anything fails.
 # SWIFTPM_ARGS (optional) is passed to every swift build/test, e.g. "--scratch-path .build-ci".
 set -euo pipefail
@@ -16,5 +16,5 @@ swift test "${SPM[@]}"
 # off for busted, the specs see the llm namespace like any script; ends with `N passed, N failed`),
 # then the example plugin's specs.
 BIN="$(swift build "${SPM[@]}" --show-bin-path)/llmscript"
-"$BIN" test tests/lua
+"$BIN" test Tests/lua
 "$BIN" test examples/plugins/medabbrev

@@ -1,7 +1,7 @@
 // TestCommand: `llmscript test [DIR] [busted options...]` runs busted (Debian lua-busted) inside this
 // process, so specs see llm/nn/... like any script (strict globals off: busted uses globals). DIR is a
 // plugin folder (a rockspec and spec/: runs spec/ from DIR with ./src on the module path, like `busted`
-// there), or a folder/file of *_spec.lua; default: the plugin in ., else tests/lua, else spec.
+// there), or a folder/file of *_spec.lua; default: the plugin in ., else Tests/lua, else spec.
 // Output ends with `N passed, N failed` (llm.testsummary); exit 0 when all pass, 1 otherwise, 2 usage.
 import LLMLua
 
@@ -34,10 +34,10 @@ enum TestCommand {
             root = dir
         } else if isPlugin(".") {
             root = "."
-        } else if let d = ["tests/lua", "spec"].first(where: PluginSystem.isDir) {
+        } else if let d = ["Tests/lua", "spec"].first(where: PluginSystem.isDir) {
             root = d
         } else {
-            throw PluginError(message: "no specs here (no plugin, tests/lua or spec folder); give a DIR", status: 2)
+            throw PluginError(message: "no specs here (no plugin, Tests/lua or spec folder); give a DIR", status: 2)
         }
         if PluginSystem.isDir(root) && isPlugin(root) {
             return ["-C", root, "--lpath=./src/?.lua;./src/?/init.lua", "spec"]

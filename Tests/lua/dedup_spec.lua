@@ -1,6 +1,6 @@
 -- dedup_spec.lua: llm.data.dedup from Lua: exact and MinHash stages (keep the first, reasons, stats),
 -- similarity/jaccard helpers, hash, optimalBands, and option errors. English, Chinese and emoji text.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/dedup_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/dedup_spec.lua
 
 local dedup = llm.data.dedup
 

@@ -1,16 +1,16 @@
--- gpt_reference_spec.lua: one tiny nn.GPT against PyTorch (tests/fixtures/gpt_step.lua, written by
+-- gpt_reference_spec.lua: one tiny nn.GPT against PyTorch (Tests/Fixtures/gpt_step.lua, written by
 -- scripts/reference/make_nn_fixtures.py): logits, loss and every parameter gradient after one backward,
 -- then the losses of 10 optim.AdamW steps (nanoGPT param groups) on the same batch; and generation:
 -- greedy decoding with the KV cache equals an argmax loop of full forwards, and seeded sampling repeats.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/gpt_reference_spec.lua   (from the repository root)
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/gpt_reference_spec.lua   (from the repository root)
 -- Set NN_REPORT=1 to print the largest deviations from PyTorch.
 --
 -- Tolerance: |got − want| ≤ 1e-6 + 1e-5·|want| per element. The reference is float64 on float32
 -- parameters; PyTorch's own float32 run lies within 2.2e-6 (logits, |logits| up to ~6), 1.2e-7 (grads)
 -- and 7.1e-7 (the 10 AdamW losses) of it.
 
--- the fixture lives in tests/fixtures, next to this file's directory (works from any working directory)
-local fx = dofile((debug.getinfo(1, 'S').source:match('^@(.*[/\\])') or './') .. '../fixtures/gpt_step.lua')
+-- the fixture lives in Tests/Fixtures, next to this file's directory (works from any working directory)
+local fx = dofile((debug.getinfo(1, 'S').source:match('^@(.*[/\\])') or './') .. '../Fixtures/gpt_step.lua')
 local RTOL, ATOL = 1e-5, 1e-6
 
 local function T(spec)

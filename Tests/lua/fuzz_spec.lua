@@ -5,9 +5,9 @@
 -- the run, and the last call is left in $LLM_FUZZ_LOG (default /tmp/llm_fuzz_last.txt) to reproduce it.
 -- Sizes: functions that allocate from size arguments draw them from a small set only, so that no call
 -- succeeds with a multi-GB allocation (the engine only refuses what exceeds the machine's memory).
--- Runs under busted, or standalone (`llmscript tests/lua/fuzz_spec.lua`, strict globals on) through
+-- Runs under busted, or standalone (`llmscript Tests/lua/fuzz_spec.lua`, strict globals on) through
 -- the minimal describe/it stand-in defined below.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/fuzz_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/fuzz_spec.lua
 
 -- busted when present; otherwise (a plain `llmscript` run, strict globals) a minimal stand-in.
 local function global(name) local ok, v = pcall(function() return _ENV[name] end); return ok and v or nil end

@@ -1,7 +1,7 @@
 -- cleaning_spec.lua: llm.data.clean (pure cleaning functions, clean.Cleaner stage), llm.data.pii
 -- (scrub, Scrubber stage, validators) and llm.data.filters (check functions, stage constructors, words,
 -- scripts) from Lua, with English, Chinese and emoji text, and the option/argument error messages.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/cleaning_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/cleaning_spec.lua
 
 local clean, pii, filters = llm.data.clean, llm.data.pii, llm.data.filters
 

@@ -1,10 +1,10 @@
 -- bpe_spec.lua: llm.data.BPETokenizer from Lua: training (string or list of strings, special tokens),
 -- round trips incl. Chinese and emoji, special tokens never split, tokenToId/idToToken, save/fromFile
 -- (HF tokenizer.json) and the HF fixture's encodings, toTable/tokenizerFromTable, and error messages.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/bpe_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/bpe_spec.lua
 
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
-local fixtures = here .. '../../Tests/Fixtures/tokenizers/'
+local fixtures = here .. '../Fixtures/tokenizers/'
 
 local fails = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') .. 'helpers.lua').fails
 

@@ -1,16 +1,16 @@
 -- nn_spec.lua: the `nn` namespace from Lua: the Module API (paths, tied weights, children, modes,
 -- zeroGrad, state dicts and their errors, numParameters, printing), modules defined in Lua, error paths
--- inside containers, every layer and loss against PyTorch (tests/fixtures/nn_layers.lua, written by
+-- inside containers, every layer and loss against PyTorch (Tests/Fixtures/nn_layers.lua, written by
 -- scripts/reference/make_nn_fixtures.py), nn.init statistics, dropout modes and bad input.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/nn_spec.lua   (from the repository root)
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/nn_spec.lua   (from the repository root)
 -- Set NN_REPORT=1 to print the largest deviation from PyTorch per fixture case.
 --
 -- Tolerance against PyTorch: |got − want| ≤ 1e-6 + 1e-5·|want| per element (numpy allclose form). The
 -- reference is float64 on float32 inputs; PyTorch's own float32 run lies within 2.1e-6 absolute of it
 -- (largest: bce with reduction 'none', gradients of magnitude ~50), always inside this tolerance.
 
--- the fixture lives in tests/fixtures, next to this file's directory (works from any working directory)
-local FIXTURES = (debug.getinfo(1, 'S').source:match('^@(.*[/\\])') or './') .. '../fixtures/nn_layers.lua'
+-- the fixture lives in Tests/Fixtures, next to this file's directory (works from any working directory)
+local FIXTURES = (debug.getinfo(1, 'S').source:match('^@(.*[/\\])') or './') .. '../Fixtures/nn_layers.lua'
 local RTOL, ATOL = 1e-5, 1e-6
 
 local function errorOf(f, ...)

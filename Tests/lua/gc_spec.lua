@@ -3,7 +3,7 @@
 -- large tensors runs in bounded memory (< 100 MB here); t:free() and `<close>`
 -- release early; userdata identity is stable (p.grad == p.grad; tensors work as table keys).
 -- llm.memory() is the live native byte count of all tensor storages.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/gc_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/gc_spec.lua
 
 local MB = 1024 * 1024
 

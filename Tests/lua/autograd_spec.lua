@@ -2,7 +2,7 @@
 -- accumulation, retainGraph, detach, llm.noGrad, zeroGrad, in-place rules and version checks, and a
 -- GRADIENT-CHECK TABLE with one finite-difference check per primitive in llm.primitives(). A primitive
 -- without an entry in the table fails the suite, so every new op must come with its gradient check.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/autograd_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/autograd_spec.lua
 
 local function rg(data) return llm.tensor(data, {requiresGrad = true}) end
 local function ids(data) return llm.tensor(data, {dtype = 'int64'}) end

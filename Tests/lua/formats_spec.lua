@@ -1,7 +1,7 @@
 -- formats_spec.lua: llm.save / llm.load (safetensors), llm.json and llm.checkpoint from Lua: round
 -- trips, the documented encoding rules (arrays vs objects, null, integers vs floats), atomic checkpoints
 -- with verified manifests, listing and pruning, and the error messages (they are API).
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/formats_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/formats_spec.lua
 
 local base = os.tmpname(); os.remove(base)
 local function path(name) return base .. '-' .. name end

@@ -3,7 +3,7 @@
 -- accumulation == one big batch, clipping, evaluation + best checkpoint + metrics JSONL, early stopping,
 -- NaN/Inf losses (stop / skip), callbacks, and the errors of bad input (options, checkpoints, flags).
 -- Tiny models (1 layer, dim 16, blockSize 16, batch 4) on a tiny corpus, a handful of steps each.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/train_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/train_spec.lua
 
 local helpers = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'helpers.lua')
 local fails = helpers.fails

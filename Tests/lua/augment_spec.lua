@@ -1,7 +1,7 @@
 -- augment_spec.lua: the augmenters (stdlib-lua/llm/augment) and their primitives (llm.text, llm.wordnet):
 -- determinism under a seed, rates (changed words = n), stop words untouched, CJK per character with no
 -- spaces introduced, keyboard typos are neighbours, token masking rates, composition, pipeline steps, errors.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/augment_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/augment_spec.lua
 
 local fails = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') .. 'helpers.lua').fails
 

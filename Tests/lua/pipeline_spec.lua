@@ -1,11 +1,11 @@
 -- pipeline_spec.lua: llm.data.pipeline from Lua: readers (text per file/line/separator, jsonl with
 -- fill rules, list), Lua function steps that drop and modify documents, luaStep in worker states with
 -- several threads (same output as one thread), the writer and rejects files, the report table, errors.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/pipeline_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/pipeline_spec.lua
 
 local data = llm.data
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
-local fixture = here .. '../../Tests/Fixtures/fortunes-sample'
+local fixture = here .. '../Fixtures/fortunes-sample'
 
 local fails = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') .. 'helpers.lua').fails
 

@@ -1,10 +1,10 @@
 -- data_spec.lua: the llm.data namespace (corpus reading, tokenizers, splits, batches) from Lua:
 -- round trips incl. non-ASCII text, fortune splitting on Tests/Fixtures/fortunes-sample, batch shapes,
 -- y = x shifted, seeded determinism, exact resume through :state()/:setState(), eval windows, errors.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/data_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/data_spec.lua
 
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
-local fixture = here .. '../../Tests/Fixtures/fortunes-sample'
+local fixture = here .. '../Fixtures/fortunes-sample'
 
 local fails = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') .. 'helpers.lua').fails
 

@@ -67,18 +67,6 @@ public final class LuaVM {
         return lua_gettop(L) - top
     }
 
-    /// Runs a script file with `arg` set like the `lua` interpreter does (`arg[0]` = script, `arg[1..]`).
-    public func run(file path: String, args: [String] = []) throws {
-        lua_createtable(L, Int32(args.count), 1)
-        lua_pushstring(L, path); lua_rawseti(L, -2, 0)
-        for (i, a) in args.enumerated() { lua_pushstring(L, a); lua_rawseti(L, -2, lua_Integer(i + 1)) }
-        rawSetGlobal("arg")   // raw: strict globals would raise here, outside any pcall
-        let status = llms_loadfile(L, path)
-        if status != LUA_OK { throw LuaError.script(popMessage()) }
-        for a in args { lua_pushstring(L, a) }
-        try protectedCall(nargs: Int32(args.count), nresults: 0)
-    }
-
     /// `require(name)`, under pcall; the module value is discarded (it is also stored as a global
     /// by the caller when wanted, like `lua -l`).
     public func require(_ module: String, global: String? = nil) throws {

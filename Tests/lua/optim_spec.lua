@@ -2,7 +2,7 @@
 -- for bad values, unknown keys and wrong types), parameter groups, step/zeroGrad, learning-rate access,
 -- state dict round trip (identical subsequent steps), clipping, L1/L2 penalties, schedules (callable,
 -- printable, values, plateau), Lua functions as schedules, and a tiny regression fit with AdamW.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/optim_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/optim_spec.lua
 
 local function rg(data) return llm.tensor(data, {requiresGrad = true}) end
 

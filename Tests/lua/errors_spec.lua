@@ -2,7 +2,7 @@
 -- the stable part of the message with a plain find: type errors (Lua's own `bad argument` wording,
 -- renumbered for method calls), shapes (op + both shapes), dims, option keys and values, sizes,
 -- freed handles, properties, ragged tables; and that messages carry the caller's chunk and line.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/errors_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/errors_spec.lua
 
 -- Runs f, asserts that it fails, and that the message contains every given fragment (plain find).
 local function fails(f, ...)

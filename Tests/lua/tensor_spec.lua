@@ -3,7 +3,7 @@
 -- Covers creation, views sharing storage, broadcasting, elementwise math, comparisons, where,
 -- reductions, softmax, matmul, joining/splitting, indexing, in-place ops, dtypes, conversion, printing.
 -- Conventions under test: dims are 1-based (negative from the end); index tensors hold 0-based ids.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/tensor_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/tensor_spec.lua
 
 local TOL = 1e-5
 

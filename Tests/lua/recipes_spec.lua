@@ -5,7 +5,7 @@
 -- Every recipe file present is also checked for --help and an unknown flag.
 -- The llmscript binary: $LLMSCRIPT_BIN, else the interpreter running this spec (arg at its lowest negative
 -- index, as `llmscript --no-strict busted` sets it), else /proc/<parent>/exe, else .build/debug/llmscript.
--- Run: llmscript --no-strict /usr/bin/busted tests/lua/recipes_spec.lua
+-- Run: llmscript --no-strict /usr/bin/busted Tests/lua/recipes_spec.lua
 
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
 local root = here .. '../../'
