@@ -115,11 +115,47 @@ function Module:parameterNames()
   return names
 end
 
---- Table path -> parameter tensor.
+-- A path -> tensor table whose pairs() visits the paths in the module's order (parents first, then
+-- children in assignment order), not in Lua's hash order, which differs from process to process: code
+-- that initializes or updates tensors with `for path, p in pairs(model:namedParameters())` draws its
+-- random numbers in the same order every run. Keys added later are visited after the ordered ones.
+local OrderedPaths = {}
+OrderedPaths.__name = 'llm.PathTable'
+function OrderedPaths.__pairs(t)
+  local keys = getmetatable(t).keys
+  local i, extra = 0, nil
+  return function()
+    while i < #keys do
+      i = i + 1
+      local k = keys[i]
+      local v = rawget(t, k)
+      if v ~= nil then return k, v end
+    end
+    repeat   -- keys the caller added: after the ordered ones
+      local v
+      extra, v = next(t, extra)
+      if extra == nil then return nil end
+      if not getmetatable(t).known[extra] then return extra, v end
+    until false
+  end, t, nil
+end
+
+local function orderedTable()
+  local keys, known = {}, {}
+  local out = setmetatable({}, {__pairs = OrderedPaths.__pairs, __name = OrderedPaths.__name, keys = keys, known = known})
+  return out, function(k, v)
+    if not known[k] then known[k] = true; keys[#keys + 1] = k end
+    out[k] = v
+  end
+end
+Module.orderedTable = orderedTable
+
+--- Table path -> parameter tensor; pairs() over it visits the paths in module order.
 function Module:namedParameters()
-  local out, seen = {}, {}
+  local out, put = orderedTable()
+  local seen = {}
   walk(self, nil, function(path, t, isParam)
-    if isParam and not seen[t] then seen[t] = true; out[path] = t end
+    if isParam and not seen[t] then seen[t] = true; put(path, t) end
   end)
   return out
 end
@@ -140,10 +176,11 @@ function Module:numParameters()
   return n
 end
 
---- Table path -> tensor of every parameter and buffer (tied tensors appear under each path).
+--- Table path -> tensor of every parameter and buffer (tied tensors appear under each path); pairs() over it
+--- visits the paths in module order.
 function Module:stateDict()
-  local out = {}
-  walk(self, nil, function(path, t) out[path] = t end)
+  local out, put = orderedTable()
+  walk(self, nil, function(path, t) put(path, t) end)
   return out
 end
 
