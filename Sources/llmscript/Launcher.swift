@@ -15,7 +15,15 @@ enum Launcher {
 
     /// Runs llmscript with `argv` and returns the exit status.
     static func main(_ argv: [String]) -> Int32 {
-        if let status = Subcommands.run(argv) { return status }   // `llmscript plugin|test ...` (PluginCommand.swift)
+        switch FirstArgument.classify(argv) {
+        case .command:
+            if let status = Subcommands.run(argv) { return status }   // `llmscript plugin|test ...` (PluginCommand.swift)
+        case .unknown(let message):
+            Output.err("llmscript: \(message)\n\(CommandLineParser.usageLine)\n")
+            return 2
+        case .interpreter:
+            break
+        }
         let options: Options
         do {
             options = try CommandLineParser.parse(argv)

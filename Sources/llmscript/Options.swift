@@ -63,9 +63,11 @@ enum CommandLineParser {
           -v, --version  show version information
           -h, --help     show this help
         With no script and stdin a terminal, starts the REPL; with stdin piped, runs it as a script.
-        Commands (when the first argument is exactly the word; run a script of that name as ./test):
+        Commands:
           llmscript plugin install|list|remove|pack|new ...   manage plugins (LuaRocks rocks)
           llmscript test [DIR]                                run busted specs with llmscript
+        The first argument decides: a name of an existing file, ending in .lua or containing a '/' always
+        runs that script; otherwise a command runs; anything else is a usage error.
         """
 
     /// Parses `argv` (including the program name at index 0).

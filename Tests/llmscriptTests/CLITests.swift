@@ -108,4 +108,41 @@ import Testing
         #expect(r.stdout.contains("llm.Tensor methods:"))
         #expect(r.stdout.contains("built-in Lua function"))
     }
+
+    @Test func firstArgumentRuleScriptsWinOverCommands() throws {
+        let dir = try Subprocess.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // an existing file named like a command runs as the script
+        try "print('script named test', ...)\n".write(to: dir.appendingPathComponent("test"), atomically: true, encoding: .utf8)
+        let file = try Subprocess.run(["test", "x"], cwd: dir)
+        #expect(file.status == 0, "\(file.stderr)")
+        #expect(file.stdout == "script named test\tx\n")
+        // a name ending in .lua or containing '/' is a script even when missing (a Lua error, status 1)
+        for script in ["plugin.lua", "./plugin", "sub/test"] {
+            let r = try Subprocess.run([script], cwd: dir)
+            #expect(r.status == 1, "\(script): \(r.stderr)")
+            #expect(r.stderr.contains("cannot open \(script)"), "\(script): \(r.stderr)")
+        }
+        // a folder named like a command does not hide the command
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("plugin"), withIntermediateDirectories: true)
+        let command = try Subprocess.run(["plugin", "--help"], cwd: dir)
+        #expect(command.status == 0, "\(command.stderr)")
+        #expect(command.stdout.contains("llmscript plugin install"))
+    }
+
+    @Test func firstArgumentNeitherScriptNorCommandIsAUsageError() throws {
+        let dir = try Subprocess.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let typo = try Subprocess.run(["tset"], cwd: dir)
+        #expect(typo.status == 2)
+        #expect(typo.stdout.isEmpty)
+        #expect(typo.stderr.hasPrefix("llmscript: 'tset' is neither a script nor a command (did you mean 'test'?)"), "\(typo.stderr)")
+        #expect(typo.stderr.contains("commands: plugin, test"))
+        #expect(typo.stderr.contains("ending in .lua"))
+        #expect(typo.stderr.contains("usage: llmscript"))
+        let other = try Subprocess.run(["serve-it"], cwd: dir)
+        #expect(other.status == 2)
+        #expect(!other.stderr.contains("did you mean"), "\(other.stderr)")
+        #expect(!other.stderr.contains("traceback"))
+    }
 }
