@@ -14,7 +14,11 @@ import LLMCore
         #expect(zip(v.dropFirst(100), v.dropFirst(101)).allSatisfy { $0 >= $1 })   // monotone decay after warmup
         let flat = try WarmupCosine(maxLR: 1, warmupSteps: 3, totalSteps: 3, minLR: 0.1)
         #expect(flat.values(steps: 5) == [0.25, 0.5, 0.75, 0.1, 0.1])
-        #expect(message { _ = try WarmupCosine(maxLR: 1, warmupSteps: 10, totalSteps: 5) }?.contains("Invalid 'totalSteps'") == true)
+        // a warmup longer than the run is clamped to it: the same rates as warmup == total
+        let clamped = try WarmupCosine(maxLR: 1, warmupSteps: 100, totalSteps: 3, minLR: 0.1)
+        #expect(clamped.warmupSteps == 3 && clamped.values(steps: 5) == flat.values(steps: 5))
+        #expect(clamped.description == "WarmupCosine(maxLR=1, warmup=3 (clamped from 100), total=3, minLR=0.1)")
+        #expect(message { _ = try WarmupCosine(maxLR: 1, warmupSteps: 10, totalSteps: -5) }?.contains("Invalid 'totalSteps'") == true)
     }
 
     @Test func simpleFamilies() throws {
