@@ -41,7 +41,7 @@ describe('llm.data.BPETokenizer', function()
     assert.is_not_nil(tok:tokenToId('Ġthe'))
     assert.is_nil(tok:tokenToId('no such token'))
     assert.is_nil(tok:idToToken(100000))
-    assert.matches('llm.BPETokenizer%(vocabSize=%d+%)', tostring(tok))
+    assert.matches('llm.data.BPETokenizer%(vocabSize=%d+%)', tostring(tok))
   end)
 
   it('saves and loads tokenizer.json, and matches the HF fixture', function()

@@ -30,4 +30,48 @@ function M.removeTmpdirs()
   made = {}
 end
 
+--- Quotes a string for the shell.
+function M.shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+--- The llmscript binary: $LLMSCRIPT_BIN, else the interpreter running this spec (arg at its lowest
+--- negative index, as `llmscript test` sets it), else /proc/<parent>/exe, else .build/debug/llmscript.
+function M.binary()
+  local env = os.getenv('LLMSCRIPT_BIN')
+  if env and env ~= '' then return env end
+  if type(arg) == 'table' then
+    local lowest = 0
+    while arg[lowest - 1] ~= nil do lowest = lowest - 1 end
+    local interp = arg[lowest]
+    if lowest < 0 and type(interp) == 'string' and interp:match('llmscript$')
+      and os.execute('test -x ' .. M.shq(interp)) == true then return interp end
+  end
+  local p = io.popen('readlink /proc/$PPID/exe 2>/dev/null')
+  if p then
+    local exe = (p:read('a') or ''):gsub('%s+$', '')
+    p:close()
+    if exe:match('llmscript$') then return exe end
+  end
+  local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+  return here .. '../../.build/debug/llmscript'
+end
+
+--- Runs `llmscript [flags...] -e code` in a child process; returns the exit code (128 + signal when
+--- killed by one), stdout and stderr.
+function M.runCode(code, flags)
+  local errFile = os.tmpname()
+  local parts = {M.shq(M.binary())}
+  for _, f in ipairs(flags or {}) do parts[#parts + 1] = M.shq(f) end
+  parts[#parts + 1] = '-e'
+  parts[#parts + 1] = M.shq(code)
+  local p = assert(io.popen(table.concat(parts, ' ') .. ' 2>' .. M.shq(errFile), 'r'))
+  local out = p:read('a')
+  local _, how, status = p:close()
+  local f = io.open(errFile, 'r')
+  local err = f and f:read('a') or ''
+  if f then f:close() end
+  os.remove(errFile)
+  if how ~= 'exit' then status = 128 + (status or 0) end
+  return status, out, err
+end
+
 return M

@@ -79,14 +79,10 @@ local function resolve(path)
   return v
 end
 
--- The methods table of a userdata (tensor): the global named by its metatable's __name.
+-- The methods table and type name of an llmscript object (its metatable is protected; the host tells).
 local function methodsOf(v)
-  local mt = getmetatable(v)
-  if type(mt) ~= 'table' then return nil, nil end
-  local name = rawget(mt, '__name')
-  if type(name) ~= 'string' then return nil, nil end
-  local t = resolve(name)
-  return type(t) == 'table' and t or nil, name
+  local name, methods = llm._methods(v)
+  return methods, name
 end
 
 -- A name for a table that is a global or a field of a global table ('llm', 'llm.Tensor').

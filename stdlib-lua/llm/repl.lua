@@ -34,8 +34,8 @@ local function short(v)
   elseif ty == 'userdata' or ty == 'table' then
     local s = tostring(v)
     if s:find('\n') then
-      local mt = getmetatable(v)
-      local name = type(mt) == 'table' and rawget(mt, '__name') or ty
+      local mt = getmetatable(v)   -- llmscript types protect theirs: getmetatable gives the type name
+      local name = type(mt) == 'string' and mt or type(mt) == 'table' and rawget(mt, '__name') or ty
       return '<' .. tostring(name) .. '>'
     end
     return s

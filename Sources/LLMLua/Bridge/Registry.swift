@@ -1,6 +1,6 @@
-// Registry: opens llmscript's libraries in a state. Each library is a binding table (see Binding.swift);
-// this file turns the tables into the `llm` namespace, the llm.Tensor metatable and its methods, and
-// the doc lookup used by help(). Methods are also exported as functions: t:matmul(u) == llm.matmul(t, u).
+// Registry: opens llmscript's libraries in a state. Each library is a binding table (see Binding.swift)
+// plus the classes it declares (see LuaClass.swift); this file turns them into the namespaces, installs
+// every class's protected metatable, and exports tensor methods as functions: t:matmul(u) == llm.matmul(t, u).
 import CLua
 import CLuaShim
 import LLMCore
@@ -15,17 +15,20 @@ public protocol LuaLibrary: Sendable {
     static var namespace: String { get }
     /// Plain functions of the namespace (`llm.zeros`).
     static var functions: [LuaBinding] { get }
+    /// Classes the library declares (userdata and table types with their methods). Default: none.
+    static var classes: [LuaClass] { get }
     /// Extra set-up after the functions are installed (metatables, Lua glue). Default: nothing.
     static func open(_ vm: LuaVM) throws
 }
 
 extension LuaLibrary {
     public static func open(_ vm: LuaVM) throws {}
+    public static var classes: [LuaClass] { [] }
 }
 
 enum Registry {
     /// Every library, in load order.
-    static let libraries: [any LuaLibrary.Type] = [TensorLib.self, IntrospectionLib.self, OptimLib.self,
+    static let libraries: [any LuaLibrary.Type] = [TensorLib.self, IntrospectionLib.self, OptimLib.self, ScheduleLib.self,
                                                     FormatsLib.self, JSONLib.self, CheckpointLib.self,
                                                     DataLib.self, ShardBindings.self, PipelineLib.self, PipelineReadersLib.self,
                                                     PipelineWritersLib.self, BPELib.self,
@@ -34,26 +37,21 @@ enum Registry {
 
     static func openAll(_ vm: LuaVM) throws {
         let L = vm.L
-        Userdata.registerType(L, name: Tensor.luaTypeName)
-
-        // llm namespace: functions, then tensor methods (same function objects).
+        // llm namespace: functions, then the classes of every library (llm.Tensor's methods table is
+        // published at llm.Tensor), then tensor methods exported as llm functions (same function objects).
         lua_createtable(L, 0, 128)
         for lib in libraries where lib.namespace == "llm" {
             for b in lib.functions { pushBinding(L, b, key: "llm.\(b.name)"); lua_setfield(L, -2, b.name) }
         }
-        lua_createtable(L, 0, 128)   // methods
-        for b in TensorLib.methods {
-            pushBinding(L, b, key: "llm.Tensor.\(b.name)")
-            lua_pushvalue(L, -1); lua_setfield(L, -4, b.name)   // llm.name
-            lua_setfield(L, -2, b.name)                          // methods.name
-        }
-        lua_setfield(L, -2, "Tensor")    // llm.Tensor = methods table (for help and extension)
         vm.rawSetGlobal("llm")
-
-        // metamethods
-        _ = llms_getmetatable_named(L, Tensor.luaTypeName)
-        for b in TensorLib.metamethods { pushBinding(L, b, key: "llm.Tensor.\(b.name)"); lua_setfield(L, -2, b.name) }
-        llms_pop(L, 1)
+        for lib in libraries {
+            if lib.namespace != "llm" { pushNamespace(vm, lib.namespace); llms_pop(L, 1) }
+            for c in lib.classes { c.install(vm) }
+        }
+        lua_getglobal(L, "llm")
+        lua_getfield(L, -1, "Tensor")
+        for b in TensorLib.methods { lua_getfield(L, -1, b.name); lua_setfield(L, -3, b.name) }
+        llms_pop(L, 2)
 
         // Lua-side glue: __index/__newindex (methods, properties, t[i]) and strict globals live in stdlib-lua.
         guard vm.stdlibPath != nil else {
@@ -78,6 +76,17 @@ enum Registry {
         lua_getglobal(L, "require")
         lua_pushstring(L, "llm")
         try vm.protectedCall(nargs: 1, nresults: 0)      // stdlib-lua/llm/init.lua: Lua-side additions
+    }
+
+    /// Pops the value on top of the stack into the (dotted) path `a.b.C`, creating missing tables.
+    static func setPath(_ vm: LuaVM, _ path: String) {
+        let L = vm.L
+        guard let dot = path.lastIndex(of: ".") else { vm.rawSetGlobal(path); return }
+        pushNamespace(vm, String(path[..<dot]))
+        lua_pushstring(L, String(path[path.index(after: dot)...]))
+        lua_rotate(L, -3, -1)          // table, key, value
+        lua_rawset(L, -3)
+        llms_pop(L, 1)
     }
 
     /// Pushes the table for a (possibly dotted) namespace, creating missing levels as globals/fields.

@@ -18,17 +18,8 @@ enum Userdata {
     /// Registry key of the weak-valued identity table.
     static let identityKey = "llmscript.identity"
 
-    /// Creates (once per state) the metatable for `T` with __gc/__close and the identity table.
-    static func registerType(_ L: OpaquePointer, name: String) {
-        let ctx = LuaContext.of(L)
-        if luaL_newmetatable(L, name) != 0 {
-            lua_pushcclosure(L, gcHandler, 0); lua_setfield(L, -2, "__gc")
-            lua_pushcclosure(L, closeHandler, 0); lua_setfield(L, -2, "__close")
-        }
-        let mt = lua_topointer(L, -1)!
-        ctx.metatables[name] = mt
-        if name == Tensor.luaTypeName { ctx.tensorMetatable = mt }
-        llms_pop(L, 1)
+    /// Creates the weak-valued identity table once per state.
+    static func ensureIdentityTable(_ L: OpaquePointer) {
         if llms_getmetatable_named(L, identityKey) == LUA_TNIL {
             llms_pop(L, 1)
             lua_createtable(L, 0, 0)
@@ -37,6 +28,11 @@ enum Userdata {
             lua_setmetatable(L, -2)
             lua_setfield(L, llms_registryindex(), identityKey)
         } else { llms_pop(L, 1) }
+    }
+
+    /// True when the value at `i` is a full userdata whose metatable is the one registered as `typeName`.
+    static func isInstance(_ L: OpaquePointer, _ i: Int32, typeName: String) -> Bool {
+        luaL_testudata(L, i, typeName) != nil
     }
 
     /// Pushes `obj`, reusing its existing userdata when it has one.
@@ -77,6 +73,7 @@ enum Userdata {
     }
 
     /// Releases the object behind the userdata at `i` now (`t:free()`); later uses raise an error.
+    /// The caller has checked the type (``isInstance(_:_:typeName:)``).
     static func free(_ L: OpaquePointer, _ i: Int32) {
         guard let slot = lua_touserdata(L, i), let p = slot.load(as: UnsafeMutableRawPointer?.self) else { return }
         slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
@@ -88,15 +85,18 @@ enum Userdata {
         Unmanaged<AnyObject>.fromOpaque(p).release()
     }
 
-    /// __close (and :free()): release now and forget the identity entry.
+    /// __close: release now and forget the identity entry. Upvalue 1 is the class's type name; a value
+    /// of any other type (reachable only through debug.getmetatable) is left alone, never dereferenced.
     static let closeHandler: @convention(c) (OpaquePointer?) -> Int32 = { L in
-        if let L { free(L, 1) }
+        guard let L, let name = llms_tostring(L, llms_upvalueindex(1)), luaL_testudata(L, 1, name) != nil else { return 0 }
+        free(L, 1)
         return 0
     }
 
-    /// __gc: release once (nil stored first). Cannot raise, so no trampoline is needed.
+    /// __gc: release once (nil stored first), after the same type check as __close. Cannot raise.
     static let gcHandler: @convention(c) (OpaquePointer?) -> Int32 = { L in
-        guard let L, let slot = lua_touserdata(L, 1), let p = slot.load(as: UnsafeMutableRawPointer?.self) else { return 0 }
+        guard let L, let name = llms_tostring(L, llms_upvalueindex(1)), let slot = luaL_testudata(L, 1, name),
+              let p = slot.load(as: UnsafeMutableRawPointer?.self) else { return 0 }
         slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
         Unmanaged<AnyObject>.fromOpaque(p).release()
         return 0

@@ -93,7 +93,7 @@ enum Sandbox {
         "llm.checkpoint.latest", "llm.checkpoint.prune", "llm.data.readText", "llm.data.fortunes", "sandbox.checkPath",
         "llm.data.ShardWriter", "llm.data.ShardLoader", "llm.data.readers.text", "llm.data.readers.jsonl",
         "llm.data.writers.jsonl", "llm.data.pipeline", "llm.wordnet.open", "llm.wordnet.available",
-        "llm.data.BPETokenizer.fromFile", "llm.BPETokenizer.save",
+        "llm.data.BPETokenizer.fromFile", "llm.data.BPETokenizer.save",
     ]
     /// Bindings that cannot run sandboxed at all, with the reason.
     static let disabled: [String: String] = [:]

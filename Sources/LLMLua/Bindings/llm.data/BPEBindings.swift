@@ -9,7 +9,7 @@ import LLMData
 
 enum BPELib: LuaLibrary {
     static let namespace = "llm.data.BPETokenizer"
-    static let typeName = "llm.BPETokenizer"
+    static let typeName = "llm.data.BPETokenizer"
 
     static let functions: [LuaBinding] = [
         DataLib.binding("train", "llm.data.BPETokenizer.train(text: string | {string}, {vocabSize: int, minFrequency: int = 2, specialTokens: {string}}) -> BPETokenizer",
@@ -68,10 +68,8 @@ enum BPELib: LuaLibrary {
         },
     ]
 
-    static func open(_ vm: LuaVM) throws {
-        DataLib.registerClass(vm.L, typeName, methods: DataTokenizerBindings.methods + methods,
-                              meta: DataTokenizerBindings.metamethods)
-    }
+    static let classes = [LuaClass(typeName, methods: DataTokenizerBindings.methods + methods,
+                                   metamethods: DataTokenizerBindings.metamethods)]
 
     /// The BPE tokenizer at `i`, or a type error.
     static func bpe(_ a: LuaArgs, _ i: Int32) throws -> BPETokenizer {

@@ -86,7 +86,7 @@ enum DataBatchBindings {
     static let batcherMeta: [LuaBinding] = [
         DataLib.binding("__tostring", "tostring(batcher) -> string", "Sizes and position of a batcher.") { a in
             let b = try batcher(a)
-            a.push("llm.Batcher(batchSize=\(b.batchSize), blockSize=\(b.blockSize), tokens=\(b.tokenCount), step=\(b.step))")
+            a.push("llm.data.Batcher(batchSize=\(b.batchSize), blockSize=\(b.blockSize), tokens=\(b.tokenCount), step=\(b.step))")
             return 1
         },
     ]
@@ -126,7 +126,7 @@ enum DataBatchBindings {
         DataLib.binding("__len", "#windows -> int", "Number of batches in one pass.") { a in a.push(try windows(a).batchCount); return 1 },
         DataLib.binding("__tostring", "tostring(windows) -> string", "Sizes of the evaluation windows.") { a in
             let w = try windows(a)
-            a.push("llm.EvalWindows(batchSize=\(w.batchSize), blockSize=\(w.blockSize), windows=\(w.windowCount), batches=\(w.batchCount))")
+            a.push("llm.data.EvalWindows(batchSize=\(w.batchSize), blockSize=\(w.blockSize), windows=\(w.windowCount), batches=\(w.batchCount))")
             return 1
         },
     ]

@@ -1,5 +1,5 @@
 // DataLib: the `llm.data` namespace (corpus reading, tokenizers, splits, batches; see LLMData) and its
-// userdata types llm.CharTokenizer, llm.ByteTokenizer, llm.Batcher and llm.EvalWindows, each with a
+// userdata types llm.data.CharTokenizer, llm.data.ByteTokenizer, llm.data.Batcher and llm.data.EvalWindows, each with a
 // methods table as __index plus __tostring. DataError becomes a plain Lua error with its own message;
 // every argument is checked here, so nothing reachable from Lua traps.
 import CLua
@@ -12,35 +12,17 @@ enum DataLib: LuaLibrary {
     static let functions: [LuaBinding] = DataCorpusBindings.functions + DataTokenizerBindings.functions
         + DataBatchBindings.functions
 
-    static let charTokenizer = "llm.CharTokenizer"
-    static let byteTokenizer = "llm.ByteTokenizer"
-    static let batcher = "llm.Batcher"
-    static let evalWindows = "llm.EvalWindows"
+    static let charTokenizer = "llm.data.CharTokenizer"
+    static let byteTokenizer = "llm.data.ByteTokenizer"
+    static let batcher = "llm.data.Batcher"
+    static let evalWindows = "llm.data.EvalWindows"
 
-    static func open(_ vm: LuaVM) throws {
-        registerClass(vm.L, charTokenizer, methods: DataTokenizerBindings.methods, meta: DataTokenizerBindings.metamethods)
-        registerClass(vm.L, byteTokenizer, methods: DataTokenizerBindings.methods, meta: DataTokenizerBindings.metamethods)
-        registerClass(vm.L, batcher, methods: DataBatchBindings.batcherMethods, meta: DataBatchBindings.batcherMeta)
-        registerClass(vm.L, evalWindows, methods: DataBatchBindings.windowMethods, meta: DataBatchBindings.windowMeta)
-    }
-
-    /// Registers userdata type `name` with `methods` as __index and the given metamethods.
-    static func registerClass(_ L: OpaquePointer, _ name: String, methods: [LuaBinding], meta: [LuaBinding]) {
-        Userdata.registerType(L, name: name)
-        _ = llms_getmetatable_named(L, name)
-        lua_createtable(L, 0, Int32(methods.count + 1))
-        for b in methods { pushBinding(L, b, key: "\(name).\(b.name)"); lua_setfield(L, -2, b.name) }
-        let free = LuaBinding("free", "obj:free()", "Releases the native object now; later uses are errors.") { a in
-            guard lua_type(a.L, 1) == LUA_TUSERDATA else { throw LuaError.type(1, expected: name) }
-            _ = try object(a, 1, name)
-            Userdata.free(a.L, 1)
-            return 0
-        }
-        pushBinding(L, free, key: "\(name).free"); lua_setfield(L, -2, "free")
-        lua_setfield(L, -2, "__index")
-        for b in meta { pushBinding(L, b, key: "\(name).\(b.name)"); lua_setfield(L, -2, b.name) }
-        llms_pop(L, 1)
-    }
+    static let classes = [
+        LuaClass(charTokenizer, methods: DataTokenizerBindings.methods, metamethods: DataTokenizerBindings.metamethods),
+        LuaClass(byteTokenizer, methods: DataTokenizerBindings.methods, metamethods: DataTokenizerBindings.metamethods),
+        LuaClass(batcher, methods: DataBatchBindings.batcherMethods, metamethods: DataBatchBindings.batcherMeta),
+        LuaClass(evalWindows, methods: DataBatchBindings.windowMethods, metamethods: DataBatchBindings.windowMeta),
+    ]
 
     /// The object of type `name` at `i`, or a type error.
     static func object(_ a: LuaArgs, _ i: Int32, _ name: String) throws -> AnyObject {
@@ -55,7 +37,7 @@ enum DataLib: LuaLibrary {
         for name in [charTokenizer, byteTokenizer, BPELib.typeName] {
             if let t = try Userdata.object(a.L, i, typeName: name, mt: ctx.metatables[name]) as? any Tokenizer { return t }
         }
-        throw LuaError.type(i, expected: "llm.CharTokenizer, llm.ByteTokenizer or llm.BPETokenizer")
+        throw LuaError.type(i, expected: "llm.data.CharTokenizer, llm.data.ByteTokenizer or llm.data.BPETokenizer")
     }
 
     /// A binding whose DataError becomes a Lua error with the error's own message (no name prefix).

@@ -74,7 +74,7 @@ enum DataTokenizerBindings {
     static let metamethods: [LuaBinding] = [
         DataLib.binding("__tostring", "tostring(tok) -> string", "Tokenizer kind and vocabulary size.") { a in
             let tok = try DataLib.tokenizer(a, 1)
-            a.push("llm.\(type(of: tok).typeName)(vocabSize=\(tok.vocabSize))")
+            a.push("llm.data.\(type(of: tok).typeName)(vocabSize=\(tok.vocabSize))")
             return 1
         },
     ]

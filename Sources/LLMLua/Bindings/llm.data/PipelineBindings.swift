@@ -45,10 +45,10 @@ enum PipelineLib: LuaLibrary {
         },
     ]
 
-    static func open(_ vm: LuaVM) throws {
-        DataLib.registerClass(vm.L, StageBox.luaTypeName, methods: PipelineBindings.stageMethods, meta: PipelineBindings.stageMeta)
-        PipelineBindings.registerTableClass(vm.L, pipelineType, methods: [PipelineRun.run])
-    }
+    static let classes = [
+        LuaClass(StageBox.luaTypeName, methods: PipelineBindings.stageMethods, metamethods: PipelineBindings.stageMeta),
+        LuaClass(pipelineType, methods: [PipelineRun.run], representation: .table),
+    ]
 }
 
 /// Helpers for binding files that expose stages, and the document <-> Lua table conversion.
@@ -93,15 +93,6 @@ public enum PipelineBindings {
             DataLib.pushString(a.L, "llm.data.Stage(\(box.step.name), \(kind))"); return 1
         },
     ]
-
-    /// Creates the named metatable for a plain-table class with `methods` as __index.
-    static func registerTableClass(_ L: OpaquePointer, _ name: String, methods: [LuaBinding]) {
-        _ = luaL_newmetatable(L, name)
-        lua_createtable(L, 0, Int32(methods.count))
-        for b in methods { pushBinding(L, b, key: "\(name).\(b.name)"); lua_setfield(L, -2, b.name) }
-        lua_setfield(L, -2, "__index")
-        llms_pop(L, 1)
-    }
 
     /// True when the value at `i` is a table whose metatable is the one registered as `name`.
     static func isInstance(_ L: OpaquePointer, _ i: Int32, _ name: String) -> Bool {

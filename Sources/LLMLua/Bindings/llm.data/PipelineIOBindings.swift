@@ -34,10 +34,8 @@ enum PipelineReadersLib: LuaLibrary {
         },
     ]
 
-    static func open(_ vm: LuaVM) throws {
-        PipelineBindings.registerTableClass(vm.L, readerType, methods: [])
-        PipelineBindings.registerTableClass(vm.L, PipelineWritersLib.writerType, methods: [])
-    }
+    static let classes = [LuaClass(readerType, representation: .table),
+                          LuaClass(PipelineWritersLib.writerType, representation: .table)]
 
     /// Checks the arguments (building the reader once) and returns the reader table.
     static func make(_ a: LuaArgs, kind: String) throws -> Int32 {

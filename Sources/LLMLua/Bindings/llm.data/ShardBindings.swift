@@ -6,8 +6,8 @@ import CLuaShim
 import LLMCore
 import LLMData
 
-extension ShardSetWriter: LuaBridged { public static var luaTypeName: String { "llm.ShardWriter" } }
-extension ShardLoader: LuaBridged { public static var luaTypeName: String { "llm.ShardLoader" } }
+extension ShardSetWriter: LuaBridged { public static var luaTypeName: String { "llm.data.ShardWriter" } }
+extension ShardLoader: LuaBridged { public static var luaTypeName: String { "llm.data.ShardLoader" } }
 
 enum ShardBindings: LuaLibrary {
     static let namespace = "llm.data"
@@ -92,14 +92,6 @@ enum ShardBindings: LuaLibrary {
         },
     ]
 
-    static func open(_ vm: LuaVM) throws {
-        for (name, methods) in [(ShardSetWriter.luaTypeName, writerMethods), (ShardLoader.luaTypeName, loaderMethods)] {
-            Userdata.registerType(vm.L, name: name)
-            _ = llms_getmetatable_named(vm.L, name)
-            lua_createtable(vm.L, 0, Int32(methods.count))
-            for m in methods { pushBinding(vm.L, m, key: "\(name).\(m.name)"); lua_setfield(vm.L, -2, m.name) }
-            lua_setfield(vm.L, -2, "__index")
-            llms_pop(vm.L, 1)
-        }
-    }
+    static let classes = [LuaClass(ShardSetWriter.luaTypeName, methods: writerMethods),
+                          LuaClass(ShardLoader.luaTypeName, methods: loaderMethods)]
 }

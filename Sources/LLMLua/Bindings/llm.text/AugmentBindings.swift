@@ -198,7 +198,5 @@ enum WordNetLib: LuaLibrary {
         },
     ]
 
-    static func open(_ vm: LuaVM) throws {
-        DataLib.registerClass(vm.L, WordNet.luaTypeName, methods: methods, meta: meta)
-    }
+    static let classes = [LuaClass(WordNet.luaTypeName, methods: methods, metamethods: meta)]
 }

@@ -80,14 +80,4 @@ enum SamplingBindings {
         },
     ]
 
-    /// Registers the Generator type with its methods.
-    static func open(_ vm: LuaVM) throws {
-        let L = vm.L
-        Userdata.registerType(L, name: Generator.luaTypeName)
-        _ = llms_getmetatable_named(L, Generator.luaTypeName)
-        lua_createtable(L, 0, Int32(generatorMethods.count))
-        for b in generatorMethods { pushBinding(L, b, key: "llm.Generator.\(b.name)"); lua_setfield(L, -2, b.name) }
-        lua_setfield(L, -2, "__index")
-        llms_pop(L, 1)
-    }
 }

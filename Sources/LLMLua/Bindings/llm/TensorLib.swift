@@ -17,5 +17,6 @@ enum TensorLib: LuaLibrary {
     /// Metamethods of llm.Tensor.
     static let metamethods: [LuaBinding] = TensorInfoBindings.metamethods + TensorMathBindings.metamethods
 
-    static func open(_ vm: LuaVM) throws { try SamplingBindings.open(vm) }
+    static let classes = [LuaClass(Tensor.luaTypeName, methods: methods, metamethods: metamethods, methodsPath: "llm.Tensor"),
+                          LuaClass(Generator.luaTypeName, methods: SamplingBindings.generatorMethods)]
 }

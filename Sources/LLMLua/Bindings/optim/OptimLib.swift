@@ -140,30 +140,17 @@ enum OptimLib: LuaLibrary {
         },
     ]
 
-    /// After Registry installed `functions` in the `optim` global: optim.Optimizer methods and metatable,
-    /// optim.schedule, and package.loaded['llm.optim'] = optim.
+    static let classes = [LuaClass(Optimizer.luaTypeName, methods: OptimizerBindings.methods,
+                                   metamethods: OptimizerBindings.metamethods, methodsPath: "optim.Optimizer")]
+
+    /// package.loaded['llm.optim'] = optim.
     static func open(_ vm: LuaVM) throws {
         let L = vm.L
-        Userdata.registerType(L, name: Optimizer.luaTypeName)
         Registry.pushNamespace(vm, namespace)
-        pushMethods(L, OptimizerBindings.methods, type: Optimizer.luaTypeName, metamethods: OptimizerBindings.metamethods)
-        lua_setfield(L, -2, "Optimizer")
-        ScheduleBindings.open(L)
-        lua_setfield(L, -2, "schedule")
         lua_getglobal(L, "package")
         lua_getfield(L, -1, "loaded")
         lua_pushvalue(L, -3)
         lua_setfield(L, -2, "llm.optim")    // require 'llm.optim' returns the same table
         llms_pop(L, 3)
-    }
-
-    /// Pushes a methods table for `type` and installs it as the metatable's __index, with the metamethods.
-    static func pushMethods(_ L: OpaquePointer, _ methods: [LuaBinding], type: String, metamethods: [LuaBinding]) {
-        lua_createtable(L, 0, Int32(methods.count))
-        for b in methods { pushBinding(L, b, key: "\(type).\(b.name)"); lua_setfield(L, -2, b.name) }
-        _ = llms_getmetatable_named(L, type)
-        lua_pushvalue(L, -2); lua_setfield(L, -2, "__index")
-        for b in metamethods { pushBinding(L, b, key: "\(type).\(b.name)"); lua_setfield(L, -2, b.name) }
-        llms_pop(L, 1)
     }
 }

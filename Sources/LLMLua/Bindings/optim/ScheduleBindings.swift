@@ -1,4 +1,4 @@
-// Schedule bindings: `optim.schedule.*` constructors returning optim.Schedule userdata, callable as
+// Schedule bindings: `optim.schedule.*` constructors returning optim.schedule.Schedule userdata, callable as
 // `sched(step) -> lr` (step 0-based: the number of updates already taken), with `sched:values(n)`,
 // `sched:step(metric)` (reduceOnPlateau) and tostring. `optim.schedule.values(s, n)` also takes any Lua
 // function step -> lr, the other accepted form of a schedule.
@@ -9,9 +9,17 @@ import LLMOptim
 
 /// A schedule as a Lua object (boxed so reduceOnPlateau can change state).
 final class ScheduleBox: LuaBridged {
-    static var luaTypeName: String { "optim.Schedule" }
+    static var luaTypeName: String { "optim.schedule.Schedule" }
     var schedule: any LRSchedule
     init(_ s: any LRSchedule) { schedule = s }
+}
+
+/// `optim.schedule`: the schedule constructors and the optim.schedule.Schedule class.
+enum ScheduleLib: LuaLibrary {
+    static let namespace = "optim.schedule"
+    static let functions = ScheduleBindings.functions
+    static let classes = [LuaClass(ScheduleBox.luaTypeName, methods: ScheduleBindings.methods,
+                                   metamethods: ScheduleBindings.metamethods, methodsPath: "optim.schedule.Schedule")]
 }
 
 enum ScheduleBindings {
@@ -43,7 +51,7 @@ enum ScheduleBindings {
 
     static func make(_ name: String, _ keys: [String], _ doc: String,
                      _ build: @escaping @Sendable (LuaArgs, LuaOptions) throws -> any LRSchedule) -> LuaBinding {
-        LuaBinding(name, "optim.schedule.\(name){\(keys.joined(separator: ", "))} -> optim.Schedule", doc) { a in
+        LuaBinding(name, "optim.schedule.\(name){\(keys.joined(separator: ", "))} -> optim.schedule.Schedule", doc) { a in
             try a.table(1)
             let o = try a.options(1, allowed: keys)
             Userdata.push(a.L, ScheduleBox(try build(a, o)), typeName: ScheduleBox.luaTypeName)
@@ -85,7 +93,7 @@ enum ScheduleBindings {
                                 thresholdMode: o.string("thresholdMode") ?? "rel", cooldown: reqInt(o.integer("cooldown") ?? 0, "cooldown"),
                                 minLR: o.number("minLR") ?? 0)
         },
-        LuaBinding("values", "optim.schedule.values(s: optim.Schedule | function, n: int) -> {number}",
+        LuaBinding("values", "optim.schedule.values(s: optim.schedule.Schedule | function, n: int) -> {number}",
                    "The learning rates of steps 0..n-1 of a schedule object or of any Lua function step -> lr.") { a in
             let n = try count(a, 2)
             if a.type(1) == LUA_TFUNCTION {
@@ -136,13 +144,4 @@ enum ScheduleBindings {
             a.push(try box(a, 1).schedule.description); return 1
         },
     ]
-
-    /// Pushes the optim.schedule table (functions + `Schedule` methods table) and sets up the metatable.
-    static func open(_ L: OpaquePointer) {
-        Userdata.registerType(L, name: ScheduleBox.luaTypeName)
-        lua_createtable(L, 0, Int32(functions.count + 1))
-        for b in functions { pushBinding(L, b, key: "optim.schedule.\(b.name)"); lua_setfield(L, -2, b.name) }
-        OptimLib.pushMethods(L, methods, type: ScheduleBox.luaTypeName, metamethods: metamethods)
-        lua_setfield(L, -2, "Schedule")
-    }
 }
