@@ -20,12 +20,26 @@ describe('llm.save / llm.load', function()
       ts['t.' .. d] = llm.tensor({{1, 2}, {3, 4}}, {dtype = d})
     end
     llm.save(p, ts, {metadata = {note = 'hi'}})
-    local back, md = llm.load(p)
+    local back, md = llm.load(p, {metadata = true})
     assert.are.same({note = 'hi', format = 'pt'}, md)
     for name, t in pairs(ts) do
       assert.are.same(t:totable(), back[name]:totable())
       assert.are.equal(t.dtype, back[name].dtype)
     end
+  end)
+
+  it('returns the tensors only unless {metadata = true} is asked, so it composes with loadStateDict', function()
+    local p = path('sd.safetensors')
+    local m = nn.Linear(3, 2)
+    llm.save(p, m:stateDict(), {metadata = {note = 'x'}})
+    assert.are.equal(1, select('#', llm.load(p)))
+    assert.are.equal(1, select('#', llm.load(p, {metadata = false})))
+    assert.are.equal(2, select('#', llm.load(p, {metadata = true})))
+    local m2 = nn.Linear(3, 2)
+    m2:loadStateDict(llm.load(p))
+    assert.are.same(m.weight:totable(), m2.weight:totable())
+    contains(errorOf(llm.load, p, {metadata = 'yes'}), "Invalid 'metadata': expected a boolean")
+    contains(errorOf(llm.load, p, {meta = true}), 'meta')
   end)
 
   it('writes the header padded to 8 bytes, starting with {', function()

@@ -2,6 +2,8 @@
 // A tensor table maps names to llm.Tensor; metadata maps strings to strings. llm.save always records
 // `format = "pt"` unless the caller sets `format`, so transformers accepts the file. Files are written
 // atomically; format errors from LLMFormats surface as Lua errors naming the file and the tensor.
+// llm.load returns the tensors only (so it composes: `m:loadStateDict(llm.load(p))`); the metadata
+// comes second on request, `llm.load(p, {metadata = true})`.
 import CLua
 import CLuaShim
 import LLMCore
@@ -29,12 +31,15 @@ enum FormatsLib: LuaLibrary {
             }
             return 0
         },
-        LuaBinding("load", "llm.load(path: string) -> {name = Tensor}, {string = string}",
-                   "Reads a safetensors file (validated as untrusted): its tensors and its metadata.") { a in
+        LuaBinding("load", "llm.load(path: string, [{metadata: boolean}]) -> {name = Tensor}, [{string = string}]",
+                   "Reads a safetensors file (validated as untrusted): its tensors; with {metadata = true} also its metadata.") { a in
             let path = try a.path(1, .read)
+            // one result by default, so `m:loadStateDict(llm.load(p))` passes no stray second argument
+            let withMetadata = try a.options(2, allowed: ["metadata"]).bool("metadata") ?? false
             let file: SafetensorsFile
             do { file = try Safetensors.read(path: path) } catch let e as FormatError { throw LuaError.runtime(e.message) }
             pushTensorMap(a, file.tensors)
+            guard withMetadata else { return 1 }
             pushStringMap(a.L, file.metadata)
             return 2
         },
