@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CEdit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // The Lua boundary in C: the trampoline (the only place lua_error is raised) and macro wrappers.
         .target(name: "CLuaShim", dependencies: ["CLua"]),
         // SIMD CPU kernels in C, compiled for baseline x86-64 and for AVX2+FMA, chosen at run time.
@@ -30,7 +31,7 @@ let package = Package(
         // Corpus reading, tokenizers, splits and batches (tokenizer.json via LLMFormats' JSON). Knows nothing of Lua.
         .target(name: "LLMData", dependencies: ["LLMCore", "LLMFormats", "CZlib"]),
         // safetensors, checkpoint directories, JSON. Knows nothing of Lua.
-        .target(name: "LLMFormats", dependencies: ["LLMCore"]),
+        .target(name: "LLMFormats", dependencies: ["LLMCore", "COpenSSL"]),
         // The bridge: VM wrapper, userdata, argument checking, binding tables.
         .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore", "LLMOptim", "LLMData", "LLMFormats"]),
         // CLI and REPL only; no ML logic.
