@@ -31,7 +31,36 @@ import Testing
             == "\nHi there\na < b & c")
     #expect(TextClean.stripHTML("<div>你好<!-- note --></div><style>p{}</style>世界") == "\n你好\n世界")
     #expect(TextClean.decodeEntities("&#x1F600; &#169; &lt;x&gt; &unknown; &") == "😀 © <x> &unknown; &")
-    #expect(TextClean.stripHTML("unterminated <b") == "unterminated <b")
+    #expect(TextClean.stripHTML("<p title=\"a>b\" data-x='<i>'>x</p>") == "\nx\n")
+}
+
+/// Where Python 3.11's html.parser departs from the HTML5 tokenizer, stripHTML follows HTML5 (see
+/// scripts/reference/make_html_fixtures.py); the corpus comparison is in HTMLReferenceTests.swift.
+@Test func htmlFollowsHTML5WhereHTMLParserDiffers() {
+    #expect(TextClean.stripHTML("unterminated <b") == "unterminated ")                 // EOF in tag: dropped
+    #expect(TextClean.stripHTML("x <p title='a>b") == "x ")                             // EOF in quoted value
+    #expect(TextClean.stripHTML("a <!-- never closed <p>") == "a ")                     // EOF in comment
+    #expect(TextClean.stripHTML("x<!-->y<!--->z<!-- c --!>w") == "xyzw")               // abrupt and --!> ends
+    #expect(TextClean.stripHTML("</p foo=\">\">t") == "\nt")                           // end tags parse attributes
+    #expect(TextClean.stripHTML("<script/>hidden</script>shown") == "shown")            // self-closing script is raw text
+    #expect(TextClean.stripHTML("<script>a</script x=1>b<style>c</ style>d</style  >e") == "be")
+    #expect(TextClean.stripHTML("<script>never closed <p>text") == "")
+    #expect(TextClean.stripHTML("<b>a</") == "a</")                                     // `</` and `<` at EOF are text
+    #expect(TextClean.stripHTML("<b>a<") == "a<")
+    #expect(TextClean.stripHTML("<é>x<1>") == "<é>x<1>")                                // a tag name starts with an ASCII letter
+    #expect(TextClean.stripHTML("<" + String(repeating: "abc", count: 20) + " x='>'>y</p\t>") == "y\n") // overlong name
+    #expect(TextClean.stripHTML("&am<b>p;</b>") == "&amp;")                              // references never span tags
+}
+
+/// Hostile inputs stay linear: long runs of `<`, unterminated constructs and `&` never rescan.
+@Test func htmlScannerIsLinearOnHostileInput() {
+    let n = 200_000
+    #expect(TextClean.stripHTML(String(repeating: "<a", count: n)) == "")
+    #expect(TextClean.stripHTML(String(repeating: "<", count: n)) == String(repeating: "<", count: n))
+    #expect(TextClean.stripHTML(String(repeating: "<!--", count: n)) == "")
+    #expect(TextClean.stripHTML("<script>" + String(repeating: "</scrip", count: n)) == "")
+    #expect(TextClean.decodeEntities(String(repeating: "&amp", count: n)) == String(repeating: "&", count: n))
+    #expect(TextClean.decodeEntities(String(repeating: "&" + String(repeating: "z", count: 40), count: 5000)).utf8.count == 41 * 5000)
 }
 
 @Test func urls() {

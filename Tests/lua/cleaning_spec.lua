@@ -118,3 +118,23 @@ describe('llm.data.filters', function()
     fails(function() return filters.c4(nil) end, 'string expected, got nil')
   end)
 end)
+
+-- Tests/Fixtures/html: each page's text and html.unescape cases from Python's html.parser, written by
+-- scripts/reference/make_html_fixtures.py (which states the comparison rule).
+describe('llm.data.clean against Python html.parser', function()
+  local dir = (debug.getinfo(1, 'S').source:match('^@(.*/)') or './') .. '../Fixtures/html/'
+  local function read(p) local h = assert(io.open(p, 'rb')); local s = h:read('a'); h:close(); return s end
+  local ref = llm.json.decode(read(dir .. 'reference.json'))
+  it('stripHTML gives the reference text of every corpus page', function()
+    assert.is_true(#ref.pages >= 30)
+    for _, page in ipairs(ref.pages) do
+      assert.are.equal(page.text, clean.stripHTML(read(dir .. page.file)), page.file)
+    end
+  end)
+  it('decodeEntities agrees with html.unescape (every HTML5 name, numeric edge cases)', function()
+    for _, c in ipairs(ref.unescape) do
+      assert.are.equal(c.output, clean.decodeEntities(c.input), c.input:sub(1, 60))
+    end
+    assert.are.equal('é ½ ¬it; € \u{FFFD} x>y', clean.stripHTML('&eacute &frac12; &notit; &#x80; &#0; <a title="a>b">x&gt;y</a>'))
+  end)
+end)
