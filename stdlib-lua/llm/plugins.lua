@@ -1,8 +1,10 @@
 -- llm.plugins: reads the manifests of installed plugins (LuaRocks rocks in llmscript's trees, listed in
 -- package.llmscript_trees, project tree first). A plugin's manifest is the module `<name>.llmscript`, a
 -- data module returning {llmscript = '>=0.1', provides = {augmenters = {...}, schedules = {...},
--- recipes = {...}}}. It is loaded as text in an empty environment, never `require`d. Pure reading: the
--- `llmscript plugin` commands install and remove through LuaRocks.
+-- recipes = {...}}}. Manifests and the trees' LuaRocks manifests are data: each is evaluated by
+-- llm.loadData in a fresh bare Lua state (no libraries, text only) with an instruction and memory
+-- budget, never `require`d; a looping, allocating or malformed one is an error naming the file. Pure
+-- reading: the `llmscript plugin` commands install and remove through LuaRocks.
 local M = {}
 
 --- The kinds of things a plugin can provide.
@@ -107,31 +109,112 @@ function M.validate(m)
   return { llmscript = m.llmscript, provides = provides, description = m.description }
 end
 
--- Runs a data file (text only) in an empty environment: true, its result, the environment; or false, msg.
-local function loadData(path, chunkname)
-  local f = io.open(path, 'r')
-  if not f then return false, 'cannot open ' .. path end
+-- Budgets of the data files read here (llm.loadData: a bare Lua state, no libraries, text only).
+local manifestLimits = { maxInstructions = 1000000, maxMemory = 8 * 1024 * 1024 }
+local treeLimits = { maxInstructions = 20000000, maxMemory = 128 * 1024 * 1024 }
+local maxFileBytes = 16 * 1024 * 1024
+local ENOENT = 2
+
+-- Evaluates the data file at `path` in a bounded bare state: true, its result, its globals; false and
+-- 'missing' when the file does not exist; false and a message naming the file otherwise.
+local function readData(path, limits)
+  local f, err, code = io.open(path, 'rb')
+  if not f then return false, code == ENOENT and 'missing' or err end
+  local size = f:seek('end')
+  if not size or size > maxFileBytes then
+    f:close()
+    return false, ('%s: larger than %d bytes; not a data file'):format(path, maxFileBytes)
+  end
+  f:seek('set')
   local src = f:read('a'); f:close()
-  local env = {}
-  local chunk, err = load(src, chunkname or ('@' .. path), 't', env)
-  if not chunk then return false, err end
-  local ok, res = pcall(chunk)
-  if not ok then return false, tostring(res) end
-  return true, res, env
+  local opts = { name = path }
+  for k, v in pairs(limits) do opts[k] = v end
+  local ok, value, globals = pcall(llm.loadData, src, opts)
+  if not ok then return false, tostring(value) end
+  return true, value, globals
 end
 
 local function luaDirs(tree)
   return tree .. '/share/lua/5.4', tree .. '/lib/lua/5.4'
 end
 
+local function treeManifestPath(tree) return tree .. '/lib/luarocks/rocks-5.4/manifest' end
+
+-- Checks the `repository` table of a tree manifest: name -> version -> list of {modules = {name = path}}.
+local function checkRepository(repo)
+  if type(repo) ~= 'table' then return ("Invalid 'repository': expected a table, got %s"):format(type(repo)) end
+  for name, versions in pairs(repo) do
+    if type(name) ~= 'string' or type(versions) ~= 'table' then
+      return ("Invalid 'repository.%s': expected a table of versions, got %s"):format(tostring(name), type(versions))
+    end
+    for v, infos in pairs(versions) do
+      local where = ("'repository.%s.%s'"):format(name, tostring(v))
+      if type(v) ~= 'string' or type(infos) ~= 'table' then
+        return ('Invalid %s: expected a list of install records, got %s'):format(where, type(infos))
+      end
+      for _, info in pairs(infos) do
+        if type(info) ~= 'table' then return ('Invalid %s: expected install records, got %s'):format(where, type(info)) end
+        if info.modules ~= nil and type(info.modules) ~= 'table' then
+          return ('Invalid %s.modules: expected a table, got %s'):format(where, type(info.modules))
+        end
+        for m, rel in pairs(info.modules or {}) do
+          if type(m) ~= 'string' or type(rel) ~= 'string' then
+            return ('Invalid %s.modules: expected module = path strings, got %s = %s'):format(where, type(m), type(rel))
+          end
+        end
+      end
+    end
+  end
+end
+
+--- The `repository` table of a tree's LuaRocks manifest ({} when the tree has none). A manifest that
+--- loops, allocates or is not LuaRocks' shape is an error naming the file (never "no plugins").
+function M.repository(tree)
+  local path = treeManifestPath(tree)
+  local ok, value, globals = readData(path, treeLimits)
+  if not ok then
+    if value == 'missing' then return {} end
+    error('invalid plugin tree manifest ' .. value, 0)
+  end
+  local repo = globals.repository
+  if repo == nil and type(value) == 'table' then repo = value.repository end
+  local err = checkRepository(repo)
+  if err then error(('invalid plugin tree manifest %s: %s'):format(path, err), 0) end
+  return repo
+end
+
+-- A module path of a tree manifest stays inside the tree: relative, no '..' segment.
+local function insideTree(rel)
+  if rel:sub(1, 1) == '/' then return false end
+  for seg in rel:gmatch('[^/]+') do if seg == '..' then return false end end
+  return true
+end
+
+--- Evaluates a plugin manifest file (`<name>.llmscript`) as data and validates it: the normalized
+--- manifest or nil and a message. The file may only return a literal table (no globals, no calls,
+--- bounded instructions and memory).
+function M.readManifest(path, name)
+  local ok, m, globals = readData(path, manifestLimits)
+  if not ok then return nil, ('%s: cannot load manifest: %s'):format(name, m == 'missing' and ('no file ' .. path) or m) end
+  local g = next(globals)
+  if g ~= nil then
+    return nil, ("%s.llmscript: sets the global '%s'; a manifest only returns a table"):format(name, tostring(g))
+  end
+  local man, verr = M.validate(m)
+  if not man then return nil, ('%s.llmscript: %s'):format(name, verr) end
+  return man
+end
+
 --- Reads one installed rock of a tree: its manifest and the modules it provides. Returns an entry
 --- {name, version, tree, llmscript, provides, manifest} or nil and a message naming what is wrong.
 function M.inspect(tree, name, version)
-  local rocksManifest = tree .. '/lib/luarocks/rocks-5.4/manifest'
-  local _, _, env = loadData(rocksManifest)
-  local repo = type(env) == 'table' and env.repository
-  local versions = type(repo) == 'table' and repo[name]
-  if type(versions) ~= 'table' then return nil, ("'%s' is not installed in %s"):format(name, tree) end
+  return M.inspectIn(M.repository(tree), tree, name, version)
+end
+
+--- M.inspect with the tree's repository table already read (M.repository(tree)).
+function M.inspectIn(repo, tree, name, version)
+  local versions = repo[name]
+  if versions == nil then return nil, ("'%s' is not installed in %s"):format(name, tree) end
   if not version then version = next(versions) end
   local info = versions[version] and versions[version][1] or {}
   local modules = info.modules or {}
@@ -139,12 +222,13 @@ function M.inspect(tree, name, version)
   if not rel then
     return nil, ("%s %s has no manifest module '%s.llmscript'"):format(name, version, name)
   end
+  if not insideTree(rel) then
+    return nil, ("%s: manifest module path '%s' leaves the tree"):format(name, rel)
+  end
   local share = luaDirs(tree)
   local path = share .. '/' .. rel
-  local ok, m = loadData(path, '=' .. name .. '.llmscript')
-  if not ok then return nil, ('%s: cannot load manifest: %s'):format(name, m) end
-  local man, verr = M.validate(m)
-  if not man then return nil, ('%s.llmscript: %s'):format(name, verr) end
+  local man, err = M.readManifest(path, name)
+  if not man then return nil, err end
   for kind, map in pairs(man.provides) do
     for pname, mod in pairs(map) do
       if not modules[mod] then
@@ -158,13 +242,10 @@ function M.inspect(tree, name, version)
 end
 
 --- Names and versions of every rock of a tree (plugins or not), sorted by name.
-function M.rocks(tree)
-  local _, _, env = loadData(tree .. '/lib/luarocks/rocks-5.4/manifest')
+function M.rocks(tree, repo)
   local out = {}
-  if type(env) == 'table' and type(env.repository) == 'table' then
-    for name, versions in pairs(env.repository) do
-      for v in pairs(versions) do out[#out + 1] = { name = name, version = v } end
-    end
+  for name, versions in pairs(repo or M.repository(tree)) do
+    for v in pairs(versions) do out[#out + 1] = { name = name, version = v } end
   end
   table.sort(out, function(a, b) return a.name < b.name or (a.name == b.name and a.version < b.version) end)
   return out
@@ -182,8 +263,9 @@ end
 function M.list(trees)
   local out = {}
   for _, tree in ipairs(trees or M.trees()) do
-    for _, r in ipairs(M.rocks(tree)) do
-      local e, err = M.inspect(tree, r.name, r.version)
+    local repo = M.repository(tree)
+    for _, r in ipairs(M.rocks(tree, repo)) do
+      local e, err = M.inspectIn(repo, tree, r.name, r.version)
       if e then
         out[#out + 1] = e
       elseif not err:match("has no manifest module") then

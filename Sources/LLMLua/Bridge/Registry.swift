@@ -29,7 +29,7 @@ extension LuaLibrary {
 enum Registry {
     /// Every library, in load order.
     static let libraries: [any LuaLibrary.Type] = [TensorLib.self, IntrospectionLib.self, OptimLib.self, ScheduleLib.self,
-                                                    FormatsLib.self, JSONLib.self, CheckpointLib.self,
+                                                    FormatsLib.self, DataFileLib.self, JSONLib.self, CheckpointLib.self,
                                                     DataLib.self, ShardBindings.self, PipelineLib.self, PipelineReadersLib.self,
                                                     PipelineWritersLib.self, BPELib.self,
                                                     TextLib.self, WordNetLib.self,
