@@ -95,3 +95,119 @@ describe('llm.plugins trees', function()
     assert.matches('./plugins/lib/lua/5.4/?.so', package.cpath, 1, true)
   end)
 end)
+
+describe('llm.loadData (data files in a bare bounded state)', function()
+  it('returns what the chunk returns and the globals it sets, as plain tables', function()
+    local v, g = llm.loadData("x = 1; y = { z = 'q', 'a' .. 'b' }; return { 1, 2, k = true }", { name = 'd.lua' })
+    assert.are.same({ 1, 2, k = true }, v)
+    assert.are.same({ x = 1, y = { z = 'q', 'ab' } }, g)
+    local none, empty = llm.loadData('')
+    assert.is_nil(none)
+    assert.are.same({}, empty)
+  end)
+
+  it('offers no libraries: no io, os, require, load, string methods', function()
+    local _, g = llm.loadData('a, b, c, d, e = io, os, require, load, string')
+    assert.are.same({}, g)
+    assert.has_error(function() llm.loadData("return ('x'):rep(9)", { name = 'm' }) end,
+      "m:1: attempt to index a string value (constant 'x')")
+  end)
+
+  it('stops loops and allocation with a message naming the file', function()
+    assert.has_error(function() llm.loadData('while true do end', { name = 'loop.lua', maxInstructions = 100000 }) end,
+      'loop.lua: instruction limit of 100000 exceeded (a data file may only build tables)')
+    assert.has_error(function() llm.loadData("local s = 'x' for i = 1, 40 do s = s .. s end", { name = 'big.lua', maxMemory = 1 << 20 }) end,
+      'big.lua: memory limit of 1048576 bytes exceeded (a data file may only build tables)')
+  end)
+
+  it('refuses what is not data', function()
+    local cases = {
+      { 'return function() end', "f: 'result' is a function; a data file holds only tables, strings, numbers and booleans" },
+      { 'x = { y = print or function() end }', "f: 'x.y' is a function; a data file holds only tables, strings, numbers and booleans" },
+      { 'local t = {} t.me = t return t', "f: the table at 'result.me' contains itself" },
+      { 'return { [{}] = 1 }', 'f: a table key in \'result\'; data keys are strings, numbers or booleans' },
+      { '\27Lua', "f: attempt to load a binary chunk (mode is 't')" },
+      { 'return {', 'f:1: unexpected symbol near <eof>' },
+    }
+    for _, c in ipairs(cases) do
+      assert.has_error(function() llm.loadData(c[1], { name = 'f' }) end, c[2])
+    end
+    assert.has_error(function() llm.loadData('', { maxInstructions = 0 }) end,
+      "Invalid 'maxInstructions': expected a positive integer, got 0")
+    assert.has_error(function() llm.loadData('', { bogus = 1 }) end)
+  end)
+end)
+
+describe('llm.plugins hostile files', function()
+  local tree = os.tmpname()
+  local function write(path, text)
+    local f = assert(io.open(tree .. '/' .. path, 'w')); f:write(text); f:close()
+  end
+  local manifestPath = tree .. '/lib/luarocks/rocks-5.4/manifest'
+  local goodTree = [[
+    repository = {
+      evil = { ["1.0-1"] = { { arch = "installed", modules = { ["evil.llmscript"] = "evil/llmscript.lua" } } } },
+    }
+    modules = {}
+    commands = {}
+  ]]
+
+  setup(function()
+    os.remove(tree)
+    assert(os.execute('mkdir -p ' .. tree .. '/lib/luarocks/rocks-5.4 ' .. tree .. '/share/lua/5.4/evil'))
+  end)
+  teardown(function() os.execute('rm -rf ' .. tree) end)
+
+  it('refuses a manifest that loops, allocates, calls or sets globals', function()
+    write('lib/luarocks/rocks-5.4/manifest', goodTree)
+    local cases = {
+      { 'while true do end return {}', 'instruction limit of 1000000 exceeded' },
+      { "local s = 'x' for i = 1, 30 do s = s .. s end return {}", 'memory limit of 8388608 bytes exceeded' },
+      { "os.execute('touch /tmp/pwned') return {}", "attempt to index a nil value (global 'os')" },
+      { "helper = 1 return { llmscript = '>=0.1', provides = {} }", "evil.llmscript: sets the global 'helper'; a manifest only returns a table" },
+    }
+    for _, c in ipairs(cases) do
+      write('share/lua/5.4/evil/llmscript.lua', c[1])
+      local list = plugins.list({ tree })
+      assert.are.equal(1, #list)
+      assert.matches(c[2], list[1].error, 1, true)
+    end
+  end)
+
+  it('makes a looping, allocating or garbage tree manifest an error naming the file', function()
+    for _, text in ipairs({
+      'while true do end',
+      "local s = 'x' for i = 1, 40 do s = s .. s end",
+      'repository = 5',
+      'repository = { x = { ["1"] = { { modules = { m = 5 } } } } }',
+      '\0\1garbage',
+      '',
+    }) do
+      write('lib/luarocks/rocks-5.4/manifest', text)
+      local ok, err = pcall(plugins.list, { tree })
+      assert.is_false(ok, text)
+      assert.matches('invalid plugin tree manifest ' .. manifestPath, err, 1, true)
+      assert.has_error(function() plugins.rocks(tree) end)
+    end
+  end)
+
+  it('treats a tree without a manifest as empty', function()
+    os.remove(manifestPath)
+    assert.are.same({}, plugins.list({ tree }))
+  end)
+
+  it('keeps manifest module paths inside the tree', function()
+    write('lib/luarocks/rocks-5.4/manifest', (goodTree:gsub('evil/llmscript.lua', '../../../../etc/passwd')))
+    assert.matches("manifest module path '../../../../etc/passwd' leaves the tree", plugins.list({ tree })[1].error, 1, true)
+  end)
+
+  it('makes augment.get report a broken tree instead of an unknown augmenter', function()
+    write('lib/luarocks/rocks-5.4/manifest', 'while true do end')
+    local saved = package.llmscript_trees
+    package.llmscript_trees = { tree }
+    local ok, err = pcall(augment.get, 'no_such_augmenter')
+    package.llmscript_trees = saved
+    assert.is_false(ok)
+    assert.matches('invalid plugin tree manifest ' .. manifestPath, err, 1, true)
+  end)
+end)

@@ -29,8 +29,7 @@ local function norm(s) return (s:gsub('[_%-]', ''):lower()) end
 local function pluginAugmenters()
   local plugins = rawget(llm, 'plugins')
   if not plugins then return {} end
-  local ok, provided = pcall(plugins.provides, 'augmenters')
-  if not ok then return {} end
+  local provided = plugins.provides('augmenters')   -- a broken tree manifest is an error, not "no plugins"
   local out = {}
   for name, entry in pairs(provided) do
     out[name] = function(opts)
