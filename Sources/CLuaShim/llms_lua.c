@@ -1,4 +1,5 @@
-/* CLuaShim implementation: the trampoline and protected-call helpers. See llms_lua.h for the contract. */
+/* CLuaShim implementation: the trampoline and protected-call helpers. See llms_lua.h for the contract;
+ * the sandbox's allocator, budgets and hooks are in llms_sandbox.c. */
 #include "llms_lua.h"
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,6 @@ int llms_register_ctx(void *ctx) {
     return g_nctx++;
 }
 
-static int llms_sandbox_timeout(lua_State *L, llms_sandbox *sb);
-
 static int llms_trampoline(lua_State *L) {
     lua_Integer id = lua_tointeger(L, lua_upvalueindex(1));
     if (id < 0 || id >= g_nctx || g_dispatch == NULL)     /* upvalues can be rewritten by debug.setupvalue */
@@ -35,12 +34,17 @@ static int llms_trampoline(lua_State *L) {
     int arg = 0, gckb = 0;
     llms_sandbox *sb = llms_sandbox_of(L);
     if (sb != NULL) {                                     /* sandbox: deadline before the call, memory after */
-        if (sb->limit_s > 0 && (sb->expired || llms_monotonic() > sb->deadline)) return llms_sandbox_timeout(L, sb);
+        if (sb->limit_s > 0 && (sb->expired || llms_monotonic() > sb->deadline)) return llms_sandbox_raise_timeout(L, sb);
         sb->in_native++;
     }
+    size_t held = sb != NULL ? sb->held : 0;
     int n = g_dispatch(L, g_ctx[id], &arg, &gckb);        /* the Swift frame is gone after this line */
     if (sb != NULL) {
         sb->in_native--;
+        if (sb->held > held) {                            /* transient buffers of this call (llms_sandbox_hold) */
+            llms_budget_credit(sb->budget, sb->held - held);
+            sb->held = held;
+        }
         if (sb->over && sb->in_native == 0) {
             sb->over = 0; sb->mem_hit = 1;
             return luaL_error(L, "sandbox: memory limit of %I bytes exceeded", (lua_Integer)sb->limit);
@@ -99,8 +103,6 @@ int llms_loadfile(lua_State *L, const char *path) {
     return luaL_loadfilex(L, path, "t");
 }
 
-static void llms_sandbox_set_hook(lua_State *L, int count);
-
 /* Ctrl-C while Lua runs: like lua.c, the SIGINT handler only sets a hook; the hook raises
  * "interrupted!" at the next Lua instruction (inside Lua frames, so no longjmp crosses Swift). */
 static lua_State *volatile g_interrupt_L = NULL;
@@ -129,134 +131,4 @@ int llms_pcall_interruptible(lua_State *L, int nargs, int nresults) {
     signal(SIGINT, old == SIG_ERR ? SIG_DFL : old);
     g_interrupt_L = NULL;
     return status;
-}
-
-/* ---- Sandbox: counting allocator, time-limit hook, watchdog (see llms_lua.h) ---- */
-
-double llms_monotonic(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void *llms_sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-    llms_sandbox *sb = (llms_sandbox *)ud;
-    size_t old = ptr ? osize : 0;                         /* with ptr == NULL, osize is a type tag */
-    if (nsize == 0) {
-        free(ptr);
-        sb->used -= old;
-        return NULL;
-    }
-    if (nsize > old && sb->limit > 0) {                   /* never refuse a shrink (the manual's rule) */
-        size_t grow = nsize - old;
-        if (grow > sb->limit || sb->used + sb->native + grow > sb->limit) {
-            if (sb->in_native > 0) sb->over = 1;          /* no longjmp across Swift: raised after the call */
-            else { sb->mem_hit = 1; return NULL; }
-        }
-    }
-    void *p = realloc(ptr, nsize);
-    if (p == NULL) return nsize <= old ? ptr : NULL;
-    sb->used = sb->used - old + nsize;
-    return p;
-}
-
-static int llms_sandbox_panic(lua_State *L) {
-    const char *msg = lua_tostring(L, -1);
-    fprintf(stderr, "llmscript: PANIC: unprotected error in call to Lua API (%s)\n", msg ? msg : "?");
-    return 0;
-}
-
-lua_State *llms_sandbox_newstate(size_t limit_bytes) {
-    llms_sandbox *sb = (llms_sandbox *)calloc(1, sizeof *sb);
-    if (sb == NULL) return NULL;
-    sb->limit = limit_bytes;
-    lua_State *L = lua_newstate(llms_sandbox_alloc, sb);
-    if (L == NULL) { free(sb); return NULL; }
-    lua_atpanic(L, llms_sandbox_panic);
-    return L;
-}
-
-llms_sandbox *llms_sandbox_of(lua_State *L) {
-    void *ud = NULL;
-    return lua_getallocf(L, &ud) == llms_sandbox_alloc ? (llms_sandbox *)ud : NULL;
-}
-
-void llms_sandbox_close(lua_State *L) {
-    llms_sandbox *sb = llms_sandbox_of(L);
-    lua_close(L);
-    free(sb);
-}
-
-static int llms_sandbox_timeout(lua_State *L, llms_sandbox *sb) {
-    char secs[64];
-    sb->expired = 1;
-    snprintf(secs, sizeof secs, "%.14g", sb->limit_s);
-    return luaL_error(L, "sandbox: time limit of %s s exceeded", secs);
-}
-
-/* After the deadline the hook fires at every instruction and raises again, so a pcall that catches the
- * error cannot keep the script alive: the next instruction outside it fails too. */
-static void llms_sandbox_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    llms_sandbox *sb = llms_sandbox_of(L);
-    if (sb == NULL || sb->limit_s <= 0) return;
-    if (sb->expired || llms_monotonic() > sb->deadline) {
-        lua_sethook(L, llms_sandbox_hook, LUA_MASKCOUNT, 1);
-        llms_sandbox_timeout(L, sb);
-    }
-}
-
-static void llms_sandbox_set_hook(lua_State *L, int count) {
-    lua_sethook(L, llms_sandbox_hook, LUA_MASKCOUNT, count);
-}
-
-void llms_sandbox_set_time_limit(lua_State *L, double seconds) {
-    llms_sandbox *sb = llms_sandbox_of(L);
-    if (sb == NULL) return;
-    sb->limit_s = seconds > 0 ? seconds : 0;
-    sb->expired = 0;
-    sb->deadline = llms_monotonic() + sb->limit_s;
-    if (sb->limit_s > 0) llms_sandbox_set_hook(L, 10000);
-    else lua_sethook(L, NULL, 0, 0);
-}
-
-int llms_sandbox_status(lua_State *L) {
-    llms_sandbox *sb = llms_sandbox_of(L);
-    if (sb != NULL && sb->limit_s > 0 && !sb->expired && llms_monotonic() > sb->deadline) sb->expired = 1;
-    lua_pushboolean(L, sb != NULL && sb->expired);
-    lua_pushboolean(L, sb != NULL && sb->mem_hit);
-    lua_pushinteger(L, sb != NULL ? (lua_Integer)sb->limit : 0);
-    lua_pushnumber(L, sb != NULL ? (lua_Number)sb->limit_s : 0);
-    return 4;
-}
-
-int llms_callback_pcall(lua_State *L, int nargs, int nresults) {
-    llms_sandbox *sb = llms_sandbox_of(L);
-    int saved = 0;
-    if (sb != NULL) { saved = sb->in_native; sb->in_native = 0; }
-    int status = lua_pcall(L, nargs, nresults, 0);
-    if (sb != NULL) sb->in_native = saved;
-    return status;
-}
-
-static char g_watchdog_msg[512];
-
-static void llms_watchdog_fire(int sig) {
-    (void)sig;
-    size_t n = strlen(g_watchdog_msg);
-    if (write(2, g_watchdog_msg, n) < 0) { /* nothing left to do */ }
-    _exit(1);
-}
-
-void llms_watchdog_arm(double seconds, const char *message) {
-    struct itimerval t;
-    memset(&t, 0, sizeof t);
-    if (seconds > 0) {
-        snprintf(g_watchdog_msg, sizeof g_watchdog_msg, "%s\n", message ? message : "llmscript: time limit exceeded");
-        signal(SIGALRM, llms_watchdog_fire);
-        t.it_value.tv_sec = (time_t)seconds;
-        t.it_value.tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6);
-        if (t.it_value.tv_sec == 0 && t.it_value.tv_usec == 0) t.it_value.tv_usec = 1;
-    }
-    setitimer(ITIMER_REAL, &t, NULL);
 }

@@ -1,5 +1,6 @@
 // Storage: a reference-counted, 64-byte aligned block of native memory shared by tensor views.
-// Tracks the bytes it holds (live and cumulative, so a host can report them to its GC) and a version
+// Tracks the bytes it holds (live and cumulative, so a host can report them to its GC; charged to the
+// thread's current MemoryAccount, if any, so a host can limit them) and a version
 // counter bumped by in-place writes (autograd uses it to detect modified saved tensors). Large blocks
 // stay in malloc's heap between steps (see heapTuned).
 import Synchronization
@@ -26,10 +27,9 @@ public final class Storage: @unchecked Sendable {
     public static let liveBytes = Atomic<Int>(0)
     /// Bytes allocated since the process started (monotonic); hosts diff it to pace their GC.
     public static let allocatedBytes = Atomic<Int>(0)
-    /// A host's memory budget for live storages plus `externalBytes` (0: none); a sandboxed run sets it.
-    public static let limitBytes = Atomic<Int>(0)
-    /// Bytes the host holds outside storages (a sandboxed Lua heap), counted against `limitBytes`.
-    public static let externalBytes = Atomic<Int>(0)
+    /// The budget this block is charged to (the thread's ``MemoryAccounts/current`` when it was made);
+    /// credited when the block is freed, on whatever thread that happens.
+    public let account: (any MemoryAccount)?
     /// Upper bound on a single allocation: the machine's physical memory.
     public static let maxBytes: Int = {
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
@@ -52,13 +52,6 @@ public final class Storage: @unchecked Sendable {
     /// - Throws: ``TensorError/memory(_:)`` when the request exceeds physical memory or malloc fails.
     public init(byteCount: Int, zeroed: Bool = true) throws {
         guard byteCount >= 0 else { throw TensorError.memory("cannot allocate a negative size") }
-        let budget = Storage.limitBytes.load(ordering: .relaxed)
-        if budget > 0 {
-            let held = Storage.liveBytes.load(ordering: .relaxed) &+ Storage.externalBytes.load(ordering: .relaxed)
-            guard byteCount <= budget, held <= budget - byteCount else {
-                throw TensorError.memory("sandbox: memory limit of \(budget) bytes exceeded (allocating \(byteCount) bytes with \(held) in use)")
-            }
-        }
         guard byteCount <= Storage.maxBytes else {
             throw TensorError.memory("cannot allocate \(byteCount) bytes: more than this machine's memory (\(Storage.maxBytes) bytes)")
         }
@@ -69,19 +62,28 @@ public final class Storage: @unchecked Sendable {
                 throw TensorError.memory("cannot allocate \(byteCount) bytes: only \(avail) bytes of memory are free")
             }
         }
+        let account = MemoryAccounts.current
+        if let account, !account.charge(byteCount) {
+            throw TensorError.memory("sandbox: memory limit of \(account.limitBytes) bytes exceeded (allocating \(byteCount) bytes with \(account.usedBytes) in use)")
+        }
         _ = Storage.heapTuned
         var p: UnsafeMutableRawPointer? = nil
         let rc = posix_memalign(&p, 64, max(byteCount, 64))
-        guard rc == 0, let ptr = p else { throw TensorError.memory("out of memory allocating \(byteCount) bytes") }
+        guard rc == 0, let ptr = p else {
+            account?.credit(byteCount)
+            throw TensorError.memory("out of memory allocating \(byteCount) bytes")
+        }
         if zeroed { memset(ptr, 0, byteCount) }
         bytes = ptr
         self.byteCount = byteCount
+        self.account = account
         Storage.liveBytes.add(byteCount, ordering: .relaxed)
         Storage.allocatedBytes.add(byteCount, ordering: .relaxed)
     }
 
     deinit {
         free(bytes)
+        account?.credit(byteCount)
         Storage.liveBytes.subtract(byteCount, ordering: .relaxed)
     }
 

@@ -71,37 +71,9 @@ static inline void *llms_testudata_fast(lua_State *L, int idx, const void *mt) {
     return m == mt ? p : NULL;
 }
 
-/* Sandbox (llmscript --sandbox): a state made by llms_sandbox_newstate carries an llms_sandbox as its
- * allocator's userdata. The allocator counts the Lua heap and refuses growth past `limit` (Lua heap +
- * the native tensor bytes last reported in `native`); inside a native call (in_native > 0) growth is
- * granted and flagged (`over`) so no allocation error longjmps across Swift; the trampoline raises it
- * after the Swift frame returns. The count hook raises "time limit" at every tick after the deadline. */
-typedef struct llms_sandbox {
-    size_t used;        /* Lua heap bytes */
-    size_t limit;       /* 0: no memory limit */
-    size_t native;      /* native (tensor) bytes, updated by the host after native calls */
-    int in_native;      /* > 0 while a native function runs */
-    int over;           /* the limit was passed inside a native call */
-    int mem_hit;        /* the limit refused an allocation at least once */
-    int expired;        /* the time limit passed */
-    double limit_s;     /* 0: no time limit */
-    double deadline;    /* monotonic seconds */
-} llms_sandbox;
-/* A new state with the counting allocator (NULL when out of memory). Close it with llms_sandbox_close. */
-lua_State *llms_sandbox_newstate(size_t limit_bytes);
-/* The sandbox of a state, or NULL for an ordinary state. */
-llms_sandbox *llms_sandbox_of(lua_State *L);
-/* lua_close, then frees the sandbox record. */
-void llms_sandbox_close(lua_State *L);
-/* Starts the time limit now: a count hook every 10000 instructions checks the monotonic clock. */
-void llms_sandbox_set_time_limit(lua_State *L, double seconds);
-/* Lua function: returns expired (boolean), memory limit hit (boolean), the limits (bytes, seconds). */
-int llms_sandbox_status(lua_State *L);
-/* Monotonic clock in seconds. */
-double llms_monotonic(void);
-/* lua_pcall for host callbacks from inside a native call: Lua code run from here is counted normally. */
-int llms_callback_pcall(lua_State *L, int nargs, int nresults);
-/* Process watchdog for native calls the hook cannot interrupt: after `seconds`, prints `message` to
- * stderr and exits with status 1. 0 disarms it. */
-void llms_watchdog_arm(double seconds, const char *message);
+/* The sandbox (memory budgets, counting allocator, time-limit hook, watchdog). */
+#include "llms_sandbox.h"
+/* Pushes the table of sandboxed file functions (open, openfile, remove, rename, loadfile, readable) acting
+ * through `policy` (an llmio_policy, see llms_fs.c); the host keeps the policy alive as long as the state. */
+void llms_push_fs(lua_State *L, void *policy);
 #endif

@@ -23,12 +23,24 @@ extension TextOps {
     public static func sample(_ n: Int, _ k: Int, generator: Generator) -> [Int] {
         guard n > 0, k > 0 else { return [] }
         let k = min(k, n)
-        var pool = Array(0..<n)
+        // A partial Fisher-Yates shuffle of 0..<n; the positions it touches live in a dictionary when k is
+        // small next to n, so memory is O(k), not O(n) (same draws, same result as the dense array).
+        if n / 4 <= k {
+            var pool = Array(0..<n)
+            for i in 0..<k { pool.swapAt(i, i + Int(generator.integer(below: UInt64(n - i)))) }
+            return Array(pool[0..<k])
+        }
+        var moved: [Int: Int] = [:]
+        moved.reserveCapacity(2 * k)
+        var out: [Int] = []
+        out.reserveCapacity(k)
         for i in 0..<k {
             let j = i + Int(generator.integer(below: UInt64(n - i)))
-            pool.swapAt(i, j)
+            let vi = moved[i] ?? i, vj = moved[j] ?? j
+            out.append(vj)
+            moved[j] = vi
         }
-        return Array(pool[0..<k])
+        return out
     }
 
     /// Masks a fraction `rate` of the positions of `ids` whose id is not in `protected`:

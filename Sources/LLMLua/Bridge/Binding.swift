@@ -46,21 +46,21 @@ private let dispatcher: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?
                                         UnsafeMutablePointer<Int32>?) -> Int32 = { L, ctx, arg, gckb in
     guard let L, let ctx, let arg, let gckb else { return LLMS_ERR_MSG }
     let before = Storage.allocatedBytes.load(ordering: .relaxed)
-    let sandbox = llms_sandbox_of(L)   // sandboxed state: share the memory budget with the tensor storages
-    if let sandbox { Storage.externalBytes.store(sandbox.pointee.used, ordering: .relaxed) }
+    // sandboxed state: tensor storages made during the call are charged to the state's own budget
+    let budget = MemoryBudget.of(L)
     defer {
         let now = Storage.allocatedBytes.load(ordering: .relaxed)
         let grown = now &- before
         if grown > 0 {
             // sandboxed: step the GC by the native bytes (its memory budget counts tensors the GC has not freed)
-            if sandbox != nil { gckb.pointee = Int32(clamping: grown >> 10) }
+            if budget != nil { gckb.pointee = Int32(clamping: grown >> 10) }
             else if NativeGCPacing.shouldCollect(allocated: now) { gckb.pointee = -1 }   // full cycle (C side)
         }
-        if let sandbox { sandbox.pointee.native = max(Storage.liveBytes.load(ordering: .relaxed), 0) }
     }
     let box = Unmanaged<FunctionBox>.fromOpaque(ctx).takeUnretainedValue()
-    if sandbox != nil, let denial = box.sandboxDenial { lua_pushstring(L, denial); return LLMS_ERR_MSG }
+    if budget != nil, let denial = box.sandboxDenial { lua_pushstring(L, denial); return LLMS_ERR_MSG }
     do {
+        if let budget { return try MemoryAccounts.withCurrent(budget) { try box.binding.fn(LuaArgs(L, box.binding.name)) } }
         return try box.binding.fn(LuaArgs(L, box.binding.name))
     } catch let e as LuaError {
         switch e {

@@ -24,8 +24,16 @@ public final class LuaVM {
     /// - Parameters:
     ///   - strict: when true, reading or assigning an undeclared global is an error.
     ///   - sandbox: when given, the state runs untrusted code under these limits (see ``SandboxPolicy``).
-    public init(strict: Bool = true, sandbox: SandboxPolicy? = nil) throws {
-        let state = sandbox.map { llms_sandbox_newstate($0.memoryLimit ?? 0) } ?? luaL_newstate()
+    public convenience init(strict: Bool = true, sandbox: SandboxPolicy? = nil) throws {
+        try self.init(strict: strict, sandbox: sandbox, parentBudget: nil)
+    }
+
+    /// A state whose memory budget, when sandboxed, is a child of `parentBudget` (a worker state: it gets
+    /// what the parent has left, and its allocations count against the parent too).
+    init(strict: Bool, sandbox: SandboxPolicy?, parentBudget: MemoryBudget?) throws {
+        let state = sandbox.map { policy in
+            parentBudget.map { llms_sandbox_newstate_child($0.raw) } ?? llms_sandbox_newstate(policy.memoryLimit ?? 0)
+        } ?? luaL_newstate()
         guard let L = state else { throw LuaError.runtime("cannot create a Lua state (out of memory)") }
         self.L = L
         context = LuaContext()
@@ -45,9 +53,7 @@ public final class LuaVM {
     deinit {
         if llms_sandbox_of(L) != nil {
             llms_sandbox_set_time_limit(L, 0)   // let the pending __gc run past the deadline
-            llms_sandbox_close(L)
-            if context.sandbox?.memoryLimit != nil { Storage.limitBytes.store(0, ordering: .relaxed) }
-            Storage.externalBytes.store(0, ordering: .relaxed)
+            MemoryBudget.close(L)   // this state's budget only: nothing process-wide to reset
         } else {
             lua_close(L)   // runs every pending __gc, releasing all tensors
         }

@@ -58,7 +58,6 @@ enum Sandbox {
         if let lib = vm.stdlibPath { read.append(lib) }   // the engine's own Lua modules (help reads them)
         vm.context.paths = PathPolicy(readDirs: read, writeDirs: policy.writeDirs)
         vm.context.sandbox = policy
-        if let limit = policy.memoryLimit { Storage.limitBytes.store(limit, ordering: .relaxed) }
 
         lua_getglobal(L, "require")
         lua_pushstring(L, "llm.sandbox")

@@ -6,6 +6,7 @@
 import CLua
 import CLuaShim
 import Foundation
+import LLMCore
 import LLMData
 
 /// A Lua function of the calling state as a pipeline step.
@@ -31,12 +32,16 @@ final class LuaWorkerStage: DocumentStage, @unchecked Sendable {
     let cpath: String
     /// The calling state's sandbox: worker states get the same policy (recipe code never runs unconfined).
     let sandbox: SandboxPolicy?
+    /// The calling state's memory budget: worker states get child budgets of it (what it has left, charged
+    /// to it too), so N workers cannot take N times the limit.
+    let parentBudget: MemoryBudget?
     private let lock = NSLock()
     private var idle: [LuaVM] = []
     static let registryKey = "llmscript.pipeline.step"
 
     init(module: String, fn: String, name: String, path: String, cpath: String, sandbox: SandboxPolicy?) {
         self.module = module; self.fn = fn; self.name = name; self.path = path; self.cpath = cpath; self.sandbox = sandbox
+        parentBudget = sandbox == nil ? nil : MemoryAccounts.current as? MemoryBudget   // set by the dispatcher for the caller
     }
 
     func process(_ doc: Document) throws -> StageOutcome {
@@ -53,7 +58,7 @@ final class LuaWorkerStage: DocumentStage, @unchecked Sendable {
         lock.lock()
         if let vm = idle.popLast() { lock.unlock(); return vm }
         lock.unlock()
-        let vm = try LuaVM(strict: true, sandbox: sandbox)
+        let vm = try LuaVM(strict: true, sandbox: sandbox, parentBudget: parentBudget)
         let L = vm.L
         lua_getglobal(L, "package")
         lua_pushstring(L, path); lua_setfield(L, -2, "path")

@@ -14,7 +14,9 @@ enum JSONLib: LuaLibrary {
             let o = try a.options(2, allowed: ["indent", "sortKeys"])
             let indent = try o.bool("indent") ?? false
             let sortKeys = try o.bool("sortKeys") ?? true
-            let v = try LuaJSON.value(a.L, 1, fn: "llm.json.encode")
+            let (v, textBytes) = try LuaJSON.valueAndSize(a, 1, fn: "llm.json.encode")
+            // the text exists three times at the end: the writer's bytes, the Swift String, the Lua string
+            try a.reserve(lua: LuaSize.string(textBytes), native: LuaSize.total((textBytes, 2)))
             do { LuaJSON.pushString(a.L, try JSONWriter.string(v, indent: indent ? 2 : 0, sortKeys: sortKeys)) } catch let e as FormatError {
                 throw LuaError.runtime("llm.json.encode: \(e.message)")
             }
@@ -28,7 +30,10 @@ enum JSONLib: LuaLibrary {
             let v: JSONValue
             do {
                 v = try p.withMemoryRebound(to: UInt8.self, capacity: len) {
-                    try JSONParser.parse(UnsafeBufferPointer(start: $0, count: len), maxDepth: LuaJSON.maxDepth)
+                    let text = UnsafeBufferPointer(start: $0, count: len)
+                    let need = LuaJSON.decodeEstimate(text)   // checked before the parse tree and the tables exist
+                    try a.reserve(lua: need.lua, native: need.native)
+                    return try JSONParser.parse(text, maxDepth: LuaJSON.maxDepth)
                 }
             } catch let e as FormatError { throw LuaError.runtime("llm.json.decode: \(e.message)") }
             try LuaJSON.push(a.L, v)

@@ -28,15 +28,44 @@ enum LuaJSON {
 
     // MARK: Lua -> JSON
 
-    /// The JSON value of the Lua value at `idx`. `fn` prefixes messages (`llm.json.encode`).
-    static func value(_ L: OpaquePointer, _ idx: Int32, fn: String) throws -> JSONValue {
+    /// What a conversion to JSON has built so far: the Swift tree is held against the state's memory
+    /// budget in steps of `step` values (`LuaArgs.reserve`), and `textBytes` estimates the JSON text.
+    struct Walk {
         var visiting = Set<UnsafeRawPointer>()
-        return try value(L, lua_absindex(L, idx), path: "$", depth: 0, visiting: &visiting, fn: fn)
+        let args: LuaArgs?
+        var values = 0
+        var textBytes = 0
+        static let step = 4096
+        /// Per value of the Swift tree: the indirect JSONValue box, its slot, a member's key.
+        static let nodeBytes = 112
+
+        mutating func count(_ text: Int) throws {
+            values += 1
+            textBytes = textBytes &+ text
+            if values % Walk.step == 0, let args { try args.reserve(native: Walk.step * Walk.nodeBytes) }
+        }
+    }
+
+    /// The JSON value of the Lua value at `idx`. `fn` prefixes messages (`llm.json.encode`). With `args`,
+    /// the Swift tree counts against the calling state's memory budget as it grows.
+    static func value(_ L: OpaquePointer, _ idx: Int32, fn: String, args: LuaArgs? = nil) throws -> JSONValue {
+        var walk = Walk(args: args)
+        return try value(L, lua_absindex(L, idx), path: "$", depth: 0, walk: &walk, fn: fn)
+    }
+
+    /// Like ``value(_:_:fn:args:)``, also returning an estimate of the JSON text's size in bytes.
+    static func valueAndSize(_ a: LuaArgs, _ idx: Int32, fn: String) throws -> (JSONValue, Int) {
+        var walk = Walk(args: a)
+        let v = try value(a.L, lua_absindex(a.L, idx), path: "$", depth: 0, walk: &walk, fn: fn)
+        return (v, walk.textBytes)
     }
 
     private static func value(_ L: OpaquePointer, _ idx: Int32, path: String, depth: Int,
-                              visiting: inout Set<UnsafeRawPointer>, fn: String) throws -> JSONValue {
+                              walk: inout Walk, fn: String) throws -> JSONValue {
         func fail(_ m: String) -> LuaError { LuaError.runtime("\(fn): \(m) at \(path)") }
+        var len = 0
+        if lua_type(L, idx) == LUA_TSTRING { _ = lua_tolstring(L, idx, &len) }
+        try walk.count(len &+ 2 * depth &+ 26)   // text: the string (or a number), separators and indent
         switch lua_type(L, idx) {
         case LUA_TNIL, LUA_TNONE: return .null
         case LUA_TBOOLEAN: return .bool(lua_toboolean(L, idx) != 0)
@@ -55,9 +84,9 @@ enum LuaJSON {
             guard depth < maxDepth else { throw fail("nesting deeper than \(maxDepth) levels") }
             guard lua_checkstack(L, 6) != 0 else { throw fail("Lua stack exhausted") }
             guard let p = lua_topointer(L, idx) else { throw fail("unreadable table") }
-            guard visiting.insert(p).inserted else { throw fail("table contains a cycle") }
-            defer { visiting.remove(p) }
-            return try table(L, idx, path: path, depth: depth, visiting: &visiting, fn: fn)
+            guard walk.visiting.insert(p).inserted else { throw fail("table contains a cycle") }
+            defer { walk.visiting.remove(p) }
+            return try table(L, idx, path: path, depth: depth, walk: &walk, fn: fn)
         default:
             let t = String(cString: lua_typename(L, lua_type(L, idx)))
             let name = lua_type(L, idx) == LUA_TUSERDATA ? userdataName(L, idx) ?? t : t
@@ -83,7 +112,7 @@ enum LuaJSON {
     }
 
     private static func table(_ L: OpaquePointer, _ idx: Int32, path: String, depth: Int,
-                              visiting: inout Set<UnsafeRawPointer>, fn: String) throws -> JSONValue {
+                              walk: inout Walk, fn: String) throws -> JSONValue {
         var count = 0, maxInt: lua_Integer = 0, stringKeys = 0
         var badKey: String? = nil
         lua_pushnil(L)
@@ -110,7 +139,7 @@ enum LuaJSON {
             for k in 0..<intKeys {
                 lua_rawgeti(L, idx, lua_Integer(k + 1))
                 defer { llms_pop(L, 1) }
-                items.append(try value(L, lua_gettop(L), path: "\(path)[\(k + 1)]", depth: depth + 1, visiting: &visiting, fn: fn))
+                items.append(try value(L, lua_gettop(L), path: "\(path)[\(k + 1)]", depth: depth + 1, walk: &walk, fn: fn))
             }
             return .array(items)
         }
@@ -122,7 +151,8 @@ enum LuaJSON {
         while lua_next(L, idx) != 0 {
             // On error the stack is left as is: the trampoline raises right after.
             guard let key = string(L, -2) else { throw LuaError.runtime("\(fn): key at \(path) is not valid UTF-8") }
-            let v = try value(L, lua_gettop(L), path: path + "." + key, depth: depth + 1, visiting: &visiting, fn: fn)
+            try walk.count(key.utf8.count &+ 4)
+            let v = try value(L, lua_gettop(L), path: path + "." + key, depth: depth + 1, walk: &walk, fn: fn)
             llms_pop(L, 1)
             members.append(JSONMember(key, v))
         }
@@ -131,9 +161,44 @@ enum LuaJSON {
 
     // MARK: JSON -> Lua
 
-    /// Pushes the Lua value of `v` (null -> llm.json.null; empty arrays carry the array mark).
-    static func push(_ L: OpaquePointer, _ v: JSONValue) throws {
+    /// Upper-bound byte estimates of decoding `text`: the Lua values it becomes and the parsed Swift tree
+    /// (an indirect JSONValue per value, array/member slots, String storage), from one pass that counts
+    /// values (separators + containers + 1), object members (colons) and string bytes outside escapes.
+    static func decodeEstimate(_ text: UnsafeBufferPointer<UInt8>) -> (lua: Int, native: Int) {
+        var values = 1, members = 0, containers = 0, strings = 0, stringBytes = 0
+        var inString = false, escaped = false
+        for c in text {
+            if inString {
+                if escaped { escaped = false } else if c == 0x5C { escaped = true } else if c == 0x22 { inString = false }
+                else { stringBytes += 1 }
+                continue
+            }
+            switch c {
+            case 0x22: inString = true; strings += 1
+            case 0x2C: values += 1                        // ,
+            case 0x3A: members += 1                       // :
+            case 0x5B, 0x7B: containers += 1; values += 1 // [ {
+            default: break
+            }
+        }
+        let lua = LuaSize.total((containers, LuaSize.table), (values, LuaSize.arraySlot), (members, LuaSize.hashEntry),
+                                (strings, LuaSize.string(0)), (stringBytes, 1))
+        let native = LuaSize.total((values, 64), (members, 48), (containers, 64), (strings, 48), (stringBytes, 1))
+        return (lua, native)
+    }
+
+    /// Pushes the Lua value of `v` (null -> llm.json.null; empty arrays carry the array mark). Every
+    /// 4096 values it checks that the memory limit still holds (`LuaArgs.checkMemory`).
+    static func push(_ L: OpaquePointer, _ v: JSONValue, fn: String = "llm.json.decode") throws {
+        var pushed = 0
+        try push(LuaArgs(L, fn), v, &pushed)
+    }
+
+    private static func push(_ a: LuaArgs, _ v: JSONValue, _ pushed: inout Int) throws {
+        let L = a.L
         guard lua_checkstack(L, 4) != 0 else { throw LuaError.runtime("llm.json.decode: Lua stack exhausted") }
+        pushed += 1
+        if pushed & 4095 == 0 { try a.checkMemory() }
         switch v {
         case .null: lua_getfield(L, llms_registryindex(), nullKey)
         case .bool(let b): lua_pushboolean(L, b ? 1 : 0)
@@ -142,11 +207,11 @@ enum LuaJSON {
         case .string(let s): pushString(L, s)
         case .array(let items):
             lua_createtable(L, Int32(clamping: items.count), 0)
-            for (k, item) in items.enumerated() { try push(L, item); lua_rawseti(L, -2, lua_Integer(k + 1)) }
+            for (k, item) in items.enumerated() { try push(a, item, &pushed); lua_rawseti(L, -2, lua_Integer(k + 1)) }
             if items.isEmpty { lua_getfield(L, llms_registryindex(), arrayKey); lua_setmetatable(L, -2) }
         case .object(let members):
             lua_createtable(L, 0, Int32(clamping: members.count))
-            for m in members { pushString(L, m.key); try push(L, m.value); lua_rawset(L, -3) }
+            for m in members { pushString(L, m.key); try push(a, m.value, &pushed); lua_rawset(L, -3) }
         }
     }
 

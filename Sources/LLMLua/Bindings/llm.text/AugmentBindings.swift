@@ -19,6 +19,29 @@ enum TextLib: LuaLibrary {
         a.isNoneOrNil(i) ? .shared : try a.object(i, Generator.self)
     }
 
+    /// The string argument `i` to split, after checking that splitting it fits the memory budget: at
+    /// most `pieces(n)` pieces of its n bytes, each held in `arrays` Swift arrays (24 bytes an element) and
+    /// Lua arrays (a slot each) before the strings themselves (checked as they are pushed).
+    static func textToSplit(_ a: LuaArgs, _ i: Int32, arrays: Int, pieces: (Int) -> Int) throws -> String {
+        let s = try DataLib.utf8String(a, i, what: a.name)
+        let n = pieces(s.utf8.count)
+        try a.reserve(lua: LuaSize.total((arrays, LuaSize.table), (n, arrays * LuaSize.arraySlot)),
+                      native: LuaSize.total((n, arrays * 24 + 16)))
+        return s
+    }
+
+    /// Pushes `xs` as a Lua array; long strings (their own copies in Lua) are checked against the memory
+    /// budget first, and the limit is re-checked every 4096 strings.
+    static func pushStrings(_ a: LuaArgs, _ xs: [String]) throws {
+        try a.reserve(lua: xs.reduce(0) { $1.utf8.count > 40 ? $0 &+ LuaSize.string($1.utf8.count) : $0 })
+        let L = a.L
+        lua_createtable(L, Int32(clamping: xs.count), 0)
+        for (k, s) in xs.enumerated() {
+            if k & 4095 == 4095 { try a.checkMemory() }
+            DataLib.pushString(L, s); lua_rawseti(L, -2, lua_Integer(k + 1))
+        }
+    }
+
     static func pushStrings(_ L: OpaquePointer, _ xs: [String]) {
         lua_createtable(L, Int32(clamping: xs.count), 0)
         for (k, s) in xs.enumerated() { DataLib.pushString(L, s); lua_rawseti(L, -2, lua_Integer(k + 1)) }
@@ -44,14 +67,14 @@ enum TextLib: LuaLibrary {
     static let functions: [LuaBinding] = [
         LuaBinding("tokenize", "llm.text.tokenize(s: string) -> {string}, {string}",
                    "Pieces whose concatenation is s, and their kinds: 'w' word, 'c' CJK character, 'p' punctuation, 's' whitespace.") { a in
-            let pieces = TextOps.tokenize(try DataLib.utf8String(a, 1, what: "tokenize"))
-            pushStrings(a.L, pieces.map(\.text)); pushStrings(a.L, pieces.map(\.kind.rawValue)); return 2
+            let pieces = TextOps.tokenize(try textToSplit(a, 1, arrays: 3) { $0 })
+            try pushStrings(a, pieces.map(\.text)); try pushStrings(a, pieces.map(\.kind.rawValue)); return 2
         },
         LuaBinding("words", "llm.text.words(s: string) -> {string}", "The words of s (CJK characters count as words; punctuation and spaces dropped).") { a in
-            pushStrings(a.L, TextOps.words(try DataLib.utf8String(a, 1, what: "words"))); return 1
+            try pushStrings(a, TextOps.words(try textToSplit(a, 1, arrays: 1) { $0 / 2 + 1 })); return 1
         },
         LuaBinding("chars", "llm.text.chars(s: string) -> {string}", "The characters (grapheme clusters) of s.") { a in
-            pushStrings(a.L, TextOps.characters(try DataLib.utf8String(a, 1, what: "chars"))); return 1
+            try pushStrings(a, TextOps.characters(try textToSplit(a, 1, arrays: 1) { $0 })); return 1
         },
         LuaBinding("isCJK", "llm.text.isCJK(ch: string) -> boolean", "True for a CJK ideograph, kana or Hangul character.") { a in
             a.push(TextOps.isCJK(try character(a, 1))); return 1
@@ -82,6 +105,9 @@ enum TextLib: LuaLibrary {
             let n = try a.integer(1), k = try a.integer(2)
             guard n >= 0 else { throw LuaError.argument(1, "expected a non-negative integer, got \(n)") }
             guard k >= 0 else { throw LuaError.argument(2, "expected a non-negative integer, got \(k)") }
+            let m = Swift.min(n, k)   // the result: m ints in Swift (the shuffle's pool too when dense) and in Lua
+            try a.reserve(lua: LuaSize.total((m, LuaSize.arraySlot), (1, LuaSize.table)),
+                          native: LuaSize.total((n / 4 <= k ? n : 4 * m, 8), (m, 16)))
             a.push(ints: TextOps.sample(n, k, generator: try gen(a, 3)).map { $0 + 1 }); return 1
         },
         LuaBinding("maskTokens", "llm.text.maskTokens(ids: {int}|Tensor, {rate, maskId, vocabSize, mode='mask'|'bert'|'random', protect={int}, generator}) -> ids, chosen",
@@ -101,6 +127,9 @@ enum TextLib: LuaLibrary {
             }
             let g: Generator = try generatorField(a, 2)
             let rate = try o.number("rate") ?? 0.15
+            // before building: the ids in Swift (in, out, chosen) and two results of the same length in Lua
+            let count = a.isTensor(1) ? try a.tensor(1).count : Int(lua_rawlen(a.L, 1))
+            try a.reserve(lua: LuaSize.total((2, LuaSize.table), (count, 2 * LuaSize.arraySlot)), native: LuaSize.total((count, 8 * 4 + 1)))
             if a.isTensor(1) {
                 let t = try a.tensor(1)
                 let vals = t.toDoubles()

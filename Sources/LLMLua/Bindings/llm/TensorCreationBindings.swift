@@ -4,6 +4,10 @@ import CLua
 import CLuaShim
 import LLMCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 enum TensorCreationBindings {
     static let creationOptions = ["dtype", "requiresGrad"]
 
@@ -104,6 +108,11 @@ enum TensorCreationBindings {
         },
         LuaBinding("memory", "llm.memory() -> int", "Bytes of native tensor memory currently allocated.") { a in
             a.push(Storage.liveBytes.load(ordering: .relaxed)); return 1
+        },
+        LuaBinding("peakMemory", "llm.peakMemory() -> int", "Peak resident memory of this process so far in bytes (getrusage's ru_maxrss).") { a in
+            var u = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &u)
+            a.push(Int(u.ru_maxrss) &* 1024); return 1
         },
     ]
 

@@ -36,6 +36,9 @@ enum TensorInfoBindings {
             // an empty tensor can still need many (empty) tables: shape [2^36, 0]
             let tables = t.shape.dropLast().reduce(1) { Swift.min($0 &* Swift.max($1, 1), 1 << 40) }
             guard tables <= 1 << 26 else { throw LuaError.runtime("totable: tensor of shape \(shapeString(t.shape)) needs too many tables to convert") }
+            // before building: the offsets buffer (native) and the nested tables (a slot per value, a header per row)
+            try a.reserve(lua: LuaSize.total((tables, LuaSize.table), (t.count, LuaSize.arraySlot), (tables, LuaSize.arraySlot)),
+                          native: LuaSize.total((t.count, 8)))
             let isFloat = t.dtype.isFloatingPoint
             var offsets: [Int] = []
             offsets.reserveCapacity(t.count)

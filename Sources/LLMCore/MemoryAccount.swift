@@ -1,0 +1,46 @@
+// MemoryAccount: a memory budget that native allocations are charged to. The engine knows nothing of
+// who enforces it (a sandboxed Lua state does, see LLMLua's MemoryBudget); a host makes an account
+// current on a thread for the duration of a call (`MemoryAccount.withCurrent`), and every `Storage`
+// allocated on that thread meanwhile is charged to it before it allocates and credited when freed,
+// wherever and whenever that happens. Threads with no current account are not limited.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A budget of bytes shared by everything that allocates under it.
+public protocol MemoryAccount: AnyObject, Sendable {
+    /// Adds `bytes` to the account; false, charging nothing, when they do not fit.
+    func charge(_ bytes: Int) -> Bool
+    /// Removes `bytes` charged earlier.
+    func credit(_ bytes: Int)
+    /// The limit in bytes that applies (0: none), for messages.
+    var limitBytes: Int { get }
+    /// Bytes charged now, for messages.
+    var usedBytes: Int { get }
+}
+
+/// The account current on each thread (a pthread key: thread-local without Foundation).
+public enum MemoryAccounts {
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+
+    /// The account charged by allocations on this thread, if any.
+    public static var current: (any MemoryAccount)? {
+        guard let p = pthread_getspecific(key) else { return nil }
+        return Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as? any MemoryAccount
+    }
+
+    /// Runs `body` with `account` current on this thread (nested calls restore the previous one). The
+    /// caller keeps `account` alive for the duration (it is stored unretained).
+    public static func withCurrent<R>(_ account: (any MemoryAccount)?, _ body: () throws -> R) rethrows -> R {
+        let previous = pthread_getspecific(key)
+        let raw = account.map { Unmanaged<AnyObject>.passUnretained($0).toOpaque() }
+        if raw != previous { pthread_setspecific(key, raw) }
+        defer { if raw != previous { pthread_setspecific(key, previous) } }
+        return try body()
+    }
+
+}

@@ -1,0 +1,145 @@
+-- sandbox_memory_spec.lua: `--max-memory` holds for every allocation-heavy binding. Each case runs in its
+-- own child process (`llmscript --sandbox --max-memory 64M`), asks for far more than the limit through one
+-- binding, and must get a clear memory-limit error while the child's peak RSS (llm.peakMemory, getrusage)
+-- stays within LIMIT + MARGIN of an idle child's peak. Also: the budget is per state (a luaStep pipeline's
+-- worker states draw from the caller's remaining budget, and their teardown leaves the limit in place),
+-- and size/count arguments are checked before anything is allocated.
+-- Run: llmscript test Tests/lua/sandbox_memory_spec.lua
+local h = dofile((debug.getinfo(1, 'S').source:match('^@(.*/)') or './') .. 'helpers.lua')
+
+local LIMIT = 64 * 1024 * 1024
+-- Documented in SECURITY.md ("Memory limit"): peak RSS above the idle process stays under LIMIT + MARGIN.
+local MARGIN = 16 * 1024 * 1024
+local FLAGS = {'--sandbox', '--max-memory', '64M'}
+
+-- Runs `code` in a sandboxed child; it prints "RESULT <ok> <message>" and "PEAK <bytes>". Returns ok
+-- (boolean), the message, the peak, and the child's stderr.
+local function child(code)
+  local wrapped = 'local ok, err = pcall(function() ' .. code .. ' end)\n'
+    .. 'collectgarbage()\n'
+    .. "print('RESULT', ok, (tostring(err):gsub('%s', ' ')))\n"
+    .. "print('PEAK', llm.peakMemory())\n"
+  local status, out, err = h.runCode(wrapped, FLAGS)
+  local ok, msg = out:match('RESULT\t(%a+)\t([^\n]*)')
+  local peak = tonumber(out:match('PEAK\t(%d+)'))
+  assert(status == 0 and peak, 'child failed (status ' .. tostring(status) .. '): ' .. out .. err)
+  return ok == 'true', msg, peak, err
+end
+
+local baseline
+local function idle()
+  if not baseline then
+    local _, _, peak = child('return 1')
+    baseline = peak
+  end
+  return baseline
+end
+
+-- The case fails with the memory-limit error and the peak stays within the limit plus the margin.
+local function refused(code, fragment)
+  local ok, msg, peak = child(code)
+  assert(not ok, 'expected a memory-limit error, the call succeeded (peak ' .. peak .. ')')
+  assert(msg:find(fragment or 'memory limit of ' .. LIMIT .. ' bytes exceeded', 1, true), 'unexpected message: ' .. msg)
+  local grown = peak - idle()
+  assert(grown <= LIMIT + MARGIN, string.format('peak RSS grew by %.1f MB over the idle %.1f MB (limit %d MB + margin %d MB)',
+    grown / 2^20, idle() / 2^20, LIMIT // 2^20, MARGIN // 2^20))
+  if os.getenv('LLM_MEMORY_VERBOSE') then print(string.format('  %-60s +%.1f MB', code:sub(1, 60), grown / 2^20)) end
+  return msg
+end
+
+describe('--max-memory 64M holds on every allocation-heavy binding', function()
+  it('llm.json.decode checks the size of the result (and its parse tree) before building it', function()
+    refused("llm.json.decode('[' .. string.rep('1,', 3e6) .. '1]')")
+    refused([[llm.json.decode('[' .. string.rep('{"key":"some text here"},', 4e5) .. '1]')]])
+  end)
+
+  it('llm.json.decode of a fitting text still works under the limit', function()
+    local ok, msg = child("assert(#llm.json.decode('[' .. string.rep('1,', 1e5) .. '1]') == 100001)")
+    assert(ok, msg)
+  end)
+
+  it('llm.json.encode counts its Swift tree and text', function()
+    refused('local t = {} for i = 1, 1e6 do t[i] = i end llm.json.encode(t)')
+  end)
+
+  it('t:totable() checks the tables it will build', function()
+    refused('llm.zeros(4e6):totable()')
+  end)
+
+  it('text splitting checks the pieces before splitting', function()
+    refused("llm.text.chars(string.rep('a', 4e6))")
+    refused("llm.text.words(string.rep('ab ', 3e6))")
+    refused("llm.text.tokenize(string.rep('ab ', 2e6))")
+  end)
+
+  it('llm.text.sample checks the result size; a small sample of a huge range needs no huge pool', function()
+    refused('llm.text.sample(1e8, 1e7)')
+    local ok, msg = child('local s = llm.text.sample(2^40, 5); assert(#s == 5)')
+    assert(ok, msg)
+  end)
+
+  it('llm.text.maskTokens checks its buffers', function()
+    refused('llm.text.maskTokens(llm.zeros(6e6), {rate = 0.5, maskId = 1})')
+  end)
+
+  it('tensor storages count against the same budget as the Lua heap', function()
+    refused('llm.zeros(3e7)')
+    refused("local s = string.rep('x', 40e6); local t = llm.zeros(8e6)")
+  end)
+end)
+
+describe('the memory budget is per state', function()
+  local dir = h.tmpdir('sandbox_memory')
+  local function file(name, text) local f = assert(io.open(dir .. '/' .. name, 'w')); f:write(text); f:close() end
+  file('memstep.lua', [[
+local M = {}
+function M.grow(doc)   -- a worker that builds a 32 MB table
+  local t = {}
+  for i = 1, 2e6 do t[i] = i end
+  return doc
+end
+function M.same(doc) return doc end
+return M
+]])
+
+  local function script(body)
+    file('main.lua', 'local ok, err = pcall(function() ' .. body .. ' end)\n'
+      .. "print('RESULT', ok, (tostring(err):gsub('%s', ' ')))\n")
+    local parts = {h.shq(h.binary())}
+    for _, f in ipairs(FLAGS) do parts[#parts + 1] = h.shq(f) end
+    parts[#parts + 1] = h.shq(dir .. '/main.lua')
+    local p = assert(io.popen(table.concat(parts, ' ') .. ' 2>&1'))
+    local out = p:read('a')
+    p:close()
+    local ok, msg = out:match('RESULT\t(%a+)\t([^\n]*)')
+    assert(ok, 'no result: ' .. out)
+    return ok == 'true', msg
+  end
+
+  it("a luaStep pipeline's teardown leaves the caller's limit in place", function()
+    local ok, msg = script([[
+      local step = llm.data.luaStep{module = 'memstep', fn = 'same'}
+      llm.data.pipeline{llm.data.readers.list{'a', 'b', 'c'}, step, threads = 2, quiet = true}:run()
+      step = nil
+      collectgarbage(); collectgarbage()
+      local t = llm.zeros(3e7)   -- 120 MB: must still be refused
+    ]])
+    assert(not ok, 'the limit was gone after the pipeline')
+    assert(msg:find('memory limit of ' .. LIMIT .. ' bytes exceeded', 1, true), msg)
+  end)
+
+  it("worker states draw from the caller's remaining budget", function()
+    local ok, msg = script([[
+      local hold = string.rep('x', 40e6)   -- 40 MB held by the caller
+      llm.data.pipeline{llm.data.readers.list{'a'}, llm.data.luaStep{module = 'memstep', fn = 'grow'}, threads = 1, quiet = true}:run()
+    ]])
+    assert(not ok, 'a worker allocated past what the caller had left')
+    assert(msg:find('memory limit', 1, true), msg)
+    local ok2, msg2 = script([[
+      llm.data.pipeline{llm.data.readers.list{'a'}, llm.data.luaStep{module = 'memstep', fn = 'grow'}, threads = 1, quiet = true}:run()
+    ]])
+    assert(ok2, msg2)
+  end)
+
+  teardown(function() h.removeTmpdirs() end)
+end)
