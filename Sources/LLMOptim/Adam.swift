@@ -14,8 +14,8 @@ import Glibc
 /// In Lua: `optim.Adam(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weightDecay=0, amsgrad=false})`.
 public class Adam: Optimizer {
     static func schema(weightDecay: Double) -> [HyperParameter] {
-        [HyperParameter("lr", 1e-3, .nonNegative), HyperParameter("beta1", 0.9, .unitInterval),
-         HyperParameter("beta2", 0.999, .unitInterval), HyperParameter("eps", 1e-8, .nonNegative),
+        [HyperParameter("lr", 1e-3, .nonNegative), HyperParameter("beta1", 0.9, .unitInterval, pairedAs: "betas"),
+         HyperParameter("beta2", 0.999, .unitInterval, pairedAs: "betas"), HyperParameter("eps", 1e-8, .nonNegative),
          HyperParameter("weightDecay", weightDecay, .nonNegative), HyperParameter("amsgrad", 0, .bool)]
     }
     /// Hyper-parameters of Adam (`betas` are `beta1`, `beta2`).

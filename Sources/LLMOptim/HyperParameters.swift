@@ -24,9 +24,12 @@ public struct HyperParameter: Sendable {
     public let defaultValue: Double
     /// Accepted values.
     public let kind: HyperKind
+    /// The option this key is one half of, given as a pair by users (`betas` = {beta1, beta2}); nil for
+    /// a key given on its own.
+    public let pairedAs: String?
 
-    public init(_ name: String, _ defaultValue: Double, _ kind: HyperKind) {
-        self.name = name; self.defaultValue = defaultValue; self.kind = kind
+    public init(_ name: String, _ defaultValue: Double, _ kind: HyperKind, pairedAs: String? = nil) {
+        self.name = name; self.defaultValue = defaultValue; self.kind = kind; self.pairedAs = pairedAs
     }
 
     /// Throws unless `v` is acceptable for this key.
@@ -40,6 +43,73 @@ public struct HyperParameter: Sendable {
         case .finite: ok = v.isFinite; expected = "a finite number"
         }
         guard ok else { throw TensorError.invalid("Invalid '\(name)': expected \(expected), got \(formatNumber(v))") }
+    }
+}
+
+/// A hyper-parameter value as users give it, typed by the option's form.
+public enum HyperValue: Sendable, Equatable {
+    case number(Double)
+    case bool(Bool)
+    case pair(Double, Double)
+}
+
+/// One option as users give it: a number, a boolean, or a pair spread over two schema keys (`betas`).
+public struct HyperOption: Sendable, Equatable {
+    /// What the option's value looks like.
+    public enum Form: Sendable, Equatable { case number, bool, pair }
+    /// Option name (`lr`, `betas`).
+    public let name: String
+    /// Its form.
+    public let form: Form
+    /// The schema keys it sets: one, or two for a pair (`beta1`, `beta2`).
+    public let keys: [String]
+}
+
+extension Array where Element == HyperParameter {
+    /// The options users give, in schema order; the two halves of a pair appear once, as the pair.
+    ///
+    /// ```swift
+    /// Adam.adamSchema.options.map(\.name)   // ["lr", "betas", "eps", "weightDecay", "amsgrad"]
+    /// ```
+    public var options: [HyperOption] {
+        var out: [HyperOption] = []
+        for h in self {
+            if let pair = h.pairedAs {
+                guard !out.contains(where: { $0.name == pair }) else { continue }
+                out.append(HyperOption(name: pair, form: .pair, keys: filter { $0.pairedAs == pair }.map(\.name)))
+            } else {
+                out.append(HyperOption(name: h.name, form: h.kind == .bool ? .bool : .number, keys: [h.name]))
+            }
+        }
+        return out
+    }
+
+    /// Turns typed option values into schema keys (booleans as 0/1, pairs spread over their keys),
+    /// checking each option's form and each value once. `context` names the optimizer in errors.
+    public func resolve(_ values: [String: HyperValue], where context: String) throws -> [String: Double] {
+        let options = self.options
+        var out: [String: Double] = [:]
+        for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+            guard let option = options.first(where: { $0.name == name }) else {
+                let choices = options.map { "'\($0.name)'" }.joined(separator: ", ")
+                throw TensorError.invalid("\(context): unknown option '\(name)'; expected one of: \(choices)")
+            }
+            let numbers: [Double]
+            switch (option.form, value) {
+            case (.number, .number(let v)): numbers = [v]
+            case (.bool, .bool(let b)): numbers = [b ? 1 : 0]
+            case (.pair, .pair(let x, let y)): numbers = [x, y]
+            case (.number, _): throw TensorError.invalid("Invalid '\(name)': expected a number")
+            case (.bool, _): throw TensorError.invalid("Invalid '\(name)': expected a boolean")
+            case (.pair, _): throw TensorError.invalid("Invalid '\(name)': expected a pair of numbers {\(option.keys.joined(separator: ", "))}")
+            }
+            for (key, v) in zip(option.keys, numbers) {
+                guard let h = first(where: { $0.name == key }) else { continue }
+                try h.validate(v)
+                out[key] = v
+            }
+        }
+        return out
     }
 }
 

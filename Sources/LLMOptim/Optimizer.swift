@@ -181,11 +181,13 @@ public class Optimizer: CustomStringConvertible {
     }
 
     func describe(_ options: [String: Double]) -> String {
-        schema.compactMap { h in
-            let v = options[h.name] ?? h.defaultValue
-            if h.name == "beta2" { return nil }
-            if h.name == "beta1" { return "betas=(\(formatNumber(v)), \(formatNumber(options["beta2"] ?? 0)))" }
-            return "\(h.name)=" + (h.kind == .bool ? (v != 0 ? "true" : "false") : formatNumber(v))
+        schema.options.map { o in
+            let values = o.keys.map { key in options[key] ?? schema.first { $0.name == key }?.defaultValue ?? 0 }
+            switch o.form {
+            case .bool: return "\(o.name)=\(values[0] != 0 ? "true" : "false")"
+            case .number: return "\(o.name)=\(formatNumber(values[0]))"
+            case .pair: return "\(o.name)=(\(values.map(formatNumber).joined(separator: ", ")))"
+            }
         }.joined(separator: ", ")
     }
 

@@ -4,7 +4,9 @@
 import LLMCore
 
 /// A bad argument to a text primitive; `description` is the user-facing message.
-public struct TextOpsError: Error, CustomStringConvertible, Equatable {
+public struct TextOpsError: UserFacingError, Equatable {
+    /// Messages name the argument, not the function: the bridge prefixes the function name.
+    public static var prefixedWithFunctionName: Bool { true }
     public let description: String
 }
 

@@ -3,6 +3,8 @@
 // synonyms of a word (the other lemmas of its synsets, '_' read as a space, the word itself excluded).
 // Opened databases are cached per folder and immutable, so one instance serves every thread.
 import Foundation
+import LLMIO
+import LLMCore
 import Synchronization
 
 /// A part of speech as WordNet files it.
@@ -34,7 +36,7 @@ public struct WordNetSynset: Sendable, Equatable {
 }
 
 /// A WordNet failure: the database is missing or unreadable.
-public struct WordNetError: Error, CustomStringConvertible, Equatable {
+public struct WordNetError: UserFacingError, Equatable {
     public let description: String
 }
 
@@ -73,7 +75,7 @@ public final class WordNet: Sendable {
 
     /// True when a database can be found in `directory` (default ``defaultDirectory``).
     public static func isAvailable(directory: String? = nil) -> Bool {
-        FileManager.default.fileExists(atPath: (directory ?? defaultDirectory) + "/index.noun")
+        Files.isRegularFile((directory ?? defaultDirectory) + "/index.noun")
     }
 
     /// Reads the database in `directory` (use ``open(directory:)`` to share one instance).
@@ -81,13 +83,15 @@ public final class WordNet: Sendable {
         self.directory = directory
         func read(_ name: String, required: Bool) throws -> [UInt8] {
             let path = directory + "/" + name
-            guard let d = FileManager.default.contents(atPath: path) else {
+            let bytes: [UInt8]
+            do { bytes = try Files.readAll(path, maxBytes: 1 << 30, what: "wordnet") } catch let e as FileError {
+                if e.denied { throw WordNetError(description: e.message) }   // the sandbox's denial, unchanged
                 if !required { return [] }
-                let what = FileManager.default.fileExists(atPath: path) ? "cannot read" : "not found"
+                let what = Files.exists(path) ? "cannot read" : "not found"
                 throw WordNetError(description: "wordnet: database file \(what): \(path); install the Debian package "
                                    + "'wordnet-base' (scripts/setup.sh does) or set WNSEARCHDIR to a WordNet 3.0 'dict' folder")
             }
-            return [UInt8](d)
+            return bytes
         }
         var files: [WordNetPOS: WordNetPosFiles] = [:]
         var exc: [WordNetPOS: [String: [String]]] = [:]

@@ -4,7 +4,9 @@
 // output order is the input order whatever the thread count. `OrderedDocumentStage`s run on the calling
 // thread in input order. Every drop (reader or stage) goes to the rejects file with stage and reason;
 // on any thrown error the writer and rejects file are aborted (their destinations stay as they were).
+import LLMIO
 import Foundation
+import LLMCore
 import Synchronization
 
 /// One step of a pipeline.
@@ -23,7 +25,7 @@ public enum PipelineStep {
 }
 
 /// A stage failed: names the stage and the document.
-public struct PipelineError: Error, CustomStringConvertible {
+public struct PipelineError: UserFacingError {
     public let stage: String
     public let documentID: String
     public let underlying: any Error
@@ -181,7 +183,8 @@ public final class Pipeline {
             partial.withUnsafeMutableBufferPointer { parts in
                 let job = ParallelJob(slots: slots, parts: parts, segment: segment, names: names, first: first,
                                       block: max(1, min(256, n / (workers * 8))))
-                if workers == 1 { job.work(0) } else { DispatchQueue.concurrentPerform(iterations: workers) { job.work($0) } }
+                let files = FileAccess.capture()   // the sandbox's file policy follows the work to the workers
+                if workers == 1 { job.work(0) } else { DispatchQueue.concurrentPerform(iterations: workers) { i in FileAccess.with(files) { job.work(i) } } }
             }
         }
         return partial

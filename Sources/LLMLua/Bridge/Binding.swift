@@ -60,7 +60,7 @@ private let dispatcher: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?
     let box = Unmanaged<FunctionBox>.fromOpaque(ctx).takeUnretainedValue()
     if budget != nil, let denial = box.sandboxDenial { lua_pushstring(L, denial); return LLMS_ERR_MSG }
     do {
-        if let budget { return try MemoryAccounts.withCurrent(budget) { try box.binding.fn(LuaArgs(L, box.binding.name)) } }
+        if let budget { return try MemoryAccounts.withCurrent(budget) { try Sandbox.withFiles(L) { try box.binding.fn(LuaArgs(L, box.binding.name)) } } }
         return try box.binding.fn(LuaArgs(L, box.binding.name))
     } catch let e as LuaError {
         switch e {
@@ -69,8 +69,9 @@ private let dispatcher: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?
         case .runtime(let m): lua_pushstring(L, m); return LLMS_ERR_MSG
         case .script(let m): lua_pushstring(L, m); return LLMS_ERR_RAW
         }
-    } catch let e as TensorError {
-        lua_pushstring(L, e.description); return LLMS_ERR_MSG
+    } catch let e as any UserFacingError {
+        let prefixed = type(of: e).prefixedWithFunctionName
+        lua_pushstring(L, prefixed ? "\(box.binding.name): \(e.description)" : e.description); return LLMS_ERR_MSG
     } catch {
         lua_pushstring(L, "\(box.binding.name): \(error)"); return LLMS_ERR_MSG
     }

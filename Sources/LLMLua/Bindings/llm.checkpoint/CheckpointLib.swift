@@ -1,7 +1,8 @@
 // CheckpointLib: the `llm.checkpoint` namespace over LLMFormats.Checkpoint. A checkpoint is a table
 // file name -> content, typed by extension: `*.safetensors` = {name = Tensor}, `*.json` = any
 // JSON-encodable Lua value, anything else = a string. write() commits it atomically with a verified
-// manifest; read() returns the same shape; list()/latest()/prune() manage `step-000100` directories.
+// manifest; read() returns the same shape; list()/latest()/prune() manage `step-000100` directories;
+// lock() takes a run folder's exclusive lock (RunLockBindings).
 import CLua
 import CLuaShim
 import LLMCore
@@ -10,11 +11,10 @@ import LLMFormats
 enum CheckpointLib: LuaLibrary {
     static let namespace = "llm.checkpoint"
 
-    static func formatError<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as FormatError { throw LuaError.runtime(e.message) }
-    }
+    static let classes = [LuaClass(RunFolderLock.luaTypeName, methods: RunLockBindings.methods,
+                                   metamethods: RunLockBindings.metamethods, methodsPath: "llm.checkpoint.Lock")]
 
-    static let functions: [LuaBinding] = [
+    static let functions: [LuaBinding] = RunLockBindings.functions + [
         LuaBinding("write", "llm.checkpoint.write(dir: string, files: {[name] = {name = Tensor} | value | string}) -> string",
                    "Writes a checkpoint directory atomically: *.safetensors tensor tables, *.json values, other strings.") { a in
             let dir = try a.path(1, .write)
@@ -34,7 +34,7 @@ enum CheckpointLib: LuaLibrary {
                     files[name] = .tensors(try FormatsLib.tensorMap(a, top, arg: 2, what: "files['\(name)']"), metadata: ["format": "pt"])
                 } else if name.hasSuffix(".json") {
                     let v = try LuaJSON.value(a.L, top, fn: "llm.checkpoint.write: files['\(name)']")
-                    let text = try formatError { try JSONWriter.string(v, indent: 2, sortKeys: true) } + "\n"
+                    let text = try JSONWriter.string(v, indent: 2, sortKeys: true) + "\n"
                     files[name] = .bytes(Array(text.utf8))
                 } else {
                     guard a.type(top) == LUA_TSTRING else {
@@ -45,22 +45,22 @@ enum CheckpointLib: LuaLibrary {
                     files[name] = .bytes(Array(UnsafeRawBufferPointer(start: p, count: len)))
                 }
             }
-            try formatError { try Checkpoint.write(dir: dir, files: files) }
+            try Checkpoint.write(dir: dir, files: files)
             a.push(dir)
             return 1
         },
         LuaBinding("read", "llm.checkpoint.read(dir: string) -> {[name] = {name = Tensor} | value | string}",
                    "Reads a checkpoint after verifying every file's size and sha256 against its manifest.") { a in
             let dir = try a.path(1, .readTree)
-            let files = try formatError { try Checkpoint.read(dir: dir) }
+            let files = try Checkpoint.read(dir: dir)
             lua_createtable(a.L, 0, Int32(clamping: files.count))
             for (name, bytes) in files {
                 LuaJSON.pushString(a.L, name)
                 let source = dir + "/" + name
                 if name.hasSuffix(".safetensors") {
-                    FormatsLib.pushTensorMap(a, try formatError { try Checkpoint.tensors(bytes, source: source) }.tensors)
+                    FormatsLib.pushTensorMap(a, try Checkpoint.tensors(bytes, source: source).tensors)
                 } else if name.hasSuffix(".json") {
-                    let v = try formatError { try JSONParser.parse(bytes, maxDepth: LuaJSON.maxDepth) }
+                    let v = try JSONParser.parse(bytes, maxDepth: LuaJSON.maxDepth)
                     try LuaJSON.push(a.L, v)
                 } else {
                     bytes.withUnsafeBytes { b in _ = lua_pushlstring(a.L, b.baseAddress?.assumingMemoryBound(to: CChar.self), b.count) }
@@ -71,7 +71,7 @@ enum CheckpointLib: LuaLibrary {
         },
         LuaBinding("list", "llm.checkpoint.list(parent: string) -> {{step: integer, path: string}}",
                    "Complete step-NNNNNN checkpoints under parent, oldest first ({} when parent does not exist).") { a in
-            let entries = try formatError { try Checkpoint.list(parent: try a.path(1, .readTree)) }
+            let entries = try Checkpoint.list(parent: try a.path(1, .readTree))
             lua_createtable(a.L, Int32(clamping: entries.count), 0)
             for (i, e) in entries.enumerated() {
                 lua_createtable(a.L, 0, 2)
@@ -83,7 +83,7 @@ enum CheckpointLib: LuaLibrary {
         },
         LuaBinding("latest", "llm.checkpoint.latest(parent: string) -> string?",
                    "Path of the newest complete step checkpoint under parent, or nil.") { a in
-            let entries = try formatError { try Checkpoint.list(parent: try a.path(1, .readTree)) }
+            let entries = try Checkpoint.list(parent: try a.path(1, .readTree))
             if let last = entries.last { a.push(last.path) } else { a.pushNil() }
             return 1
         },
@@ -118,7 +118,7 @@ enum CheckpointLib: LuaLibrary {
                 throw LuaError.runtime("Invalid 'keep': expected a path or a list of paths, got \(a.typeName(-1))")
             }
             llms_pop(a.L, 1)
-            let removed = try formatError { try Checkpoint.prune(parent: parent, keepLast: n, keep: keep) }
+            let removed = try Checkpoint.prune(parent: parent, keepLast: n, keep: keep)
             lua_createtable(a.L, Int32(clamping: removed.count), 0)
             for (i, p) in removed.enumerated() { a.push(p); lua_rawseti(a.L, -2, lua_Integer(i + 1)) }
             return 1

@@ -12,7 +12,7 @@ enum BPELib: LuaLibrary {
     static let typeName = "llm.data.BPETokenizer"
 
     static let functions: [LuaBinding] = [
-        DataLib.binding("train", "llm.data.BPETokenizer.train(text: string | {string}, {vocabSize: int, minFrequency: int = 2, specialTokens: {string}}) -> BPETokenizer",
+        LuaBinding("train", "llm.data.BPETokenizer.train(text: string | {string}, {vocabSize: int, minFrequency: int = 2, specialTokens: {string}}) -> BPETokenizer",
                         "Trains a byte-level BPE tokenizer (GPT-2 pre-tokenization; same merges as HF tokenizers' BpeTrainer).") { a in
             let o = try a.options(2, allowed: ["vocabSize", "minFrequency", "specialTokens"])
             guard let vocabSize = try o.integer("vocabSize") else {
@@ -41,7 +41,7 @@ enum BPELib: LuaLibrary {
             Userdata.push(a.L, tok, typeName: typeName)
             return 1
         },
-        DataLib.binding("fromFile", "llm.data.BPETokenizer.fromFile(path: string) -> BPETokenizer",
+        LuaBinding("fromFile", "llm.data.BPETokenizer.fromFile(path: string) -> BPETokenizer",
                         "Loads a Hugging Face tokenizer.json (byte-level BPE; merges as \"a b\" strings or pairs).") { a in
             let path = try a.path(1, .read)   // checked against the sandbox's read folders
             Userdata.push(a.L, try TokenizerJSON.load(path: path), typeName: typeName)
@@ -50,18 +50,18 @@ enum BPELib: LuaLibrary {
     ]
 
     static let methods: [LuaBinding] = [
-        DataLib.binding("save", "tok:save(path: string)", "Writes the tokenizer as a Hugging Face tokenizer.json (atomically).") { a in
+        LuaBinding("save", "tok:save(path: string)", "Writes the tokenizer as a Hugging Face tokenizer.json (atomically).") { a in
             let tok = try bpe(a, 1)
             try TokenizerJSON.save(tok, path: try a.path(2, .write))   // checked against the sandbox's write folders
             return 0
         },
-        DataLib.binding("tokenToId", "tok:tokenToId(token: string) -> int | nil", "The id of a token string (byte-level form, e.g. 'Ġthe'), or nil.") { a in
+        LuaBinding("tokenToId", "tok:tokenToId(token: string) -> int | nil", "The id of a token string (byte-level form, e.g. 'Ġthe'), or nil.") { a in
             let tok = try bpe(a, 1)
             let s = try DataLib.withBytes(a, 2) { String(decoding: $0, as: UTF8.self) }
             if let id = tok.tokenToID(s) { a.push(id) } else { a.pushNil() }
             return 1
         },
-        DataLib.binding("idToToken", "tok:idToToken(id: int) -> string | nil", "The token string of a 0-based id, or nil when out of range.") { a in
+        LuaBinding("idToToken", "tok:idToToken(id: int) -> string | nil", "The token string of a 0-based id, or nil when out of range.") { a in
             let tok = try bpe(a, 1)
             if let t = tok.idToToken(try a.integer(2)) { DataLib.pushString(a.L, t) } else { a.pushNil() }
             return 1

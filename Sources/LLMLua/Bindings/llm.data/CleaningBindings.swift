@@ -25,10 +25,10 @@ enum CleaningLib: LuaLibrary {
             let o = try a.options(2, allowed: ["keepNewlines"])
             return TextClean.collapseWhitespace(try text(a, 1), keepNewlines: try o.bool("keepNewlines") ?? true)
         },
-        fn("stripHTML", "clean.stripHTML(text) -> string", "Removes tags, comments, script/style bodies; block tags become line breaks; decodes entities.") { a in
+        fn("stripHTML", "clean.stripHTML(text) -> string", "Removes tags (a > inside a quoted attribute value stays in the tag), comments, doctype/CDATA, script/style bodies; block tags become line breaks; decodes entities (HTML5 tokenizer rules).") { a in
             TextClean.stripHTML(try text(a, 1))
         },
-        fn("decodeEntities", "clean.decodeEntities(text) -> string", "Decodes HTML entities (common named ones and &#NNN; / &#xHH;).") { a in
+        fn("decodeEntities", "clean.decodeEntities(text) -> string", "Decodes HTML character references as Python's html.unescape does: all HTML5 named ones (legacy ones also without ;) and &#NNN; / &#xHH;.") { a in
             TextClean.decodeEntities(try text(a, 1))
         },
         fn("replaceURLs", "clean.replaceURLs(text, [mask='']) -> string", "Removes URLs (http(s)://, ftp://, www.) or replaces each by mask.") { a in
@@ -47,7 +47,7 @@ enum CleaningLib: LuaLibrary {
             guard (1...100).contains(m) else { throw LuaError.argument(2, "Invalid 'maxRepeat': expected an integer in 1...100, got \(m)") }
             return TextClean.squashPunctuation(try text(a, 1), maxRepeat: m)
         },
-        DataLib.binding("removeBoilerplate", "clean.removeBoilerplate(text, [{patterns={...}, navigation=true}]) -> string, removed",
+        LuaBinding("removeBoilerplate", "clean.removeBoilerplate(text, [{patterns={...}, navigation=true}]) -> string, removed",
                         "Drops lines containing a pattern (case-insensitive; default cookie/rights/policy notices) and navigation-like lines.") { a in
             let s = try text(a, 1)
             let o = try a.options(2, allowed: ["patterns", "navigation"])
@@ -59,7 +59,7 @@ enum CleaningLib: LuaLibrary {
             let s = try text(a, 1)
             return TextCleaner(try cleanOptions(a, 2).0).clean(s)
         },
-        DataLib.binding("Cleaner",
+        LuaBinding("Cleaner",
                         "clean.Cleaner{[normalize='NFC'|'NFKC'|false], [control=true], [whitespace=true], [keepNewlines=true], [html=false], [urls='keep'|'remove'|'mask'], [urlMask='<URL>'], [emoji=false], [symbols=''], [punctuation=n|false], [boilerplate=false|true|{patterns}], [navigation=true], [name='clean']} -> Stage",
                         "A cleaning stage; documents left empty are dropped ('clean: empty after cleaning').") { a in
             let (o, name) = try cleanOptions(a, 1)
@@ -70,7 +70,7 @@ enum CleaningLib: LuaLibrary {
 
     /// A binding returning one string.
     static func fn(_ name: String, _ sig: String, _ doc: String, _ body: @escaping @Sendable (LuaArgs) throws -> String) -> LuaBinding {
-        DataLib.binding(name, sig, doc) { a in DataLib.pushString(a.L, try body(a)); return 1 }
+        LuaBinding(name, sig, doc) { a in DataLib.pushString(a.L, try body(a)); return 1 }
     }
 
     /// The string at `i` as text (invalid UTF-8 repaired); a type error for non-strings.

@@ -8,19 +8,19 @@ import LLMData
 
 enum DataBatchBindings {
     static let functions: [LuaBinding] = [
-        DataLib.binding("split", "llm.data.split(tokens: Tensor, valFraction: number) -> Tensor, Tensor",
+        LuaBinding("split", "llm.data.split(tokens: Tensor, valFraction: number) -> Tensor, Tensor",
                         "Contiguous train/validation split: the last valFraction of the tokens validate.") { a in
             let (train, val) = try DataSplit.split(try a.tensor(1), valFraction: try a.number(2))
             a.push(train); a.push(val)
             return 2
         },
-        DataLib.binding("randomWindows", "llm.data.randomWindows(tokens: Tensor, batchSize: int, blockSize: int) -> Tensor, Tensor",
+        LuaBinding("randomWindows", "llm.data.randomWindows(tokens: Tensor, batchSize: int, blockSize: int) -> Tensor, Tensor",
                         "One batch of random windows (x and y = x shifted by one), drawn with the llm.manualSeed generator.") { a in
             let b = try Windows.random(try a.tensor(1), batchSize: try a.integer(2), blockSize: try a.integer(3), generator: .shared)
             a.push(b.x); a.push(b.y)
             return 2
         },
-        DataLib.binding("Batcher", "llm.data.Batcher(tokens: Tensor, {batchSize, blockSize, seed}) -> Batcher",
+        LuaBinding("Batcher", "llm.data.Batcher(tokens: Tensor, {batchSize, blockSize, seed}) -> Batcher",
                         "Seeded random (x, y) batches of blockSize-token windows; seed defaults to one drawn from llm.manualSeed.") { a in
             let tokens = try a.tensor(1)
             try a.table(2)
@@ -31,7 +31,7 @@ enum DataBatchBindings {
             Userdata.push(a.L, try Batcher(tokens: tokens, batchSize: bs, blockSize: t, seed: seed), typeName: DataLib.batcher)
             return 1
         },
-        DataLib.binding("evalWindows", "llm.data.evalWindows(tokens: Tensor, batchSize: int, blockSize: int, [{start}]) -> EvalWindows",
+        LuaBinding("evalWindows", "llm.data.evalWindows(tokens: Tensor, batchSize: int, blockSize: int, [{start}]) -> EvalWindows",
                         "Sequential non-overlapping windows for evaluation: for x, y in llm.data.evalWindows(val, 8, 64) do ... end.") { a in
             let tokens = try a.tensor(1)
             let bs = try a.integer(2), t = try a.integer(3)
@@ -48,12 +48,12 @@ enum DataBatchBindings {
     }
 
     static let batcherMethods: [LuaBinding] = [
-        DataLib.binding("next", "batcher:next() -> Tensor, Tensor", "The next random batch: x and y, both (batchSize, blockSize) int64.") { a in
+        LuaBinding("next", "batcher:next() -> Tensor, Tensor", "The next random batch: x and y, both (batchSize, blockSize) int64.") { a in
             let b = try batcher(a).next()
             a.push(b.x); a.push(b.y)
             return 2
         },
-        DataLib.binding("state", "batcher:state() -> table", "The position {seed, step, tokens, rng} to save in a checkpoint.") { a in
+        LuaBinding("state", "batcher:state() -> table", "The position {seed, step, tokens, rng} to save in a checkpoint.") { a in
             let s = try batcher(a).state
             let L = a.L
             lua_createtable(L, 0, 4)
@@ -65,26 +65,26 @@ enum DataBatchBindings {
             lua_setfield(L, -2, "rng")
             return 1
         },
-        DataLib.binding("setState", "batcher:setState(s: table)", "Continues from a position saved by :state(): the same batches follow.") { a in
+        LuaBinding("setState", "batcher:setState(s: table)", "Continues from a position saved by :state(): the same batches follow.") { a in
             let b = try batcher(a)
             let o = try a.options(2, allowed: ["seed", "step", "tokens", "rng"])
             guard let seed = try o.integer("seed"), let step = try o.integer("step"), let tokens = try o.integer("tokens") else {
                 throw LuaError.runtime("Batcher:setState: expected the table returned by state() (with seed, step, tokens and rng)")
             }
-            lua_getfield(a.L, 2, "rng")
-            defer { llms_pop(a.L, 1) }
-            guard a.type(-1) == LUA_TTABLE else { throw LuaError.runtime("Batcher:setState: 'rng' must be the list of 6 integers saved by state()") }
-            let rng = try DataTokenizerBindings.idList(a, lua_absindex(a.L, -1)).map { UInt64(bitPattern: Int64($0)) }
+            guard let saved = try? o.integerList("rng") else {
+                throw LuaError.runtime("Batcher:setState: 'rng' must be the list of 6 integers saved by state()")
+            }
+            let rng = (saved ?? []).map { UInt64(bitPattern: Int64($0)) }
             try b.restore(Batcher.State(seed: UInt64(bitPattern: Int64(seed)), step: step, rng: rng, tokens: tokens))
             return 0
         },
-        DataLib.binding("step", "batcher:step() -> int", "Number of batches drawn so far.") { a in
+        LuaBinding("step", "batcher:step() -> int", "Number of batches drawn so far.") { a in
             a.push(try batcher(a).step); return 1
         },
     ]
 
     static let batcherMeta: [LuaBinding] = [
-        DataLib.binding("__tostring", "tostring(batcher) -> string", "Sizes and position of a batcher.") { a in
+        LuaBinding("__tostring", "tostring(batcher) -> string", "Sizes and position of a batcher.") { a in
             let b = try batcher(a)
             a.push("llm.data.Batcher(batchSize=\(b.batchSize), blockSize=\(b.blockSize), tokens=\(b.tokenCount), step=\(b.step))")
             return 1
@@ -105,12 +105,12 @@ enum DataBatchBindings {
     }
 
     static let windowMethods: [LuaBinding] = [
-        DataLib.binding("next", "windows:next() -> Tensor, Tensor | nil", "The next batch of the pass, or nil at its end (then it starts over).", nextWindow),
-        DataLib.binding("reset", "windows:reset()", "Starts the pass over.") { a in try windows(a).reset(); return 0 },
-        DataLib.binding("numBatches", "windows:numBatches() -> int", "Number of batches in one pass (the last may be smaller).") { a in
+        LuaBinding("next", "windows:next() -> Tensor, Tensor | nil", "The next batch of the pass, or nil at its end (then it starts over).", nextWindow),
+        LuaBinding("reset", "windows:reset()", "Starts the pass over.") { a in try windows(a).reset(); return 0 },
+        LuaBinding("numBatches", "windows:numBatches() -> int", "Number of batches in one pass (the last may be smaller).") { a in
             a.push(try windows(a).batchCount); return 1
         },
-        DataLib.binding("batch", "windows:batch(i: int) -> Tensor, Tensor", "Batch i (1-based) of the pass.") { a in
+        LuaBinding("batch", "windows:batch(i: int) -> Tensor, Tensor", "Batch i (1-based) of the pass.") { a in
             let w = try windows(a)
             let i = try a.integer(2)
             guard i >= 1 && i <= w.batchCount, let b = try w.batch(at: i - 1) else {
@@ -122,9 +122,9 @@ enum DataBatchBindings {
     ]
 
     static let windowMeta: [LuaBinding] = [
-        DataLib.binding("__call", "windows() -> Tensor, Tensor | nil", "Iterator protocol: the next batch, or nil at the end.", nextWindow),
-        DataLib.binding("__len", "#windows -> int", "Number of batches in one pass.") { a in a.push(try windows(a).batchCount); return 1 },
-        DataLib.binding("__tostring", "tostring(windows) -> string", "Sizes of the evaluation windows.") { a in
+        LuaBinding("__call", "windows() -> Tensor, Tensor | nil", "Iterator protocol: the next batch, or nil at the end.", nextWindow),
+        LuaBinding("__len", "#windows -> int", "Number of batches in one pass.") { a in a.push(try windows(a).batchCount); return 1 },
+        LuaBinding("__tostring", "tostring(windows) -> string", "Sizes of the evaluation windows.") { a in
             let w = try windows(a)
             a.push("llm.data.EvalWindows(batchSize=\(w.batchSize), blockSize=\(w.blockSize), windows=\(w.windowCount), batches=\(w.batchCount))")
             return 1

@@ -7,7 +7,7 @@ import LLMData
 
 enum DataCorpusBindings {
     static let functions: [LuaBinding] = [
-        DataLib.binding("readText",
+        LuaBinding("readText",
                         "llm.data.readText(path: string | {string}, [{format='plain'|'fortunes', separator, maxBytes}]) -> string",
                         "Reads text files or folders (recursively, sorted; binary files skipped) into one string.") { a in
             let paths: [String] = a.type(1) == LUA_TTABLE ? try DataLib.stringList(a, 1) : [try a.string(1)]
@@ -19,7 +19,7 @@ enum DataCorpusBindings {
             DataLib.pushString(a.L, text)
             return 1
         },
-        DataLib.binding("fortunes", "llm.data.fortunes([dir: string], [{separator, maxBytes}]) -> string",
+        LuaBinding("fortunes", "llm.data.fortunes([dir: string], [{separator, maxBytes}]) -> string",
                         "The quotes of the fortune files in dir (default /usr/share/games/fortunes) joined into one string.") { a in
             let optIndex: Int32 = a.type(1) == LUA_TTABLE ? 1 : 2
             let dir = optIndex == 2 ? try a.optString(1) ?? Fortunes.defaultDirectory : Fortunes.defaultDirectory

@@ -40,13 +40,6 @@ enum DataLib: LuaLibrary {
         throw LuaError.type(i, expected: "llm.data.CharTokenizer, llm.data.ByteTokenizer or llm.data.BPETokenizer")
     }
 
-    /// A binding whose DataError becomes a Lua error with the error's own message (no name prefix).
-    static func binding(_ name: String, _ sig: String, _ doc: String, _ fn: @escaping LuaFunction) -> LuaBinding {
-        LuaBinding(name, sig, doc) { a in
-            do { return try fn(a) } catch let e as DataError { throw LuaError.runtime(e.description) }
-        }
-    }
-
     /// Calls `body` with the bytes of the Lua string at `i` (valid during the call; may hold any bytes).
     static func withBytes<R>(_ a: LuaArgs, _ i: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R {
         guard a.type(i) == LUA_TSTRING else { throw LuaError.type(i, expected: "string") }

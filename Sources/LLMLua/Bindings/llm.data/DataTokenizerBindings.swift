@@ -8,7 +8,7 @@ import LLMData
 
 enum DataTokenizerBindings {
     static let functions: [LuaBinding] = [
-        DataLib.binding("CharTokenizer", "llm.data.CharTokenizer(text: string, [{unk: int | string}]) -> CharTokenizer",
+        LuaBinding("CharTokenizer", "llm.data.CharTokenizer(text: string, [{unk: int | string}]) -> CharTokenizer",
                         "Character-level tokenizer whose vocabulary is the sorted characters of text; unk maps unknown ones.") { a in
             let text = try DataLib.utf8String(a, 1, what: "CharTokenizer")
             let o = try a.options(2, allowed: ["unk"])
@@ -29,13 +29,13 @@ enum DataTokenizerBindings {
             Userdata.push(a.L, tok, typeName: DataLib.charTokenizer)
             return 1
         },
-        DataLib.binding("ByteTokenizer", "llm.data.ByteTokenizer() -> ByteTokenizer",
+        LuaBinding("ByteTokenizer", "llm.data.ByteTokenizer() -> ByteTokenizer",
                         "Byte-level tokenizer: 256 ids, one per UTF-8 byte.") { a in
             _ = try a.options(1, allowed: [])
             Userdata.push(a.L, ByteTokenizer(), typeName: DataLib.byteTokenizer)
             return 1
         },
-        DataLib.binding("tokenizerFromTable", "llm.data.tokenizerFromTable(t: table) -> CharTokenizer | ByteTokenizer | BPETokenizer",
+        LuaBinding("tokenizerFromTable", "llm.data.tokenizerFromTable(t: table) -> CharTokenizer | ByteTokenizer | BPETokenizer",
                         "Rebuilds a tokenizer from the table its :toTable() returned.") { a in
             try a.table(1)
             let tok = try TokenizerCoding.decode(try readTable(a, lua_absindex(a.L, 1)))
@@ -46,13 +46,13 @@ enum DataTokenizerBindings {
     ]
 
     static let methods: [LuaBinding] = [
-        DataLib.binding("encode", "tok:encode(text: string) -> Tensor", "Token ids of text as a 1-D int64 tensor.") { a in
+        LuaBinding("encode", "tok:encode(text: string) -> Tensor", "Token ids of text as a 1-D int64 tensor.") { a in
             let tok = try DataLib.tokenizer(a, 1)
             let t = try DataLib.withBytes(a, 2) { try tok.encode(utf8: $0) }
             a.push(t)
             return 1
         },
-        DataLib.binding("decode", "tok:decode(ids: Tensor | {int}) -> string", "The text of token ids (0-based).") { a in
+        LuaBinding("decode", "tok:decode(ids: Tensor | {int}) -> string", "The text of token ids (0-based).") { a in
             let tok = try DataLib.tokenizer(a, 1)
             let text: String
             if a.type(2) == LUA_TTABLE { text = try tok.decode(try idList(a, 2)) }
@@ -61,18 +61,18 @@ enum DataTokenizerBindings {
             DataLib.pushString(a.L, text)
             return 1
         },
-        DataLib.binding("vocabSize", "tok:vocabSize() -> int", "Number of token ids (ids are 0..vocabSize-1).") { a in
+        LuaBinding("vocabSize", "tok:vocabSize() -> int", "Number of token ids (ids are 0..vocabSize-1).") { a in
             a.push(try DataLib.tokenizer(a, 1).vocabSize)
             return 1
         },
-        DataLib.binding("toTable", "tok:toTable() -> table", "Plain Lua values describing the tokenizer (for checkpoints).") { a in
+        LuaBinding("toTable", "tok:toTable() -> table", "Plain Lua values describing the tokenizer (for checkpoints).") { a in
             pushValue(a.L, try DataLib.tokenizer(a, 1).toJSONObject())
             return 1
         },
     ]
 
     static let metamethods: [LuaBinding] = [
-        DataLib.binding("__tostring", "tostring(tok) -> string", "Tokenizer kind and vocabulary size.") { a in
+        LuaBinding("__tostring", "tostring(tok) -> string", "Tokenizer kind and vocabulary size.") { a in
             let tok = try DataLib.tokenizer(a, 1)
             a.push("llm.data.\(type(of: tok).typeName)(vocabSize=\(tok.vocabSize))")
             return 1

@@ -11,7 +11,7 @@ enum DedupLib: LuaLibrary {
     static let minhashKeys = ["unit", "shingle", "numPerm", "seed"]
 
     static let functions: [LuaBinding] = [
-        DataLib.binding("Exact", "dedup.Exact{[bits=128|64], [name='exactDedup']} -> Stage",
+        LuaBinding("Exact", "dedup.Exact{[bits=128|64], [name='exactDedup']} -> Stage",
                         "Exact dedup by a hash of the lowercased, whitespace-collapsed text; keeps the first.") { a in
             let o = try a.options(1, allowed: ["bits", "name"])
             let bits = try o.integer("bits") ?? 128
@@ -19,7 +19,7 @@ enum DedupLib: LuaLibrary {
             PipelineBindings.pushStage(a.L, ordered: ExactDedup(bits: bits, name: try o.string("name") ?? "exactDedup"))
             return 1
         },
-        DataLib.binding("MinHash", "dedup.MinHash{[unit='word'|'char'], [shingle=5], [numPerm=128], [seed=1], [threshold=0.8], [bands], [rows], [verify=false], [name='minhashDedup']} -> Stage",
+        LuaBinding("MinHash", "dedup.MinHash{[unit='word'|'char'], [shingle=5], [numPerm=128], [seed=1], [threshold=0.8], [bands], [rows], [verify=false], [name='minhashDedup']} -> Stage",
                         "Near-duplicate dedup with MinHash + LSH banding; keeps the first of each cluster.") { a in
             let o = try a.options(1, allowed: minhashKeys + ["threshold", "bands", "rows", "verify", "name"])
             var d = MinHashDedupOptions()
@@ -30,7 +30,7 @@ enum DedupLib: LuaLibrary {
             PipelineBindings.pushStage(a.L, ordered: try MinHashDedup(d, name: try o.string("name") ?? "minhashDedup"))
             return 1
         },
-        DataLib.binding("stats", "dedup.stats(stage) -> {seen, duplicates, clusters?, bands?, rows?, memory}",
+        LuaBinding("stats", "dedup.stats(stage) -> {seen, duplicates, clusters?, bands?, rows?, memory}",
                         "Counters of a dedup stage made by dedup.Exact or dedup.MinHash.") { a in
             let box = try a.object(1, StageBox.self)
             guard case .ordered(let s) = box.step else { throw LuaError.argument(1, "expected a dedup stage, got stage '\(box.step.name)'") }
@@ -44,19 +44,19 @@ enum DedupLib: LuaLibrary {
             } else { throw LuaError.argument(1, "expected a dedup stage, got stage '\(s.name)'") }
             return 1
         },
-        DataLib.binding("similarity", "dedup.similarity(a, b, [{unit='word', shingle=5, numPerm=128, seed=1}]) -> number",
+        LuaBinding("similarity", "dedup.similarity(a, b, [{unit='word', shingle=5, numPerm=128, seed=1}]) -> number",
                         "MinHash estimate of the Jaccard similarity of two texts' shingle sets.") { a in
             let x = try CleaningLib.text(a, 1), y = try CleaningLib.text(a, 2)
             let o = try minhashOptions(try a.options(3, allowed: minhashKeys))
             a.push(MinHasher(o).similarity(x, y)); return 1
         },
-        DataLib.binding("jaccard", "dedup.jaccard(a, b, [{unit='word', shingle=5}]) -> number", "Exact Jaccard similarity of two texts' shingle sets.") { a in
+        LuaBinding("jaccard", "dedup.jaccard(a, b, [{unit='word', shingle=5}]) -> number", "Exact Jaccard similarity of two texts' shingle sets.") { a in
             let x = try CleaningLib.text(a, 1), y = try CleaningLib.text(a, 2)
             var o = try minhashOptions(try a.options(3, allowed: minhashKeys))
             o.numPerm = 1
             a.push(MinHasher(o).jaccard(x, y)); return 1
         },
-        DataLib.binding("hash", "dedup.hash(text, [bits=64]) -> string", "The exact-dedup content hash of the normalized text, as hex.") { a in
+        LuaBinding("hash", "dedup.hash(text, [bits=64]) -> string", "The exact-dedup content hash of the normalized text, as hex.") { a in
             let key = ExactDedupKey.normalize(try CleaningLib.text(a, 1))
             let bits = try a.optInteger(2, 64)
             switch bits {
@@ -66,7 +66,7 @@ enum DedupLib: LuaLibrary {
             }
             return 1
         },
-        DataLib.binding("optimalBands", "dedup.optimalBands(threshold, numPerm) -> bands, rows",
+        LuaBinding("optimalBands", "dedup.optimalBands(threshold, numPerm) -> bands, rows",
                         "LSH bands × rows minimizing false positives + false negatives for the threshold (as datasketch).") { a in
             let t = try a.number(1), p = try a.integer(2)
             guard t > 0 && t < 1 else { throw LuaError.argument(1, "Invalid 'threshold': expected a number in (0, 1), got \(t)") }

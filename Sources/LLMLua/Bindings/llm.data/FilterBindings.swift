@@ -65,20 +65,20 @@ enum FilterLib: LuaLibrary {
     ]
 
     static let functions: [LuaBinding] = filters.flatMap { f -> [LuaBinding] in
-        [DataLib.binding(f.lua, "filters.\(f.lua)(text, [options]) -> ok: boolean, reason: string?", f.doc) { a in
+        [LuaBinding(f.lua, "filters.\(f.lua)(text, [options]) -> ok: boolean, reason: string?", f.doc) { a in
             let s = try CleaningLib.text(a, 1)
             let check = try f.parse(a, 2, try a.options(2, allowed: f.keys))
             if let r = check(s) { a.push(false); DataLib.pushString(a.L, r) } else { a.push(true); a.pushNil() }
             return 2
         },
-         DataLib.binding(f.ctor, "filters.\(f.ctor){options..., [name='\(f.lua)']} -> Stage", f.doc + " As a pipeline stage.") { a in
+         LuaBinding(f.ctor, "filters.\(f.ctor){options..., [name='\(f.lua)']} -> Stage", f.doc + " As a pipeline stage.") { a in
             let check = try f.parse(a, 1, try a.options(1, allowed: f.keys + ["name"]))
             let name = try a.options(1, allowed: f.keys + ["name"]).string("name") ?? f.lua
             PipelineBindings.pushStage(a.L, FilterStage(name: name, check))
             return 1
         }]
     } + [
-        DataLib.binding("c4", "filters.c4(text, [options]) -> text | nil, reason",
+        LuaBinding("c4", "filters.c4(text, [options]) -> text | nil, reason",
                         "C4 rules (Raffel et al. 2020): keeps lines with terminal punctuation and enough words; drops the document for lorem ipsum, '{', too few sentences.") { a in
             let s = try CleaningLib.text(a, 1)
             switch try c4(a, 2).0.apply(s) {
@@ -86,19 +86,19 @@ enum FilterLib: LuaLibrary {
             case .failure(let e): a.pushNil(); DataLib.pushString(a.L, e.description); return 2
             }
         },
-        DataLib.binding("C4", "filters.C4{[minSentences=3], [minWordsPerLine=3], [maxWordLength=1000], [citations=true], [terminalPunct=true], [loremIpsum=true], [javascript=true], [curlyBracket=true], [policy=true], [name='c4']} -> Stage",
+        LuaBinding("C4", "filters.C4{[minSentences=3], [minWordsPerLine=3], [maxWordLength=1000], [citations=true], [terminalPunct=true], [loremIpsum=true], [javascript=true], [curlyBracket=true], [policy=true], [name='c4']} -> Stage",
                         "The C4 rules as a stage (keeps the surviving lines).") { a in
             let (f, name) = try c4(a, 1)
             PipelineBindings.pushStage(a.L, C4Stage(f, name: name))
             return 1
         },
-        DataLib.binding("words", "filters.words(text) -> {string...}", "The filters' word segmentation: whitespace-separated words; each CJK character is a word.") { a in
+        LuaBinding("words", "filters.words(text) -> {string...}", "The filters' word segmentation: whitespace-separated words; each CJK character is a word.") { a in
             let w = WordSplit(try CleaningLib.text(a, 1))
             lua_createtable(a.L, Int32(min(w.words.count, 1 << 20)), 0)
             for (k, r) in w.words.enumerated() { DataLib.pushString(a.L, w.string(r)); lua_rawseti(a.L, -2, lua_Integer(k + 1)) }
             return 1
         },
-        DataLib.binding("scripts", "filters.scripts(text) -> {script = fraction}", "Share of letters per script (latin, cjk, cyrillic, ...).") { a in
+        LuaBinding("scripts", "filters.scripts(text) -> {script = fraction}", "Share of letters per script (latin, cjk, cyrillic, ...).") { a in
             let p = ScriptFilter.proportions(try CleaningLib.text(a, 1))
             lua_createtable(a.L, 0, Int32(p.count))
             for (k, v) in p { lua_pushnumber(a.L, v); lua_setfield(a.L, -2, k.rawValue) }

@@ -11,7 +11,7 @@ enum PipelineLib: LuaLibrary {
     static let namespace = "llm.data"
     static let pipelineType = "llm.data.Pipeline"
     static let functions: [LuaBinding] = [
-        DataLib.binding("pipeline",
+        LuaBinding("pipeline",
                         "llm.data.pipeline{reader, step..., [writer], [rejects=path], [threads=n], [chunkSize=n], [quiet=false]} -> Pipeline",
                         "A document pipeline: a reader, steps (Lua functions doc -> doc|nil, or stages), an optional writer; p:run() returns the report.") { a in
             try a.table(1)
@@ -22,7 +22,7 @@ enum PipelineLib: LuaLibrary {
             lua_setmetatable(a.L, -2)
             return 1
         },
-        DataLib.binding("luaStep", "llm.data.luaStep{module: string, fn: string, [name: string]} -> Stage",
+        LuaBinding("luaStep", "llm.data.luaStep{module: string, fn: string, [name: string]} -> Stage",
                         "A step running require(module)[fn] in worker Lua states (one per thread); fn(doc) -> doc | text | nil, reason.") { a in
             let o = try a.options(1, allowed: ["module", "fn", "name"])
             guard let module = try o.string("module") else { throw LuaError.runtime("Invalid 'module': expected a module name, got nil") }
@@ -64,7 +64,7 @@ public enum PipelineBindings {
     }
 
     static let stageMethods: [LuaBinding] = [
-        DataLib.binding("process", "stage:process(doc: {text, id, meta} | string) -> doc | nil, reason",
+        LuaBinding("process", "stage:process(doc: {text, id, meta} | string) -> doc | nil, reason",
                         "Runs the stage on one document (for tests and the REPL).") { a in
             let box = try a.object(1, StageBox.self)
             let doc = try document(a, 2)

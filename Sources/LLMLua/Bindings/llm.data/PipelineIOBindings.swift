@@ -14,15 +14,15 @@ enum PipelineReadersLib: LuaLibrary {
     static let jsonlOptions = ["textField", "idField", "fallbackFields", "fill", "invalidUTF8", "maxLineBytes"]
 
     static let functions: [LuaBinding] = [
-        DataLib.binding("text", "llm.data.readers.text(path: string | {string}, [{split='file'|'line'|'separator', separator='%', invalidUTF8='repair'|'reject', maxBytes}]) -> Reader",
+        LuaBinding("text", "llm.data.readers.text(path: string | {string}, [{split='file'|'line'|'separator', separator='%', invalidUTF8='repair'|'reject', maxBytes}]) -> Reader",
                         "Text files or folders (gzip too): one document per file, per line, or per separator line (fortune files).") { a in
             try make(a, kind: "text")
         },
-        DataLib.binding("jsonl", "llm.data.readers.jsonl(path: string | {string}, [{textField='text', idField='id', fallbackFields, fill, invalidUTF8, maxLineBytes}]) -> Reader",
+        LuaBinding("jsonl", "llm.data.readers.jsonl(path: string | {string}, [{textField='text', idField='id', fallbackFields, fill, invalidUTF8, maxLineBytes}]) -> Reader",
                         "JSON Lines files or folders (gzip too); bad lines and records without text are counted and sent to the rejects file.") { a in
             try make(a, kind: "jsonl")
         },
-        DataLib.binding("list", "llm.data.readers.list(docs: {string | {text, id, meta}}) -> Reader",
+        LuaBinding("list", "llm.data.readers.list(docs: {string | {text, id, meta}}) -> Reader",
                         "Documents from a Lua list (strings or document tables); ids default to their positions.") { a in
             try a.table(1)
             _ = try listDocuments(a.L, 1)
@@ -90,17 +90,10 @@ enum PipelineReadersLib: LuaLibrary {
         opts.idField = try o.string("idField") ?? "id"
         opts.invalidUTF8 = policy
         opts.maxLineBytes = try o.integer("maxLineBytes") ?? opts.maxLineBytes
-        if o.has("fallbackFields") {
-            lua_getfield(L, oi, "fallbackFields")
-            guard lua_type(L, -1) == LUA_TTABLE else {
-                throw LuaError.runtime("Invalid 'fallbackFields': expected a list of field names, got \(a.typeName(-1))")
-            }
-            opts.fallbackFields = try DataLib.stringList(a, lua_gettop(L))
-            llms_pop(L, 1)
-        }
+        if let fields = try o.stringList("fallbackFields") { opts.fallbackFields = fields }
         let hasFill = o.has("fill")
         if hasFill {
-            lua_getfield(L, oi, "fill")
+            _ = o.pushField("fill")
             guard lua_type(L, -1) == LUA_TFUNCTION else {
                 throw LuaError.runtime("Invalid 'fill': expected a function(record) -> text | nil, got \(a.typeName(-1))")
             }
@@ -137,7 +130,7 @@ enum PipelineWritersLib: LuaLibrary {
     static let writerType = "llm.data.Writer"
 
     static let functions: [LuaBinding] = [
-        DataLib.binding("jsonl", "llm.data.writers.jsonl(path: string, [{textField='text'}]) -> Writer",
+        LuaBinding("jsonl", "llm.data.writers.jsonl(path: string, [{textField='text'}]) -> Writer",
                         "Writes {id, text, meta} records as JSON Lines, atomically (temporary file, fsync, rename); .gz paths are compressed.") { a in
             let path = try a.path(1, .write)
             let o = try a.options(2, allowed: ["textField"])

@@ -36,22 +36,18 @@ enum PipelineRun {
                     throw LuaError.runtime("llm.data.pipeline: keys must be option names or list positions")
                 }
             }
-            rejects = try stringOption(a, s, "rejects")
+            let o = LuaOptions(L: L, index: s, arg: 1)   // keys checked above; raw reads, no metamethods
+            rejects = try o.string("rejects")
             if let r = rejects { try a.checkPath(r, .write) }
-            if let t = try intOption(a, s, "threads") {
+            if let t = try o.integer("threads") {
                 guard t >= 1 && t <= 256 else { throw LuaError.runtime("Invalid 'threads': expected an integer in 1...256, got \(t)") }
                 options.threads = t
             }
-            if let c = try intOption(a, s, "chunkSize") {
+            if let c = try o.integer("chunkSize") {
                 guard c >= 1 && c <= 1 << 24 else { throw LuaError.runtime("Invalid 'chunkSize': expected a positive integer, got \(c)") }
                 options.chunkDocuments = c
             }
-            lua_getfield(L, s, "quiet")
-            if lua_type(L, -1) != LUA_TNIL {
-                guard lua_type(L, -1) == LUA_TBOOLEAN else { throw LuaError.runtime("Invalid 'quiet': expected a boolean, got \(a.typeName(-1))") }
-                quiet = lua_toboolean(L, -1) != 0
-            }
-            llms_pop(L, 1)
+            quiet = try o.bool("quiet") ?? false
 
             let n = Int32(lua_rawlen(L, s))
             guard n >= 1 else { throw LuaError.runtime("llm.data.pipeline: expected a reader first (llm.data.readers.text/jsonl/list), got an empty list") }
@@ -91,22 +87,6 @@ enum PipelineRun {
         }
     }
 
-    static func stringOption(_ a: LuaArgs, _ s: Int32, _ key: String) throws -> String? {
-        lua_getfield(a.L, s, key); defer { llms_pop(a.L, 1) }
-        if lua_type(a.L, -1) == LUA_TNIL { return nil }
-        guard lua_type(a.L, -1) == LUA_TSTRING else { throw LuaError.runtime("Invalid '\(key)': expected a string, got \(a.typeName(-1))") }
-        return PipelineBindings.text(a.L, -1)
-    }
-
-    static func intOption(_ a: LuaArgs, _ s: Int32, _ key: String) throws -> Int? {
-        lua_getfield(a.L, s, key); defer { llms_pop(a.L, 1) }
-        if lua_type(a.L, -1) == LUA_TNIL { return nil }
-        var ok: Int32 = 0
-        let v = lua_tointegerx(a.L, -1, &ok)
-        guard lua_type(a.L, -1) == LUA_TNUMBER, ok != 0 else { throw LuaError.runtime("Invalid '\(key)': expected an integer, got \(a.typeName(-1))") }
-        return Int(v)
-    }
-
     /// `lua step 3 (file.lua:12)` from the function's debug info.
     static func functionName(_ L: OpaquePointer, _ idx: Int32, _ k: Int32) -> String {
         var ar = lua_Debug()
@@ -117,7 +97,7 @@ enum PipelineRun {
         return "lua step \(k) (\(file):\(ar.linedefined))"
     }
 
-    static let run = DataLib.binding("run", "p:run() -> report [, docs]",
+    static let run = LuaBinding("run", "p:run() -> report [, docs]",
                                      "Runs the pipeline; returns the report table (and prints it unless quiet); without a writer also the kept documents.") { a in
         let L = a.L
         guard PipelineBindings.isInstance(L, 1, PipelineLib.pipelineType) else { throw LuaError.type(1, expected: PipelineLib.pipelineType) }

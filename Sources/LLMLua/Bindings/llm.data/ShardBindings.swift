@@ -11,7 +11,6 @@ extension ShardLoader: LuaBridged { public static var luaTypeName: String { "llm
 
 enum ShardBindings: LuaLibrary {
     static let namespace = "llm.data"
-    static let b = DataLib.binding
 
     /// Token ids from a tensor or a Lua array.
     static func ids(_ a: LuaArgs, _ i: Int32) throws -> [Int] {
@@ -27,7 +26,7 @@ enum ShardBindings: LuaLibrary {
     }
 
     static let functions: [LuaBinding] = [
-        b("ShardWriter", "llm.data.ShardWriter(folder: string, {vocabSize, valFraction=0, shardTokens=5e7, seed=0}) -> ShardWriter",
+        LuaBinding("ShardWriter", "llm.data.ShardWriter(folder: string, {vocabSize, valFraction=0, shardTokens=5e7, seed=0}) -> ShardWriter",
           "Writes documents of token ids into train/val token shards (split by document) and shards.json.") { a in
             let folder = try a.path(1, .write)
             let o = try a.options(2, allowed: ["vocabSize", "valFraction", "shardTokens", "seed"])
@@ -36,7 +35,7 @@ enum ShardBindings: LuaLibrary {
                                        shardTokens: o.integer("shardTokens") ?? 50_000_000, seed: UInt64(bitPattern: Int64(o.integer("seed") ?? 0)))
             Userdata.push(a.L, w, typeName: ShardSetWriter.luaTypeName); return 1
         },
-        b("ShardLoader", "llm.data.ShardLoader(folder: string, {batchSize, blockSize, split='train', seed=0, rank=0, worldSize=1, prefetch=2}) -> ShardLoader",
+        LuaBinding("ShardLoader", "llm.data.ShardLoader(folder: string, {batchSize, blockSize, split='train', seed=0, rank=0, worldSize=1, prefetch=2}) -> ShardLoader",
           "Shuffled, rank-sharded, prefetching (x, y) batches from a shard folder; :state()/:setState() resume exactly.") { a in
             let folder = try a.path(1, .readTree)
             let o = try a.options(2, allowed: ["batchSize", "blockSize", "split", "seed", "rank", "worldSize", "prefetch"])
@@ -51,10 +50,10 @@ enum ShardBindings: LuaLibrary {
     ]
 
     static let writerMethods: [LuaBinding] = [
-        b("add", "writer:add(tokens: Tensor | {int}, [split: 'train'|'val'])", "Adds one document.") { a in
+        LuaBinding("add", "writer:add(tokens: Tensor | {int}, [split: 'train'|'val'])", "Adds one document.") { a in
             try a.object(1, ShardSetWriter.self).add(ids(a, 2), split: a.optString(3)); return 0
         },
-        b("finish", "writer:finish() -> table", "Writes the remaining shards and shards.json; returns {train=n files, val=n files, documents=n}.") { a in
+        LuaBinding("finish", "writer:finish() -> table", "Writes the remaining shards and shards.json; returns {train=n files, val=n files, documents=n}.") { a in
             let m = try a.object(1, ShardSetWriter.self).finish()
             lua_createtable(a.L, 0, 3)
             lua_pushinteger(a.L, lua_Integer((m["train"] as? [Any])?.count ?? 0)); lua_setfield(a.L, -2, "train")
@@ -65,28 +64,28 @@ enum ShardBindings: LuaLibrary {
     ]
 
     static let loaderMethods: [LuaBinding] = [
-        b("next", "loader:next() -> Tensor, Tensor", "The next batch: x and y, (batchSize, blockSize) int64.") { a in
+        LuaBinding("next", "loader:next() -> Tensor, Tensor", "The next batch: x and y, (batchSize, blockSize) int64.") { a in
             let batch = try a.object(1, ShardLoader.self).next()
             a.push(batch.x); a.push(batch.y); return 2
         },
-        b("state", "loader:state() -> {epoch, batch}", "The position of the next batch (save it in a checkpoint).") { a in
+        LuaBinding("state", "loader:state() -> {epoch, batch}", "The position of the next batch (save it in a checkpoint).") { a in
             let p = try a.object(1, ShardLoader.self).position
             lua_createtable(a.L, 0, 2)
             lua_pushinteger(a.L, lua_Integer(p.epoch)); lua_setfield(a.L, -2, "epoch")
             lua_pushinteger(a.L, lua_Integer(p.batch)); lua_setfield(a.L, -2, "batch")
             return 1
         },
-        b("setState", "loader:setState(s: {epoch, batch})", "Continues from a position saved by :state().") { a in
+        LuaBinding("setState", "loader:setState(s: {epoch, batch})", "Continues from a position saved by :state().") { a in
             let l = try a.object(1, ShardLoader.self)
             try a.table(2)
             let o = try a.options(2, allowed: ["epoch", "batch"])
             guard let e = try o.integer("epoch"), let bt = try o.integer("batch") else { throw LuaError.argument(2, "expected {epoch=, batch=} from loader:state()") }
             try l.restore(.init(epoch: e, batch: bt)); return 0
         },
-        b("numBatches", "loader:numBatches() -> int", "Batches per epoch for this rank.") { a in
+        LuaBinding("numBatches", "loader:numBatches() -> int", "Batches per epoch for this rank.") { a in
             a.push(try a.object(1, ShardLoader.self).batchesPerEpoch); return 1
         },
-        b("batch", "loader:batch(i: int) -> Tensor, Tensor", "Batch i (1-based) of epoch 0 — a fixed evaluation set.") { a in
+        LuaBinding("batch", "loader:batch(i: int) -> Tensor, Tensor", "Batch i (1-based) of epoch 0 — a fixed evaluation set.") { a in
             let batch = try a.object(1, ShardLoader.self).batch(at: a.integer(2) - 1)
             a.push(batch.x); a.push(batch.y); return 2
         },

@@ -17,9 +17,7 @@ enum JSONLib: LuaLibrary {
             let (v, textBytes) = try LuaJSON.valueAndSize(a, 1, fn: "llm.json.encode")
             // the text exists three times at the end: the writer's bytes, the Swift String, the Lua string
             try a.reserve(lua: LuaSize.string(textBytes), native: LuaSize.total((textBytes, 2)))
-            do { LuaJSON.pushString(a.L, try JSONWriter.string(v, indent: indent ? 2 : 0, sortKeys: sortKeys)) } catch let e as FormatError {
-                throw LuaError.runtime("llm.json.encode: \(e.message)")
-            }
+            LuaJSON.pushString(a.L, try JSONWriter.string(v, indent: indent ? 2 : 0, sortKeys: sortKeys))
             return 1
         },
         LuaBinding("decode", "llm.json.decode(text: string) -> value",

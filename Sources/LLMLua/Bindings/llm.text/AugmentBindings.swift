@@ -57,10 +57,6 @@ enum TextLib: LuaLibrary {
     /// An array of integers of any length (token ids).
     static func intArray(_ a: LuaArgs, _ i: Int32) throws -> [Int] { try a.integerArray(i) }
 
-    static func wrap(_ fn: @escaping LuaFunction) -> LuaFunction {
-        { a in do { return try fn(a) } catch let e as TextOpsError { throw LuaError.runtime("\(a.name): \(e.description)") } }
-    }
-
     /// The `generator` field of the options table at `i`, or the shared generator.
     static func generatorField(_ a: LuaArgs, _ i: Int32) throws -> Generator { try SamplingBindings.generatorField(a, i) }
 
@@ -112,19 +108,13 @@ enum TextLib: LuaLibrary {
         },
         LuaBinding("maskTokens", "llm.text.maskTokens(ids: {int}|Tensor, {rate, maskId, vocabSize, mode='mask'|'bert'|'random', protect={int}, generator}) -> ids, chosen",
                    "Masks round(rate x eligible) positions; returns the new ids (same kind as given) and the chosen positions ({boolean} or an f32 0/1 tensor).",
-                   wrap { a in
+                   { a in
             let o = try a.options(2, allowed: ["rate", "maskId", "vocabSize", "mode", "protect", "generator"])
             let modeName = try o.string("mode") ?? "mask"
             guard let mode = TokenMaskMode(rawValue: modeName) else {
                 throw LuaError.runtime("Invalid 'mode': expected one of 'mask', 'bert', 'random', got '\(modeName)'")
             }
-            var protect = Set<Int>()
-            if o.has("protect") {
-                lua_getfield(a.L, 2, "protect")
-                defer { llms_pop(a.L, 1) }
-                guard lua_type(a.L, -1) == LUA_TTABLE else { throw LuaError.runtime("Invalid 'protect': expected a list of token ids, got \(a.typeName(-1))") }
-                protect = Set(try intArray(a, lua_gettop(a.L)))
-            }
+            let protect = Set(try o.integerList("protect") ?? [])
             let g: Generator = try generatorField(a, 2)
             let rate = try o.number("rate") ?? 0.15
             // before building: the ids in Swift (in, out, chosen) and two results of the same length in Lua
@@ -155,7 +145,7 @@ enum WordNetLib: LuaLibrary {
 
     /// The WordNet error as a plain Lua error (its message names the missing file and the package).
     static func database(_ dir: String?) throws -> WordNet {
-        do { return try WordNet.open(directory: dir) } catch let e as WordNetError { throw LuaError.runtime(e.description) }
+        return try WordNet.open(directory: dir)
     }
 
     /// The `pos` argument at `i`: nil (any) or a part of speech.

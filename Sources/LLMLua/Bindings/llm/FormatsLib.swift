@@ -26,9 +26,7 @@ enum FormatsLib: LuaLibrary {
                 metadata = try stringMap(a, lua_gettop(a.L), what: "'metadata'")
             }
             if metadata["format"] == nil { metadata["format"] = "pt" }
-            do { try Safetensors.write(tensors, metadata: metadata, to: path) } catch let e as FormatError {
-                throw LuaError.runtime(e.message)
-            }
+            try Safetensors.write(tensors, metadata: metadata, to: path)
             return 0
         },
         LuaBinding("load", "llm.load(path: string, [{metadata: boolean}]) -> {name = Tensor}, [{string = string}]",
@@ -36,8 +34,7 @@ enum FormatsLib: LuaLibrary {
             let path = try a.path(1, .read)
             // one result by default, so `m:loadStateDict(llm.load(p))` passes no stray second argument
             let withMetadata = try a.options(2, allowed: ["metadata"]).bool("metadata") ?? false
-            let file: SafetensorsFile
-            do { file = try Safetensors.read(path: path) } catch let e as FormatError { throw LuaError.runtime(e.message) }
+            let file = try Safetensors.read(path: path)
             pushTensorMap(a, file.tensors)
             guard withMetadata else { return 1 }
             pushStringMap(a.L, file.metadata)

@@ -19,14 +19,7 @@ enum NNBindings {
                    "Fused scaled dot-product attention: q (B,H,T,D), k and v (B,H,S,D); keyMask (B,S) with 0 for padding.") { a in
             let q = try a.tensor(1), k = try a.tensor(2), v = try a.tensor(3)
             let o = try a.options(4, allowed: ["causal", "scale", "keyMask"])
-            var mask: Tensor? = nil
-            if o.has("keyMask") {
-                lua_pushstring(a.L, "keyMask")
-                _ = lua_rawget(a.L, 4)
-                defer { llms_pop(a.L, 1) }
-                guard let m = try Userdata.tensor(a.L, -1) else { throw LuaError.runtime("Invalid 'keyMask': expected an llm.Tensor, got \(a.typeName(-1))") }
-                mask = m
-            }
+            let mask = try o.tensor("keyMask")
             let scale = try o.number("scale")
             if let s = scale, !(s.isFinite) { throw LuaError.runtime("Invalid 'scale': expected a finite number, got \(s)") }
             a.push(try Tensor.attention(q, k, v, causal: o.bool("causal") ?? false, scale: scale, keyMask: mask)); return 1

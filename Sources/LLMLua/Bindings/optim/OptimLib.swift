@@ -25,44 +25,25 @@ enum OptimLib: LuaLibrary {
         return g - 1
     }
 
-    /// Lua option keys of a schema: beta1/beta2 become `betas`.
-    static func luaKeys(_ schema: [HyperParameter]) -> [String] {
-        var keys: [String] = []
-        for h in schema {
-            if h.name == "beta1" || h.name == "beta2" { if !keys.contains("betas") { keys.append("betas") } } else { keys.append(h.name) }
-        }
-        return keys
-    }
-
-    /// Reads the hyper-parameters of the options table at absolute index `idx` (already key-checked).
-    static func hyper(_ a: LuaArgs, _ o: LuaOptions, at idx: Int32, schema: [HyperParameter]) throws -> [String: Double] {
-        var out: [String: Double] = [:]
-        for h in schema where h.name != "beta1" && h.name != "beta2" {
-            if h.kind == .bool { if let b = try o.bool(h.name) { out[h.name] = b ? 1 : 0 } }
-            else if let v = try o.number(h.name) { out[h.name] = v }
-        }
-        guard schema.contains(where: { $0.name == "beta1" }), idx != 0 else { return out }
-        lua_getfield(a.L, idx, "betas")
-        defer { llms_pop(a.L, 1) }
-        if lua_type(a.L, -1) == LUA_TNIL { return out }
-        var betas: [Double] = []
-        if lua_type(a.L, -1) == LUA_TTABLE && lua_rawlen(a.L, -1) == 2 {
-            for k in 1...2 {
-                lua_rawgeti(a.L, -1, lua_Integer(k))
-                if lua_type(a.L, -1) == LUA_TNUMBER { betas.append(lua_tonumberx(a.L, -1, nil)) }
-                llms_pop(a.L, 1)
+    /// Reads the typed hyper-parameters of an options table (keys already checked) and resolves them
+    /// through the schema, which checks each value once.
+    static func hyper(_ o: LuaOptions, schema: [HyperParameter], context: String) throws -> [String: Double] {
+        var values: [String: HyperValue] = [:]
+        for option in schema.options {
+            switch option.form {
+            case .number: if let v = try o.number(option.name) { values[option.name] = .number(v) }
+            case .bool: if let b = try o.bool(option.name) { values[option.name] = .bool(b) }
+            case .pair: if let (x, y) = try o.pair(option.name) { values[option.name] = .pair(x, y) }
             }
         }
-        guard betas.count == 2 else { throw LuaError.runtime("Invalid 'betas': expected a table of two numbers {beta1, beta2}, got \(a.typeName(-1))") }
-        out["beta1"] = betas[0]; out["beta2"] = betas[1]
-        return out
+        return try schema.resolve(values, where: context)
     }
 
     /// `optim.X(params, options)`: params is a list of tensors or a list of group tables `{params=..., key=value}`.
     static func construct(_ a: LuaArgs, schema: [HyperParameter],
                           _ make: ([ParamGroup], [String: Double]) throws -> Optimizer) throws -> Int32 {
         try a.table(1)
-        let keys = luaKeys(schema)
+        let keys = schema.options.map(\.name)
         let n = lua_rawlen(a.L, 1)
         guard n > 0 else { throw LuaError.argument(1, "expected a non-empty list of tensors or of parameter groups") }
         lua_rawgeti(a.L, 1, 1)
@@ -79,29 +60,30 @@ enum OptimLib: LuaLibrary {
                 }
                 do {
                     let o = try a.options(top, allowed: ["params"] + keys)
-                    lua_getfield(a.L, top, "params")
-                    defer { llms_pop(a.L, 1) }
-                    guard lua_type(a.L, -1) == LUA_TTABLE else { throw LuaError.runtime("'params' must be a list of tensors, got \(a.typeName(-1))") }
-                    let params = try a.tensorList(lua_gettop(a.L))
-                    groups.append(ParamGroup(params: params, options: try hyper(a, o, at: top, schema: schema)))
+                    guard let params = try o.withTable("params", { try a.tensorList($0) }) else {
+                        throw LuaError.runtime("'params' must be a list of tensors, got nil")
+                    }
+                    groups.append(ParamGroup(params: params, options: try hyper(o, schema: schema, context: "group")))
                 } catch LuaError.argument(_, let m) {
                     throw LuaError.argument(1, "group \(k): \(m)")
                 } catch LuaError.runtime(let m) {
                     throw LuaError.argument(1, "group \(k): \(m)")
+                } catch let e as TensorError {
+                    throw LuaError.argument(1, "group \(k): \(e.description)")
                 }
             }
         } else {
             groups = [ParamGroup(params: try a.tensorList(1))]
         }
         let o = try a.options(2, allowed: keys)
-        let opt = try make(groups, try hyper(a, o, at: a.isNoneOrNil(2) ? 0 : 2, schema: schema))
+        let opt = try make(groups, try hyper(o, schema: schema, context: "options"))
         Userdata.push(a.L, opt, typeName: Optimizer.luaTypeName)
         return 1
     }
 
     static func constructor(_ name: String, _ schema: [HyperParameter], _ doc: String,
                             _ make: @escaping @Sendable ([ParamGroup], [String: Double]) throws -> Optimizer) -> LuaBinding {
-        let keys = luaKeys(schema).joined(separator: ", ")
+        let keys = schema.options.map(\.name).joined(separator: ", ")
         return LuaBinding(name, "optim.\(name)(params: {Tensor} | {{params={Tensor}, ...}}, [{\(keys)}]) -> optim.Optimizer", doc) { a in
             try construct(a, schema: schema, make)
         }

@@ -65,11 +65,7 @@ enum ScheduleBindings {
             try StepLR(lr: req(o.number("lr"), "lr"), stepSize: reqInt(o.integer("stepSize"), "stepSize"), gamma: o.number("gamma") ?? 0.1)
         },
         make("multiStep", ["lr", "milestones", "gamma"], "lr * gamma^(milestones passed) (PyTorch MultiStepLR; gamma default 0.1).") { a, o in
-            lua_getfield(a.L, 1, "milestones")
-            defer { llms_pop(a.L, 1) }
-            guard lua_type(a.L, -1) == LUA_TTABLE else { throw LuaError.runtime("Invalid 'milestones': expected a list of step numbers, got \(a.typeName(-1))") }
-            let ms: [Int]
-            do { ms = try a.intList(lua_gettop(a.L)) } catch LuaError.argument(_, let m) { throw LuaError.runtime("Invalid 'milestones': \(m)") }
+            guard let ms = try o.integerList("milestones") else { throw LuaError.runtime("Invalid 'milestones': expected a list of integers, got nil") }
             return try MultiStepLR(lr: req(o.number("lr"), "lr"), milestones: ms, gamma: o.number("gamma") ?? 0.1)
         },
         make("exponential", ["lr", "gamma"], "lr * gamma^step (PyTorch ExponentialLR).") { _, o in
