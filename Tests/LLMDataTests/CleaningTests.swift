@@ -28,7 +28,7 @@ import Testing
 
 @Test func htmlAndEntities() {
     #expect(TextClean.stripHTML("<p>Hi&nbsp;<b>there</b></p><script>x()<b></script>a < b &amp; c")
-            == "\nHi there\na < b & c")
+            == "\nHi\u{A0}there\na < b & c")
     #expect(TextClean.stripHTML("<div>你好<!-- note --></div><style>p{}</style>世界") == "\n你好\n世界")
     #expect(TextClean.decodeEntities("&#x1F600; &#169; &lt;x&gt; &unknown; &") == "😀 © <x> &unknown; &")
     #expect(TextClean.stripHTML("<p title=\"a>b\" data-x='<i>'>x</p>") == "\nx\n")

@@ -29,7 +29,7 @@ extension TextClean {
     /// is text; a tag left open at the end of the input is dropped.
     ///
     /// ```swift
-    /// TextClean.stripHTML("<p title='a>b'>Hi&nbsp;<b>there</b></p><script>x()</script>")   // "\nHi there\n"
+    /// TextClean.stripHTML("<p title='a>b'>Hi &amp; <b>bye</b></p><script>x()</script>")   // "\nHi & bye\n"
     /// ```
     public static func stripHTML(_ text: String) -> String {
         guard text.utf8.contains(0x3C) else { return decodeEntities(text) }
