@@ -1,9 +1,14 @@
 -- llm.Trainer: the training loop, in plain Lua you can read and copy. One step = gradAccum micro-batches
 -- (forward, backward of loss/gradAccum), optional clipping, optimizer step; then logging, evaluation,
 -- early stopping and checkpoints on their schedules. Checkpoints hold everything a resumed run needs
--- (weights, optimizer state, RNG, data position, step) so its losses equal an uninterrupted run's.
+-- (weights, optimizer state, RNG, data position, step, extension state) so its losses equal an
+-- uninterrupted run's. Features that act inside a step plug in as extensions (llm/extensions.lua:
+-- `extensions = {...}` or trainer:use(ext)); the onStep/onEval/onCheckpoint options are one. A run
+-- holds its folder's lock while it runs (llm/runlog.lua): a second run on the same folder fails at start.
 local options = require 'llm.nn.options'
 local Progress = require 'llm.progress'
+local Extensions = require 'llm.extensions'
+local RunLog = require 'llm.runlog'
 
 local Trainer = {}
 Trainer.__index = Trainer
@@ -28,6 +33,7 @@ local defaults = {
   metrics = NONE,        -- JSONL file that receives one record per log line and per evaluation
   nonFinite = 'stop',    -- on a NaN/Inf loss: 'stop' (error, after the last checkpoint) or 'skip' the step
   extra = NONE,          -- table saved in every checkpoint (config, tokenizer, ...)
+  extensions = NONE,     -- list of extensions (hooks inside the step, state in checkpoints): llm/extensions.lua
   onStep = NONE, onEval = NONE, onCheckpoint = NONE,   -- callbacks(trainer, info); onStep may return false to stop
   progress = NONE,       -- true/false to force the terminal progress bar (default: when stdout is a terminal)
 }
@@ -51,12 +57,44 @@ function Trainer.new(opts)
   if o.nonFinite ~= 'stop' and o.nonFinite ~= 'skip' then
     error("llm.Trainer: Invalid 'nonFinite': expected one of: 'stop', 'skip', got '" .. tostring(o.nonFinite) .. "'", 2)
   end
+  if o.extensions ~= nil and type(o.extensions) ~= 'table' then
+    error("llm.Trainer: Invalid 'extensions': expected a list of extension tables, got " .. type(o.extensions), 2)
+  end
+  local exts = {Extensions.callbacks(o)}
+  for i, ext in ipairs(o.extensions or {}) do exts[#exts + 1] = Extensions.check(ext, i, 2) end
+  Extensions.checkNames(exts, 2)
   if o.checkpointDir then llm.makeDirs(o.checkpointDir) end
   if o.metrics and o.metrics:match('^(.*)/[^/]*$') then llm.makeDirs(o.metrics:match('^(.*)/[^/]*$')) end
   local self = setmetatable(o, Trainer)
+  self.extensions, self.hooks = exts, Extensions.index(exts)
   self.step, self.bestValLoss, self.badEvals, self.skipped = 0, math.huge, 0, 0
   self.params = self.model:parameters()
   return self
+end
+
+--- Adds an extension (after those given to the constructor); returns the trainer. An extension added
+--- after resume() gets its state from that checkpoint.
+function Trainer:use(ext)
+  local list = {table.unpack(self.extensions)}
+  list[#list + 1] = Extensions.check(ext, #list + 1, 2)
+  Extensions.checkNames(list, 2)
+  self.extensions, self.hooks = list, Extensions.index(list)
+  if self.resumedState and ext.loadStateDict then
+    Extensions.load({ext}, self.resumedState.values, self.resumedState.tensors)
+  end
+  return self
+end
+
+-- Calls a hook on every extension that defines it (false when one asked to stop).
+function Trainer:hook(name, ...)
+  return Extensions.call(self.hooks, name, self, ...)
+end
+
+-- The run folder: the checkpoint folder, else the folder of the metrics file (nil when neither is set).
+function Trainer:runFolder()
+  if self.checkpointDir then return self.checkpointDir end
+  if self.metrics then return self.metrics:match('^(.*)/[^/]*$') or '.' end
+  return nil
 end
 
 function Trainer:lr(step)
@@ -65,12 +103,11 @@ function Trainer:lr(step)
   return s(step)
 end
 
+--- Appends a record to the metrics file (with a wall-clock `time`; marked `replay` during a run when the
+--- file already has that step).
 function Trainer:record(entry)
   if not self.metrics then return end
-  local f, err = io.open(self.metrics, 'a')
-  if not f then error('llm.Trainer: cannot write metrics file: ' .. tostring(err), 0) end
-  f:write(llm.json.encode(entry), '\n')
-  f:close()
+  if self.runLog then self.runLog:record(entry) else RunLog.append(self.metrics, entry) end
 end
 
 --- Mean loss over the validation windows (no grad, eval mode).
@@ -98,11 +135,17 @@ end
 function Trainer:trainStep()
   local lr = self:lr(self.step)
   self.optimizer:setLR(lr)
+  local info = {step = self.step + 1, lr = lr}
+  self:hook('beforeStep', info)
   local total, tokens = 0, 0
-  for _ = 1, self.gradAccum do
+  for micro = 1, self.gradAccum do
     local x, y = self.train:next()
-    local _, loss = self.model(x, y)
-    local value = loss:item()
+    local batch = {x = x, y = y, micro = micro}
+    self:hook('beforeForward', batch)
+    local logits, loss = self.model(batch.x, batch.y)
+    local out = {logits = logits, loss = loss}
+    self:hook('afterForward', batch, out)
+    local value = out.loss:item()
     if value ~= value or value == math.huge or value == -math.huge then
       self.optimizer:zeroGrad()
       if self.nonFinite == 'skip' then
@@ -113,30 +156,41 @@ function Trainer:trainStep()
       end
       error(string.format('llm.Trainer: non-finite loss (%s) at step %d; stopping (the last checkpoint is intact; set nonFinite=\'skip\' to skip such steps)', tostring(value), self.step + 1), 0)
     end
-    (loss / self.gradAccum):backward()
+    self:hook('beforeBackward', batch, out)
+    local scaled = out.loss / self.gradAccum
+    scaled:backward()
+    self:hook('afterBackward', batch, out)
     total = total + value
-    tokens = tokens + y:numel()
+    tokens = tokens + batch.y:numel()
   end
+  self:hook('transformGradients', info)
   if self.clip > 0 then self.gradNorm = optim.clipGradNorm(self.params, self.clip) end
   self.optimizer:step()
+  self:hook('afterOptimizerStep', info)
   self.optimizer:zeroGrad()
   return total / self.gradAccum, lr, tokens
 end
 
 --- Runs until `steps` (or early stopping); returns {step, loss, valLoss, bestValLoss, stoppedEarly}.
 function Trainer:run()
+  -- the run folder's lock, held until run() returns or fails; then the stale temporaries it makes safe to delete
+  local runLog <close> = RunLog.open{dir = self:runFolder(), metrics = self.metrics, step = self.step, resumedFrom = self.resumedFrom}
+  self.runLog, self.resumedFrom = runLog, nil
   local bar = Progress.new{total = self.steps, every = self.logEvery, terminal = self.progress, startStep = self.step}
   self.progressBar = bar
+  if #runLog.stale > 0 then bar:log('removed stale temporaries of interrupted checkpoint writes: ' .. table.concat(runLog.stale, ', ')) end
+  self:hook('onRunStart')
   local lastLoss, valLoss, stoppedEarly = nil, nil, false
   local windowStart, windowTokens = llm.clock(), 0
   while self.step < self.steps do
     local loss, lr, tokens = self:trainStep()
     self.step = self.step + 1
     windowTokens = windowTokens + tokens
+    local tps
     if loss then
       lastLoss = loss
       local now = llm.clock()
-      local tps = windowTokens / math.max(now - windowStart, 1e-9)
+      tps = windowTokens / math.max(now - windowStart, 1e-9)
       bar:update(self.step, {loss = loss, lr = lr, tokensPerSec = tps})
       if self.step % self.logEvery == 0 then
         self:record({type = 'train', step = self.step, loss = loss, lr = lr, tokensPerSec = tps})
@@ -149,8 +203,11 @@ function Trainer:run()
       local improved = valLoss < self.bestValLoss
       if improved then self.bestValLoss, self.badEvals = valLoss, 0 else self.badEvals = self.badEvals + 1 end
       bar:log(string.format('step %d: val loss %.4f%s', self.step, valLoss, improved and ' (best)' or ''))
-      self:record({type = 'eval', step = self.step, valLoss = valLoss})
-      if self.onEval then self.onEval(self, {step = self.step, valLoss = valLoss, improved = improved}) end
+      local evalInfo = {step = self.step, valLoss = valLoss, improved = improved}
+      self:hook('onEval', evalInfo)
+      local rec = {type = 'eval'}
+      for k, v in pairs(evalInfo) do if rec[k] == nil then rec[k] = v end end
+      self:record(rec)
       if improved and self.checkpointDir then self:checkpoint(true) end
       if self.earlyStopping > 0 and self.badEvals >= self.earlyStopping then
         bar:log(string.format('early stopping at step %d: no improvement in %d evaluations', self.step, self.badEvals))
@@ -160,11 +217,14 @@ function Trainer:run()
     if self.checkpointDir and ((self.checkpointEvery > 0 and self.step % self.checkpointEvery == 0) or last or stoppedEarly) then
       self:checkpoint(false)
     end
-    if self.onStep and self.onStep(self, {step = self.step, loss = loss, lr = lr}) == false then break end
+    if not self:hook('afterStep', {step = self.step, loss = loss, lr = lr, tokensPerSec = tps}) then break end
     if stoppedEarly then break end
   end
   bar:finish()
-  return {step = self.step, loss = lastLoss, valLoss = valLoss, bestValLoss = self.bestValLoss, stoppedEarly = stoppedEarly}
+  local result = {step = self.step, loss = lastLoss, valLoss = valLoss, bestValLoss = self.bestValLoss, stoppedEarly = stoppedEarly}
+  self:hook('onRunEnd', result)
+  self.runLog = nil
+  return result
 end
 
 -- Tensors of the model, each once (tied weights are saved under their first name).
@@ -192,10 +252,13 @@ function Trainer:checkpoint(best)
   for k, v in pairs(self.optimizer:stateDict()) do
     if llm.isTensor(v) then optTensors[k] = v else optValues[k] = v end
   end
+  local extTensors, extValues = Extensions.save(self.extensions)
   llm.checkpoint.write(dir, {
     ['model.safetensors'] = uniqueState(self.model),
     ['optimizer.safetensors'] = optTensors,
+    ['extensions.safetensors'] = next(extTensors) and extTensors or nil,
     ['trainer.json'] = {
+      extensions = extValues,
       step = self.step, bestValLoss = self.bestValLoss ~= math.huge and self.bestValLoss or nil,
       badEvals = self.badEvals, skipped = self.skipped, rng = llm.getRngState(),
       data = self.train.state and self.train:state() or nil, optimizer = optValues, extra = self.extra,
@@ -207,7 +270,7 @@ function Trainer:checkpoint(best)
   self.lastCheckpoint = dir
   if best then self.bestCheckpoint = dir end
   llm.checkpoint.prune(self.checkpointDir, {keepLast = self.keepLast, keep = self.bestCheckpoint and {self.bestCheckpoint} or {}})
-  if self.onCheckpoint then self.onCheckpoint(self, {step = self.step, path = dir, best = best}) end
+  self:hook('onCheckpoint', {step = self.step, path = dir, best = best})
   return dir
 end
 
@@ -228,12 +291,14 @@ function Trainer:resume(path)
   for k, v in pairs(state.optimizer or {}) do optState[k] = v end
   self.optimizer:loadStateDict(optState)
   self.model:loadStateDict(ck['model.safetensors'])
+  self.resumedState = {values = state.extensions, tensors = ck['extensions.safetensors']}
+  Extensions.load(self.extensions, self.resumedState.values, self.resumedState.tensors)
   llm.setRngState(state.rng)
   if state.data and self.train.setState then self.train:setState(state.data) end
   self.step, self.badEvals, self.skipped = state.step, state.badEvals or 0, state.skipped or 0
   self.bestValLoss = state.bestValLoss or math.huge
   if state.bestCheckpoint and self.checkpointDir then self.bestCheckpoint = self.checkpointDir .. '/' .. state.bestCheckpoint end
-  self.lastCheckpoint = dir
+  self.lastCheckpoint, self.resumedFrom = dir, dir
   return state
 end
 

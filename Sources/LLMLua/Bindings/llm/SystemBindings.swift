@@ -1,5 +1,6 @@
-// System bindings for recipes: a monotonic wall clock (os.clock is CPU time, wrong with BLAS threads),
-// terminal detection (progress bars vs log lines), the global RNG state (for exact resume), threads.
+// System bindings for recipes: a monotonic wall clock (os.clock is CPU time, wrong with BLAS threads), the
+// real-time clock (timestamps of metrics records), terminal detection (progress bars vs log lines), the
+// global RNG state (for exact resume), threads.
 import CLua
 import CLuaShim
 import LLMCore
@@ -13,6 +14,11 @@ enum SystemBindings {
         LuaBinding("clock", "llm.clock() -> number", "Monotonic wall-clock time in seconds (for timing and tokens/s).") { a in
             var ts = timespec()
             clock_gettime(CLOCK_MONOTONIC, &ts)
+            a.push(Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9); return 1
+        },
+        LuaBinding("time", "llm.time() -> number", "Wall-clock time: seconds since the Unix epoch, with a fractional part (for timestamps).") { a in
+            var ts = timespec()
+            clock_gettime(CLOCK_REALTIME, &ts)
             a.push(Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9); return 1
         },
         LuaBinding("isTerminal", "llm.isTerminal([fd: int]) -> boolean", "True when the file descriptor (default 1, stdout) is a terminal.") { a in

@@ -1,0 +1,49 @@
+// Stale temporaries of interrupted checkpoint writes. Checkpoint.write stages `<dir>.tmp-<pid>`, moves a
+// checkpoint it replaces to `<dir>.old-<pid>`, and prune renames to `<dir>.deleting-<pid>` before deleting;
+// atomic single-file writes stage `.<name>.tmp-<pid>`. A crash can leave any of them behind. Once a run
+// holds its folder's lock (RunFolderLock) no other process writes there, so every such name is stale:
+// `.tmp-` and `.deleting-` ones are removed; an `.old-` one is the only copy of its checkpoint when the
+// crash came between the two renames of a replacement, so it is renamed back when `<dir>` is missing
+// and removed otherwise.
+import Foundation
+
+extension Checkpoint {
+    /// The kind of leftover a name is, and the name it was staged for: `step-000100.tmp-42` ->
+    /// (`tmp`, `step-000100`); nil for any other name.
+    static func staleKind(_ name: String) -> (kind: String, base: String)? {
+        for kind in ["tmp", "old", "deleting"] {
+            guard let r = name.range(of: ".\(kind)-", options: .backwards) else { continue }
+            let base = String(name[..<r.lowerBound]), rest = name[r.upperBound...]
+            guard !base.isEmpty, let first = rest.utf8.first, first >= 0x30 && first <= 0x39 else { continue }
+            return (kind, base)
+        }
+        return nil
+    }
+
+    /// Removes (or, for an orphaned `.old-` checkpoint, restores) the leftovers of interrupted writes in
+    /// `parent`. Call it only while holding the folder's lock. Returns the paths removed or restored.
+    @discardableResult
+    public static func removeStaleTemporaries(parent rawParent: String) throws -> [String] {
+        var parent = rawParent
+        while parent.count > 1 && parent.hasSuffix("/") { parent.removeLast() }
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: parent) } catch {
+            throw FormatError("checkpoint: cannot list '\(parent)': \(error.localizedDescription)")
+        }
+        var done: [String] = []
+        for name in names.sorted() {
+            guard let (kind, base) = staleKind(name) else { continue }
+            let path = parent + "/" + name, target = parent + "/" + base
+            var st = stat()
+            if kind == "old" && lstat(target, &st) != 0 && Glibc.rename(path, target) == 0 {
+                done.append(path)
+                continue
+            }
+            do { try FileManager.default.removeItem(atPath: path) } catch {
+                throw FormatError("checkpoint: cannot remove stale '\(path)': \(error.localizedDescription)")
+            }
+            done.append(path)
+        }
+        return done
+    }
+}
