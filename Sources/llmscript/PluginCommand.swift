@@ -1,5 +1,7 @@
-// PluginCommand: `llmscript plugin install|list|remove|pack|new ...` over LuaRocks. Install stages the
-// rock in a temporary tree first, checks its manifest module `<name>.llmscript` there (with
+// PluginCommand: `llmscript plugin install|list|remove|pack|new ...` over LuaRocks. Install first vets
+// the rock without running any of its code (PluginVet: rockspec evaluated as bounded data, only
+// builtin/none builds, C modules only with --allow-native), stages it in a temporary tree (removed on
+// every exit path, Ctrl-C included), checks its manifest module `<name>.llmscript` there (with
 // llm.plugins), then installs into the user's tree (~/.llmscript/rocks or $LLMSCRIPT_ROCKS) or, with
 // --project, ./plugins. Exit status: 0 success, 1 a refusal or a LuaRocks failure, 2 a usage error.
 import LLMLua
@@ -27,10 +29,11 @@ enum Subcommands {
 
 enum PluginCommand {
     static let usage = """
-        usage: llmscript plugin install PATH|ROCK [--force] [--project]   (a rockspec, a folder with one, or a .rock)
+        usage: llmscript plugin install PATH|ROCK [--force] [--project] [--allow-native]
+                 (a rockspec, a folder with one, or a .rock; --allow-native builds/installs C modules)
                llmscript plugin list
                llmscript plugin remove NAME [--project]
-               llmscript plugin pack DIR [--output DIR]
+               llmscript plugin pack DIR [--output DIR] [--allow-native]
                llmscript plugin new NAME
         """
 
@@ -39,6 +42,7 @@ enum PluginCommand {
         var words: [String] = []
         var force = false
         var project = false
+        var allowNative = false
         var output: String? = nil
     }
 
@@ -59,7 +63,7 @@ enum PluginCommand {
                 guard a.words.isEmpty else { throw PluginError(message: "'list' takes no arguments", status: 2) }
                 try list()
             case "remove": try remove(try one("NAME"), a)
-            case "pack": try PluginPack.pack(try one("DIR"), output: a.output ?? ".")
+            case "pack": try PluginPack.pack(try one("DIR"), output: a.output ?? ".", allowNative: a.allowNative)
             case "new": try PluginSkeleton.create(try one("NAME"))
             default:
                 throw PluginError(message: "unknown command '\(cmd)' (expected install, list, new, pack, remove)", status: 2)
@@ -78,6 +82,7 @@ enum PluginCommand {
             switch s {
             case "--force": a.force = true
             case "--project": a.project = true
+            case "--allow-native": a.allowNative = true
             case "--output", "-o":
                 i += 1
                 guard i < args.count else { throw PluginError(message: "'\(s)' needs a directory", status: 2) }
@@ -101,21 +106,23 @@ enum PluginCommand {
         return t
     }
 
-    /// The luarocks arguments that install `path` (a .rock, a rockspec or a folder with one rockspec),
-    /// and the folder to run them in.
-    static func installArgs(_ path: String) throws(PluginError) -> (args: [String], cwd: String?) {
-        guard PluginSystem.exists(path) else { throw PluginError(message: "'\(path)' does not exist") }
-        let abs = PluginSystem.absolute(path)
-        if PluginSystem.isFile(abs) && abs.hasSuffix(".rock") { return (["install", abs], nil) }
-        let spec = try PluginPack.rockspec(in: abs)
-        return (["make", spec], PluginSystem.dirname(spec))
+    /// The luarocks arguments that install `source`, and the folder to run them in.
+    static func installArgs(_ source: PluginVet.Source) -> (args: [String], cwd: String?) {
+        switch source {
+        case .rock(let rock, _): return (["install", rock], nil)
+        case .rockspec(let spec): return (["make", spec], PluginSystem.dirname(spec))
+        }
     }
 
+    /// Vets the rock (no code from it runs: PluginVet), stages it in a temporary tree, checks its
+    /// manifest there, then installs it into the target tree.
     static func install(_ path: String, _ a: Args) throws(PluginError) {
         let tree = try targetTree(a)
-        let (args, cwd) = try installArgs(path)
+        let source = try PluginVet.source(path)
         let rocks = try RocksSession()
         let lua = try PluginLua()
+        try PluginVet.check(source, session: rocks, allowNative: a.allowNative)
+        let (args, cwd) = installArgs(source)
         try rocks.check(tree: rocks.staging, args + ["--deps-mode=none"], cwd: cwd, what: "staging \(path)")
         let (name, version, provides) = try PluginPack.inspectStaged(rocks, lua)
         let existing = try lua.eval("""
@@ -131,7 +138,7 @@ enum PluginCommand {
         try rocks.check(tree: tree, args, cwd: cwd, what: "installing \(name) \(version)")
         if !existing.isEmpty {   // luarocks keeps no other versions by default; make sure of it
             for old in existing.split(separator: ",").map({ String($0.drop { $0 == " " }) }) {
-                _ = rocks.run(tree: tree, ["remove", "--force", name, old])
+                _ = try rocks.run(tree: tree, ["remove", "--force", name, old])
             }
         }
         Output.out("installed \(name) \(version) in \(tree) (\(provides))\n")

@@ -43,12 +43,14 @@ enum PluginPack {
     }
 
     /// `llmscript plugin pack DIR`: writes the rock into `output` and prints its path.
-    static func pack(_ dir: String, output: String) throws(PluginError) {
+    /// The rockspec is vetted first, like `install` (no build commands; C modules only with allowNative).
+    static func pack(_ dir: String, output: String, allowNative: Bool) throws(PluginError) {
         guard PluginSystem.isDir(dir) || PluginSystem.isFile(dir) else { throw PluginError(message: "'\(dir)' does not exist") }
         let spec = try rockspec(in: PluginSystem.absolute(dir))
+        let rocks = try RocksSession()
+        try PluginVet.check(.rockspec(spec), session: rocks, allowNative: allowNative)
         guard PluginSystem.makeDirs(output) else { throw PluginError(message: "cannot create '\(output)'") }
         let out = PluginSystem.absolute(output)
-        let rocks = try RocksSession()
         let lua = try PluginLua()
         try rocks.check(tree: rocks.staging, ["make", spec, "--deps-mode=none"], cwd: PluginSystem.dirname(spec),
                         what: "building \(dir)")

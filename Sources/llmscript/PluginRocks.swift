@@ -1,7 +1,7 @@
 // PluginRocks: LuaRocks as a subprocess (`luarocks --lua-version 5.4 --tree T ...`), offline only: every
 // call names an empty local server (--only-server), so a missing dependency fails instead of downloading.
 // Also PluginLua, which asks `llm.plugins` (stdlib-lua/llm/plugins.lua) about manifests in a LuaVM.
-// Errors are PluginError (message for the user, exit status 1 or 2).
+// Errors are PluginError (message for the user, exit status 1 or 2; 128 + signal when interrupted).
 import CLua
 import CLuaShim
 import LLMLua
@@ -20,34 +20,58 @@ final class RocksSession {
     var staging: String { temp + "/staging" }
     var log: String { temp + "/luarocks.log" }
 
-    /// Finds luarocks ($LLMSCRIPT_LUAROCKS or PATH) and makes the temp area.
+    /// Finds luarocks ($LLMSCRIPT_LUAROCKS or PATH) and makes the temp area. From here until the session
+    /// is released, SIGINT/SIGTERM/SIGHUP end the running LuaRocks step and surface as an "interrupted"
+    /// error at the next step, so the folder is removed on every exit path.
     init() throws(PluginError) {
         let name = PluginSystem.env("LLMSCRIPT_LUAROCKS").flatMap { $0.isEmpty ? nil : $0 } ?? "luarocks"
         guard let exe = PluginSystem.which(name) else {
             throw PluginError(message: "LuaRocks is not installed ('\(name)' is not on PATH); "
                 + "install it with scripts/setup.sh or 'apt-get install luarocks'")
         }
-        guard let temp = PluginSystem.makeTempDir() else { throw PluginError(message: "cannot create a temporary directory") }
+        llms_signals_catch()
+        guard let temp = PluginSystem.makeTempDir() else {
+            llms_signals_restore()
+            throw PluginError(message: "cannot create a temporary directory")
+        }
         self.exe = exe
         self.temp = temp
         PluginSystem.makeDirs(server)
         PluginSystem.write(server + "/manifest-5.4", "repository = {}\nmodules = {}\ncommands = {}\n")
     }
 
-    deinit { PluginSystem.remove(temp) }
+    deinit {
+        PluginSystem.remove(temp)
+        llms_signals_restore()
+    }
+
+    /// Throws "interrupted" (exit status 128 + signal) once a signal was caught during the session.
+    func checkInterrupt() throws(PluginError) {
+        let sig = llms_signals_caught()
+        guard sig == 0 else {
+            throw PluginError(message: "interrupted by signal \(sig); removed the staging folder", status: 128 + sig)
+        }
+    }
+
+    /// Runs a program of this session (in its own process group, output captured to the log); an
+    /// interruption before or during it is thrown.
+    func spawn(_ argv: [String], cwd: String? = nil) throws(PluginError) -> (status: Int32, output: String) {
+        try checkInterrupt()
+        let status = PluginSystem.run(argv, cwd: cwd, captureTo: log, newGroup: true)
+        try checkInterrupt()
+        return (status, PluginSystem.read(log) ?? "")
+    }
 
     /// Runs `luarocks --lua-version 5.4 --tree tree --only-server=<empty> args...`; output is captured
     /// and returned with the status (printed by the caller on failure).
-    func run(tree: String, _ args: [String], cwd: String? = nil) -> (status: Int32, output: String) {
-        let argv = [exe, "--lua-version", "5.4", "--tree", tree, "--only-server=\(server)"] + args
-        let status = PluginSystem.run(argv, cwd: cwd, captureTo: log)
-        return (status, PluginSystem.read(log) ?? "")
+    func run(tree: String, _ args: [String], cwd: String? = nil) throws(PluginError) -> (status: Int32, output: String) {
+        try spawn([exe, "--lua-version", "5.4", "--tree", tree, "--only-server=\(server)"] + args, cwd: cwd)
     }
 
     /// Like `run`, throwing a PluginError with LuaRocks' output when it fails.
     @discardableResult
     func check(tree: String, _ args: [String], cwd: String? = nil, what: String) throws(PluginError) -> String {
-        let r = run(tree: tree, args, cwd: cwd)
+        let r = try run(tree: tree, args, cwd: cwd)
         guard r.status == 0 else {
             let out = r.output.split(separator: "\n").filter { !$0.hasPrefix("Warning: Failed searching manifest") }
             throw PluginError(message: "\(what) failed (luarocks exit status \(r.status)):\n"

@@ -2,6 +2,7 @@
 // PATH lookup, running a program (posix_spawn, optional working directory and output captured to a
 // file), temporary directories, listing, reading, writing and removing files. Nothing here throws;
 // failures come back as nil/false/exit statuses for the commands to report.
+import CLuaShim
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,6 +11,7 @@ enum PluginSystem {
     static func isDir(_ p: String) -> Bool { var st = stat(); return stat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR }
     static func isFile(_ p: String) -> Bool { var st = stat(); return stat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG }
     static func exists(_ p: String) -> Bool { var st = stat(); return lstat(p, &st) == 0 }
+    static func isLink(_ p: String) -> Bool { var st = stat(); return lstat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK }
 
     /// The value of an environment variable, nil when unset.
     static func env(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
@@ -103,8 +105,10 @@ enum PluginSystem {
     }
 
     /// Runs `argv` (argv[0] an executable path) and waits; stdout and stderr go to `captureTo` when
-    /// given (else they are inherited). Returns the exit status, 128+signal, or 127 when it cannot start.
-    static func run(_ argv: [String], cwd: String? = nil, captureTo: String? = nil) -> Int32 {
+    /// given (else they are inherited). With `newGroup` the child leads a process group of its own, which
+    /// the signal catcher of a staging session (llms_signals_catch) terminates on Ctrl-C.
+    /// Returns the exit status, 128+signal, or 127 when it cannot start.
+    static func run(_ argv: [String], cwd: String? = nil, captureTo: String? = nil, newGroup: Bool = false) -> Int32 {
         fflush(nil)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -117,8 +121,17 @@ enum PluginSystem {
         let full = cwd.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + argv } ?? argv
         let cargs: [UnsafeMutablePointer<CChar>?] = full.map { strdup($0) } + [nil]
         defer { for p in cargs { free(p) } }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        if newGroup {
+            posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
+            posix_spawnattr_setpgroup(&attr, 0)
+        }
         var pid: pid_t = 0
-        guard posix_spawn(&pid, full[0], &actions, nil, cargs, environ) == 0 else { return 127 }
+        guard posix_spawn(&pid, full[0], &actions, &attr, cargs, environ) == 0 else { return 127 }
+        if newGroup { llms_signals_set_child(pid) }
+        defer { if newGroup { llms_signals_set_child(0) } }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
