@@ -1,16 +1,35 @@
 -- recipes/gpt-bpe.lua: a GPT trained on BPE token shards written by recipes/prepare-data.lua, with
 -- the memory-mapped, prefetching shard loader (exact resume included), then samples decoded with
 -- the same tokenizer.   llmscript recipes/prepare-data.lua && llmscript recipes/gpt-bpe.lua
+-- Corpus: whatever prepare-data wrote; by default the English and the Chinese fortunes together, on
+-- purpose: byte-level BPE merges each script into its own tokens, so one 4k vocabulary covers both (a
+-- character model, recipes/gpt-char.lua, stays with one script).
 local config = llm.config({
   data = 'data/fortunes',   -- folder written by prepare-data.lua (tokenizer.json, shards/)
   blockSize = 64,           -- context length in tokens
   batchSize = 16,           -- sequences per step
-  layers = 4, heads = 4, dim = 128, dropout = 0.0,
-  steps = 800, lr = 2e-3, minLR = 2e-4, warmup = 50, weightDecay = 0.1, clip = 1.0,
-  evalEvery = 200, evalBatches = 10, logEvery = 50, seed = 1337,
-  out = 'runs/gpt-bpe', checkpointEvery = 400, keepLast = 2,
-  resume = llm.config.optional('string'),
-  samples = 2, sampleTokens = 80, temperature = 0.8, topK = 40,
+  layers = 4,               -- transformer blocks
+  heads = 4,                -- attention heads per block
+  dim = 128,                -- embedding width
+  dropout = 0.0,            -- dropout in attention/MLP outputs
+  steps = 800,              -- optimizer steps
+  lr = 2e-3,                -- peak learning rate (linear warmup, then cosine decay)
+  minLR = 2e-4,             -- final learning rate
+  warmup = 50,              -- warmup steps
+  weightDecay = 0.1,        -- AdamW weight decay (on matrices; not on biases and norm weights)
+  clip = 1.0,               -- max gradient norm (0 disables clipping)
+  evalEvery = 200,          -- steps between validation passes
+  evalBatches = 10,         -- validation batches per pass
+  logEvery = 50,            -- steps between log lines when not on a terminal
+  seed = 1337,              -- seed of initialization, batches and dropout
+  out = 'runs/gpt-bpe',     -- folder for checkpoints and metrics.jsonl
+  checkpointEvery = 400,    -- steps between checkpoints (plus the last and the best)
+  keepLast = 2,             -- checkpoints kept besides the best
+  resume = llm.config.optional('string'),   -- checkpoint (or run folder) to continue from
+  samples = 2,              -- samples printed at the end
+  sampleTokens = 80,        -- tokens per sample
+  temperature = 0.8,        -- sampling temperature
+  topK = 40,                -- sample among the k most likely tokens
 }, arg)
 
 llm.manualSeed(config.seed)

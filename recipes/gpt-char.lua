@@ -2,7 +2,7 @@
 -- a CPU, in a few minutes; then it prints samples. Every knob below can be overridden from the command
 -- line: llmscript recipes/gpt-char.lua --steps=3000 --lr=1e-3 --resume=runs/gpt-char
 local config = llm.config({
-  corpus = 'fortunes',      -- 'fortunes' (the Debian package, English quotes) or a path to a text file or folder
+  corpus = 'fortunes',      -- 'fortunes' (English quotes), 'fortunes-zh', 'fortunes-all' or a text file/folder
   valFraction = 0.1,        -- share of the text held out for validation (the end of the corpus)
   blockSize = 64,           -- context length in characters
   batchSize = 16,           -- sequences per micro-batch
@@ -33,17 +33,10 @@ local config = llm.config({
 
 llm.manualSeed(config.seed)
 
--- data: text -> character ids -> train/val split -> random windows of blockSize+1. The fortunes folder
--- also holds the Chinese fortunes-zh files; this English character model keeps the Latin-script quotes.
-local function englishFortunes()
-  local _, docs = llm.data.pipeline{
-    llm.data.readers.text('/usr/share/games/fortunes', {split = 'separator', separator = '%'}),
-    llm.data.filters.Script{allowed = {'latin'}, minFraction = 0.99}, quiet = true}:run()
-  local texts = {}
-  for i, doc in ipairs(docs) do texts[i] = doc.text end
-  return table.concat(texts, '\n\n')
-end
-local text = config.corpus == 'fortunes' and englishFortunes() or llm.data.readText(config.corpus)
+-- data: text -> character ids -> train/val split -> random windows of blockSize+1. The corpus is English
+-- on purpose: the fortunes folder also holds the Chinese fortunes-zh quotes, and a character model over
+-- both scripts gets a 6k-symbol vocabulary and samples of random CJK characters (llm/corpus.lua).
+local text = require('llm.corpus').text(config.corpus)
 local tokenizer = llm.data.CharTokenizer(text)
 local ids = tokenizer:encode(text)
 local trainIds, valIds = llm.data.split(ids, config.valFraction)

@@ -3,11 +3,25 @@
 -- from nn layers and tensor ops; autograd, the optimizer and the trainer work on it unchanged.
 --   llmscript recipes/lua-model.lua --steps=300
 local config = llm.config({
-  corpus = 'fortunes', valFraction = 0.1,
-  blockSize = 64, batchSize = 16, layers = 2, heads = 4, dim = 96,
-  steps = 400, lr = 2e-3, minLR = 2e-4, warmup = 40, weightDecay = 0.05, clip = 1.0,
-  evalEvery = 100, evalBatches = 10, logEvery = 50, seed = 7,
-  out = 'runs/lua-model', samples = 1, sampleTokens = 200,
+  corpus = 'fortunes',      -- 'fortunes' (English quotes), 'fortunes-zh', 'fortunes-all' or a text file/folder
+  valFraction = 0.1,        -- share of the text held out for validation (the end of the corpus)
+  blockSize = 64,           -- context length in characters
+  batchSize = 16,           -- sequences per step
+  layers = 2,               -- RMSNorm + SwiGLU blocks
+  heads = 4,                -- attention heads per block
+  dim = 96,                 -- embedding width
+  steps = 400,              -- optimizer steps
+  lr = 2e-3,                -- peak learning rate (linear warmup, then cosine decay)
+  minLR = 2e-4,             -- final learning rate
+  warmup = 40,              -- warmup steps
+  weightDecay = 0.05,       -- AdamW weight decay on matrices
+  clip = 1.0,               -- max gradient norm (0 disables clipping)
+  evalEvery = 100,          -- steps between validation passes
+  evalBatches = 10,         -- validation batches per pass
+  logEvery = 50,            -- steps between log lines when not on a terminal
+  seed = 7,                 -- seed of initialization, batches and sampling
+  out = 'runs/lua-model',   -- folder for checkpoints and metrics.jsonl
+  sampleTokens = 200,       -- characters per sample
 }, arg)
 llm.manualSeed(config.seed)
 
@@ -52,9 +66,12 @@ function TinyLM:forward(idx, targets)
   return logits
 end
 
-local text = config.corpus == 'fortunes' and llm.data.fortunes() or llm.data.readText(config.corpus)
+-- English only by default: with the Chinese quotes too the character vocabulary is ~6k and samples are
+-- random CJK characters (llm/corpus.lua)
+local text = require('llm.corpus').text(config.corpus)
 local tokenizer = llm.data.CharTokenizer(text)
 local trainIds, valIds = llm.data.split(tokenizer:encode(text), config.valFraction)
+print(string.format('corpus: %d characters, vocabulary %d', utf8.len(text) or #text, tokenizer:vocabSize()))
 local model = TinyLM(tokenizer:vocabSize(), config.blockSize, config.dim, config.heads, config.layers)
 print(model)
 

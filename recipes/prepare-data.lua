@@ -1,9 +1,11 @@
 -- recipes/prepare-data.lua: raw text -> clean, deduplicated, byte-level-BPE-tokenized token shards.
 -- Default input: the Debian fortunes corpus, English and Chinese (fortunes, fortunes-zh), split into
--- quotes at the '%' lines. Steps: strip terminal colour codes, clean (NFC, control characters,
--- whitespace, URLs masked), scrub PII, length and script filters, exact and MinHash dedup; every dropped
--- document goes to rejects.jsonl with its reason. Then a BPE tokenizer is trained on the kept text and
--- the documents are written as train/val shards (split by document), ready for recipes/gpt-bpe.lua.
+-- quotes at the '%' lines; both scripts on purpose, to show the Script filter and a byte-level BPE that
+-- covers both (the character recipes train on the English quotes only). Steps: strip terminal colour
+-- codes, clean (NFC, control characters, whitespace, URLs masked), scrub PII, length and script
+-- filters, exact and MinHash dedup; every dropped document goes to rejects.jsonl with its reason.
+-- Then a BPE tokenizer is trained on the kept text and the documents are written as train/val shards
+-- (split by document), ready for recipes/gpt-bpe.lua.
 --   llmscript recipes/prepare-data.lua --out=data/fortunes --vocab=4096
 local config = llm.config({
   input = '/usr/share/games/fortunes',  -- a file or folder of text
@@ -16,7 +18,7 @@ local config = llm.config({
   vocab = 4096,                         -- BPE vocabulary size
   valFraction = 0.05,                   -- share of documents held out
   threads = 2,                          -- worker threads for the built-in stages
-  seed = 1,
+  seed = 1,                             -- seed of the MinHash permutations and the train/val split
 }, arg)
 
 llm.makeDirs(config.out)

@@ -37,9 +37,15 @@ enum Launcher {
         }
         if options.showVersion { Output.out(versionLine + "\n") }
         if let n = options.threads { LuaVM.setBLASThreads(n) }
+        let runner: ScriptRunner
         do {
-            let vm = try LuaVM(strict: options.strict, sandbox: options.sandbox.policy(script: options.script))
-            let runner = ScriptRunner(vm: vm)
+            runner = ScriptRunner(vm: try LuaVM(strict: options.strict, sandbox: options.sandbox.policy(script: options.script)))
+        } catch {
+            Output.line("\(error)", toError: true)
+            return 1
+        }
+        let vm = runner.vm
+        do {
             runner.setArgTable(argv: argv, scriptIndex: options.scriptIndex)
             if let seed = options.seed { try runner.seed(seed) }
             for action in options.actions { try runner.run(action) }
@@ -57,6 +63,10 @@ enum Launcher {
             }
             return 0
         } catch {
+            if let usage = runner.usageError(in: error) {   // a recipe's bad --key: one line, status 2
+                Output.line("llmscript: " + usage, toError: true)
+                return 2
+            }
             Output.line("\(error)", toError: true)
             return 1
         }

@@ -1,7 +1,8 @@
 // ScriptRunner: runs the non-interactive parts of a command line in a LuaVM, like lua.c: the `arg` table
 // (arg[0] = script, options at negative indices, script arguments at 1...), `-e` chunks and `-l` modules
 // in order, then the script from a file or stdin with its arguments as `...`. Every Lua error comes back
-// as a thrown LuaError with its traceback; nothing here prints or exits.
+// as a thrown LuaError with its traceback (`usageError(in:)` picks out a recipe's bad command line);
+// nothing here prints or exits.
 import CLua
 import CLuaShim
 import LLMLua
@@ -53,6 +54,21 @@ struct ScriptRunner {
     /// Calls `llm.manualSeed(seed)` (under pcall, so a missing function is a Lua error, not a crash).
     func seed(_ seed: Int64) throws {
         try vm.run(string: "llm.manualSeed(\(seed))", name: "=(--seed)")
+    }
+
+    /// The one-line message of a recipe's command-line error (an unknown or ill-typed `--key`, raised by
+    /// llm.config), without its traceback; nil for any other error.
+    func usageError(in error: Error) -> String? {
+        guard case LuaError.script(let message) = error else { return nil }
+        let L = vm.L
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        let code = "local c = package.loaded['llm.config']; return type(c) == 'table' and c.usageErrorOf and c.usageErrorOf(...)"
+        guard llms_loadbuffer(L, code, code.utf8.count, "=(usage)") == LUA_OK else { return nil }
+        lua_pushstring(L, message)
+        guard (try? vm.protectedCall(nargs: 1, nresults: 1)) != nil, lua_type(L, -1) == LUA_TSTRING,
+              let text = llms_tostring(L, -1) else { return nil }
+        return String(cString: text)
     }
 
     private func popString() -> String {

@@ -6,12 +6,19 @@
 -- as `llmscript test` sets it), else /proc/<parent>/exe, else .build/debug/llmscript.
 local M = {}
 
-local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
---- The repository root, relative to the current folder (ends with '/').
-M.root = here .. '../../'
-
 --- Quotes a string for /bin/sh.
 function M.shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function absolute(path)
+  if path:sub(1, 1) == '/' then return path end
+  local p = io.popen('pwd')
+  local cwd = p:read('l'); p:close()
+  return cwd .. '/' .. path
+end
+
+local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+--- The repository root, an absolute path ending with '/' (specs run recipes from other folders).
+M.root = absolute(here .. '../../')
 
 --- The whole content of a file, or nil.
 function M.readAll(path)
@@ -23,13 +30,6 @@ end
 
 local function isExecutable(path)
   return path and os.execute('test -x ' .. M.shq(path)) == true
-end
-
-local function absolute(path)
-  if path:sub(1, 1) == '/' then return path end
-  local p = io.popen('pwd')
-  local cwd = p:read('l'); p:close()
-  return cwd .. '/' .. path
 end
 
 local function findBinary()

@@ -3,21 +3,11 @@
 -- exit status, progress/log lines, samples, checkpoints, --resume continuing (and matching an uninterrupted
 -- run), sample.lua loading a checkpoint, and the errors of bad flags and missing files (on stderr, exit != 0).
 -- Every recipe file present is also checked for --help and an unknown flag.
--- The llmscript binary: $LLMSCRIPT_BIN, else the interpreter running this spec (arg at its lowest negative
--- index, as `llmscript --no-strict busted` sets it), else /proc/<parent>/exe, else .build/debug/llmscript.
+-- The llmscript binary: see cli.lua.
 -- Run: llmscript --no-strict /usr/bin/busted Tests/lua/recipes_spec.lua
 
-local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
-local root = here .. '../../'
-
-local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function readAll(path)
-  local f = io.open(path, 'rb')
-  if not f then return nil end
-  local s = f:read('a'); f:close()
-  return s
-end
+local cli = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'cli.lua')
+local root, shq, has = cli.root, cli.shq, cli.has
 
 local function exists(path)
   local f = io.open(path, 'rb')
@@ -25,45 +15,11 @@ local function exists(path)
   return false
 end
 
-local function isExecutable(path)
-  return path and os.execute('test -x ' .. shq(path)) == true
-end
-
-local function findBinary()
-  local env = os.getenv('LLMSCRIPT_BIN')
-  if env and env ~= '' then return env end
-  if type(arg) == 'table' then
-    local lowest = 0
-    while arg[lowest - 1] ~= nil do lowest = lowest - 1 end
-    local interp = arg[lowest]
-    if lowest < 0 and type(interp) == 'string' and interp:match('llmscript$') and isExecutable(interp) then return interp end
-  end
-  local p = io.popen('readlink /proc/$PPID/exe 2>/dev/null')
-  if p then
-    local exe = (p:read('a') or ''):gsub('%s+$', '')
-    p:close()
-    if exe:match('llmscript$') then return exe end
-  end
-  return root .. '.build/debug/llmscript'
-end
-local BIN = findBinary()
-
--- Runs `llmscript <script> <args...>`; returns the exit code, stdout and stderr.
-local function run(script, args)
-  local errFile = os.tmpname()
-  local parts = {shq(BIN), shq(script)}
-  for _, a in ipairs(args or {}) do parts[#parts + 1] = shq(a) end
-  local p = assert(io.popen(table.concat(parts, ' ') .. ' 2>' .. shq(errFile), 'r'))
-  local out = p:read('a')
-  local _, how, code = p:close()
-  local err = readAll(errFile) or ''
-  os.remove(errFile)
-  if how ~= 'exit' then code = 128 + (code or 0) end
-  return code, out, err
-end
-
-local function has(text, fragment)
-  assert(text:find(fragment, 1, true), 'output does not contain ' .. string.format('%q', fragment) .. ':\n' .. text)
+-- Runs `llmscript <script> <args...>` (opts: cwd, env); returns the exit code, stdout and stderr.
+local function run(script, args, opts)
+  local all = {script}
+  for _, a in ipairs(args or {}) do all[#all + 1] = a end
+  return cli.run(all, opts)
 end
 
 -- a fresh temp folder holding a small English-like corpus
@@ -254,21 +210,122 @@ if exists(root .. 'recipes/lua-model.lua') then
   end)
 end
 
--- every recipe file: --help lists its flags and exits 0; an unknown flag is an error on stderr
-describe('every recipe in recipes/', function()
-  local names = {}
+-- every recipe file: --help lists each knob with its type, its default and the comment beside it in the
+-- recipe; an unknown or ill-typed flag is a one-line usage error on stderr (exit 2, no traceback) that
+-- suggests the closest knob
+local recipeNames = {}
+do
   local p = io.popen('ls ' .. shq(root .. 'recipes'))
-  for name in p:lines() do if name:match('%.lua$') then names[#names + 1] = name end end
+  for name in p:lines() do if name:match('%.lua$') then recipeNames[#recipeNames + 1] = name end end
   p:close()
-  it('includes gpt-char.lua', function() assert.truthy(table.concat(names, ' '):find('gpt-char.lua', 1, true)) end)
-  for _, name in ipairs(names) do
-    it(name .. ': --help exits 0 listing the options; an unknown flag exits non-zero', function()
-      local code, stdout, stderr = run(root .. 'recipes/' .. name, {'--help'})
+end
+
+-- The knobs written in a recipe's config table, read here independently of llm.config: one per line as
+-- `key = default, -- comment`; the type is that of the literal (integer, number, string, boolean).
+local function knobs(path)
+  local out = {}
+  for line in io.lines(path) do
+    local key, literal, comment = line:match('^%s*([%a_][%w_]*)%s*=%s*(.-),%s*%-%-%s*(.-)%s*$')
+    if key then
+      local kind = literal:match("^llm%.config%.optional%('(%a+)'%)$")
+        or (literal:match('^[\'"]') and 'string') or ((literal == 'true' or literal == 'false') and 'boolean')
+        or (math.type(tonumber(literal)) == 'integer' and 'integer') or (tonumber(literal) and 'number')
+      if kind then out[#out + 1] = {key = key, kind = kind, comment = comment} end
+    end
+  end
+  return out
+end
+
+describe('every recipe in recipes/', function()
+  it('includes gpt-char.lua', function() assert.truthy(table.concat(recipeNames, ' '):find('gpt-char.lua', 1, true)) end)
+  for _, name in ipairs(recipeNames) do
+    local path = root .. 'recipes/' .. name
+    it(name .. ': --help lists every knob with its type, default and comment', function()
+      local code, stdout, stderr = run(path, {'--help'})
       assert(code == 0, name .. ' --help: exit ' .. tostring(code) .. '\n' .. stderr)
-      has(stdout, 'options:')
-      local code2, _, stderr2 = run(root .. 'recipes/' .. name, {'--noSuchFlag=1'})
-      assert.are_not.equal(0, code2)
-      has(stderr2, "unknown option '--noSuchFlag'")
+      has(stdout, 'options')
+      local list = knobs(path)
+      assert(#list >= 5, name .. ': expected a commented config table')
+      for _, k in ipairs(list) do
+        local line = stdout:match('\n  %-%-' .. k.key .. ' [^\n]*')
+        assert(line, name .. ': no line for --' .. k.key .. ' in\n' .. stdout)
+        has(line, ' ' .. k.kind .. ' ')
+        has(line, k.comment)
+      end
+    end)
+
+    it(name .. ': an unknown or ill-typed flag exits 2 with one line, suggesting the closest knob', function()
+      local list = knobs(path)
+      local key = list[2].key
+      local typo = key:sub(1, 1) .. key:sub(3, 3) .. key:sub(2, 2) .. key:sub(4)   -- two letters swapped
+      local code, stdout, stderr = run(path, {'--' .. typo .. '=1'})
+      assert.are.equal(2, code)
+      assert.are.equal('', stdout)
+      has(stderr, "unknown option '--" .. typo .. "' (did you mean '--" .. key .. "'?)")
+      assert.is_nil(stderr:find('traceback', 1, true))
+      assert.are.equal(1, select(2, stderr:gsub('\n', '')), 'one line: ' .. stderr)
+      for _, k in ipairs(list) do
+        if k.kind == 'integer' or k.kind == 'number' then
+          local code2, _, stderr2 = run(path, {'--' .. k.key .. '=lots'})
+          assert.are.equal(2, code2)
+          has(stderr2, "Invalid '--" .. k.key .. "': expected a number, got 'lots'")
+          assert.are.equal(1, select(2, stderr2:gsub('\n', '')), 'one line: ' .. stderr2)
+          break
+        end
+      end
     end)
   end
+end)
+
+-- The shipped recipes as a user runs them in a fresh folder (outputs land in its runs/ and data/):
+-- each training recipe on its default corpus and model with --steps=20, and the chain prepare-data
+-- (a small input) -> gpt-bpe -> sample.lua on the checkpoint gpt-bpe wrote.
+describe('the shipped recipes, run as a user runs them with --steps=20', function()
+  local covered = {['gpt-char.lua'] = true, ['lua-model.lua'] = true, ['prepare-data.lua'] = true,
+                   ['gpt-bpe.lua'] = true, ['sample.lua'] = true}
+  it('cover every recipe in recipes/', function()
+    for _, name in ipairs(recipeNames) do assert(covered[name], name .. ' is not run by this spec') end
+  end)
+
+  for _, name in ipairs{'gpt-char.lua', 'lua-model.lua'} do
+    it(name .. ' trains 20 steps on its English corpus, checkpoints and samples', function()
+      local dir = helpers.tmpdir('user')
+      local code, stdout, stderr = run(root .. 'recipes/' .. name, {'--steps=20'}, {cwd = dir})
+      assert(code == 0, name .. ': exit ' .. tostring(code) .. '\n' .. stderr)
+      local vocab = tonumber(stdout:match('vocabulary (%d+)'))
+      assert(vocab and vocab < 200, name .. ': a one-script character vocabulary expected:\n' .. stdout)
+      has(stdout, 'done: step 20')
+      has(stdout, '--- sample')
+      local run = dir .. '/runs/' .. name:gsub('%.lua$', '')
+      assert.are.equal(run .. '/step-000020', llm.checkpoint.latest(run))
+    end)
+  end
+
+  it('prepare-data (small input) -> gpt-bpe --steps=20 -> sample.lua on the checkpoint it wrote', function()
+    local dir = helpers.tmpdir('chain')
+    -- a small input: the first quotes of two fortune files, English and Chinese (Debian fortunes, fortunes-zh)
+    local quotes = {}
+    for file, n in pairs{science = 300, chinese = 100} do
+      local text = assert(cli.readAll('/usr/share/games/fortunes/' .. file), file)
+      local taken = 0
+      for quote in text:gmatch('(.-)\n%%\n') do
+        if taken == n then break end
+        quotes[#quotes + 1], taken = quote, taken + 1
+      end
+    end
+    local f = assert(io.open(dir .. '/quotes.txt', 'w')); f:write(table.concat(quotes, '\n%\n'), '\n'); f:close()
+
+    local code, stdout, stderr = run(root .. 'recipes/prepare-data.lua', {'--input=quotes.txt'}, {cwd = dir})
+    assert(code == 0, 'prepare-data: ' .. stderr)
+    has(stdout, 'data/fortunes/tokenizer.json')
+    code, stdout, stderr = run(root .. 'recipes/gpt-bpe.lua', {'--steps=20'}, {cwd = dir})
+    assert(code == 0, 'gpt-bpe: ' .. stderr)
+    has(stdout, 'done: step 20')
+    has(stdout, '--- sample 1 ---')
+    assert.are.equal(dir .. '/runs/gpt-bpe/step-000020', llm.checkpoint.latest(dir .. '/runs/gpt-bpe'))
+    code, stdout, stderr = run(root .. 'recipes/sample.lua', {'--checkpoint=runs/gpt-bpe', '--prompt=The '}, {cwd = dir})
+    assert(code == 0, 'sample: ' .. stderr)
+    has(stdout, 'loaded runs/gpt-bpe/step-000020 (step 20, ')
+    has(stdout, '--- sample 3 ---\nThe ')
+  end)
 end)
