@@ -59,7 +59,10 @@ function M.run(args, opts)
   local errFile = os.tmpname()
   local parts = {}
   if opts.cwd then parts[#parts + 1] = 'cd ' .. M.shq(opts.cwd) .. ' &&' end
-  for k, v in pairs(opts.env or {}) do parts[#parts + 1] = k .. '=' .. M.shq(v) end
+  if opts.env then
+    parts[#parts + 1] = 'env'
+    for k, v in pairs(opts.env) do parts[#parts + 1] = k .. '=' .. M.shq(v) end
+  end
   parts[#parts + 1] = M.shq(opts.command or M.bin)
   for _, a in ipairs(args or {}) do parts[#parts + 1] = M.shq(a) end
   local p = assert(io.popen(table.concat(parts, ' ') .. ' 2>' .. M.shq(errFile), 'r'))
