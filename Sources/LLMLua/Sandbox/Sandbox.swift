@@ -89,7 +89,7 @@ enum Sandbox {
     /// Bindings that take paths and check them through ``LuaArgs/path(_:_:)`` (keys as registered).
     static let pathChecked: Set<String> = [
         "llm.save", "llm.load", "llm.makeDirs", "llm.checkpoint.write", "llm.checkpoint.read", "llm.checkpoint.list",
-        "llm.checkpoint.latest", "llm.checkpoint.prune", "llm.data.readText", "llm.data.fortunes", "sandbox.checkPath",
+        "llm.checkpoint.latest", "llm.checkpoint.prune", "llm.checkpoint.lock", "llm.data.readText", "llm.data.fortunes", "sandbox.checkPath",
         "llm.data.ShardWriter", "llm.data.ShardLoader", "llm.data.readers.text", "llm.data.readers.jsonl",
         "llm.data.writers.jsonl", "llm.data.pipeline", "llm.wordnet.open", "llm.wordnet.available",
         "llm.data.BPETokenizer.fromFile", "llm.data.BPETokenizer.save",
