@@ -11,23 +11,12 @@ teardown(helpers.removeTmpdirs)
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
 local gptChar = here .. '../../recipes/gpt-char.lua'
 
-local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shq = helpers.shq
 
 local function readAll(path)
   local f = assert(io.open(path, 'rb'))
   local s = f:read('a'); f:close()
   return s
-end
-
--- the llmscript binary running this spec (as recipes_spec finds it)
-local function binary()
-  local env = os.getenv('LLMSCRIPT_BIN')
-  if env and env ~= '' then return env end
-  local p = io.popen('readlink /proc/$PPID/exe 2>/dev/null')
-  local exe = p and (p:read('a') or ''):gsub('%s+$', '') or ''
-  if p then p:close() end
-  if exe:match('llmscript$') then return exe end
-  return here .. '../../.build/debug/llmscript'
 end
 
 describe('reproducibility', function()
@@ -59,7 +48,7 @@ describe('reproducibility', function()
     end
     local f = assert(io.open(dir .. '/corpus.txt', 'wb')); f:write(table.concat(lines, '\n')); f:close()
     local function run(out)
-      local cmd = table.concat({shq(binary()), '--threads=2', shq(gptChar), '--corpus=' .. shq(dir .. '/corpus.txt'),
+      local cmd = table.concat({shq(helpers.binary()), '--threads=2', shq(gptChar), '--corpus=' .. shq(dir .. '/corpus.txt'),
         '--steps=6', '--layers=1', '--dim=16', '--heads=2', '--blockSize=16', '--batchSize=4', '--dropout=0.1',
         '--evalEvery=3', '--evalBatches=1', '--logEvery=1', '--samples=0', '--seed=99', '--out=' .. shq(out)}, ' ')
       assert.is_true(os.execute(cmd .. ' >/dev/null 2>&1'), cmd)

@@ -9,7 +9,7 @@ local helpers = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'helpers
 local fails = helpers.fails
 teardown(helpers.removeTmpdirs)
 
-local function shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shq = helpers.shq
 
 local function exists(path)
   return os.execute('test -e ' .. shq(path)) == true
@@ -82,18 +82,24 @@ describe('llm.checkpoint.lock', function()
     llm.checkpoint.lock(dir):release()
   end)
 
-  it('makes another process fail at start, with the holder pid', function()
+  it('makes another process fail at start, with the holder pid: a lock call, and a whole training recipe', function()
     local dir = helpers.tmpdir('lock')
-    local lock = llm.checkpoint.lock(dir)
-    local errFile = os.tmpname()
-    local cmd = shq(helpers.binary and helpers.binary() or (arg and arg[-1]) or 'llmscript')
-      .. ' -e ' .. shq('llm.checkpoint.lock(' .. string.format('%q', dir) .. ')') .. ' 2>' .. shq(errFile)
-    local ok = os.execute(cmd)
-    local f = io.open(errFile, 'r'); local err = f:read('a'); f:close(); os.remove(errFile)
-    assert.is_not_true(ok)
-    assert.truthy(err:find("run folder '" .. dir .. "' is in use by another run (pid " .. mypid() .. ')', 1, true), err)
+    local corpus = dir .. '/corpus.txt'
+    mkfile(corpus, string.rep('a tiny corpus for a tiny model. ', 40))
+    local lock = llm.checkpoint.lock(dir .. '/run')
+    local code, _, err = helpers.runCode('llm.checkpoint.lock(' .. string.format('%q', dir .. '/run') .. ')')
+    assert.are_not.equal(0, code)
+    assert.truthy(err:find("run folder '" .. dir .. "/run' is in use by another run (pid " .. mypid() .. ')', 1, true), err)
+    local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+    local recipe = {shq(helpers.binary()), shq(here .. '../../recipes/gpt-char.lua'), '--corpus=' .. shq(corpus), '--steps=2',
+                    '--layers=1', '--dim=8', '--heads=2', '--blockSize=8', '--batchSize=2', '--samples=0', '--out=' .. shq(dir .. '/run')}
+    local errFile = dir .. '/stderr.txt'
+    assert.is_not_true(os.execute(table.concat(recipe, ' ') .. ' >/dev/null 2>' .. shq(errFile)))
+    local f = assert(io.open(errFile, 'r')); err = f:read('a'); f:close()
+    assert.truthy(err:find("run folder '" .. dir .. "/run' is in use by another run (pid " .. mypid() .. ')', 1, true), err)
+    assert.is_false(exists(dir .. '/run/metrics.jsonl'))      -- nothing written
     lock:release()
-    assert.is_true(os.execute(cmd))                  -- free again
+    assert.are.equal(0, (helpers.runCode('llm.checkpoint.lock(' .. string.format('%q', dir .. '/run') .. ')')))   -- free again
   end)
 
   it('removeStale deletes leftovers of interrupted writes and restores an orphaned .old- checkpoint', function()
