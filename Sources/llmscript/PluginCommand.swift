@@ -122,6 +122,7 @@ enum PluginCommand {
         let rocks = try RocksSession()
         let lua = try PluginLua()
         try PluginVet.check(source, session: rocks, allowNative: a.allowNative)
+        _ = try lua.eval("P.rocks(\(PluginLua.quote(tree)))")   // LuaRocks reads the tree's manifest too: vet it first
         let (args, cwd) = installArgs(source)
         try rocks.check(tree: rocks.staging, args + ["--deps-mode=none"], cwd: cwd, what: "staging \(path)")
         let (name, version, provides) = try PluginPack.inspectStaged(rocks, lua)

@@ -1,7 +1,7 @@
 // PluginTests: `llmscript plugin ...` through LuaRocks in a temp HOME and tree (LLMSCRIPT_ROCKS): the
 // new -> test -> pack -> install -> list -> require -> remove round trip, the example plugin used by a
-// script, the refusals (no manifest, bad manifest, version not satisfied, another version without
-// --force), a missing luarocks and usage errors. Skipped where luarocks is not installed.
+// script, the refusals (no manifest, bad manifest, a manifest that loops, allocates or sets globals,
+// version not satisfied, another version without --force), a missing luarocks and usage errors. Skipped where luarocks is not installed.
 import Foundation
 import Testing
 
@@ -78,6 +78,12 @@ struct PluginTests {
             ("return {llmscript = 'soon', provides = {}}", "Invalid 'llmscript'"),
             ("return {llmscript = '>=0.1', provides = {augmenters = {x = 'demo.nope'}}}", "does not install"),
             ("return 42", "expected a table, got number"),
+            // the manifest is data: evaluated in a bare bounded state, so loops, allocation and calls are refused
+            ("while true do end return {}", "demo: cannot load manifest: "),
+            ("while true do end return {}", "instruction limit of 1000000 exceeded"),
+            ("local s = 'x' for i = 1, 40 do s = s .. s end return {}", "memory limit of 8388608 bytes exceeded"),
+            ("os.execute('true') return {}", "attempt to index a nil value (global 'os')"),
+            ("x = 1 return {llmscript = '>=0.1', provides = {}}", "sets the global 'x'; a manifest only returns a table"),
         ] {
             try text.write(to: manifest, atomically: true, encoding: .utf8)
             let r = try install()
