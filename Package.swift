@@ -21,7 +21,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // The Lua boundary in C: the trampoline (the only place lua_error is raised) and macro wrappers.
-        .target(name: "CLuaShim", dependencies: ["CLua"]),
+        .target(name: "CLuaShim", dependencies: ["CLua", "CLLMIO"]),
+        // File access beneath allowed folders (openat2 RESOLVE_BENEATH or an O_NOFOLLOW walk), for the sandbox.
+        .target(name: "CLLMIO"),
+        // The shared IO layer: opens, atomic writes, memory maps, all through the sandbox's file policy.
+        .target(name: "LLMIO", dependencies: ["CLLMIO"]),
         // SIMD CPU kernels in C, compiled for baseline x86-64 and for AVX2+FMA, chosen at run time.
         .target(name: "CKernels"),
         // Engine: tensors, kernels, autograd. Knows nothing of Lua.
@@ -29,17 +33,18 @@ let package = Package(
         // Optimizers, LR schedules, gradient clipping. Knows nothing of Lua.
         .target(name: "LLMOptim", dependencies: ["LLMCore", "CKernels"]),
         // Corpus reading, tokenizers, splits and batches (tokenizer.json via LLMFormats' JSON). Knows nothing of Lua.
-        .target(name: "LLMData", dependencies: ["LLMCore", "LLMFormats", "CZlib"]),
+        .target(name: "LLMData", dependencies: ["LLMCore", "LLMFormats", "LLMIO", "CZlib"]),
         // safetensors, checkpoint directories, JSON. Knows nothing of Lua.
-        .target(name: "LLMFormats", dependencies: ["LLMCore", "COpenSSL"]),
+        .target(name: "LLMFormats", dependencies: ["LLMCore", "LLMIO", "COpenSSL"]),
         // The bridge: VM wrapper, userdata, argument checking, binding tables.
-        .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore", "LLMOptim", "LLMData", "LLMFormats"]),
+        .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore", "LLMOptim", "LLMData", "LLMFormats", "LLMIO"]),
         // CLI and REPL only; no ML logic.
         .executableTarget(name: "llmscript", dependencies: ["LLMLua", "CEdit", "CLuaShim", "CLua"]),
         .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),
         .testTarget(name: "LLMLuaTests", dependencies: ["LLMLua", "LLMCore"]),
         .testTarget(name: "LLMOptimTests", dependencies: ["LLMOptim", "LLMCore"]),
         .testTarget(name: "LLMDataTests", dependencies: ["LLMData", "LLMCore"]),
+        .testTarget(name: "LLMIOTests", dependencies: ["LLMIO", "CLLMIO"]),
         .testTarget(name: "LLMFormatsTests", dependencies: ["LLMFormats", "LLMCore"]),
         // Runs the built llmscript binary as a subprocess (CLI, piped REPL, REPL on a pseudo-terminal).
         .testTarget(name: "llmscriptTests", dependencies: ["llmscript"]),

@@ -47,25 +47,23 @@ public enum Checkpoint {
         }
         for name in files.keys { try validate(fileName: name) }
         let parent = FileIO.directory(of: dir)
-        do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
-            throw FormatError("checkpoint: cannot create directory '\(parent)': \(error.localizedDescription)")
-        }
+        try FileIO.makeDirectories(parent, what: "checkpoint")
         if FileIO.exists(dir) && !FileIO.isDirectory(dir) { throw FormatError("checkpoint: '\(dir)' exists and is not a directory") }
         let pid = getpid()
         let tmp = "\(dir).tmp-\(pid)", trash = "\(dir).old-\(pid)"
-        try? FileManager.default.removeItem(atPath: tmp)   // leftover of a crashed writer with our pid
-        guard mkdir(tmp, 0o755) == 0 else { throw FormatError("checkpoint: cannot create '\(tmp)': \(FileIO.errnoText())") }
+        try? FileIO.removeTree(tmp, what: "checkpoint")   // leftover of a crashed writer with our pid
+        try FileIO.makeDirectory(tmp, what: "checkpoint")
         do {
             var entries: [JSONValue] = []
             for name in Safetensors.sortedNames(files.keys) {
+                var h = SHA256()
                 let w = try FileIO.create(tmp + "/" + name, what: "checkpoint") { w in
-                    w.hasher = SHA256()
+                    w.tap = { h.update($0) }
                     switch files[name]! {
                     case .bytes(let b): try w.write(b)
                     case .tensors(let ts, let md): try Safetensors.stream(ts, metadata: md, into: &w)
                     }
                 }
-                var h = w.hasher!
                 entries.append(.object([JSONMember("name", .string(name)), JSONMember("size", .int(Int64(w.bytesWritten))),
                                         JSONMember("sha256", .string(h.finalizeHex()))]))
                 try faultHook?("file:\(name)")
@@ -77,7 +75,7 @@ public enum Checkpoint {
             try FileIO.syncDirectory(tmp, what: "checkpoint")
             try faultHook?("manifest")
         } catch {
-            try? FileManager.default.removeItem(atPath: tmp)
+            try? FileIO.removeTree(tmp, what: "checkpoint")
             throw error
         }
         try commit(tmp: tmp, dir: dir, trash: trash, parent: parent, faultHook: faultHook)
@@ -89,18 +87,18 @@ public enum Checkpoint {
         var movedOld = false
         do {
             if FileIO.exists(dir) {
-                try? FileManager.default.removeItem(atPath: trash)
+                try? FileIO.removeTree(trash, what: "checkpoint")
                 try FileIO.rename(dir, trash, what: "checkpoint")
                 movedOld = true
                 try faultHook?("swap")
             }
             try FileIO.rename(tmp, dir, what: "checkpoint")
         } catch {
-            if movedOld { _ = Glibc.rename(trash, dir) }   // put the old checkpoint back
-            try? FileManager.default.removeItem(atPath: tmp)
+            if movedOld { try? FileIO.rename(trash, dir, what: "checkpoint") }   // put the old checkpoint back
+            try? FileIO.removeTree(tmp, what: "checkpoint")
             throw error
         }
         try FileIO.syncDirectory(parent, what: "checkpoint")
-        if movedOld { try? FileManager.default.removeItem(atPath: trash) }
+        if movedOld { try? FileIO.removeTree(trash, what: "checkpoint") }
     }
 }

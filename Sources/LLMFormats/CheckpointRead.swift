@@ -21,7 +21,7 @@ extension Checkpoint {
         guard FileIO.isDirectory(dir) else {
             var hint = ""
             let base = FileIO.baseName(dir)
-            if let names = try? FileManager.default.contentsOfDirectory(atPath: FileIO.directory(of: dir)),
+            if let names = try? FileIO.list(FileIO.directory(of: dir), what: "checkpoint"),
                let old = names.first(where: { $0.hasPrefix(base + ".old-") }) {
                 hint = " (an interrupted replacement left '\(old)' next to it; rename it back to recover)"
             }
@@ -60,10 +60,9 @@ extension Checkpoint {
         for e in try manifest(dir: dir) {
             let path = dir + "/" + e.name
             guard FileIO.exists(path) else { throw FormatError("checkpoint: '\(path)' is missing (listed in \(manifestName))") }
-            var st = stat()
-            guard stat(path, &st) == 0 else { throw FormatError("checkpoint: cannot stat '\(path)': \(FileIO.errnoText())") }
-            guard Int(st.st_size) == e.size else {
-                throw FormatError("checkpoint: '\(path)' has \(st.st_size) bytes but \(manifestName) records \(e.size) (truncated or modified)")
+            guard let size = FileIO.size(path) else { throw FormatError("checkpoint: cannot stat '\(path)'") }
+            guard size == e.size else {
+                throw FormatError("checkpoint: '\(path)' has \(size) bytes but \(manifestName) records \(e.size) (truncated or modified)")
             }
             let bytes = try FileIO.readAll(path, maxBytes: e.size, what: "checkpoint")
             let sha = bytes.withUnsafeBytes { SHA256.hex($0) }

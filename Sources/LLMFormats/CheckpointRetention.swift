@@ -24,10 +24,7 @@ extension Checkpoint {
         let parent = FileIO.stripTrailingSlashes(rawParent)
         guard FileIO.exists(parent) else { return [] }
         guard FileIO.isDirectory(parent) else { throw FormatError("checkpoint: '\(parent)' is not a directory") }
-        let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: parent) } catch {
-            throw FormatError("checkpoint: cannot list '\(parent)': \(error.localizedDescription)")
-        }
+        let names = try FileIO.list(parent, what: "checkpoint")
         var out: [CheckpointEntry] = []
         for n in names where n.hasPrefix("step-") {
             let digits = n.dropFirst(5)
@@ -50,9 +47,7 @@ extension Checkpoint {
         for (i, e) in all.enumerated() where i < all.count - keepLast && !kept.contains(FileIO.baseName(e.path)) {
             let aside = e.path + ".deleting-\(getpid())"
             try FileIO.rename(e.path, aside, what: "checkpoint")
-            do { try FileManager.default.removeItem(atPath: aside) } catch {
-                throw FormatError("checkpoint: cannot delete '\(aside)': \(error.localizedDescription)")
-            }
+            try FileIO.removeTree(aside, what: "checkpoint")
             removed.append(e.path)
         }
         return removed

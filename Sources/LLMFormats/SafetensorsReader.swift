@@ -34,7 +34,7 @@ public enum Safetensors {
 
     /// Reads the file at `path` (memory-mapped; tensors are copied out, so the map is released on return).
     public static func read(path: String) throws -> SafetensorsFile {
-        let map = try MappedFile(path, what: "safetensors")
+        let map = try FileIO.map(path, what: "safetensors")
         return try decode(map.bytes, source: path)
     }
 

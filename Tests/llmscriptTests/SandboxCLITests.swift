@@ -1,6 +1,7 @@
 // SandboxCLITests: `llmscript --sandbox` as a subprocess — the flags and their usage errors, memory bombs
 // against --max-memory (string.rep, table growth, llm.zeros: a clean error, the process alive), the
-// time limit (exit 1 with the message), the recipe's folder readable and nothing else by default.
+// time limit (exit 1 with the message), the recipe's folder readable and nothing else by default, number
+// paths relative to the working directory, and no home or plugin folder named to the recipe.
 import Foundation
 import Testing
 
@@ -46,10 +47,45 @@ import Testing
             print(pcall(os.execute, 'true'))
             """) { try Subprocess.run(["--sandbox", "--allow-write", out.path, $0, out.path]) }
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("false\tsandbox: reading '/etc/passwd' is not allowed (allowed: "), "\(r.stdout)")
-        #expect(r.stdout.contains("false\tsandbox: writing '"), "\(r.stdout)")
+        // io.open refuses like a missing file: nil, message, errno (EACCES)
+        #expect(r.stdout.contains("true\tnil\tsandbox: reading '/etc/passwd' is not allowed (outside the allowed folders: \(out.path), "),
+                "\(r.stdout)")
+        #expect(r.stdout.contains("true\tnil\tsandbox: writing '"), "\(r.stdout)")
+        #expect(r.stdout.contains("(outside the writable folders: \(out.path))\t13"), "\(r.stdout)")
         #expect(r.stdout.contains("false\tsandbox: os.execute is disabled"), "\(r.stdout)")
         #expect((try? String(contentsOf: out.appendingPathComponent("x.txt"), encoding: .utf8)) == "ok")
+    }
+
+    @Test func numberPathsAreFileNamesInTheWorkingDirectory() throws {
+        let out = try Subprocess.tempDir(), other = try Subprocess.tempDir()
+        defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: other) }
+        try "outside".write(to: other.appendingPathComponent("5"), atomically: false, encoding: .utf8)
+        let script = """
+            local f = assert(io.open(5, 'w')); f:write('five'); f:close()      -- ./5 inside --allow-write
+            assert(io.open(5):read('a') == 'five')
+            assert(os.rename(5, 6) and io.open(6) and os.remove(6))
+            print(select(2, io.open(7)))
+            """
+        let r = try Subprocess.withScript("n.lua", script) { try Subprocess.run(["--sandbox", "--allow-write", out.path, $0], cwd: out) }
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("7: No such file or directory"), "\(r.stdout)")
+        // the same recipe run from a folder it may not touch: './5' exists there and is refused
+        let denied = try Subprocess.withScript("n.lua", "print(select(2, io.open(5)))") {
+            try Subprocess.run(["--sandbox", "--allow-write", out.path, $0], cwd: other)
+        }
+        #expect(denied.stdout.contains("sandbox: reading '5' is not allowed"), "\(denied.stdout) \(denied.stderr)")
+    }
+
+    @Test func theHomeAndPluginFoldersAreNotNamed() throws {
+        let home = try Subprocess.tempDir()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let r = try Subprocess.withScript("h.lua", """
+            print(package.path)
+            print(pcall(require, 'some.plugin'))
+            print(select(2, io.open(os.getenv('HOME') or '/nonexistent-home')))
+            """) { try Subprocess.run(["--sandbox", $0], environment: ["HOME": home.path, "LLMSCRIPT_ROCKS": ""]) }
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stdout.contains(home.path) && !r.stdout.contains(".llmscript") && !r.stdout.contains("stdlib-lua"), "\(r.stdout)")
     }
 
     @Test func flagsAreCheckedAndNeedSandbox() throws {

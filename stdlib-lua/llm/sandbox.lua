@@ -1,8 +1,11 @@
 -- llm.sandbox: locks down the current state for an untrusted recipe (llmscript --sandbox). The host calls
--- the returned installer once, with its privileged functions (checkPath, status); it removes what reaches
--- the OS (os.execute, io.popen, debug, package.loadlib, C modules, string.dump), makes every loader
--- text-only, routes io/os/loadfile/require paths through checkPath, keeps the budget errors uncatchable
--- (pcall, xpcall, coroutine.resume rethrow a time-limit error) and hides the string metatable.
+-- the returned installer once, with its privileged functions (fs: the file functions of CLuaShim/llms_fs.c
+-- that open beneath the allowed folders; status); it removes what reaches the OS (os.execute, io.popen,
+-- debug, package.loadlib, C modules, string.dump), makes every loader text-only, opens every file of
+-- io/os/loadfile/dofile/require through fs (paths converted like Lua does: strings and numbers, anything
+-- else a type error), keeps the budget errors uncatchable (pcall, xpcall, coroutine.resume rethrow a
+-- time-limit error), hides the string metatable, and keeps the engine's and plugins' folders out of
+-- package.path (engine modules are still found, through a path only the searcher sees).
 local installed = false
 
 return function(host)
@@ -11,7 +14,7 @@ return function(host)
   package.loaded['llm.sandbox'] = nil
 
   local G = _G
-  local checkPath, status = host.checkPath, host.status
+  local fs, status = host.fs, host.status
   local type, select, tostring, error, format = type, select, tostring, error, string.format
   local rawpcall, rawxpcall, rawload, rawloadfile = pcall, xpcall, load, loadfile
   local rawio, rawos, rawrep, rawcollect = io, os, string.rep, collectgarbage
@@ -21,11 +24,20 @@ return function(host)
   local function disabled(name)
     return function() error('sandbox: ' .. name .. ' is disabled', 2) end
   end
-  -- Raises the sandbox's denial at the caller of the wrapper (level 3 = the recipe's line).
-  local function allow(path, mode, level)
-    if type(path) ~= 'string' then return end   -- the wrapped function reports the type error
-    local ok, why = checkPath(path, mode)
-    if not ok then error(why, level or 3) end
+  -- A path argument: a string or a number (Lua converts numbers to file names); anything else is the
+  -- wrapped function's type error, raised at the recipe's line. fs converts and checks the same value.
+  local function pathArg(v, n, fname)
+    local t = type(v)
+    if t ~= 'string' and t ~= 'number' then
+      error(format("bad argument #%d to '%s' (string expected, got %s)", n, fname, v == nil and 'no value' or t), 3)
+    end
+    return v
+  end
+  -- Calls fs.<name>(...) and raises its error (a denial) at the recipe's line: level 2 from the wrapper.
+  local function call(name, ...)
+    local ok, a, b, c = rawpcall(fs[name], ...)
+    if not ok then error(a, 3) end
+    return a, b, c
   end
 
   -- Budget errors: the time limit cannot be swallowed by a protected call; allocation failures
@@ -74,13 +86,17 @@ return function(host)
     if mode ~= nil and mode ~= 't' and mode ~= 'bt' then
       error("sandbox: loading binary chunks is disabled (loadfile mode '" .. tostring(mode) .. "')", 2)
     end
-    allow(filename, 'r')
-    if select('#', ...) > 0 then return rawloadfile(filename, 't', ...) end
-    return rawloadfile(filename, 't')
+    if filename ~= nil then pathArg(filename, 1, 'loadfile') end
+    if select('#', ...) > 0 then
+      local f, err = call('loadfile', filename, 't', (...))
+      return f, err
+    end
+    local f, err = call('loadfile', filename, 't')
+    return f, err
   end
   G.dofile = function(filename)
-    allow(filename, 'r')
-    local f, err = rawloadfile(filename, 't')
+    if filename ~= nil then pathArg(filename, 1, 'dofile') end
+    local f, err = call('loadfile', filename, 't')
     if not f then error(err, 2) end
     return f()
   end
@@ -109,35 +125,42 @@ return function(host)
   -- io: checked paths, no popen, no tmpfile.
   local io = {stdin = rawio.stdin, stdout = rawio.stdout, stderr = rawio.stderr,
               read = rawio.read, write = rawio.write, close = rawio.close, type = rawio.type}
-  local function writes(mode) return type(mode) == 'string' and mode:find('[wa+]') ~= nil end
-  io.open = function(path, mode)
-    allow(path, writes(mode) and 'w' or 'r')
-    return rawio.open(path, mode)
+  io.open = function(path, mode)   -- a denial returns nil, message, errno like a missing file
+    return fs.open(pathArg(path, 1, 'open'), mode)
   end
-  io.lines = function(path, ...)
-    if path ~= nil then allow(path, 'r') end
-    return rawio.lines(path, ...)
+  local function closeAtEnd(f, first, ...)
+    if first == nil then f:close() end
+    return first, ...
   end
-  io.input = function(f)
-    if type(f) == 'string' then allow(f, 'r') end
-    return rawio.input(f)
+  io.lines = function(path, ...)   -- like Lua's: the file closes when the iterator reaches its end
+    if path == nil then return rawio.lines(nil, ...) end
+    local f = call('openfile', pathArg(path, 1, 'lines'), 'r')
+    local it = f:lines(...)
+    return function() return closeAtEnd(f, it()) end, nil, nil, f
   end
-  io.output = function(f)
-    if type(f) == 'string' then allow(f, 'w') end
-    return rawio.output(f)
+  local function iofile(raw, mode, fname)   -- io.input / io.output: a file name opens through fs
+    return function(f)
+      local t = type(f)
+      if t == 'string' or t == 'number' then f = call('openfile', f, mode)
+      elseif f ~= nil and not rawio.type(f) then
+        error(format("bad argument #1 to '%s' (FILE* expected, got %s)", fname, t), 2)
+      end
+      if f == nil then return raw() end
+      return raw(f)
+    end
   end
+  io.input = iofile(rawio.input, 'r', 'input')
+  io.output = iofile(rawio.output, 'w', 'output')
   io.popen = disabled('io.popen')
   io.tmpfile = disabled('io.tmpfile')
 
   -- os: time and dates; remove/rename inside the writable folders; a few harmless environment variables.
   local os = {clock = rawos.clock, time = rawos.time, date = rawos.date, difftime = rawos.difftime}
   os.remove = function(path)
-    allow(path, 'w')
-    return rawos.remove(path)
+    return call('remove', pathArg(path, 1, 'remove'))
   end
   os.rename = function(from, to)
-    allow(from, 'w'); allow(to, 'w')
-    return rawos.rename(from, to)
+    return call('rename', pathArg(from, 1, 'rename'), pathArg(to, 2, 'rename'))
   end
   local env = {TERM = true, COLUMNS = true, LINES = true, NO_COLOR = true, LANG = true, LC_ALL = true}
   os.getenv = function(name)
@@ -155,33 +178,41 @@ return function(host)
   -- package/require: Lua modules only, from readable files, loaded as text.
   package.loadlib, package.searchpath = nil, nil
   package.cpath = ''
+  package.llmscript_trees = {}   -- plugin trees are not readable in a sandbox (and name the home folder)
+  local hidden, visible = {}, {}
+  for template in (host.hiddenPath or ''):gmatch('[^;]+') do hidden[template] = true end
+  for template in package.path:gmatch('[^;]+') do
+    if not hidden[template] then visible[#visible + 1] = template end
+  end
+  package.path = table.concat(visible, ';')
   if host.recipePath then
     local lib, rest = package.path:match('^(.-;[^;]*/%?/init%.lua);(.*)$')
     package.path = lib and (lib .. ';' .. host.recipePath .. ';' .. rest) or (package.path .. ';' .. host.recipePath)
   end
-  local rawopen = rawio.open
+  local enginePath = host.enginePath or ''
+  local function search(name, path, fname, tried, listed)
+    for template in path:gmatch('[^;]+') do
+      local file = template:gsub('%?', function() return fname end)
+      local ok, why = fs.readable(file)
+      if ok then
+        local chunk, err = fs.loadfile(file, 't')
+        if not chunk then
+          error(format("error loading module '%s' from file '%s':\n\t%s", name, listed and file or fname, err), 0)
+        end
+        return chunk, listed and file or (fname .. '.lua')   -- engine folders are not named
+      elseif listed then
+        tried[#tried + 1] = "\n\tno file '" .. file .. "'" .. (why == 'denied' and ' (outside the allowed folders)' or '')
+      end
+    end
+  end
   local function luaSearcher(name)
     local path = package.path
     if type(path) ~= 'string' then error("sandbox: 'package.path' must be a string", 2) end
     local fname, tried = name:gsub('%.', '/'), {}
-    for template in path:gmatch('[^;]+') do
-      local file = template:gsub('%?', function() return fname end)
-      local ok = checkPath(file, 'r')
-      if ok then
-        local fh = rawopen(file, 'r')
-        if fh then
-          fh:close()
-          local chunk, err = rawloadfile(file, 't')
-          if not chunk then
-            error(format("error loading module '%s' from file '%s':\n\t%s", name, file, err), 0)
-          end
-          return chunk, file
-        end
-        tried[#tried + 1] = "\n\tno file '" .. file .. "'"
-      else
-        tried[#tried + 1] = "\n\tno file '" .. file .. "' (outside the sandbox's readable folders)"
-      end
-    end
+    local chunk, file = search(name, enginePath, fname, tried, false)   -- the engine's modules, unlisted
+    if chunk then return chunk, file end
+    chunk, file = search(name, path, fname, tried, true)
+    if chunk then return chunk, file end
     return table.concat(tried)
   end
   local preload = package.searchers[1]

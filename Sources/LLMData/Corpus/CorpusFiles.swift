@@ -3,6 +3,7 @@
 // skipped, symlinks resolved and each real file read once). Files are read as UTF-8 text; binary files
 // (NUL bytes, invalid UTF-8) are errors when named, and skipped with a reason when found in a directory.
 import Foundation
+import LLMIO
 
 /// File discovery and reading for ``TextCorpus``.
 public enum CorpusFiles {
@@ -37,8 +38,7 @@ public enum CorpusFiles {
 
     /// The kind of `path` after following symlinks; nil when it does not exist.
     static func kind(of path: String) -> Kind? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
+        guard let st = Files.info(path) else { return nil }
         switch st.st_mode & S_IFMT {
         case S_IFDIR: return .directory
         case S_IFREG: return .file
@@ -46,18 +46,18 @@ public enum CorpusFiles {
         }
     }
 
+    /// The identity of the file at `path` (device and inode, after links), to read each file once.
     static func realPath(_ path: String) -> String {
-        guard let p = realpath(path, nil) else { return path }
-        defer { free(p) }
-        return String(cString: p)
+        guard let st = Files.info(path) else { return path }
+        return "\(st.st_dev):\(st.st_ino)"
     }
 
     private static func walk(_ dir: String, _ files: inout [String], _ skipped: inout [Skipped],
                              _ seen: inout Set<String>, _ visited: inout Set<String>) throws {
         guard visited.insert(realPath(dir)).inserted else { return }   // symlink cycle or repeat
         let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
-            throw DataError.corpus("corpus: cannot read directory \(dir): \(String(describing: error))")
+        do { names = try Files.list(dir, what: "corpus") } catch let e as FileError {
+            throw DataError.corpus(e.denied ? e.message : "corpus: cannot read directory \(dir): \(e.message)")
         }
         let base = dir.hasSuffix("/") ? dir : dir + "/"
         for name in names.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) where !name.hasPrefix(".") {
@@ -80,8 +80,10 @@ public enum CorpusFiles {
     /// - Throws: ``DataError/corpus(_:)`` when the file cannot be opened or read, or is larger than `limit`.
     public static func readText(_ path: String, limit: Int) throws -> Result<String, Skipped> {
         let limit = min(max(limit, 0), maxLimit)
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw DataError.corpus("corpus: cannot read \(path): \(String(cString: strerror(errno)))") }
+        let fd: Int32
+        do { fd = try Files.open(path, O_RDONLY, what: "corpus") } catch let e as FileError {
+            throw DataError.corpus(e.denied ? e.message : "corpus: cannot read \(path): \(String(cString: strerror(e.code)))")
+        }
         defer { close(fd) }
         var st = stat()
         let size = fstat(fd, &st) == 0 ? max(Int(st.st_size), 0) : 0

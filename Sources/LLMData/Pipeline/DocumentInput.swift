@@ -5,6 +5,7 @@
 // `maxLineBytes` is skipped to its end and reported as `.tooLong(bytes)`.
 import CZlib
 import Foundation
+import LLMIO
 
 /// A file opened for reading, decompressed when it holds gzip data.
 final class DocumentInput {
@@ -17,11 +18,11 @@ final class DocumentInput {
     init(path: String) throws {
         self.path = path
         guard CorpusFiles.kind(of: path) != .directory else { throw DataError.corpus("read: \(path) is a directory") }
-        errno = 0
-        guard let f = gzopen(path, "rb") else {
-            let why = errno != 0 ? String(cString: strerror(errno)) : "cannot open"
-            throw DataError.corpus("read: cannot read \(path): \(why)")
+        let fd: Int32
+        do { fd = try Files.open(path, O_RDONLY, what: "read") } catch let e as FileError {
+            throw DataError.corpus(e.denied ? e.message : "read: cannot read \(path): \(String(cString: strerror(e.code)))")
         }
+        guard let f = gzdopen(fd, "rb") else { close(fd); throw DataError.corpus("read: cannot read \(path): cannot open") }
         file = f
         _ = gzbuffer(f, 256 << 10)
     }

@@ -5,6 +5,7 @@
 // (+ "stage","reason" for rejects); meta values are strings, read back unchanged by `JSONLReader`.
 import CZlib
 import Foundation
+import LLMIO
 import LLMFormats
 import Synchronization
 
@@ -22,7 +23,6 @@ public protocol DocumentWriter: AnyObject {
     var bytesWritten: Int { get }
 }
 
-private let tempCounter = Atomic<Int>(0)
 
 /// Writes documents as JSON Lines, atomically.
 ///
@@ -36,7 +36,8 @@ public final class JSONLWriter: DocumentWriter {
     public let path: String
     /// The member name used for the text.
     public let textField: String
-    let tempPath: String
+    /// The temporary sibling being written (LLMIO.AtomicFile: fsync, rename and folder fsync on finish).
+    private let file: AtomicFile
     private var fd: Int32 = -1
     private var gz: gzFile?
     private var buffer: [UInt8] = []
@@ -54,12 +55,8 @@ public final class JSONLWriter: DocumentWriter {
         self.path = path
         self.textField = textField
         self.name = name
-        let slash = path.lastIndex(of: "/")
-        let dir = slash.map { String(path[...$0]) } ?? ""
-        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        tempPath = "\(dir).\(base).tmp-\(getpid())-\(tempCounter.add(1, ordering: .relaxed).newValue)"
-        fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw DataError.corpus("write: cannot create \(tempPath): \(String(cString: strerror(errno)))") }
+        do { file = try AtomicFile(path, what: "write") } catch let e as FileError { throw DataError.corpus(e.message) }
+        fd = file.writer.fd
         if path.hasSuffix(".gz") {
             guard let g = gzdopen(dup(fd), "wb6") else {
                 abort()
@@ -130,19 +127,16 @@ public final class JSONLWriter: DocumentWriter {
                 gz = nil
                 guard gzclose_w(g) == Z_OK else { throw DataError.corpus("write: \(path): gzip close failed") }
             }
-            guard fsync(fd) == 0 else { throw DataError.corpus("write: \(path): fsync failed: \(String(cString: strerror(errno)))") }
-            close(fd); fd = -1
-            guard rename(tempPath, path) == 0 else {
-                throw DataError.corpus("write: cannot rename to \(path): \(String(cString: strerror(errno)))")
-            }
+            fd = -1
+            do { try file.commit() } catch let e as FileError { throw DataError.corpus(e.message) }
             done = true
         } catch { abort(); throw error }
     }
 
     public func abort() {
         if let g = gz { gzclose_w(g); gz = nil }
-        if fd >= 0 { close(fd); fd = -1 }
-        if !done { unlink(tempPath) }
+        fd = -1
+        if !done { file.abort() }
         done = true
     }
 }

@@ -7,6 +7,7 @@
 // every size and offset is checked before use, with errors that name the file.
 import Foundation
 import LLMCore
+import LLMIO
 
 #if canImport(Glibc)
 import Glibc
@@ -24,23 +25,23 @@ public final class ShardFile: @unchecked Sendable {
     public let documentCount: Int
     public let vocabSize: Int
     private let base: UnsafeRawPointer
-    private let length: Int
+    private let map: MappedFile
 
     /// Maps and validates the shard at `path`.
     public init(path: String) throws {
         func bad(_ m: String) -> DataError { .batch("shard '\(path)': \(m)") }
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw bad("cannot open: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw bad("not a regular file") }
-        let size = Int(st.st_size)
-        guard size >= ShardFile.headerSize else { throw bad("truncated: \(size) bytes is shorter than the 64-byte header") }
-        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { throw bad("cannot map the file") }
-        let raw = UnsafeRawPointer(p)
+        let map: MappedFile
+        do { map = try MappedFile(path, what: "shard") } catch let e as FileError {
+            if e.denied { throw DataError.batch(e.message) }
+            throw bad(e.code != 0 ? "cannot open: \(String(cString: strerror(e.code)))" : "not a regular file")
+        }
+        let size = map.bytes.count
+        guard size >= ShardFile.headerSize, let raw = map.bytes.baseAddress else {
+            throw bad("truncated: \(size) bytes is shorter than the 64-byte header")
+        }
         func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
         func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
-        do {
+        do {   // the map is released with `map` when a check fails
             guard (0..<8).allSatisfy({ raw.load(fromByteOffset: $0, as: UInt8.self) == ShardFile.magic[$0] }) else {
                 throw bad("not a token shard (bad magic)")
             }
@@ -65,16 +66,11 @@ public final class ShardFile: @unchecked Sendable {
                 previous = off
             }
             width = w; tokenCount = Int(count); documentCount = Int(docs); vocabSize = Int(vocab)
-        } catch {
-            munmap(p, size)
-            throw error
         }
         self.path = path
         base = raw
-        length = size
+        self.map = map
     }
-
-    deinit { munmap(UnsafeMutableRawPointer(mutating: base), length) }
 
     /// The token at position `i` (0 ≤ i < tokenCount, checked by callers).
     @inline(__always) public func token(_ i: Int) -> Int64 {
@@ -112,28 +108,9 @@ public final class ShardFile: @unchecked Sendable {
         try writeAtomically(data, to: path)
     }
 
-    /// temp file in the same folder + fsync + rename + fsync of the folder.
+    /// Writes `data` atomically (LLMIO.AtomicFile: temp file in the same folder, fsync, rename, folder fsync).
     static func writeAtomically(_ data: Data, to path: String) throws {
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw DataError.batch("shard '\(path)': cannot write: \(String(cString: strerror(errno)))") }
-        var ok = data.withUnsafeBytes { buf -> Bool in
-            var done = 0
-            while done < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + done, buf.count - done)
-                if n <= 0 { return false }
-                done += n
-            }
-            return true
-        }
-        ok = ok && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw DataError.batch("shard '\(path)': write failed: \(String(cString: strerror(errno)))")
-        }
-        let dir = (path as NSString).deletingLastPathComponent
-        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        do { try Files.writeAtomically(path, what: "shard '\(path)'") { w in try data.withUnsafeBytes { try w.write($0) } } }
+        catch let e as FileError { throw DataError.batch(e.message) }
     }
 }

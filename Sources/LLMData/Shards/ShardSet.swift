@@ -3,6 +3,7 @@
 // to train or val (a seeded hash of the document index, so the split is by document and reproducible),
 // cuts a new shard every `shardTokens` tokens, and writes the manifest last, atomically.
 import Foundation
+import LLMIO
 
 /// Writes documents of token ids into train/val shards.
 ///
@@ -25,8 +26,9 @@ public final class ShardSetWriter {
         guard vocabSize > 0, vocabSize <= Int(UInt32.max) + 1 else { throw DataError.batch("shards: vocabSize must be in 1...2^32, got \(vocabSize)") }
         guard valFraction >= 0, valFraction < 1 else { throw DataError.batch("shards: valFraction must be in [0, 1), got \(valFraction)") }
         guard shardTokens > 0 else { throw DataError.batch("shards: shardTokens must be positive, got \(shardTokens)") }
-        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-        catch { throw DataError.batch("shards: cannot create folder '\(folder)': \(error.localizedDescription)") }
+        do { try Files.makeDirectories(folder, what: "shards") } catch let e as FileError {
+            throw DataError.batch(e.denied ? e.message : "shards: cannot create folder '\(folder)': \(e.message)")
+        }
         self.folder = folder; self.vocabSize = vocabSize; self.valFraction = valFraction
         self.shardTokens = shardTokens; self.seed = seed
     }
@@ -85,10 +87,12 @@ public struct ShardSplit: Sendable {
     public init(folder: String, split: String) throws {
         func bad(_ m: String) -> DataError { .batch("shards '\(folder)': \(m)") }
         guard split == "train" || split == "val" else { throw bad("split must be 'train' or 'val', got '\(split)'") }
-        guard let data = FileManager.default.contents(atPath: folder + "/shards.json") else {
+        let bytes: [UInt8]
+        do { bytes = try Files.readAll(folder + "/shards.json", maxBytes: 1 << 30, what: "shards") } catch let e as FileError {
+            if e.denied { throw DataError.batch(e.message) }
             throw bad("no shards.json (is this a shard folder written by llm.data.ShardWriter?)")
         }
-        guard let m = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+        guard let m = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
               m["format"] as? String == "llmscript-shards", m["version"] as? Int == 1,
               let vocab = m["vocabSize"] as? Int, let list = m[split] as? [[String: Any]] else {
             throw bad("shards.json is not a version 1 llmscript shard manifest")

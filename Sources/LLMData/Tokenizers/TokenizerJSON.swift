@@ -3,6 +3,7 @@
 // checked: model type BPE; pre-tokenizer ByteLevel; no normalizer; decoder/post-processor ByteLevel or
 // null; merges as "a b" strings or ["a", "b"] pairs, both sides and the result in the vocabulary; ids
 // unique and contiguous. Each rejection is a DataError naming the file and the problem.
+import LLMIO
 import Foundation
 import LLMFormats
 
@@ -20,19 +21,15 @@ public enum TokenizerJSON {
     /// - Throws: ``DataError/tokenizer(_:)`` for an unreadable, malformed or unsupported file.
     public static func load(path: String) throws -> BPETokenizer {
         let name = "tokenizer.json '\(path)'"
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw DataError.tokenizer("\(name): no such file")
+        let bytes: [UInt8]
+        do { bytes = try Files.readAll(path, maxBytes: maxFileBytes, what: name) } catch let e as FileError {
+            if e.denied { throw DataError.tokenizer(e.message) }
+            if e.code == ENOENT { throw DataError.tokenizer("\(name): no such file") }
+            if Files.isDirectory(path) { throw DataError.tokenizer("\(name): is a directory, not a file") }
+            if e.code == 0 && Files.isRegularFile(path) { throw DataError.tokenizer("\(name): larger than \(maxFileBytes) bytes") }
+            throw DataError.tokenizer(e.code != 0 ? "\(name): cannot be opened for reading" : e.message)
         }
-        guard !isDir.boolValue else { throw DataError.tokenizer("\(name): is a directory, not a file") }
-        guard let h = FileHandle(forReadingAtPath: path) else { throw DataError.tokenizer("\(name): cannot be opened for reading") }
-        defer { try? h.close() }
-        let data: Data
-        do { data = try h.read(upToCount: maxFileBytes + 1) ?? Data() } catch {
-            throw DataError.tokenizer("\(name): read failed: \(error.localizedDescription)")
-        }
-        guard data.count <= maxFileBytes else { throw DataError.tokenizer("\(name): larger than \(maxFileBytes) bytes") }
-        return try parse([UInt8](data), source: name)
+        return try parse(bytes, source: name)
     }
 
     /// Parses the bytes of a `tokenizer.json`; `source` names it in error messages.

@@ -2,6 +2,7 @@
 // 0.23 writes (pretty-printed; model.vocab ordered by id; merges as ["a", "b"] pairs, the form of
 // tokenizers >= 0.20), with GPT-2's ByteLevel pre-tokenizer, post-processor and decoder. The file is
 // written to a temporary name and renamed, so a failed save never leaves a partial file.
+import LLMIO
 import Foundation
 import LLMFormats
 
@@ -46,10 +47,8 @@ extension TokenizerJSON {
     /// - Throws: ``DataError/tokenizer(_:)`` when the file cannot be written.
     public static func save(_ tok: BPETokenizer, path: String) throws {
         let text = try export(tok)
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw DataError.tokenizer("tokenizer.json '\(path)': cannot write: \(error.localizedDescription)")
+        do { try Files.writeAtomically(path, what: "tokenizer.json") { w in try w.write(Array(text.utf8)) } } catch let e as FileError {
+            throw DataError.tokenizer(e.denied ? e.message : "tokenizer.json '\(path)': cannot write: \(e.message)")
         }
     }
 }

@@ -1,11 +1,14 @@
 // Sandbox: the settings of an untrusted run (`llmscript --sandbox`) and their installation in a state.
 // The state is created with a counting allocator (memory limit, shared with the tensor storages), the
 // Lua side is locked down by stdlib-lua/llm/sandbox.lua (no os.execute/io.popen/debug/string.dump/C
-// modules, text-only loading, path checks on io/os/loadfile/require), Swift bindings that take paths
-// check them through ``LuaArgs/path(_:_:)``, and a count hook enforces the time limit (C shim).
+// modules, text-only loading), Lua's io.open/io.lines/io.input/io.output/os.remove/os.rename/loadfile/
+// dofile/require open files through CLuaShim/llms_fs.c, Swift readers and writers through LLMIO under the
+// state's FilePolicy (both resolve beneath the allowed folders' descriptors), bindings that take paths
+// check them early through ``LuaArgs/path(_:_:)``, and a count hook enforces the time limit (C shim).
 import CLua
 import CLuaShim
 import LLMCore
+import LLMIO
 
 /// What a sandboxed script may touch. See README "Running an untrusted recipe".
 ///
@@ -53,43 +56,44 @@ enum Sandbox {
     /// Locks down `vm` (already opened) with `policy`: path rules, then the Lua-side lockdown.
     static func install(_ vm: LuaVM, _ policy: SandboxPolicy) throws {
         let L = vm.L
-        var read = policy.readDirs
-        if let r = policy.recipeDir { read.append(r) }
-        if let lib = vm.stdlibPath { read.append(lib) }   // the engine's own Lua modules (help reads them)
-        vm.context.paths = PathPolicy(readDirs: read, writeDirs: policy.writeDirs)
+        var folders = policy.readDirs.map { FilePolicy.Folder($0) }
+            + policy.writeDirs.map { FilePolicy.Folder($0, writable: true, create: true) }
+        if let r = policy.recipeDir { folders.append(FilePolicy.Folder(r)) }
+        if let lib = vm.stdlibPath { folders.append(.hidden(lib)) }   // the engine's own Lua modules (help reads them)
+        let files: FilePolicy
+        do { files = try FilePolicy(folders) } catch let e as FileError { throw LuaError.runtime(e.message) }
+        vm.context.paths = PathPolicy(files: files)
         vm.context.sandbox = policy
 
         lua_getglobal(L, "require")
         lua_pushstring(L, "llm.sandbox")
         try vm.protectedCall(nargs: 1, nresults: 1)       // the one-shot installer
-        lua_createtable(L, 0, 6)
-        pushBinding(L, checkPath, key: "sandbox.checkPath"); lua_setfield(L, -2, "checkPath")
+        lua_createtable(L, 0, 8)
+        llms_push_fs(L, UnsafeMutableRawPointer(files.raw)); lua_setfield(L, -2, "fs")   // kept alive by vm.context.paths
         llms_pushcfunction(L, llms_sandbox_status); lua_setfield(L, -2, "status")
         lua_pushboolean(L, policy.allowExit ? 1 : 0); lua_setfield(L, -2, "allowExit")
         if let dir = policy.recipeDir {
             let d = dir.hasSuffix("/") ? dir : dir + "/"
             lua_pushstring(L, "\(d)?.lua;\(d)?/init.lua"); lua_setfield(L, -2, "recipePath")
         }
+        // engine modules are found through a path the recipe does not see; plugin trees are not readable
+        let engine = vm.stdlibPath.map { ["\($0)/?.lua", "\($0)/?/init.lua"] } ?? []
+        lua_pushstring(L, engine.joined(separator: ";")); lua_setfield(L, -2, "enginePath")
+        lua_pushstring(L, (engine + LuaVM.pluginPathTemplates()).joined(separator: ";")); lua_setfield(L, -2, "hiddenPath")
         try vm.protectedCall(nargs: 1, nresults: 0)
     }
 
-    /// `checkPath(path, mode)` for the Lua wrappers: true, or nil and the denial message. mode is an
-    /// io.open mode ('r', 'w', 'a', 'r+', ...) or 'tree' (a folder read recursively).
-    static let checkPath = LuaBinding("checkPath", "checkPath(path: string, mode: string) -> true | nil, string",
-                                      "Sandbox rule for a path (internal to llm.sandbox).") { a in
-        let path = try a.string(1), mode = try a.optString(2) ?? "r"
-        let access: PathAccess = mode == "tree" ? .readTree
-            : (mode.contains("w") || mode.contains("a") || mode.contains("+")) ? .write : .read
-        if let denial = LuaContext.of(a.L).paths?.denial(path, access) {
-            a.pushNil(); a.push(denial); return 2
-        }
-        a.push(true); return 1
+    /// Runs a binding call of the sandboxed state `L` under its file policy: every open, map, rename and
+    /// removal of the engine's readers and writers during the call resolves beneath the allowed folders.
+    static func withFiles<R>(_ L: OpaquePointer, _ body: () throws -> R) throws -> R {
+        guard let files = LuaContext.of(L).paths?.files else { return try body() }
+        return try FileAccess.with(files, body)
     }
 
     /// Bindings that take paths and check them through ``LuaArgs/path(_:_:)`` (keys as registered).
     static let pathChecked: Set<String> = [
         "llm.save", "llm.load", "llm.makeDirs", "llm.checkpoint.write", "llm.checkpoint.read", "llm.checkpoint.list",
-        "llm.checkpoint.latest", "llm.checkpoint.prune", "llm.checkpoint.lock", "llm.data.readText", "llm.data.fortunes", "sandbox.checkPath",
+        "llm.checkpoint.latest", "llm.checkpoint.prune", "llm.checkpoint.lock", "llm.data.readText", "llm.data.fortunes",
         "llm.data.ShardWriter", "llm.data.ShardLoader", "llm.data.readers.text", "llm.data.readers.jsonl",
         "llm.data.writers.jsonl", "llm.data.pipeline", "llm.wordnet.open", "llm.wordnet.available",
         "llm.data.BPETokenizer.fromFile", "llm.data.BPETokenizer.save",

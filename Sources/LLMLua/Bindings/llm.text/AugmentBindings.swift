@@ -144,7 +144,9 @@ enum WordNetLib: LuaLibrary {
     static let namespace = "llm.wordnet"
 
     /// The WordNet error as a plain Lua error (its message names the missing file and the package).
-    static func database(_ dir: String?) throws -> WordNet {
+    static func database(_ a: LuaArgs, _ dir: String?) throws -> WordNet {
+        let dir = dir ?? WordNet.defaultDirectory
+        try a.checkPath(dir, .readTree)   // the default folder is checked like any path (a cached database too)
         return try WordNet.open(directory: dir)
     }
 
@@ -169,7 +171,7 @@ enum WordNetLib: LuaLibrary {
     static func lookups(method: Bool) -> [LuaBinding] {
         let first: Int32 = method ? 2 : 1
         let prefix = method ? "wn:" : "llm.wordnet."
-        @Sendable func db(_ a: LuaArgs) throws -> WordNet { method ? try a.object(1, WordNet.self) : try database(nil) }
+        @Sendable func db(_ a: LuaArgs) throws -> WordNet { method ? try a.object(1, WordNet.self) : try database(a, nil) }
         return [
             LuaBinding("synonyms", "\(prefix)synonyms(word: string, [pos: string]) -> {string}",
                        "Other lemmas of the word's synsets ('_' as space), sense order, without the word itself.") { a in
@@ -198,7 +200,7 @@ enum WordNetLib: LuaLibrary {
     static let functions: [LuaBinding] = lookups(method: false) + [
         LuaBinding("open", "llm.wordnet.open([dir: string]) -> WordNet",
                    "The WordNet database in dir (default $WNSEARCHDIR or /usr/share/wordnet, Debian 'wordnet-base').") { a in
-            Userdata.push(a.L, try database(a.optPath(1, .readTree)), typeName: WordNet.luaTypeName); return 1
+            Userdata.push(a.L, try database(a, a.optPath(1, .readTree)), typeName: WordNet.luaTypeName); return 1
         },
         LuaBinding("available", "llm.wordnet.available([dir: string]) -> boolean", "True when a WordNet database is installed in dir (or the default folder).") { a in
             a.push(WordNet.isAvailable(directory: try a.optPath(1, .readTree))); return 1

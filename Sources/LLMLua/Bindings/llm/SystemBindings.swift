@@ -4,6 +4,7 @@
 import CLua
 import CLuaShim
 import LLMCore
+import LLMIO
 
 #if canImport(Glibc)
 import Glibc
@@ -43,18 +44,7 @@ enum SystemBindings {
         LuaBinding("makeDirs", "llm.makeDirs(path: string)", "Creates a folder and its missing parents (like mkdir -p); an existing folder is fine.") { a in
             let path = try a.path(1, .write)
             guard !path.isEmpty, !path.utf8.contains(0) else { throw LuaError.argument(1, "expected a non-empty path") }
-            var prefix = path.hasPrefix("/") ? "/" : ""
-            for part in path.split(separator: "/") {
-                prefix += part
-                if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                    throw LuaError.runtime("makeDirs: cannot create '\(prefix)': \(String(cString: strerror(errno)))")
-                }
-                var st = stat()
-                guard stat(prefix, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-                    throw LuaError.runtime("makeDirs: '\(prefix)' exists and is not a folder")
-                }
-                prefix += "/"
-            }
+            do { try Files.makeDirectories(path, what: "makeDirs") } catch let e as FileError { throw LuaError.runtime(e.message) }
             return 0
         },
         LuaBinding("getThreads", "llm.getThreads() -> int", "The number of BLAS threads.") { a in a.push(BLAS.threads); return 1 },
