@@ -1,5 +1,6 @@
 // PluginSkeleton: `llmscript plugin new NAME` writes a plugin folder NAME/ that installs, packs and
-// tests as it is: a rockspec (format 3.0, lua >= 5.4, builtin build), the manifest module
+// tests as it is: a rockspec (format 3.0, lua >= 5.4, builtin build of Lua modules only, which is what
+// `plugin install` accepts without --allow-native), the manifest module
 // NAME.llmscript, one augmenter (NAME.shout, plain Lua, deterministic under a seed) and its busted spec.
 // Refuses a name that is not a Lua identifier or a folder that already exists.
 
@@ -38,6 +39,9 @@ enum PluginSkeleton {
            license = "MIT",
         }
         dependencies = { "lua >= 5.4" }
+        -- llmscript reads this file as data (no function calls) and installs only "builtin" and "none"
+        -- builds, which copy files: no build commands, no hooks. List every module here; a C module
+        -- (a .c file or a {sources = ...} table) is refused unless `plugin install --allow-native`.
         build = {
            type = "builtin",
            modules = {
@@ -51,7 +55,8 @@ enum PluginSkeleton {
         """ }
 
     static func manifest(_ n: String) -> String { """
-        -- \(n).llmscript: the plugin manifest llmscript reads (a data module: no code, no globals).
+        -- \(n).llmscript: the plugin manifest llmscript reads as data (a bare Lua state with an instruction and
+        -- memory budget): return one literal table; no function calls, no loops, no globals.
         return {
           llmscript = '>=0.1',
           provides = {

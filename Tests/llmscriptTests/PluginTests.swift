@@ -24,6 +24,8 @@ struct PluginTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let new = try Self.run(["plugin", "new", "demo"], in: dir)
         #expect(new.status == 0, "\(new.stderr)")
+        let skeleton = try String(contentsOf: dir.appendingPathComponent("demo/demo-0.1.0-1.rockspec"), encoding: .utf8)
+        #expect(skeleton.contains("type = \"builtin\"") && skeleton.contains("--allow-native"), "\(skeleton)")
         let test = try Self.run(["test", "demo"], in: dir)
         #expect(test.status == 0, "\(test.stdout)\(test.stderr)")
         #expect(test.stdout.hasSuffix("3 passed, 0 failed\n"), "\(test.stdout)")

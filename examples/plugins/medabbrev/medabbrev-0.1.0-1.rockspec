@@ -9,6 +9,7 @@ each occurrence with probability rate, deterministic under a seed; plus a linear
    license = "MIT",
 }
 dependencies = { "lua >= 5.4" }
+-- a builtin build of Lua modules only: what `llmscript plugin install` accepts without --allow-native
 build = {
    type = "builtin",
    modules = {
