@@ -66,8 +66,14 @@ import Testing
 
         // Each step waits for the next prompt: keys typed while the terminal is between two readline
         // calls (cooked mode) are subject to the tty's own editing, Ctrl-D in particular.
-        term.send("llm.zer\t\t")          // several matches: common prefix, then the list
-        #expect(term.expect("llm.zeros"), "completion list: \(term.transcript)")
+        term.send("llm.ze\t")             // several matches: the common prefix (the README's example) ...
+        #expect(term.expect("\u{7}"), "bell: \(term.transcript)")
+        term.send("\t")                    // ... then the list on a second Tab
+        #expect(term.expect("llm.zero_    llm.zeroGrad llm.zeros"), "completion list: \(term.transcript)")
+        let t = term.transcript
+        if let typed = t.range(of: "llm.ze"), let list = t.range(of: "llm.zero_    ") {
+            #expect(t[typed.upperBound..<list.lowerBound].contains("ro"), "'llm.ze' completed to 'llm.zero': \(t)")
+        }
         term.send("s(2, 3):numel()\n")
         #expect(term.expect("6\r\n> "), "\(term.transcript)")
 
