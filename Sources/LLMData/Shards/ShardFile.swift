@@ -49,7 +49,7 @@ public final class ShardFile: @unchecked Sendable {
             let w = Int(u32(12))
             guard w == 2 || w == 4 else { throw bad("unsupported token width \(w) bytes (expected 2 or 4)") }
             let count = u64(16), docs = u64(24), vocab = u64(32)
-            guard count <= UInt64(maxElementCount), docs <= count + 1, vocab <= UInt64(UInt32.max) else {
+            guard count <= UInt64(maxElementCount), docs <= count + 1, vocab <= UInt64(UInt32.max) + 1 else {
                 throw bad("implausible header (tokens \(count), documents \(docs), vocab \(vocab))")
             }
             let dataEnd = ShardFile.headerSize + Int(count) * w
