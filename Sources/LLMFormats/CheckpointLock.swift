@@ -37,8 +37,14 @@ public final class RunFolderLock: @unchecked Sendable {
             throw FormatError("run folder '\(d)': cannot create it: \(error.localizedDescription)")
         }
         let path = d + "/" + Self.fileName
-        let f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        // O_NOFOLLOW: a symlink planted as `.lock` must not make the pid overwrite another file
+        let f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
         guard f >= 0 else { throw FormatError("run folder '\(d)': cannot open '\(path)': \(String(cString: strerror(errno)))") }
+        var st = stat()
+        guard fstat(f, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            close(f)
+            throw FormatError("run folder '\(d)': '\(path)' is not a regular file")
+        }
         if flock(f, LOCK_EX | LOCK_NB) != 0 {
             let e = errno
             let holder = Self.readPID(f)

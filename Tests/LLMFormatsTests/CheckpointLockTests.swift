@@ -18,6 +18,12 @@ import Testing
         do { _ = try RunFolderLock(dir: dir) }              // free again; released by deinit at once
         _ = try RunFolderLock(dir: dir)
         #expect(errorText { _ = try RunFolderLock(dir: "") }?.contains("invalid path") == true)
+        // a symlink as the lock file is refused (the pid would overwrite its target)
+        let other = tempDir("lock"), target = tempDir("lock") + "/victim"
+        FileManager.default.createFile(atPath: target, contents: Data("keep".utf8))
+        try FileManager.default.createSymbolicLink(atPath: other + "/.lock", withDestinationPath: target)
+        #expect(errorText { _ = try RunFolderLock(dir: other) }?.contains("cannot open") == true)
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep")
     }
 
     @Test func staleNames() {

@@ -106,10 +106,12 @@ end
 --- any call returned false (afterStep: stop the run), else true.
 function M.call(byHook, hook, trainer, ...)
   local keepGoing = true
-  for i, ext in ipairs(byHook[hook]) do
+  for _, ext in ipairs(byHook[hook]) do
     local ok, r = pcall(ext[hook], ext, trainer, ...)
     if not ok then
-      if type(r) == 'string' and not r:find('^in extension') then r = 'in ' .. label(ext, i) .. ' (' .. hook .. '): ' .. r end
+      if type(r) == 'string' and not r:find('^in extension') then
+        r = 'in ' .. (ext.name and ("extension '" .. ext.name .. "'") or 'an unnamed extension') .. ' (' .. hook .. '): ' .. r
+      end
       error(r, 0)
     end
     if r == false then keepGoing = false end
