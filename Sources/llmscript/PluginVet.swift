@@ -6,6 +6,8 @@
 // - a build that LuaRocks would run must be of type `builtin` or `none` (default `builtin`), in
 //   `build` and in every `build.platforms` override: `command`, `make`, `cmake` and custom backends
 //   run the rock's commands;
+// - `build.patches` are refused, and file names a build copies (modules, install entries, copied
+//   folders) must be relative without `..` (LuaRocks would otherwise copy from or to anywhere);
 // - native code is refused unless --allow-native: `builtin` modules that are C sources (a table, a
 //   list of sources, a string not ending in .lua), no `build.modules` when C files are present (LuaRocks
 //   autodetects and compiles them), `build.install.lib` (prebuilt libraries), and a binary rock's
@@ -36,13 +38,16 @@ enum PluginVet {
             let top = entries.filter { !$0.name.contains("/") }
             let specs = top.filter { $0.name.hasSuffix(".rockspec") }
             let name = PluginSystem.basename(rock)
+            if Set(entries.map(\.name)).count != entries.count {
+                throw PluginError(message: "refusing \(name): the archive lists an entry twice")
+            }
             guard specs.count == 1 else {
                 throw PluginError(message: "\(name): expected one rockspec at the top of the rock, found \(specs.count)")
             }
             let spec = try evaluate(path: try extract(rock, specs[0], session: session), what: "\(name)!\(specs[0].name)")
             if isSource {
-                try checkBuild(spec, name: name, allowNative: allowNative) {
-                    entries.contains { $0.name.hasSuffix(".c") }
+                try checkBuild(spec, name: name, allowNative: allowNative) {   // C files, or an archive that may hold some
+                    entries.contains { e in [".c", ".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz"].contains { e.name.lowercased().hasSuffix($0) } }
                 }
             } else {
                 try checkHooks(spec, name: name)
@@ -95,24 +100,28 @@ enum PluginVet {
         var variants: [(String, LuaData)] = [("build", build)]   // the table and every platform override
         var i = 0
         while i < variants.count {
-            let (where_, b) = variants[i]
+            let (scope, b) = variants[i]
             i += 1
             for e in b["platforms"]?.entries ?? [] where e.value.entries != nil {
-                variants.append(("\(where_).platforms.\(e.key.text ?? "?")", e.value))
+                variants.append(("\(scope).platforms.\(e.key.text ?? "?")", e.value))
             }
         }
-        for (where_, b) in variants {
+        for (scope, b) in variants {
             let type = b["type"]
             if let type, type.text == nil {
-                throw PluginError(message: "refusing \(name): Invalid '\(where_).type': expected a string, got \(type.typeName)")
+                throw PluginError(message: "refusing \(name): Invalid '\(scope).type': expected a string, got \(type.typeName)")
             }
             if let t = type?.text, t != "builtin" && t != "none" {
-                throw PluginError(message: "refusing \(name): build type '\(t)' (\(where_).type) runs commands from the rock; "
+                throw PluginError(message: "refusing \(name): build type '\(t)' (\(scope).type) runs commands from the rock; "
                     + "llmscript installs only 'builtin' and 'none' builds")
             }
+            if b["patches"] != nil {
+                throw PluginError(message: "refusing \(name): \(scope).patches would rewrite files named by the rock; not accepted")
+            }
+            try checkPaths(b, scope: scope, name: name)
             guard !allowNative else { continue }
             if let lib = b["install"]?["lib"], lib.entries?.isEmpty != true {
-                throw PluginError(message: "refusing \(name): \(where_).install.lib installs native libraries; "
+                throw PluginError(message: "refusing \(name): \(scope).install.lib installs native libraries; "
                     + "pass --allow-native to install it")
             }
             for e in b["modules"]?.entries ?? [] {
@@ -124,9 +133,33 @@ enum PluginVet {
             }
         }
         if !allowNative, (build["type"]?.text ?? "builtin") == "builtin", build["modules"] == nil, hasCSources() {
-            throw PluginError(message: "refusing \(name): no build.modules, so LuaRocks would compile the C files it finds; "
+            throw PluginError(message: "refusing \(name): no build.modules, so LuaRocks would compile any C files it finds; "
                 + "list the Lua modules in build.modules or pass --allow-native")
         }
+    }
+
+    /// File names a build copies from or to (module sources, install entries, copied folders) stay inside
+    /// the rock and the tree: relative, without `..` segments.
+    static func checkPaths(_ b: LuaData, scope: String, name: String) throws(PluginError) {
+        func check(_ v: LuaData, _ what: String) throws(PluginError) {
+            guard case .string = v else { return }
+            let p = v.text ?? "\u{FFFD}"
+            let segments = p.split(whereSeparator: { $0 == "/" || $0 == "\\" })
+            if p.hasPrefix("/") || p.hasPrefix("\\") || p.hasPrefix("~") || p.contains("\u{FFFD}") || p.contains(":")
+                || segments.contains("..") {
+                throw PluginError(message: "refusing \(name): \(what) names '\(p)', a path outside the rock")
+            }
+        }
+        for e in b["modules"]?.entries ?? [] {
+            try check(e.value, "\(scope).modules")
+            for s in e.value["sources"]?.entries ?? e.value.entries ?? [] { try check(s.value, "\(scope).modules") }
+        }
+        for category in b["install"]?.entries ?? [] {
+            for e in category.value.entries ?? [] {
+                try check(e.key, "\(scope).install"); try check(e.value, "\(scope).install")
+            }
+        }
+        for e in b["copy_directories"]?.entries ?? [] { try check(e.value, "\(scope).copy_directories") }
     }
 
     /// Whether a binary rock entry is native code (a library folder or a shared object).

@@ -78,7 +78,7 @@ import Testing
             (#"build = { type = "builtin", modules = { ["demo.core"] = { "a.c", "b.c" } } }"#, "module 'demo.core' (a C module table)"),
             (#"build = { type = "none", install = { lib = { ["demo.core"] = "core.so" } } }"#, "build.install.lib installs native libraries"),
             (#"build = { type = "builtin", platforms = { linux = { modules = { x = "x.cpp" } } } }"#, "module 'x' ('x.cpp') is C code"),
-            (#"build = { type = "builtin" }"#, "no build.modules, so LuaRocks would compile the C files it finds"),
+            (#"build = { type = "builtin" }"#, "no build.modules, so LuaRocks would compile any C files it finds"),
         ]
         try "int x;\n".write(to: f.dir.appendingPathComponent("demo/src/core.c"), atomically: true, encoding: .utf8)
         for (build, message) in cases {
@@ -150,7 +150,7 @@ import Testing
             ("demo-0.1.0-1.src.rock", ["demo-0.1.0-1.rockspec": spec.replacingOccurrences(of: "type = \"builtin\"", with: "type = \"make\""),
                                        "src/demo/llmscript.lua": "return {}"], "build type 'make'"),
             ("demo-0.1.0-1.src.rock", ["demo-0.1.0-1.rockspec": spec.replacingOccurrences(of: "modules = {", with: "nomodules = {"),
-                                       "src/demo/core.c": "int x;"], "LuaRocks would compile the C files"),
+                                       "src/demo/core.c": "int x;"], "LuaRocks would compile any C files"),
             ("demo-0.1.0-1.all.rock", ["demo-0.1.0-1.rockspec": spec, "other-1.0-1.rockspec": spec], "expected one rockspec"),
         ] {
             let r = try install(name, files)
@@ -212,5 +212,26 @@ import Testing
         #expect(stderr.contains("interrupted"), "\(stderr)")
         #expect(f.stagingLeft.isEmpty, "\(f.stagingLeft)")
         #expect(pid > 0 && kill(pid, 0) != 0, "LuaRocks (pid \(pid)) still runs")
+    }
+}
+
+extension PluginVetTests {
+    @Test func buildPathsStayInsideTheRock() throws {
+        let f = try Fixture()
+        defer { f.remove() }
+        for (build, message) in [
+            (#"build = { type = "builtin", modules = { ["demo.llmscript"] = "/etc/passwd.lua" } }"#, "build.modules names '/etc/passwd.lua'"),
+            (#"build = { type = "builtin", modules = { ["demo.x"] = "../../x.lua" } }"#, "build.modules names '../../x.lua'"),
+            (#"build = { type = "none", install = { bin = { ["../../../.profile"] = "src/demo/shout.lua" } } }"#,
+             "build.install names '../../../.profile'"),
+            (#"build = { type = "builtin", modules = {}, copy_directories = { "/home" } }"#, "build.copy_directories names '/home'"),
+            (#"build = { type = "builtin", modules = {}, patches = { ["p.diff"] = "--- a\n+++ ../../.bashrc" } }"#,
+             "build.patches would rewrite files"),
+        ] {
+            try f.setBuild(build)
+            let r = try f.run(["plugin", "install", "demo"])
+            #expect(r.status == 1 && r.stderr.contains(message), "\(build): \(r.stderr)")
+            #expect(!f.luarocksCalled, "\(build): luarocks ran")
+        }
     }
 }

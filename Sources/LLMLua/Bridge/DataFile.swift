@@ -111,9 +111,9 @@ public enum DataFile {
         guard let L = llms_sandbox_newstate(limits.maxMemory) else { throw fail("cannot create a Lua state") }
         defer { llms_sandbox_close(L) }
         let memoryHit = { llms_sandbox_of(L).map { $0.pointee.mem_hit != 0 } ?? false }
-        let loaded = text.withUnsafeBufferPointer { buf in
-            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buf.count, 1)) {
-                llms_loadbuffer(L, $0, buf.count, "=" + name)
+        let loaded = (text.isEmpty ? [0] : text).withUnsafeBufferPointer { buf in   // a valid pointer even for ""
+            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
+                llms_loadbuffer(L, $0, text.count, "=" + name)
             }
         }
         var status = loaded
