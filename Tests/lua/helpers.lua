@@ -30,6 +30,18 @@ function M.removeTmpdirs()
   made = {}
 end
 
+--- Calls fn with io.stdout replaced by a buffer (progress lines, logs); returns the text written and fn's
+--- results. An error of fn propagates after stdout is restored.
+function M.captured(fn)
+  local saved, parts = io.stdout, {}
+  io.stdout = {write = function(self, ...) for _, v in ipairs{...} do parts[#parts + 1] = tostring(v) end return self end,
+               flush = function(self) return self end}
+  local r = table.pack(pcall(fn))
+  io.stdout = saved
+  if not r[1] then error(r[2], 0) end
+  return table.concat(parts), table.unpack(r, 2, r.n)
+end
+
 --- Quotes a string for the shell.
 function M.shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 

@@ -25,14 +25,7 @@ local function records(path)
   return out
 end
 
-local function quiet(fn)
-  local saved = io.stdout
-  io.stdout = {write = function(self) return self end, flush = function(self) return self end}
-  local r = table.pack(pcall(fn))
-  io.stdout = saved
-  if not r[1] then error(r[2], 0) end
-  return table.unpack(r, 2, r.n)
-end
+local function quiet(fn) return select(2, helpers.captured(fn)) end
 
 local text = string.rep('sphinx of black quartz, judge my vow. ', 12)
 local tokenizer = llm.data.CharTokenizer(text)
@@ -147,15 +140,9 @@ describe('llm.Trainer run folder', function()
   it('removes stale temporaries at start, once the lock is held', function()
     local dir = helpers.tmpdir('run')
     llm.makeDirs(dir .. '/step-000002.tmp-999999')
-    local out = {}
-    local saved = io.stdout
-    io.stdout = {write = function(self, ...) for _, s in ipairs{...} do out[#out + 1] = s end return self end,
-                 flush = function(self) return self end}
-    local ok, err = pcall(function() trainer{checkpointDir = dir}:run() end)
-    io.stdout = saved
-    assert(ok, err)
+    local out = helpers.captured(function() trainer{checkpointDir = dir}:run() end)
     assert.is_false(exists(dir .. '/step-000002.tmp-999999'))
-    assert.truthy(table.concat(out):find('removed stale temporaries of interrupted checkpoint writes: ' .. dir .. '/step-000002.tmp-999999', 1, true))
+    assert.truthy(out:find('removed stale temporaries of interrupted checkpoint writes: ' .. dir .. '/step-000002.tmp-999999', 1, true))
   end)
 
   it('metrics records carry a wall-clock time; a resume is recorded and re-logged steps are marked as replays', function()

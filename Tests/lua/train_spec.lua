@@ -15,18 +15,7 @@ local function exists(path)
   return false
 end
 
--- Runs fn with io.stdout replaced by a buffer (the trainer's progress lines and logs); returns the text
--- and fn's results; errors of fn propagate after stdout is restored.
-local function captured(fn)
-  local saved = io.stdout
-  local parts = {}
-  io.stdout = {write = function(self, ...) for _, s in ipairs{...} do parts[#parts + 1] = tostring(s) end return self end,
-               flush = function(self) return self end}
-  local r = table.pack(pcall(fn))
-  io.stdout = saved
-  if not r[1] then error(r[2], 0) end
-  return table.concat(parts), table.unpack(r, 2, r.n)
-end
+local captured = helpers.captured
 
 -- the corpus: a few sentences, character level
 local text = string.rep('the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs. ', 12)

@@ -31,14 +31,7 @@ local function trainer(opts)
 end
 
 -- Runs fn with io.stdout silenced (progress lines); returns fn's results.
-local function quiet(fn)
-  local saved = io.stdout
-  io.stdout = {write = function(self) return self end, flush = function(self) return self end}
-  local r = table.pack(pcall(fn))
-  io.stdout = saved
-  if not r[1] then error(r[2], 0) end
-  return table.unpack(r, 2, r.n)
-end
+local function quiet(fn) return select(2, helpers.captured(fn)) end
 
 -- An extension that appends "<tag>:<hook>[:detail]" to log for every hook.
 local function recorder(tag, log)
