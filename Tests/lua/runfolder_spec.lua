@@ -137,6 +137,22 @@ describe('llm.Trainer run folder', function()
     held:release()
   end)
 
+  it('works in the sandbox (the lock checks its path like every file function)', function()
+    local dir = helpers.tmpdir('run')
+    local code = [[
+      local text = string.rep('sphinx of black quartz, judge my vow. ', 12)
+      local tok = llm.data.CharTokenizer(text)
+      local model = nn.GPT{vocab = tok:vocabSize(), blockSize = 8, layers = 1, heads = 2, dim = 8}
+      llm.Trainer{model = model, optimizer = optim.SGD(model:parameters(), {lr = 0.1}), steps = 2, progress = false,
+                  train = llm.data.Batcher(tok:encode(text), {batchSize = 2, blockSize = 8, seed = 2}),
+                  checkpointDir = ]] .. string.format('%q', dir) .. [[}:run()
+    ]]
+    local status, _, err = helpers.runCode(code, {'--sandbox', '--allow-write', dir})
+    assert.are.equal(0, status, err)
+    assert.is_true(exists(dir .. '/step-000002/checkpoint.json'))
+    assert.is_true(exists(dir .. '/.lock'))
+  end)
+
   it('removes stale temporaries at start, once the lock is held', function()
     local dir = helpers.tmpdir('run')
     llm.makeDirs(dir .. '/step-000002.tmp-999999')
