@@ -2,12 +2,13 @@
 -- itself: busted runs *_spec.lua files).
 --   local cli = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'cli.lua')
 --   local code, stdout, stderr = cli.run({'recipes/gpt-char.lua', '--steps=2'}, {cwd = dir, env = {X = '1'}})
--- The binary: $LLMSCRIPT_BIN, else the interpreter running this spec (arg at its lowest negative index,
--- as `llmscript test` sets it), else /proc/<parent>/exe, else .build/debug/llmscript.
+-- The binary: helpers.binary() ($LLMSCRIPT_BIN, else the interpreter running the spec, ...).
+local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+local helpers = dofile(here .. 'helpers.lua')
 local M = {}
 
 --- Quotes a string for /bin/sh.
-function M.shq(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+M.shq = helpers.shq
 
 local function absolute(path)
   if path:sub(1, 1) == '/' then return path end
@@ -16,7 +17,6 @@ local function absolute(path)
   return cwd .. '/' .. path
 end
 
-local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
 --- The repository root, an absolute path ending with '/' (specs run recipes from other folders).
 M.root = absolute(here .. '../../')
 
@@ -28,29 +28,8 @@ function M.readAll(path)
   return s
 end
 
-local function isExecutable(path)
-  return path and os.execute('test -x ' .. M.shq(path)) == true
-end
-
-local function findBinary()
-  local env = os.getenv('LLMSCRIPT_BIN')
-  if env and env ~= '' then return env end
-  if type(arg) == 'table' then
-    local lowest = 0
-    while arg[lowest - 1] ~= nil do lowest = lowest - 1 end
-    local interp = arg[lowest]
-    if lowest < 0 and type(interp) == 'string' and interp:match('llmscript$') and isExecutable(interp) then return interp end
-  end
-  local p = io.popen('readlink /proc/$PPID/exe 2>/dev/null')
-  if p then
-    local exe = (p:read('a') or ''):gsub('%s+$', '')
-    p:close()
-    if exe:match('llmscript$') then return exe end
-  end
-  return M.root .. '.build/debug/llmscript'
-end
---- Absolute path of the llmscript binary under test.
-M.bin = absolute(findBinary())
+--- Absolute path of the llmscript binary under test (helpers.binary).
+M.bin = absolute(helpers.binary())
 
 --- Runs `llmscript args...` (or `command` when opts.command is given instead of args); returns the exit
 --- code, stdout and stderr. opts: cwd (folder to run in), env (extra environment variables).
