@@ -5,6 +5,7 @@
 // process dies, so a crashed run never leaves a stale lock. Locks are per open file, so a second lock
 // on the same folder fails even inside the same process.
 import Foundation
+import LLMIO
 
 /// An exclusive, advisory lock on a run folder (`<dir>/.lock`).
 ///
@@ -33,13 +34,10 @@ public final class RunFolderLock: @unchecked Sendable {
         while d.count > 1 && d.hasSuffix("/") { d.removeLast() }
         guard !d.isEmpty, !d.utf8.contains(0) else { throw FormatError("run folder: invalid path '\(rawDir)'") }
         dir = d
-        do { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) } catch {
-            throw FormatError("run folder '\(d)': cannot create it: \(error.localizedDescription)")
-        }
+        try FileIO.makeDirectories(d, what: "run folder '\(d)'")   // through the sandbox's file policy (LLMIO)
         let path = d + "/" + Self.fileName
         // O_NOFOLLOW: a symlink planted as `.lock` must not make the pid overwrite another file
-        let f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard f >= 0 else { throw FormatError("run folder '\(d)': cannot open '\(path)': \(String(cString: strerror(errno)))") }
+        let f = try FileIO.formatted { try Files.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, what: "run folder '\(d)'") }
         var st = stat()
         guard fstat(f, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
             close(f)

@@ -26,22 +26,16 @@ extension Checkpoint {
     public static func removeStaleTemporaries(parent rawParent: String) throws -> [String] {
         var parent = rawParent
         while parent.count > 1 && parent.hasSuffix("/") { parent.removeLast() }
-        let names: [String]
-        do { names = try FileManager.default.contentsOfDirectory(atPath: parent) } catch {
-            throw FormatError("checkpoint: cannot list '\(parent)': \(error.localizedDescription)")
-        }
+        let names = try FileIO.list(parent, what: "checkpoint")   // every operation through LLMIO's file policy
         var done: [String] = []
         for name in names.sorted() {
             guard let (kind, base) = staleKind(name) else { continue }
             let path = parent + "/" + name, target = parent + "/" + base
-            var st = stat()
-            if kind == "old" && lstat(target, &st) != 0 && Glibc.rename(path, target) == 0 {
+            if kind == "old" && !FileIO.exists(target) && (try? FileIO.rename(path, target, what: "checkpoint")) != nil {
                 done.append(path)
                 continue
             }
-            do { try FileManager.default.removeItem(atPath: path) } catch {
-                throw FormatError("checkpoint: cannot remove stale '\(path)': \(error.localizedDescription)")
-            }
+            try FileIO.removeTree(path, what: "checkpoint: stale '\(path)'")
             done.append(path)
         }
         return done

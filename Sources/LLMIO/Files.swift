@@ -32,7 +32,7 @@ public enum Files {
         var denied: Int32 = 0
         let fd = llmio_open(FileAccess.policy?.raw, path, flags, mode, &denied)
         let write = flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND) != 0
-        try check(fd, denied, path, write: write, what: what, verb: flags & O_CREAT != 0 ? "create" : "open")
+        try check(fd, denied, path, write: write, what: what, verb: flags & O_EXCL != 0 ? "create" : "open")
         return fd
     }
 
