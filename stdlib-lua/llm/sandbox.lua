@@ -33,12 +33,15 @@ return function(host)
     end
     return v
   end
-  -- Calls fs.<name>(...) and raises its error (a denial) at the recipe's line: level 2 from the wrapper.
+  -- fs.<name>(...)'s results, packed; its error (a denial) is raised at the caller of the wrapper, so the
+  -- wrappers call it as an argument (never a tail call) and return results(call(...)).
+  local pack, unpack = table.pack, table.unpack
   local function call(name, ...)
-    local ok, a, b, c = rawpcall(fs[name], ...)
-    if not ok then error(a, 3) end
-    return a, b, c
+    local r = pack(rawpcall(fs[name], ...))
+    if not r[1] then error(r[2], 3) end
+    return r
   end
+  local function results(r) return unpack(r, 2, r.n) end
 
   -- Budget errors: the time limit cannot be swallowed by a protected call; allocation failures
   -- caused by the memory limit name it.
@@ -87,16 +90,12 @@ return function(host)
       error("sandbox: loading binary chunks is disabled (loadfile mode '" .. tostring(mode) .. "')", 2)
     end
     if filename ~= nil then pathArg(filename, 1, 'loadfile') end
-    if select('#', ...) > 0 then
-      local f, err = call('loadfile', filename, 't', (...))
-      return f, err
-    end
-    local f, err = call('loadfile', filename, 't')
-    return f, err
+    if select('#', ...) > 0 then return results(call('loadfile', filename, 't', (...))) end
+    return results(call('loadfile', filename, 't'))
   end
   G.dofile = function(filename)
     if filename ~= nil then pathArg(filename, 1, 'dofile') end
-    local f, err = call('loadfile', filename, 't')
+    local f, err = results(call('loadfile', filename, 't'))
     if not f then error(err, 2) end
     return f()
   end
@@ -134,14 +133,14 @@ return function(host)
   end
   io.lines = function(path, ...)   -- like Lua's: the file closes when the iterator reaches its end
     if path == nil then return rawio.lines(nil, ...) end
-    local f = call('openfile', pathArg(path, 1, 'lines'), 'r')
+    local f = results(call('openfile', pathArg(path, 1, 'lines'), 'r'))
     local it = f:lines(...)
     return function() return closeAtEnd(f, it()) end, nil, nil, f
   end
   local function iofile(raw, mode, fname)   -- io.input / io.output: a file name opens through fs
     return function(f)
       local t = type(f)
-      if t == 'string' or t == 'number' then f = call('openfile', f, mode)
+      if t == 'string' or t == 'number' then f = results(call('openfile', f, mode))
       elseif f ~= nil and not rawio.type(f) then
         error(format("bad argument #1 to '%s' (FILE* expected, got %s)", fname, t), 2)
       end
@@ -157,10 +156,10 @@ return function(host)
   -- os: time and dates; remove/rename inside the writable folders; a few harmless environment variables.
   local os = {clock = rawos.clock, time = rawos.time, date = rawos.date, difftime = rawos.difftime}
   os.remove = function(path)
-    return call('remove', pathArg(path, 1, 'remove'))
+    return results(call('remove', pathArg(path, 1, 'remove')))
   end
   os.rename = function(from, to)
-    return call('rename', pathArg(from, 1, 'rename'), pathArg(to, 2, 'rename'))
+    return results(call('rename', pathArg(from, 1, 'rename'), pathArg(to, 2, 'rename')))
   end
   local env = {TERM = true, COLUMNS = true, LINES = true, NO_COLOR = true, LANG = true, LC_ALL = true}
   os.getenv = function(name)
