@@ -1,8 +1,9 @@
 // AtomicFile: the one atomic-write helper of the engine (checkpoints, safetensors, JSONL, shards, tokenizer
-// files). A new file is written as a hidden temporary sibling (`.<name>.tmp-<pid>`), fsynced, renamed over
+// files). A new file is written as a hidden temporary sibling (`.<name>.tmp-<pid>-<n>`), fsynced, renamed over
 // the target, and the folder fsynced: readers see the old file or the complete new one, never a partial one.
 // On failure (or `abort()`) the temporary file is removed and the target is untouched. Opens, renames and
 // removals go through ``Files`` (the sandbox's file policy).
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,6 +42,8 @@ public struct FileWriter {
     }
 }
 
+private let atomicFileCounter = Atomic<Int>(0)
+
 /// A file being written atomically: write through ``writer``, then ``commit()`` or ``abort()``.
 ///
 /// ```swift
@@ -58,8 +61,9 @@ public final class AtomicFile {
     public init(_ path: String, what: String) throws {
         guard !Files.isDirectory(path) else { throw FileError("\(what): cannot write '\(path)': it is a directory") }
         let dir = Files.directory(of: path)
-        temp = (dir == "/" ? "" : dir) + "/." + Files.baseName(path) + ".tmp-\(getpid())"
-        try? Files.remove(temp, what: what)   // a leftover of this pid from an earlier crash
+        let n = atomicFileCounter.add(1, ordering: .relaxed).newValue   // writers of one path in one process
+        temp = (dir == "/" ? "" : dir) + "/." + Files.baseName(path) + ".tmp-\(getpid())-\(n)"
+        try? Files.remove(temp, what: what)   // a leftover of an earlier process with this pid
         self.path = path
         let fd: Int32
         do { fd = try Files.open(temp, O_WRONLY | O_CREAT | O_EXCL, what: what) } catch let e as FileError where e.denied {
