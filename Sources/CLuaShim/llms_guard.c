@@ -3,18 +3,37 @@
 #include <lauxlib.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
-/* ---- Instruction budget ---- */
+/* ---- Instruction and time budget ---- */
 
-static void llms_instruction_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
-    int count = lua_gethookcount(L);
-    lua_sethook(L, llms_instruction_hook, LUA_MASKCOUNT, 1);   /* keep raising if something catches it */
-    luaL_error(L, "instruction limit of %d exceeded", count);
+#define LLMS_DATA_HOOK_EVERY 100
+
+static double llms_guard_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-void llms_set_instruction_limit(lua_State *L, int count) {
-    lua_sethook(L, llms_instruction_hook, LUA_MASKCOUNT, count > 0 ? count : 1);
+static void llms_data_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    llms_data_budget *b = *(llms_data_budget **)lua_getextraspace(L);
+    if (b == NULL) return;
+    b->used += LLMS_DATA_HOOK_EVERY;
+    if (b->used >= b->limit) luaL_error(L, "instruction limit of %I exceeded", (lua_Integer)b->limit);
+    if (llms_guard_now() > b->deadline) luaL_error(L, "time limit of %f s exceeded", (lua_Number)b->seconds);
+}
+
+void llms_set_data_budget(lua_State *L, llms_data_budget *b) {
+    b->used = 0;
+    b->deadline = llms_guard_now() + b->seconds;
+    *(llms_data_budget **)lua_getextraspace(L) = b;
+    lua_sethook(L, llms_data_hook, LUA_MASKCOUNT, LLMS_DATA_HOOK_EVERY);
+}
+
+void llms_clear_data_budget(lua_State *L) {
+    lua_sethook(L, NULL, 0, 0);
+    *(llms_data_budget **)lua_getextraspace(L) = NULL;
 }
 
 /* ---- Signals ---- */

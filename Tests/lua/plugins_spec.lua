@@ -118,6 +118,9 @@ describe('llm.loadData (data files in a bare bounded state)', function()
       'loop.lua: instruction limit of 100000 exceeded (a data file may only build tables)')
     assert.has_error(function() llm.loadData("local s = 'x' for i = 1, 40 do s = s .. s end", { name = 'big.lua', maxMemory = 1 << 20 }) end,
       'big.lua: memory limit of 1048576 bytes exceeded (a data file may only build tables)')
+    assert.has_error(function()   -- few instructions, each copying a longer vararg list
+      llm.loadData('local function f(...) return f(1, 1, 1, 1, ...) end f()', { name = 'slow.lua', maxSeconds = 0.2 })
+    end, 'slow.lua:1: time limit of 0.2 s exceeded (a data file may only build tables)')
   end)
 
   it('refuses what is not data', function()

@@ -111,7 +111,7 @@ end
 
 -- Budgets of the data files read here (llm.loadData: a bare Lua state, no libraries, text only).
 local manifestLimits = { maxInstructions = 1000000, maxMemory = 8 * 1024 * 1024 }
-local treeLimits = { maxInstructions = 20000000, maxMemory = 128 * 1024 * 1024 }
+local treeLimits = { maxInstructions = 20000000, maxMemory = 64 * 1024 * 1024 }
 local maxFileBytes = 16 * 1024 * 1024
 local ENOENT = 2
 

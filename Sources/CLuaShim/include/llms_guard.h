@@ -1,6 +1,7 @@
 /* llms_guard.h: two small guards for code that must not run unbounded or leave files behind.
- * - An instruction budget for a Lua state (used by the data-file loader, Sources/LLMLua/Bridge/DataFile.swift):
- *   a count hook that raises "instruction limit of N exceeded" from C, inside Lua's own pcall.
+ * - An instruction and time budget for a Lua state (used by the data-file loader,
+ *   Sources/LLMLua/Bridge/DataFile.swift): a count hook that raises the limit error from C, inside Lua's
+ *   own pcall.
  * - A process-level catcher of SIGINT/SIGTERM/SIGHUP for commands that stage files in a temporary folder
  *   (`llmscript plugin`): the handler records the signal and terminates the current child's process
  *   group; the command notices, unwinds normally (removing its folder) and exits 128 + signal.
@@ -14,8 +15,20 @@
 #include <lua.h>
 #endif
 
-/* Raises "instruction limit of `count` exceeded" once `count` (>= 1) VM instructions have run in L. */
-void llms_set_instruction_limit(lua_State *L, int count);
+/* The budget of a data-file state: instructions left and a monotonic deadline (checked every 100
+ * instructions, so one costly instruction, such as copying a long vararg list, cannot stretch a loop). */
+typedef struct llms_data_budget {
+    long long limit;      /* instructions allowed */
+    long long used;       /* instructions run so far */
+    double seconds;       /* wall-clock limit */
+    double deadline;      /* monotonic seconds */
+} llms_data_budget;
+
+/* Installs `b` on L (a state the host owns, whose extra space it does not use otherwise): from now on
+ * the hook raises "instruction limit of N exceeded" or "time limit of S s exceeded". `b` must outlive
+ * the calls made in L; llms_clear_data_budget removes the hook. */
+void llms_set_data_budget(lua_State *L, llms_data_budget *b);
+void llms_clear_data_budget(lua_State *L);
 
 /* Starts catching SIGINT, SIGTERM and SIGHUP (nested calls are counted; the outermost restore puts the
  * previous handlers back). Clears any earlier caught signal. */

@@ -1,7 +1,7 @@
 // DataFile: reads a Lua *data* file (a plugin manifest `<name>.llmscript`, a rockspec, a LuaRocks tree
 // `manifest`) without trusting it. The text is run in a fresh, bare Lua state of its own: no libraries
 // at all (no string methods, no io/os/load/require, an empty global table), text chunks only, a count
-// hook that stops it after `maxInstructions` and a counting allocator that refuses growth past
+// hook that stops it after `maxInstructions` or `maxSeconds` and a counting allocator that refuses growth past
 // `maxMemory`. What the chunk returns and the globals it assigns come back as plain ``LuaData`` values
 // (tables, strings, numbers, booleans; functions, cycles and over-deep nesting are refused), copied out
 // before the state is closed. A looping, allocating or malformed file is a ``DataFileError`` naming the
@@ -71,13 +71,16 @@ public struct DataLimits: Sendable, Equatable {
     public var maxInstructions: Int
     /// Bytes the bare state may allocate (its Lua heap, all included).
     public var maxMemory: Int
+    /// Wall-clock seconds the chunk may run (bounds instructions that do much work each).
+    public var maxSeconds: Double
     /// Largest file `DataFile.load(path:)` reads.
     public var maxBytes: Int
     /// Deepest table nesting copied out.
     public var maxDepth: Int
 
-    public init(maxInstructions: Int = 10_000_000, maxMemory: Int = 64 << 20, maxBytes: Int = 16 << 20, maxDepth: Int = 100) {
-        self.maxInstructions = maxInstructions; self.maxMemory = maxMemory
+    public init(maxInstructions: Int = 10_000_000, maxMemory: Int = 64 << 20, maxSeconds: Double = 2,
+                maxBytes: Int = 16 << 20, maxDepth: Int = 100) {
+        self.maxInstructions = maxInstructions; self.maxMemory = maxMemory; self.maxSeconds = maxSeconds
         self.maxBytes = maxBytes; self.maxDepth = maxDepth
     }
 }
@@ -105,7 +108,7 @@ public enum DataFile {
         func fail(_ m: String) -> DataFileError {
             DataFileError(message: m.hasPrefix(name + ":") ? m : "\(name): \(m)")
         }
-        guard limits.maxInstructions > 0, limits.maxMemory > 0, limits.maxDepth > 0 else {
+        guard limits.maxInstructions > 0, limits.maxMemory > 0, limits.maxDepth > 0, limits.maxSeconds > 0 else {
             throw fail("data limits must be positive")
         }
         guard let L = llms_sandbox_newstate(limits.maxMemory) else { throw fail("cannot create a Lua state") }
@@ -118,16 +121,20 @@ public enum DataFile {
         }
         var status = loaded
         if status == LUA_OK {
-            llms_set_instruction_limit(L, Int32(clamping: limits.maxInstructions))
-            status = lua_pcallk(L, 0, 1, 0, 0, nil)   // no traceback: the message names the file and line
-            lua_sethook(L, nil, 0, 0)
+            var budget = llms_data_budget(limit: Int64(limits.maxInstructions), used: 0, seconds: limits.maxSeconds, deadline: 0)
+            status = withUnsafeMutablePointer(to: &budget) { b in
+                llms_set_data_budget(L, b)
+                defer { llms_clear_data_budget(L) }
+                return lua_pcallk(L, 0, 1, 0, 0, nil)   // no traceback: the message names the file and line
+            }
         }
         guard status == LUA_OK else {
             if status == LUA_ERRMEM || memoryHit() {
                 throw fail("memory limit of \(limits.maxMemory) bytes exceeded (a data file may only build tables)")
             }
             let msg = lua_type(L, -1) == LUA_TSTRING ? String(cString: llms_tostring(L, -1)) : "error object is not a string"
-            throw fail(msg.contains("instruction limit") ? msg + " (a data file may only build tables)" : msg)
+            let limit = msg.contains("instruction limit of") || msg.contains("time limit of")
+            throw fail(limit ? msg + " (a data file may only build tables)" : msg)
         }
         var reader = Reader(L: L, maxDepth: limits.maxDepth)
         let value: LuaData?

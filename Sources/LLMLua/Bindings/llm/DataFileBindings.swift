@@ -10,14 +10,14 @@ enum DataFileLib: LuaLibrary {
 
     static let functions: [LuaBinding] = [
         LuaBinding("loadData",
-                   "llm.loadData(text: string, [{name: string, maxInstructions: integer, maxMemory: integer}]) -> value, globals",
+                   "llm.loadData(text: string, [{name: string, maxInstructions: integer, maxMemory: integer, maxSeconds: number}]) -> value, globals",
                    "Evaluates a Lua data file's text in a bare bounded state (no libraries); returns its result and globals as plain tables.") { a in
             var n = 0
             guard a.type(1) == LUA_TSTRING, let p = lua_tolstring(a.L, 1, &n) else {
                 throw LuaError.type(1, expected: "string")
             }
             let text = Array(UnsafeRawBufferPointer(start: p, count: n))
-            let o = try a.options(2, allowed: ["name", "maxInstructions", "maxMemory"])
+            let o = try a.options(2, allowed: ["name", "maxInstructions", "maxMemory", "maxSeconds"])
             var limits = DataLimits()
             if let i = try o.integer("maxInstructions") {
                 guard i > 0 else { throw LuaError.runtime("Invalid 'maxInstructions': expected a positive integer, got \(i)") }
@@ -26,6 +26,10 @@ enum DataFileLib: LuaLibrary {
             if let m = try o.integer("maxMemory") {
                 guard m >= 4096 else { throw LuaError.runtime("Invalid 'maxMemory': expected at least 4096 bytes, got \(m)") }
                 limits.maxMemory = m
+            }
+            if let s = try o.number("maxSeconds") {
+                guard s > 0, s.isFinite else { throw LuaError.runtime("Invalid 'maxSeconds': expected a positive number, got \(s)") }
+                limits.maxSeconds = s
             }
             let name = try o.string("name") ?? "data"
             let result: DataFile.Result
