@@ -67,6 +67,8 @@ public enum CorpusFiles {
             case .file?:
                 if name.hasSuffix(".dat") { skipped.append(Skipped(path: path, reason: "fortune index file (.dat)")) }
                 else if seen.insert(realPath(path)).inserted { files.append(path) }
+            case nil where Files.exists(path):   // a link that cannot be followed (the sandbox's policy refused it)
+                skipped.append(Skipped(path: path, reason: "a dangling link or one outside the allowed folders"))
             default: skipped.append(Skipped(path: path, reason: "not a regular file"))
             }
         }
