@@ -25,6 +25,10 @@
 struct root { int fd; int writable; char *abs; char *real; char *shown; };
 struct llmio_policy { int n, cap; struct root *roots; };
 
+static _Thread_local void *current_policy = NULL;
+void *llmio_current(void) { return current_policy; }
+void llmio_set_current(void *policy) { current_policy = policy; }
+
 static int force_walk = 0;
 void llmio_force_walk(int on) { force_walk = on; }
 

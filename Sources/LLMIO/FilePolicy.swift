@@ -1,9 +1,9 @@
 // FilePolicy: the folders a sandboxed run may read and write, as directory descriptors (CLLMIO/llmio.h),
-// and FileAccess.policy, the policy in force for the current thread of work. The Lua bridge sets it for the
-// duration of every call from a sandboxed state; code that hands work to other threads carries it over with
-// `FileAccess.capture()` / `FileAccess.with(_:_:)`. Every function of this module consults it: with no
-// policy they act on plain paths; with one, paths resolve beneath an allowed folder and never through a
-// link out of it.
+// and FileAccess.policy, the policy in force on the current thread (a C thread-local slot). The Lua bridge
+// sets it for the duration of every call from a sandboxed state; code that hands work to other threads
+// carries it over with `FileAccess.capture()` / `FileAccess.with(_:_:)`. Every function of this module
+// consults it: with no policy they act on plain paths; with one, paths resolve beneath an allowed folder
+// and never through a link out of it.
 import CLLMIO
 
 /// A set of allowed folders, opened once. Immutable after creation; shared by the Lua io functions
@@ -62,14 +62,20 @@ public final class FilePolicy: @unchecked Sendable {
     }
 }
 
-/// The file policy in force for the current thread of work.
+/// The file policy in force for the current thread of work (a C thread-local slot: setting it costs a few
+/// nanoseconds, so the bridge can set it around every call of a sandboxed state).
 public enum FileAccess {
     /// The policy of the running sandboxed call, or nil (trusted: plain paths).
-    @TaskLocal public static var policy: FilePolicy?
+    public static var policy: FilePolicy? {
+        llmio_current().map { Unmanaged<FilePolicy>.fromOpaque($0).takeUnretainedValue() }
+    }
 
-    /// Runs `body` under `policy` (nil: unrestricted).
+    /// Runs `body` under `policy` (nil: unrestricted), restoring the previous policy afterwards.
     public static func with<R>(_ policy: FilePolicy?, _ body: () throws -> R) rethrows -> R {
-        try $policy.withValue(policy) { try body() }
+        let previous = llmio_current()
+        llmio_set_current(policy.map { Unmanaged.passUnretained($0).toOpaque() })
+        defer { llmio_set_current(previous) }
+        return try withExtendedLifetime(policy) { try body() }
     }
 
     /// The current policy, to hand to work started on another thread (`FileAccess.with(p) { ... }` there).

@@ -46,6 +46,11 @@ int llmio_open_parent(const llmio_policy *p, const char *path, int write, char *
  * a, b)`, with `P` as given and only the folders' shown names. Returns the length (snprintf semantics). */
 int llmio_denial_message(const llmio_policy *p, const char *path, int write, int denied, char *buf, size_t cap);
 
+/* The policy in force on this thread (an opaque host object, NULL for none): a thread-local slot the
+ * Swift side sets for the duration of a sandboxed call (FileAccess.with). */
+void *llmio_current(void);
+void llmio_set_current(void *policy);
+
 /* Testing aid: 1 makes the resolution use the openat(O_NOFOLLOW) walk even where openat2 exists. */
 void llmio_force_walk(int on);
 #endif
