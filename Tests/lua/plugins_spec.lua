@@ -46,11 +46,16 @@ describe('llm.plugins.validate', function()
   end)
 end)
 
-describe('llm.plugins trees', function()
+-- A scratch rocks tree: its path and write(relative path, text).
+local function scratchTree()
   local tree = os.tmpname()
-  local function write(path, text)
+  return tree, function(path, text)
     local f = assert(io.open(tree .. '/' .. path, 'w')); f:write(text); f:close()
   end
+end
+
+describe('llm.plugins trees', function()
+  local tree, write = scratchTree()
 
   setup(function()
     os.remove(tree)
@@ -142,10 +147,7 @@ describe('llm.loadData (data files in a bare bounded state)', function()
 end)
 
 describe('llm.plugins hostile files', function()
-  local tree = os.tmpname()
-  local function write(path, text)
-    local f = assert(io.open(tree .. '/' .. path, 'w')); f:write(text); f:close()
-  end
+  local tree, write = scratchTree()
   local manifestPath = tree .. '/lib/luarocks/rocks-5.4/manifest'
   local goodTree = [[
     repository = {
