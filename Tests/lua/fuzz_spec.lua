@@ -5,6 +5,8 @@
 -- the run, and the last call is left in $LLM_FUZZ_LOG (default /tmp/llm_fuzz_last.txt) to reproduce it.
 -- Sizes: functions that allocate from size arguments draw them from a small set only, so that no call
 -- succeeds with a multi-GB allocation (the engine only refuses what exceeds the machine's memory).
+-- Count and size parameters of every namespace get their own sweep of huge/negative/NaN values in a
+-- sandboxed child process (fuzz_counts.lua, under --max-memory 64M).
 -- Runs under busted, or standalone (`llmscript Tests/lua/fuzz_spec.lua`, strict globals on) through
 -- the minimal describe/it stand-in defined below.
 -- Run: llmscript --no-strict /usr/bin/busted Tests/lua/fuzz_spec.lua
@@ -212,6 +214,28 @@ describe('fuzz of the Lua boundary', function()
       if math.random() < 0.3 and name ~= 't.x' and name ~= 't.x = v' then a, b = b, a end
       probe(string.format('%s with %s, %s, %s', name, fmt(a), fmt(b), fmt(c)), ops[name], a, b, c)
     end
+  end)
+
+  it('every count or size parameter survives huge, negative, NaN and infinite values (sandboxed child)', function()
+    -- In a child under --max-memory 64M: a hostile count must be an error, never a crash, and nothing can
+    -- allocate gigabytes even where a huge count is valid. The child names the call it was making.
+    local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+    local h = dofile(here .. 'helpers.lua')
+    local dir = os.tmpname()
+    os.remove(dir)
+    check(os.execute('mkdir -p ' .. h.shq(dir)), 'cannot create ' .. dir)
+    local cmd = table.concat({h.shq(h.binary()), '--sandbox', '--max-memory', '64M', '--allow-write', h.shq(dir),
+      h.shq(here .. 'fuzz_counts.lua'), h.shq(dir)}, ' ')
+    local p = assert(io.popen(cmd .. ' 2>&1'))
+    local out = p:read('a')
+    local _, how, code = p:close()
+    os.execute('rm -rf ' .. h.shq(dir))
+    local last = nil
+    for line in out:gmatch('CALL ([^\n]*)') do last = line end
+    local calls = tonumber(out:match('DONE\t(%d+)'))
+    check(how == 'exit' and code == 0 and calls, string.format('count fuzz died (%s %s) during %s:\n%s', how, code,
+      tostring(last), out:sub(-2000)))
+    check(calls >= 1000, 'only ' .. calls .. ' count calls')
   end)
 
   it('memory stays bounded after the fuzz', function()
