@@ -27,6 +27,22 @@ public enum Files {
         FileAccess.policy.map { FileError($0.denialMessage(path, write: write, reason: reason), denied: true, code: EACCES) }
     }
 
+    /// The policy's refusal of reading `path` (or, with `write`, of creating it), or nil when it is allowed
+    /// or no policy is in force. For telling a refused path from a missing one.
+    public static func refusal(_ path: String, write: Bool = false) -> FileError? {
+        guard let p = FileAccess.policy else { return nil }
+        var denied: Int32 = 0
+        let fd: Int32
+        if write {
+            var name = [CChar](repeating: 0, count: 256)
+            fd = llmio_open_parent(p.raw, path, 1, &name, name.count, &denied)
+        } else {
+            fd = llmio_open(p.raw, path, LLMIO_O_PATH, 0, &denied)
+        }
+        if fd >= 0 { close(fd) }
+        return denied != 0 ? denial(path, write: write, reason: denied) : nil
+    }
+
     /// Opens `path` (open(2) flags; O_CLOEXEC is added) and returns the descriptor; the caller closes it.
     public static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o644, what: String) throws -> Int32 {
         var denied: Int32 = 0

@@ -150,6 +150,19 @@ import Testing
         #expect(Self.error(vm, "assert(not llm.data.readText('\(d.data)'):find('SECRET'))") == nil)
     }
 
+    @Test func pathsChangedAfterTheEarlyCheckAreRefusedAtTheOpen() throws {
+        // a reader is a plain table: the recipe can point it elsewhere after the binding checked it
+        let d = try Dirs(), vm = try Self.vm(d)
+        try #"{"id":"1","text":"SECRET"}"#.write(toFile: d.outside + "/in.jsonl", atomically: false, encoding: .utf8)
+        try #"{"id":"1","text":"fine"}"#.write(toFile: d.data + "/in.jsonl", atomically: false, encoding: .utf8)
+        Self.expectError(vm, """
+            local r = llm.data.readers.jsonl('\(d.data)/in.jsonl')
+            r.paths[1] = '\(d.outside)/in.jsonl'
+            llm.data.pipeline{r, llm.data.writers.jsonl('\(d.out)/o.jsonl')}:run()
+            """, "sandbox: reading '\(d.outside)/in.jsonl' is not allowed")
+        #expect(!((try? String(contentsOfFile: d.out + "/o.jsonl", encoding: .utf8)) ?? "").contains("SECRET"))
+    }
+
     @Test func defaultFoldersAreCheckedLikeAnyPath() throws {
         let d = try Dirs(), vm = try Self.vm(d)
         Self.expectError(vm, "llm.wordnet.open()", "sandbox: reading '", "is not allowed")

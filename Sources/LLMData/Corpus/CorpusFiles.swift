@@ -24,7 +24,10 @@ public enum CorpusFiles {
         var files: [String] = [], skipped: [Skipped] = []
         var seen = Set<String>(), visitedDirs = Set<String>()
         for path in paths {
-            guard let kind = kind(of: path) else { throw DataError.corpus("corpus: no such file or directory: \(path)") }
+            guard let kind = kind(of: path) else {
+                if let refused = Files.refusal(path) { throw DataError.corpus(refused.message) }   // the sandbox's, not "missing"
+                throw DataError.corpus("corpus: no such file or directory: \(path)")
+            }
             if kind == .directory {
                 try walk(path, &files, &skipped, &seen, &visitedDirs)
             } else if seen.insert(realPath(path)).inserted {

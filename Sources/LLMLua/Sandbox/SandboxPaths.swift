@@ -4,11 +4,7 @@
 // writer (LLMIO, under the policy the bridge puts in force for each call of a sandboxed state) open through
 // it. `denial` is the early check of the bindings' path arguments, so a refused path fails before any work,
 // with the same message. Messages name the path as the recipe wrote it and the folders as the user did.
-import CLLMIO
 import LLMIO
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// How a path is going to be used.
 public enum PathAccess: Sendable {
@@ -45,15 +41,6 @@ public struct PathPolicy: Sendable {
         guard !path.isEmpty, !path.utf8.contains(0) else {
             return "sandbox: \(write ? "writing" : "reading") '\(path)' is not allowed (not a valid path)"
         }
-        var denied: Int32 = 0
-        let fd: Int32
-        if write {
-            var name = [CChar](repeating: 0, count: 256)
-            fd = llmio_open_parent(files.raw, path, 1, &name, name.count, &denied)
-        } else {
-            fd = llmio_open(files.raw, path, LLMIO_O_PATH, 0, &denied)
-        }
-        if fd >= 0 { close(fd) }
-        return denied != 0 ? files.denialMessage(path, write: write, reason: denied) : nil
+        return FileAccess.with(files) { Files.refusal(path, write: write)?.message }
     }
 }
