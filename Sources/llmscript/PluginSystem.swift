@@ -124,9 +124,10 @@ enum PluginSystem {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
-        if newGroup {
+        if newGroup {   // not the terminal's foreground group: stdin from /dev/null, so nothing stops on a read
             posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
             posix_spawnattr_setpgroup(&attr, 0)
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         }
         var pid: pid_t = 0
         guard posix_spawn(&pid, full[0], &actions, &attr, cargs, environ) == 0 else { return 127 }

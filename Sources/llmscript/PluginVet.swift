@@ -168,16 +168,21 @@ enum PluginVet {
         return (n.hasPrefix("lib/") && !n.hasSuffix("/")) || n.hasSuffix(".so") || n.hasSuffix(".dll") || n.hasSuffix(".dylib")
     }
 
-    /// Whether a folder holds C sources (what LuaRocks' builtin autodetection compiles), looked for a few
-    /// levels deep.
-    static func hasCSources(in dir: String, depth: Int = 0) -> Bool {
-        guard depth < 8 else { return false }
-        for name in PluginSystem.list(dir) where !name.hasPrefix(".") {
-            let p = dir + "/" + name
-            if name.hasSuffix(".c") && PluginSystem.isFile(p) { return true }
-            if PluginSystem.isDir(p) && !PluginSystem.isLink(p) && hasCSources(in: p, depth: depth + 1) { return true }
+    /// Whether a folder may hold C sources (what LuaRocks' builtin autodetection compiles): true when a
+    /// `.c` file is found, and also when the folder is too large to look through (`budget` entries).
+    static func hasCSources(in dir: String) -> Bool {
+        var budget = 20_000
+        func scan(_ dir: String, _ depth: Int) -> Bool {
+            for name in PluginSystem.list(dir) {
+                budget -= 1
+                if budget < 0 || depth > 16 { return true }
+                let p = dir + "/" + name
+                if name.hasSuffix(".c") && PluginSystem.isFile(p) { return true }
+                if PluginSystem.isDir(p) && !PluginSystem.isLink(p) && scan(p, depth + 1) { return true }
+            }
+            return false
         }
-        return false
+        return scan(dir, 0)
     }
 
     /// One file of a zip archive as `unzip -l` lists it.
