@@ -326,6 +326,10 @@ int llmio_denial_message(const llmio_policy *p, const char *path, int write, int
     for (int i = 0; p && i < p->n; i++) {
         const struct root *r = &p->roots[i];
         if (!r->shown || (write && !r->writable)) continue;
+        int seen = 0;   /* a folder given twice (as --allow-read and the recipe's folder, say) is named once */
+        for (int j = 0; j < i && !seen; j++)
+            seen = p->roots[j].shown && strcmp(p->roots[j].shown, r->shown) == 0 && (!write || p->roots[j].writable);
+        if (seen) continue;
         int k = snprintf(folders + o, sizeof folders - o, "%s%s", o ? ", " : "", r->shown);
         if (k < 0 || (size_t)k >= sizeof folders - o) break;
         o += (size_t)k;

@@ -105,6 +105,16 @@ import Testing
         let d = Self.denial { _ = try Self.text("up/secret.txt", p) } ?? ""
         #expect(d == "sandbox: reading 'up/secret.txt' is not allowed (outside the allowed folders: my-data)")
         #expect(!d.contains(t.root) && !d.contains(t.out))
+        let twice = try FilePolicy([.init(t.data, shown: "d"), .init(t.data, shown: "d")])
+        #expect(twice.denialMessage("x", write: false) == "sandbox: reading 'x' is not allowed (outside the allowed folders: d)")
+    }
+
+    @Test func absoluteLinksAreRefusedEvenWhenTheyPointInside() throws {
+        let t = try Tree(), p = try t.policy()
+        try FileManager.default.createSymbolicLink(atPath: t.data + "/absin", withDestinationPath: t.data + "/a.txt")
+        try Self.bothResolvers {
+            #expect(Self.denial { _ = try Self.text(t.data + "/absin", p) }?.contains("outside the allowed folders") == true)
+        }
     }
 
     @Test func trustedCallsActOnPlainPaths() throws {
