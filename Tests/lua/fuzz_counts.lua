@@ -20,6 +20,19 @@ local corpus = 'the cat sat on the mat. the dog sat on the log. '
 local tok = data.CharTokenizer(corpus)
 local cosine = sched.warmupCosine{maxLR = 0.1, warmupSteps = 2, totalSteps = 10}
 local shardN = 0
+local textFile, jsonlFile = dir .. '/in.txt', dir .. '/in.jsonl'
+do
+  local f = assert(io.open(textFile, 'w')); f:write(corpus); f:close()
+  f = assert(io.open(jsonlFile, 'w')); f:write('{"text": "a b c"}\n{"text": "d e"}\n'); f:close()
+end
+local shardFolder = dir .. '/fixed-shards'
+do
+  local w = data.ShardWriter(shardFolder, {vocabSize = 50})
+  w:add(ids()); w:add(ids())
+  w:finish()
+end
+local function shards() return data.ShardLoader(shardFolder, {batchSize = 1, blockSize = 2}) end
+local opt = optim.AdamW({llm.zeros(2, {requiresGrad = true})}, {lr = 0.01})
 local function shardDir() shardN = shardN + 1; return dir .. '/shards' .. shardN end
 
 local cases = {
@@ -97,12 +110,27 @@ local cases = {
   {'dedup.jaccard(a, b, {shingle = n})', function(n) return dedup.jaccard(corpus, corpus, {shingle = n}) end},
   {'dedup.hash(s, n)', function(n) return dedup.hash(corpus, n) end},
   {'dedup.optimalBands(0.8, n)', function(n) return dedup.optimalBands(0.8, n) end},
-  {'filters.quality{minWords = n}', function(n) return data.filters.quality and data.filters.quality{minWords = n} end},
-  {'filters.C4{maxWordLength = n}', function(n) return data.filters.C4{maxWordLength = n} end},
   {'llm.data.ShardWriter{vocabSize = n}', function(n) return data.ShardWriter(shardDir(), {vocabSize = n}) end},
   {'llm.data.ShardWriter{shardTokens = n}', function(n) return data.ShardWriter(shardDir(), {vocabSize = 100, shardTokens = n}) end},
   {'llm.data.pipeline{threads = n}', function(n) return data.pipeline{data.readers.list{'a', 'b'}, threads = n, quiet = true}:run() end},
   {'llm.data.pipeline{chunkSize = n}', function(n) return data.pipeline{data.readers.list{'a', 'b'}, chunkSize = n, quiet = true}:run() end},
+  {'loader:batch(n)', function(n) return shards():batch(n) end},
+  {'ShardLoader{batchSize = n}', function(n) return data.ShardLoader(shardFolder, {batchSize = n, blockSize = 2}) end},
+  {'ShardLoader{blockSize = n}', function(n) return data.ShardLoader(shardFolder, {batchSize = 1, blockSize = n}) end},
+  {'ShardLoader{prefetch = n}', function(n) return data.ShardLoader(shardFolder, {batchSize = 1, blockSize = 2, prefetch = n}) end},
+  {'ShardLoader{rank = n}', function(n) return data.ShardLoader(shardFolder, {batchSize = 1, blockSize = 2, rank = n, worldSize = 2}) end},
+  {'ShardLoader{worldSize = n}', function(n) return data.ShardLoader(shardFolder, {batchSize = 1, blockSize = 2, worldSize = n}) end},
+  {'readers.text(f, {maxBytes = n})', function(n) return data.pipeline{data.readers.text(textFile, {maxBytes = n}), quiet = true}:run() end},
+  {'readers.jsonl(f, {maxLineBytes = n})', function(n) return data.pipeline{data.readers.jsonl(jsonlFile, {maxLineBytes = n}), quiet = true}:run() end},
+  {'llm.data.readText(f, {maxBytes = n})', function(n) return data.readText(textFile, {maxBytes = n}) end},
+  {'llm.data.split(ids, n)', function(n) return data.split(ids(), n) end},
+  {'clean.Cleaner{punctuation = n}', function(n) return data.clean.Cleaner{punctuation = n} end},
+  {'clean.squashPunctuation(s, n)', function(n) return data.clean.squashPunctuation('a!!!!', n) end},
+  {'llm.loadData(s, {maxInstructions = n})', function(n) return llm.loadData('return {1}', {maxInstructions = n}) end},
+  {'llm.loadData(s, {maxMemory = n})', function(n) return llm.loadData('return {1}', {maxMemory = n}) end},
+  {'opt:get(key, n)', function(n) return opt:get('lr', n) end},
+  {'opt:setLR(lr, n)', function(n) return opt:setLR(0.1, n) end},
+  {'opt:parameters(n)', function(n) return opt:parameters(n) end},
   -- optim.schedule
   {'optim.schedule.values(s, n)', function(n) return sched.values(cosine, n) end},
   {'s:values(n)', function(n) return cosine:values(n) end},
@@ -116,6 +144,19 @@ local cases = {
   {"string.rep('x', n)", function(n) return string.rep('x', n) end},
   {"string.rep('xy', n, ',')", function(n) return string.rep('xy', n, ',') end},
 }
+-- the document filters' integer options, through the function form (the stage form parses the same options)
+for name, keys in pairs{gopherQuality = {'minWords', 'maxWords', 'minStopWords'}, length = {'minChars', 'maxChars', 'minWords', 'maxWords'},
+                        script = {'minLetters'}, badWords = {'maxHits'}, c4 = {'minSentences', 'minWordsPerLine', 'maxWordLength'},
+                        gopherRepetition = {'topNGrams', 'dupNGrams'}} do
+  for _, key in ipairs(keys) do
+    cases[#cases + 1] = {'filters.' .. name .. '(s, {' .. key .. ' = n})', function(n)
+      local opts = {[key] = n}
+      if name == 'badWords' then opts.words = {'mat'} end
+      return data.filters[name](corpus, opts)
+    end}
+  end
+end
+table.sort(cases, function(a, b) return a[1] < b[1] end)   -- a fixed order whatever pairs() did
 
 local calls, raised = 0, 0
 for _, case in ipairs(cases) do

@@ -33,6 +33,9 @@ public final class ShardLoader: @unchecked Sendable {
 
     public init(split: ShardSplit, batchSize: Int, blockSize: Int, seed: UInt64, rank: Int = 0, worldSize: Int = 1, prefetch: Int = 2) throws {
         guard batchSize > 0, blockSize > 0 else { throw DataError.batch("ShardLoader: batchSize and blockSize must be positive") }
+        guard batchSize <= Int(Int32.max), blockSize <= Int(Int32.max) else {   // windows are counted in Int32; blockSize + 1 must not overflow
+            throw DataError.batch("ShardLoader: batchSize and blockSize must be at most \(Int32.max), got \(batchSize) and \(blockSize)")
+        }
         guard worldSize > 0, rank >= 0, rank < worldSize else { throw DataError.batch("ShardLoader: rank \(rank) is not in 0..<\(worldSize)") }
         guard prefetch >= 0, prefetch <= 64 else { throw DataError.batch("ShardLoader: prefetch must be in 0...64, got \(prefetch)") }
         var ends: [Int] = [], total = 0

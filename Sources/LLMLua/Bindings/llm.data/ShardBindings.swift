@@ -86,7 +86,9 @@ enum ShardBindings: LuaLibrary {
             a.push(try a.object(1, ShardLoader.self).batchesPerEpoch); return 1
         },
         LuaBinding("batch", "loader:batch(i: int) -> Tensor, Tensor", "Batch i (1-based) of epoch 0 — a fixed evaluation set.") { a in
-            let batch = try a.object(1, ShardLoader.self).batch(at: a.integer(2) - 1)
+            let loader = try a.object(1, ShardLoader.self), i = try a.integer(2)
+            guard i >= 1 else { throw LuaError.argument(2, "expected a batch index >= 1, got \(i)") }
+            let batch = try loader.batch(at: i - 1)
             a.push(batch.x); a.push(batch.y); return 2
         },
     ]
