@@ -277,6 +277,19 @@ describe('every recipe in recipes/', function()
   end
 end)
 
+describe('llm.config --help of a recipe run through dofile (no arg[0])', function()
+  it('still finds the comments in the calling file', function()
+    local dir = helpers.tmpdir('dofile')
+    local f = assert(io.open(dir .. '/wrap.lua', 'w'))
+    f:write("rawset(_G, 'arg', {'--help'}); dofile(" .. string.format('%q', root .. 'recipes/sample.lua') .. ")\n")
+    f:close()
+    local code, stdout, stderr = cli.run({dir .. '/wrap.lua'})
+    assert(code == 0, stderr)
+    has(stdout, 'usage: llmscript recipe.lua')
+    has(stdout, 'text to continue')   -- the comment beside `prompt` in recipes/sample.lua
+  end)
+end)
+
 -- The shipped recipes as a user runs them in a fresh folder (outputs land in its runs/ and data/):
 -- each training recipe on its default corpus and model with --steps=20, and the chain prepare-data
 -- (a small input) -> gpt-bpe -> sample.lua on the checkpoint gpt-bpe wrote.

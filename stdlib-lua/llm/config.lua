@@ -147,10 +147,24 @@ local function shown(v)
   return tostring(v)
 end
 
+-- The file of the first Lua function on the stack outside this module (the recipe calling llm.config),
+-- for a recipe run without `arg[0]` (dofile with a hand-made arg table); nil without the debug library.
+local getinfo = rawget(_G, 'debug') and debug.getinfo   -- a sandboxed state has no debug library
+local thisSource = getinfo and getinfo(1, 'S').source
+local function callerFile()
+  if not getinfo then return nil end
+  for level = 2, 20 do
+    local info = getinfo(level, 'S')
+    if not info then return nil end
+    if info.source:sub(1, 1) == '@' and info.source ~= thisSource then return info.source:sub(2) end
+  end
+  return nil
+end
+
 --- The --help text: usage line, then one line per key (name, type, default, comment), in recipe order.
 function M.usage(defaults, args)
   local name = script(args)
-  local comments, order = sourceComments(name, defaults)
+  local comments, order = sourceComments(name or callerFile(), defaults)
   local seen = {}
   for _, k in ipairs(order) do seen[k] = true end
   for _, k in ipairs(sortedKeys(defaults)) do if not seen[k] then order[#order + 1] = k end end
