@@ -7,7 +7,8 @@
 import LLMLua
 
 /// Subcommands: `llmscript plugin ...` and `llmscript test ...` when argv[1] is exactly that word.
-/// To run a script file named `plugin` or `test`, write `./test` or `llmscript -- test`.
+/// The launcher calls it only when FirstArgument.swift's rule says argv[1] is a command (not an existing
+/// file, `*.lua` or a path); a new command is added here and to `FirstArgument.commands`.
 enum Subcommands {
     /// The exit status of a subcommand, or nil when argv is an ordinary interpreter command line.
     static func run(_ argv: [String]) -> Int32? {
