@@ -63,9 +63,12 @@ final class RocksSession {
     }
 
     /// Runs `luarocks --lua-version 5.4 --tree tree --only-server=<empty> args...`; output is captured
-    /// and returned with the status (printed by the caller on failure).
+    /// and returned with the status (printed by the caller on failure). `--project-tree` names an empty
+    /// folder of the session: otherwise LuaRocks takes a folder (or an ancestor) holding `.luarocks/` and
+    /// `lua_modules/` for a project and runs its `.luarocks/config-5.4.lua`, code shipped with a rock.
     func run(tree: String, _ args: [String], cwd: String? = nil) throws(PluginError) -> (status: Int32, output: String) {
-        try spawn([exe, "--lua-version", "5.4", "--tree", tree, "--only-server=\(server)"] + args, cwd: cwd)
+        try spawn([exe, "--lua-version", "5.4", "--tree", tree, "--only-server=\(server)",
+                   "--project-tree=\(temp)/no-project/lua_modules"] + args, cwd: cwd)
     }
 
     /// Like `run`, throwing a PluginError with LuaRocks' output when it fails.

@@ -108,6 +108,23 @@ struct PluginTests {
         #expect(none.status == 1 && none.stderr.contains("has no manifest module 'demo.llmscript'"), "\(none.stderr)")
     }
 
+    /// LuaRocks runs a project's `.luarocks/config-5.4.lua` (next to `lua_modules/`) as Lua: a plugin folder
+    /// carrying one must not get it run (here it would loop forever).
+    @Test func projectConfigInThePluginFolderIsNotRun() throws {
+        let dir = try Subprocess.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try Self.run(["plugin", "new", "demo"], in: dir).status == 0)
+        let demo = dir.appendingPathComponent("demo")
+        for sub in [".luarocks", "lua_modules"] {
+            try FileManager.default.createDirectory(at: demo.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        try "while true do end\n".write(to: demo.appendingPathComponent(".luarocks/config-5.4.lua"), atomically: true, encoding: .utf8)
+        let r = try Self.run(["plugin", "install", "demo"], in: dir)
+        #expect(r.status == 0 && r.stdout.contains("installed demo 0.1.0-1"), "\(r.stdout)\(r.stderr)")
+        let p = try Self.run(["plugin", "pack", "demo", "--output", "out"], in: dir)
+        #expect(p.status == 0, "\(p.stderr)")
+    }
+
     @Test func missingLuaRocksAndUsage() throws {
         let dir = try Subprocess.tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
