@@ -140,6 +140,14 @@ import Testing
         #expect(typo.stderr.contains("commands: plugin, test"))
         #expect(typo.stderr.contains("ending in .lua"))
         #expect(typo.stderr.contains("usage: llmscript"))
+        // every command the message lists is dispatched (`--help` answers instead of the usage error)
+        let listed = typo.stderr.split(separator: "\n").first { $0.contains("commands: ") }
+            .map { $0.components(separatedBy: "commands: ")[1].components(separatedBy: ", ") } ?? []
+        #expect(!listed.isEmpty, "\(typo.stderr)")
+        for command in listed {
+            let r = try Subprocess.run([command, "--help"], cwd: dir)
+            #expect(r.status == 0 && r.stdout.contains("usage: llmscript \(command)"), "\(command): \(r.stderr)")
+        }
         let other = try Subprocess.run(["serve-it"], cwd: dir)
         #expect(other.status == 2)
         #expect(!other.stderr.contains("did you mean"), "\(other.stderr)")
