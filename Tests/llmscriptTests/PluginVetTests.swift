@@ -115,7 +115,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: f.dir.appendingPathComponent("PWNED").path))
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/zip"), "needs zip"))
+    @Test(.enabled(if: ["/usr/bin/zip", "/usr/bin/unzip"].allSatisfy(FileManager.default.isExecutableFile(atPath:)), "needs zip and unzip"))
     func rocksAreVettedBeforeLuaRocks() throws {
         let f = try Fixture()
         defer { f.remove() }

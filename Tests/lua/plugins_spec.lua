@@ -199,6 +199,7 @@ describe('llm.plugins hostile files', function()
   it('treats a tree without a manifest as empty', function()
     os.remove(manifestPath)
     assert.are.same({}, plugins.list({ tree }))
+    assert.are.same({}, plugins.list({ tree .. '/share/lua/5.4/evil/llmscript.lua' }))   -- a file, not a folder
   end)
 
   it('keeps manifest module paths inside the tree', function()

@@ -113,13 +113,13 @@ end
 local manifestLimits = { maxInstructions = 1000000, maxMemory = 8 * 1024 * 1024 }
 local treeLimits = { maxInstructions = 20000000, maxMemory = 64 * 1024 * 1024 }
 local maxFileBytes = 16 * 1024 * 1024
-local ENOENT = 2
+local ENOENT, ENOTDIR = 2, 20
 
 -- Evaluates the data file at `path` in a bounded bare state: true, its result, its globals; false and
 -- 'missing' when the file does not exist; false and a message naming the file otherwise.
 local function readData(path, limits)
   local f, err, code = io.open(path, 'rb')
-  if not f then return false, code == ENOENT and 'missing' or err end
+  if not f then return false, (code == ENOENT or code == ENOTDIR) and 'missing' or err end
   local size = f:seek('end')
   if not size or size > maxFileBytes then
     f:close()
