@@ -13,6 +13,7 @@
 #   --binary PATH  the llmscript binary to install (default: the release build; built if missing)
 #   --uninstall    remove an installation from the prefix
 set -euo pipefail
+start=$PWD
 cd "$(dirname "$0")/.."
 
 prefix=/usr/local
@@ -31,8 +32,9 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ -n "$prefix" ] || { echo "install.sh: --prefix is empty" >&2; exit 2; }
+case "$prefix" in /*) ;; *) prefix="$start/$prefix" ;; esac   # relative to where install.sh was run
 prefix=${prefix%/}
-[ -n "$prefix" ] || prefix=/
+[ -n "$binary" ] && case "$binary" in /*) ;; *) binary="$start/$binary" ;; esac
 
 share="$prefix/share/llmscript"
 manifest="$share/MANIFEST"
