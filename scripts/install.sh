@@ -10,7 +10,8 @@
 # run it with sudo, or choose a prefix of your own (--prefix ~/.local, with ~/.local/bin on PATH).
 # Usage: scripts/install.sh [--prefix DIR] [--binary PATH] [--uninstall]
 #   --prefix DIR   install under DIR (default /usr/local)
-#   --binary PATH  the llmscript binary to install (default: the release build; built if missing)
+#   --binary PATH  the llmscript binary to install (default: the release build, brought up to date
+#                  first; under sudo, .build/release/llmscript as it is)
 #   --uninstall    remove an installation from the prefix
 set -euo pipefail
 start=$PWD
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     --binary) [ $# -ge 2 ] || { echo "install.sh: --binary needs a path" >&2; exit 2; }; binary=$2; shift ;;
     --binary=*) binary=${1#--binary=} ;;
     --uninstall) uninstall=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option '$1' (scripts/install.sh --help)" >&2; exit 2 ;;
   esac
   shift
@@ -55,14 +56,18 @@ if [ "$uninstall" -eq 1 ]; then
   exit 0
 fi
 
-if [ -z "$binary" ]; then
+if [ -z "$binary" ] && [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+  # under sudo: never build, which would leave root-owned files in the user's .build; use what they built
+  binary=.build/release/llmscript
+  [ -x "$binary" ] || { echo "install.sh: $binary is missing; build it first as yourself (scripts/setup.sh), then sudo scripts/install.sh" >&2; exit 1; }
+elif [ -z "$binary" ]; then
   read -r -a SPM <<< "${SWIFTPM_ARGS:-}"
   if ! command -v swift >/dev/null 2>&1; then
     echo "install.sh: swift is not on PATH; run scripts/setup.sh first (or give --binary PATH)" >&2
     exit 1
   fi
+  swift build -c release "${SPM[@]}"   # up to date: a few seconds
   binary="$(swift build -c release "${SPM[@]}" --show-bin-path)/llmscript"
-  [ -x "$binary" ] || swift build -c release "${SPM[@]}"
 fi
 [ -x "$binary" ] || { echo "install.sh: no llmscript binary at $binary" >&2; exit 1; }
 [ -f stdlib-lua/llm/init.lua ] || { echo "install.sh: stdlib-lua/llm/init.lua is missing in $(pwd)" >&2; exit 1; }
