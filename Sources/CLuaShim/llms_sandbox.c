@@ -87,26 +87,37 @@ double llms_monotonic(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The bytes malloc really takes for a request of n (glibc: an 8-byte header, 16-byte granules, 32 at least):
+ * counting these instead of n keeps a heap of small objects (a table is 56 + 16 bytes) within the limit in
+ * resident memory too. Lua passes the same n back as osize, so the count stays exact. */
+static size_t llms_chunk(size_t n) {
+    if (n == 0) return 0;
+    if (n > SIZE_MAX - 32) return n;
+    size_t c = (n + 8 + 15) & ~(size_t)15;
+    return c < 32 ? 32 : c;
+}
+
 static void *llms_sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     llms_sandbox *sb = (llms_sandbox *)ud;
-    size_t old = ptr ? osize : 0;                         /* with ptr == NULL, osize is a type tag */
+    size_t old = ptr ? llms_chunk(osize) : 0;             /* with ptr == NULL, osize is a type tag */
     if (nsize == 0) {
         free(ptr);
         sb->used -= old;
         llms_budget_credit(sb->budget, old);
         return NULL;
     }
-    if (nsize > old && !llms_budget_charge(sb->budget, nsize - old, sb->in_native > 0)) {
+    size_t now = llms_chunk(nsize);
+    if (now > old && !llms_budget_charge(sb->budget, now - old, sb->in_native > 0)) {
         if (sb->in_native > 0) sb->over = 1;              /* granted: no longjmp across Swift; raised after the call */
         else { sb->mem_hit = 1; return NULL; }            /* never refuse a shrink (the manual's rule) */
     }
     void *p = realloc(ptr, nsize);
     if (p == NULL) {
-        if (nsize > old) llms_budget_credit(sb->budget, nsize - old);
-        return nsize <= old ? ptr : NULL;
+        if (now > old) llms_budget_credit(sb->budget, now - old);
+        return ptr != NULL && nsize <= osize ? ptr : NULL;
     }
-    if (nsize < old) llms_budget_credit(sb->budget, old - nsize);
-    sb->used = sb->used - old + nsize;
+    if (now < old) llms_budget_credit(sb->budget, old - now);
+    sb->used = sb->used - old + now;
     return p;
 }
 

@@ -52,19 +52,21 @@ public final class Storage: @unchecked Sendable {
     /// - Throws: ``TensorError/memory(_:)`` when the request exceeds physical memory or malloc fails.
     public init(byteCount: Int, zeroed: Bool = true) throws {
         guard byteCount >= 0 else { throw TensorError.memory("cannot allocate a negative size") }
+        let account = MemoryAccounts.current
+        if let account, !account.charge(byteCount) {
+            throw TensorError.memory("sandbox: memory limit of \(account.limitBytes) bytes exceeded (allocating \(byteCount) bytes with \(account.usedBytes) in use)")
+        }
         guard byteCount <= Storage.maxBytes else {
+            account?.credit(byteCount)
             throw TensorError.memory("cannot allocate \(byteCount) bytes: more than this machine's memory (\(Storage.maxBytes) bytes)")
         }
         if byteCount > 1 << 30 {   // large requests: refuse what the machine cannot back right now
             let free = sysconf(Int32(_SC_AVPHYS_PAGES)), page = sysconf(Int32(_SC_PAGESIZE))
             let (avail, o) = Int(free).multipliedReportingOverflow(by: Int(page))
             if !o && avail > 0 && byteCount > avail {
+                account?.credit(byteCount)
                 throw TensorError.memory("cannot allocate \(byteCount) bytes: only \(avail) bytes of memory are free")
             }
-        }
-        let account = MemoryAccounts.current
-        if let account, !account.charge(byteCount) {
-            throw TensorError.memory("sandbox: memory limit of \(account.limitBytes) bytes exceeded (allocating \(byteCount) bytes with \(account.usedBytes) in use)")
         }
         _ = Storage.heapTuned
         var p: UnsafeMutableRawPointer? = nil

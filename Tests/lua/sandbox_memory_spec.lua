@@ -82,6 +82,13 @@ describe('--max-memory 64M holds on every allocation-heavy binding', function()
     refused('llm.text.maskTokens(llm.zeros(6e6), {rate = 0.5, maskId = 1})')
   end)
 
+  it('filling the budget with tensors, tables or strings stops at the limit', function()
+    refused('local ts = {} for i = 1, 1000 do ts[i] = llm.zeros(1e6) end')
+    refused('local t = {} for i = 1, 1e8 do t[i] = i end')
+    refused("local t = {} for i = 1, 1e5 do t[i] = string.rep('x', 1e5) .. i end")
+    refused('local t = {} for i = 1, 1e7 do t[i] = {i} end')
+  end)
+
   it('tensor storages count against the same budget as the Lua heap', function()
     refused('llm.zeros(3e7)')
     refused("local s = string.rep('x', 40e6); local t = llm.zeros(8e6)")

@@ -44,7 +44,7 @@ size_t llms_budget_effective_limit(const llms_budget *b);
  * and flagged (`over`), so no allocation error longjmps across Swift; the trampoline raises it after the
  * Swift frame returns. The count hook raises "time limit" at every tick after the deadline. */
 typedef struct llms_sandbox {
-    size_t used;        /* this state's Lua heap bytes */
+    size_t used;        /* this state's Lua heap bytes (as malloc chunks: request + header, rounded) */
     size_t limit;       /* the memory limit that applies to this state (0: none) */
     size_t held;        /* bytes a running native call holds for transient buffers (llms_sandbox_hold) */
     int in_native;      /* > 0 while a native function runs */

@@ -77,13 +77,16 @@ extension LuaArgs {
     public func reserve(lua: Int = 0, native: Int = 0) throws {
         let (total, o) = lua.addingReportingOverflow(native)
         let need = o || lua < 0 || native < 0 ? Int.max : total
-        guard need <= Storage.maxBytes else {
-            throw LuaError.runtime("\(name): the result needs \(need == Int.max ? "more than \(Int.max)" : "\(need)") bytes, more than this machine's memory (\(Storage.maxBytes) bytes)")
+        let size = need == Int.max ? "more than \(Int.max)" : "about \(need)"
+        if let sb = llms_sandbox_of(L), let budget = MemoryBudget.of(L), budget.limitBytes > 0 {
+            let left = budget.availableBytes
+            guard need <= left, llms_sandbox_hold(sb, native) != 0 else {
+                throw LuaError.runtime("sandbox: memory limit of \(budget.limitBytes) bytes exceeded (\(name) needs \(size) bytes, \(left) left)")
+            }
+            return
         }
-        guard let sb = llms_sandbox_of(L), let budget = MemoryBudget.of(L), budget.limitBytes > 0 else { return }
-        let left = budget.availableBytes
-        guard need <= left, llms_sandbox_hold(sb, native) != 0 else {
-            throw LuaError.runtime("sandbox: memory limit of \(budget.limitBytes) bytes exceeded (\(name) needs about \(need) bytes, \(left) left)")
+        guard need <= Storage.maxBytes else {
+            throw LuaError.runtime("\(name): the result needs \(size) bytes, more than this machine's memory (\(Storage.maxBytes) bytes)")
         }
     }
 
