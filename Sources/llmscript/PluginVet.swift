@@ -201,13 +201,24 @@ enum PluginVet {
             throw PluginError(message: "\(PluginSystem.basename(rock)): not a readable rock (unzip exit status \(r.status))")
         }
         var entries: [ArchiveEntry] = []
-        var inside = false
-        for line in r.output.split(separator: "\n") {
-            if line.hasPrefix("---------") { if inside { break }; inside = true; continue }
+        var inside = false, total: Int? = nil
+        let lines = r.output.split(separator: "\n")
+        for (i, line) in lines.enumerated() {
+            if line.hasPrefix("---------") {
+                if inside {   // footer: "<bytes>   <count> files"
+                    let words = i + 1 < lines.count ? lines[i + 1].split(separator: " ") : []
+                    total = words.count >= 2 ? Int(words[words.count - 2]) : nil
+                    break
+                }
+                inside = true; continue
+            }
             guard inside else { continue }
             let fields = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)
-            guard fields.count == 4, let size = Int(fields[0]) else { continue }
+            guard fields.count == 4, let size = Int(fields[0]) else { total = -1; break }
             entries.append(ArchiveEntry(name: String(fields[3].drop { $0 == " " }), size: size))
+        }
+        guard total == entries.count else {   // a name that breaks the listing must not hide the entries after it
+            throw PluginError(message: "refusing \(PluginSystem.basename(rock)): its file list cannot be read unambiguously")
         }
         return entries
     }
