@@ -110,7 +110,8 @@ struct PluginLua {
         let L = vm.L
         let n: Int32
         do { n = try vm.run(string: "local P = require 'llm.plugins'\n" + code, name: "=(plugin)", keepResults: true) } catch {
-            throw PluginError(message: "\(error)")
+            let text = "\(error)"   // the message for the user, without Lua's traceback
+            throw PluginError(message: text.range(of: "\nstack traceback:").map { String(text[..<$0.lowerBound]) } ?? text)
         }
         var out: [String] = []
         for i in 0..<n { out.append(llms_tostring(L, -n + i).map { String(cString: $0) } ?? "nil") }
