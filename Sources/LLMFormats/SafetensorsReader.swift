@@ -35,7 +35,7 @@ public enum Safetensors {
     /// Reads the file at `path` (memory-mapped; tensors are copied out, so the map is released on return).
     public static func read(path: String) throws -> SafetensorsFile {
         let map = try FileIO.map(path, what: "safetensors")
-        return try decode(map.bytes, source: path)
+        return try withExtendedLifetime(map) { try decode(map.bytes, source: path) }   // unmapped only after decoding
     }
 
     /// Parses a safetensors image held in memory; `source` names it in errors.

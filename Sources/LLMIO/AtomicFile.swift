@@ -11,16 +11,20 @@ import Glibc
 /// A sequential writer over a descriptor that loops over short writes and counts the bytes; `tap` sees
 /// every buffer written (a hash of the file, say).
 public struct FileWriter {
+    /// The descriptor written to (owned by whoever opened it).
     public let fd: Int32
     /// The path as the caller gave it (for messages).
     public let path: String
+    /// What is being written, the prefix of error messages (`checkpoint`, `safetensors`).
     public let what: String
+    /// Bytes written so far.
     public private(set) var bytesWritten = 0
     /// Called with every buffer before it is written.
     public var tap: ((UnsafeRawBufferPointer) -> Void)? = nil
 
     public init(fd: Int32, path: String, what: String) { self.fd = fd; self.path = path; self.what = what }
 
+    /// Writes all of `buf` (looping over short writes and EINTR).
     public mutating func write(_ buf: UnsafeRawBufferPointer) throws {
         tap?(buf)
         var done = 0
@@ -33,6 +37,7 @@ public struct FileWriter {
         bytesWritten += buf.count
     }
 
+    /// Writes all of `bytes`.
     public mutating func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
 
     /// fsync then close.
@@ -52,8 +57,10 @@ private let atomicFileCounter = Atomic<Int>(0)
 /// try f.commit()
 /// ```
 public final class AtomicFile {
+    /// The file replaced on ``commit()``.
     public let path: String
     let temp: String
+    /// Writes into the temporary sibling.
     public var writer: FileWriter
     private var done = false
 

@@ -13,6 +13,7 @@ public struct FileError: Error, CustomStringConvertible, Sendable {
     /// The errno of a system error (0 for a denial or a format problem).
     public let code: Int32
 
+    /// An error with a complete `message`.
     public init(_ message: String, denied: Bool = false, code: Int32 = 0) {
         self.message = message; self.denied = denied; self.code = code
     }

@@ -24,6 +24,7 @@ public final class FilePolicy: @unchecked Sendable {
         public var writable: Bool
         /// Create the folder (and its parents) when it is missing.
         public var create: Bool
+        /// A readable (or, with `writable`, writable) folder, named in denials as `shown` (default: `path`).
         public init(_ path: String, shown: String? = nil, writable: Bool = false, create: Bool = false) {
             self.path = path; self.shown = shown ?? path; self.writable = writable; self.create = create
         }

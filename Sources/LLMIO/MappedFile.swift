@@ -11,9 +11,11 @@ import Glibc
 /// let header = m.bytes.prefix(8)
 /// ```
 public final class MappedFile: @unchecked Sendable {
+    /// The file's bytes, valid as long as this object.
     public let bytes: UnsafeRawBufferPointer
     private let base: UnsafeMutableRawPointer?
 
+    /// Maps the regular file at `path` (opened through ``Files/open(_:_:mode:what:)``, so under the policy).
     public init(_ path: String, what: String) throws {
         let fd = try Files.open(path, O_RDONLY, what: what)
         defer { close(fd) }

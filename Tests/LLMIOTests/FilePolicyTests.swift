@@ -122,9 +122,45 @@ import Testing
         #expect(FileAccess.policy == nil)
         #expect(String(decoding: try Files.readAll(t.data + "/up/secret.txt", maxBytes: 100, what: "t"), as: UTF8.self) == "SECRET")
         let m = try MappedFile(t.data + "/a.txt", what: "t")
-        #expect(Array(m.bytes) == Array("hello".utf8))
+        withExtendedLifetime(m) { #expect(Array(m.bytes) == Array("hello".utf8)) }
         let e = Self.denial { _ = try Files.readAll(t.root + "/missing", maxBytes: 1, what: "t") }
         #expect(e?.hasPrefix("not a denial: t: cannot open '\(t.root)/missing': No such file") == true, "\(e ?? "")")
+    }
+
+    @Test func removingAFolderNeverFollowsALinkInside() throws {
+        let t = try Tree()
+        try FileManager.default.createDirectory(atPath: t.out + "/x/y", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: t.out + "/x/y/link", withDestinationPath: t.outside)
+        try FileManager.default.createSymbolicLink(atPath: t.out + "/x/rel", withDestinationPath: "../../outside")
+        try Self.bothResolvers {
+            try Files.makeDirectories(t.out + "/x/y", what: "t")
+            try Files.removeTree(t.out + "/x", what: "t")   // trusted: plain paths, still no link followed
+            #expect(!Files.exists(t.out + "/x"))
+            #expect(FileManager.default.fileExists(atPath: t.outside + "/secret.txt"))
+        }
+        try Files.removeTree(t.out + "/never-there", what: "t")
+    }
+
+    @Test func writersTapMapsAndListings() throws {
+        let t = try Tree()
+        var seen = 0
+        let w = try Files.writeAtomically(t.out + "/tap.bin", what: "t") { w in
+            w.tap = { seen += $0.count }
+            try w.write([1, 2, 3]); try w.write([4])
+        }
+        #expect(w.bytesWritten == 4 && seen == 4)
+        let map = try MappedFile(t.out + "/tap.bin", what: "t")
+        withExtendedLifetime(map) { #expect(Array(map.bytes) == [1, 2, 3, 4]) }
+        _ = try Files.create(t.out + "/empty", what: "t") { _ in }
+        let empty = try MappedFile(t.out + "/empty", what: "t")
+        #expect(empty.bytes.count == 0)
+        #expect(throws: FileError.self) { _ = try Files.create(t.out + "/empty", what: "t") { _ in } }   // exclusive
+        #expect(Set(try Files.list(t.out, what: "t")) == ["tap.bin", "empty"])
+        let f = try AtomicFile(t.out + "/aborted", what: "t")
+        try f.writer.write([9])
+        f.abort()
+        #expect(Set(try Files.list(t.out, what: "t")) == ["tap.bin", "empty"])
+        #expect((try? MappedFile(t.out, what: "t")) == nil)   // a folder is not a regular file
     }
 
     @Test func atomicWritesLeaveTheOldFileOnFailure() throws {
