@@ -179,6 +179,8 @@ import Testing
             "llm.load('\(d.data)/home/x.safetensors')",
             "require 'no.such.module'",
             "error(package.path)",
+            "error(select(2, pcall(function() return nn.Linear(2, 2)('x') end)))",
+            "error(select(2, xpcall(function() return nn.Sequential(5) end, function(m) return m end)))",
         ] {
             let e = Self.error(vm, code) ?? ""
             #expect(!e.contains(home + "/") || e.contains("\(d.data)/home/"), "\(code): \(e)")

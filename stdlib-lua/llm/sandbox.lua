@@ -45,6 +45,23 @@ return function(host)
 
   -- Budget errors: the time limit cannot be swallowed by a protected call; allocation failures
   -- caused by the memory limit name it.
+  -- Caught error messages name the engine's Lua files by a neutral prefix: the engine's folder (often
+  -- under the home folder) is not the recipe's to know. Uncaught errors reach the user unchanged.
+  local engineDir = host.engineDir
+  local function scrub(m)
+    if not engineDir or type(m) ~= 'string' or not m:find(engineDir, 1, true) then return m end
+    local out, i = {}, 1
+    while true do
+      local s, e = m:find(engineDir, i, true)
+      if not s then break end
+      out[#out + 1] = m:sub(i, s - 1) .. '[llmscript]'
+      i = e + 1
+    end
+    out[#out + 1] = m:sub(i)
+    return table.concat(out)
+  end
+  local function failed(m, ...) return false, scrub(m), ... end
+
   local function over(ok, ...)
     if ok then return true, ... end
     local expired, memHit, bytes, seconds = status()
@@ -52,7 +69,7 @@ return function(host)
     if memHit and (...) == 'not enough memory' then
       return false, format('sandbox: memory limit of %d bytes exceeded', bytes)
     end
-    return false, ...
+    return failed(...)
   end
   G.pcall = function(f, ...) return over(rawpcall(f, ...)) end
   -- A message handler runs without hooks when the error comes from the time-limit hook: once the
@@ -60,7 +77,7 @@ return function(host)
   G.xpcall = function(f, h, ...)
     local function handler(m)
       if status() then return m end
-      return h(m)
+      return h(scrub(m))
     end
     return over(rawxpcall(f, type(h) == 'function' and handler or h, ...))
   end

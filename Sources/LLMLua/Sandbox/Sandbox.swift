@@ -79,6 +79,7 @@ enum Sandbox {
         // engine modules are found through a path the recipe does not see; plugin trees are not readable
         let engine = vm.stdlibPath.map { ["\($0)/?.lua", "\($0)/?/init.lua"] } ?? []
         lua_pushstring(L, engine.joined(separator: ";")); lua_setfield(L, -2, "enginePath")
+        if let lib = vm.stdlibPath { lua_pushstring(L, lib); lua_setfield(L, -2, "engineDir") }
         lua_pushstring(L, (engine + LuaVM.pluginPathTemplates()).joined(separator: ";")); lua_setfield(L, -2, "hiddenPath")
         try vm.protectedCall(nargs: 1, nresults: 0)
     }
