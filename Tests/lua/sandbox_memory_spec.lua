@@ -72,6 +72,18 @@ describe('--max-memory 64M holds on every allocation-heavy binding', function()
     refused("llm.text.tokenize(string.rep('ab ', 2e6))")
   end)
 
+  it('string transforms and filters hold their Swift copies against the budget', function()
+    refused("llm.data.filters.words(string.rep('ab ', 4e6))")
+    refused("llm.data.pii.scrub(string.rep('a@b.com x ', 2e6))")
+    refused("llm.data.clean.squashPunctuation(string.rep('Hello,   World!!! ', 1e6))")
+    refused("llm.data.dedup.hash(string.rep('x', 30e6))")
+  end)
+
+  it('a pipeline stops collecting kept documents at the limit', function()
+    refused("local s = string.rep('ab ', 2e6) local docs = {} for i = 1, 4 do docs[i] = s .. i end s = nil "
+      .. "llm.data.pipeline{llm.data.readers.list(docs), quiet = true}:run()")
+  end)
+
   it('llm.text.sample checks the result size; a small sample of a huge range needs no huge pool', function()
     refused('llm.text.sample(1e8, 1e7)')
     local ok, msg = child('local s = llm.text.sample(2^40, 5); assert(#s == 5)')

@@ -75,7 +75,7 @@ enum CleaningLib: LuaLibrary {
 
     /// The string at `i` as text (invalid UTF-8 repaired); a type error for non-strings.
     static func text(_ a: LuaArgs, _ i: Int32) throws -> String {
-        try DataLib.withBytes(a, i) { String(decoding: $0, as: UTF8.self) }
+        try DataLib.withBytes(a, i) { try DataLib.reserveText(a, bytes: $0.count); return String(decoding: $0, as: UTF8.self) }
     }
 
     static func parseForm(_ s: String, what: String) throws -> TextClean.Form {

@@ -48,9 +48,17 @@ enum DataLib: LuaLibrary {
         return try body(UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: len))
     }
 
-    /// The Lua string at `i` as text; an error naming `what` when it is not valid UTF-8.
+    /// Checks that transforming a string of `n` bytes fits the memory budget, and holds it until the call
+    /// returns: the Swift copy, one transformed copy and the result in Swift, the result as a Lua string.
+    static func reserveText(_ a: LuaArgs, bytes n: Int) throws {
+        try a.reserve(lua: LuaSize.string(n), native: LuaSize.total((n, 3)))
+    }
+
+    /// The Lua string at `i` as text (its Swift copy held against the memory budget); an error naming
+    /// `what` when it is not valid UTF-8.
     static func utf8String(_ a: LuaArgs, _ i: Int32, what: String) throws -> String {
         try withBytes(a, i) { buf in
+            try a.reserve(native: buf.count)
             guard let s = String(validating: buf, as: UTF8.self) else {
                 throw LuaError.argument(i, "\(what): the text is not valid UTF-8")
             }

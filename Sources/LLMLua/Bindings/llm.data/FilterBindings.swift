@@ -93,9 +93,10 @@ enum FilterLib: LuaLibrary {
             return 1
         },
         LuaBinding("words", "filters.words(text) -> {string...}", "The filters' word segmentation: whitespace-separated words; each CJK character is a word.") { a in
-            let w = WordSplit(try CleaningLib.text(a, 1))
-            lua_createtable(a.L, Int32(min(w.words.count, 1 << 20)), 0)
-            for (k, r) in w.words.enumerated() { DataLib.pushString(a.L, w.string(r)); lua_rawseti(a.L, -2, lua_Integer(k + 1)) }
+            let text = try CleaningLib.text(a, 1)
+            try a.reserve(native: LuaSize.total((text.utf8.count / 2 + 1, 24)))   // the word ranges, before splitting
+            let w = WordSplit(text)
+            try TextLib.pushStrings(a, w.words.map { w.string($0) })
             return 1
         },
         LuaBinding("scripts", "filters.scripts(text) -> {script = fraction}", "Share of letters per script (latin, cjk, cyrillic, ...).") { a in

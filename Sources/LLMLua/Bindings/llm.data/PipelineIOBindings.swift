@@ -67,7 +67,9 @@ enum PipelineReadersLib: LuaLibrary {
         if kind == "list" {
             lua_getfield(L, i, "docs")
             defer { llms_pop(L, 1) }
-            return ArrayReader(try listDocuments(L, lua_gettop(L)))
+            let docs = try listDocuments(L, lua_gettop(L))
+            try a.reserve(native: docs.reduce(0) { $0 &+ $1.text.utf8.count })   // the Swift copies, held while the pipeline runs
+            return ArrayReader(docs)
         }
         lua_getfield(L, i, "paths")
         let paths = try DataLib.stringList(a, lua_gettop(L))

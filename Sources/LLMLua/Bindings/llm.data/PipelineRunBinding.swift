@@ -115,6 +115,8 @@ enum PipelineRun {
         let report: PipelineReport
         do {
             report = try pipeline.run(output: writer != nil ? nil : { doc in
+                // kept documents become Lua tables: stop at the memory limit, not after the run
+                try a.reserve(lua: LuaSize.total((1, LuaSize.table), (doc.text.utf8.count, 1), (3, LuaSize.string(32))))
                 count += 1
                 PipelineBindings.pushDocument(L, doc)
                 lua_rawseti(L, collected, count)

@@ -20,13 +20,14 @@ enum TextLib: LuaLibrary {
     }
 
     /// The string argument `i` to split, after checking that splitting it fits the memory budget: at
-    /// most `pieces(n)` pieces of its n bytes, each held in `arrays` Swift arrays (24 bytes an element) and
-    /// Lua arrays (a slot each) before the strings themselves (checked as they are pushed).
+    /// most `pieces(n)` pieces of its n bytes, each held in `arrays` Swift arrays (24 bytes an element;
+    /// long pieces' bytes, n at most, besides) and Lua arrays (a slot each), before the strings themselves
+    /// (checked as they are pushed).
     static func textToSplit(_ a: LuaArgs, _ i: Int32, arrays: Int, pieces: (Int) -> Int) throws -> String {
         let s = try DataLib.utf8String(a, i, what: a.name)
         let n = pieces(s.utf8.count)
         try a.reserve(lua: LuaSize.total((arrays, LuaSize.table), (n, arrays * LuaSize.arraySlot)),
-                      native: LuaSize.total((n, arrays * 24 + 16)))
+                      native: LuaSize.total((n, arrays * 24), (s.utf8.count, 1)))
         return s
     }
 
