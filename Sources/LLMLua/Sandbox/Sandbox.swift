@@ -19,7 +19,7 @@ import LLMIO
 public struct SandboxPolicy: Sendable, Equatable {
     /// Folders the script may read (the recipe's folder belongs here).
     public var readDirs: [String]
-    /// Folders the script may write (and read): the run's output folders.
+    /// Folders the script may write (and read): the run's output folders (created when missing).
     public var writeDirs: [String]
     /// Folder of the recipe: readable, and searched by `require`.
     public var recipeDir: String?
