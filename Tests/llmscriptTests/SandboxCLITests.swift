@@ -76,6 +76,15 @@ import Testing
         #expect(denied.stdout.contains("sandbox: reading '5' is not allowed"), "\(denied.stdout) \(denied.stderr)")
     }
 
+    @Test func aMissingWriteFolderIsCreated() throws {
+        let root = try Subprocess.tempDir()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let out = root.appendingPathComponent("runs/new").path
+        let r = try Subprocess.run(["--sandbox", "--allow-write", out, "-e", "local f = assert(io.open('\(out)/x', 'w')); f:close()"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: out + "/x"))
+    }
+
     @Test func theHomeAndPluginFoldersAreNotNamed() throws {
         let home = try Subprocess.tempDir()
         defer { try? FileManager.default.removeItem(at: home) }
