@@ -1,36 +1,73 @@
 -- nn.GPT: a GPT-2 style decoder — token + learned position embeddings, pre-norm blocks, final
 -- LayerNorm, LM head tied to the token embedding. GPT-2 init: N(0, 0.02) weights, zero biases, and
 -- residual projections scaled by 1/√(2·layers). idx (B,T) 0-based token ids -> logits (B,T,vocab).
+-- Options choose the structure (defaults are GPT-2's): positions 'learned' | 'sinusoidal' (a fixed
+-- table, no parameters) | 'rope' | 'alibi' (inside attention, no embedding), norm 'layer' | 'rms',
+-- postNorm (then no final norm), activation (incl. 'swiglu', 'geglu'), kvHeads (grouped-query),
+-- window (sliding-window attention), qkNorm, tieWeights. nn.Llama (Llama.lua) is this model with
+-- Llama's choices.
+-- forward(idx, [targets], [{cache, positions, keyMask, segments}]): the per-call options are the
+-- attention's position/mask interface (Attention.lua); positions also index the position embedding.
 -- reference: Radford et al. 2019; nanoGPT model.py.
 local Module = require 'llm.nn.Module'
 local Linear = require 'llm.nn.Linear'
 local Embedding = require 'llm.nn.Embedding'
-local norms = require 'llm.nn.Normalization'
 local containers = require 'llm.nn.Containers'
-local Block = require('llm.nn.Block').Block
+local blockModule = require 'llm.nn.Block'
+local Block, makeNorm = blockModule.Block, blockModule.makeNorm
 local dropout = require('llm.nn.Activations').dropout
 local options = require 'llm.nn.options'
 
 local GPT = Module:extend('nn.GPT')
 
 local defaults = {vocab = options.NONE, blockSize = options.NONE, layers = options.NONE, heads = options.NONE,
-                  dim = options.NONE, dropout = 0, bias = true, tieWeights = true, activation = 'gelu'}
+                  dim = options.NONE, dropout = 0, bias = true, tieWeights = true, activation = 'gelu',
+                  positions = 'learned', norm = 'layer', normEps = options.NONE, postNorm = false,
+                  kvHeads = options.NONE, hidden = options.NONE, ropeBase = 10000, ropeScaling = options.NONE,
+                  window = options.NONE, qkNorm = false}
 
---- nn.GPT{vocab, blockSize, layers, heads, dim, [dropout=0, bias=true, tieWeights=true, activation]}: a GPT-2 style model.
+local positionKinds = {learned = true, sinusoidal = true, rope = true, alibi = true}
+
+-- The fixed sinusoidal table (n, dim) of Vaswani et al.: sin(p / 10000^(2i/dim)) at 2i, cos at 2i+1.
+local function sinusoidTable(n, dim)
+  local data = {}
+  for p = 0, n - 1 do
+    for j = 0, dim - 1 do
+      local angle = p / 10000 ^ ((j - j % 2) / dim)
+      data[#data + 1] = j % 2 == 0 and math.sin(angle) or math.cos(angle)
+    end
+  end
+  return llm.tensor(data):reshape(n, dim)
+end
+
+--- nn.GPT{vocab, blockSize, layers, heads, dim, [dropout=0, bias=true, tieWeights=true, activation='gelu', positions='learned'|'sinusoidal'|'rope'|'alibi', norm='layer'|'rms', normEps, postNorm=false, kvHeads, hidden=4·dim, ropeBase=10000, ropeScaling, window, qkNorm=false]}: a GPT-2 style model.
 function GPT:init(cfg)
-  local c = options.check('nn.GPT', cfg, defaults, 3)
-  for _, k in ipairs({'vocab', 'blockSize', 'layers', 'heads', 'dim'}) do options.positiveInt('nn.GPT', k, c[k], 3) end
+  self:_build(options.check(self.__name, cfg, defaults, 3), 4)
+  self:resetParameters()
+  if self._config.tieWeights then rawset(self.head, 'weight', self.tokEmb.weight) end
+end
+
+-- Builds the modules from a checked config (errors at `level`).
+function GPT:_build(c, level)
+  local name = self.__name
+  for _, k in ipairs({'vocab', 'blockSize', 'layers', 'heads', 'dim'}) do options.positiveInt(name, k, c[k], level) end
+  if not positionKinds[c.positions] then
+    error(string.format("%s: Invalid 'positions': expected one of: 'learned', 'sinusoidal', 'rope', 'alibi', got '%s'", name, tostring(c.positions)), level)
+  end
   self._config = c
   self.tokEmb = Embedding(c.vocab, c.dim)
-  self.posEmb = Embedding(c.blockSize, c.dim)
+  if c.positions == 'learned' then self.posEmb = Embedding(c.blockSize, c.dim) end
+  if c.positions == 'sinusoidal' then self._sinusoid = sinusoidTable(c.blockSize, c.dim) end
   self.blocks = containers.ModuleList()
+  local attnPositions = (c.positions == 'rope' or c.positions == 'alibi') and c.positions or 'none'
   for _ = 1, c.layers do
-    self.blocks:add(Block(c.dim, c.heads, {bias = c.bias, dropout = c.dropout, activation = c.activation}))
+    self.blocks:add(Block(c.dim, c.heads, {bias = c.bias, dropout = c.dropout, activation = c.activation,
+      hidden = c.hidden, norm = c.norm, normEps = c.normEps, postNorm = c.postNorm, kvHeads = c.kvHeads,
+      positions = attnPositions, ropeBase = c.ropeBase, ropeScaling = c.ropeScaling, window = c.window,
+      qkNorm = c.qkNorm}))
   end
-  self.lnF = norms.LayerNorm(c.dim, {bias = c.bias})
+  if not c.postNorm then self.lnF = makeNorm(c.norm, c.dim, c.bias, c.normEps, name, level) end
   self.head = Linear(c.dim, c.vocab, {bias = false})
-  self:resetParameters()
-  if c.tieWeights then rawset(self.head, 'weight', self.tokEmb.weight) end
 end
 
 --- GPT-2 initialization of every parameter (deterministic given llm.manualSeed).
@@ -39,7 +76,7 @@ function GPT:resetParameters()
   llm.noGrad(function()
     for path, p in pairs(self:namedParameters()) do
       if path:match('%.bias$') then p:zero_()
-      elseif path:match('^lnF%.weight$') or path:match('%.ln%d%.weight$') then p:fill_(1)
+      elseif path:match('^lnF%.weight$') or path:match('%.ln%d%.weight$') or path:match('Norm%.weight$') then p:fill_(1)
       elseif path:match('%.attn%.proj%.weight$') or path:match('%.mlp%.proj%.weight$') then p:normal_(0, residualStd)
       else p:normal_(0, 0.02) end
     end
@@ -54,9 +91,11 @@ function GPT:config()
 end
 
 --- logits (B,T,vocab), and the mean cross-entropy loss when targets (B,T) are given.
---- opts.cache (generation): {length = positions already cached, layers = {}}.
+--- opts.cache (generation): {length = positions already cached, layers = {}}; opts.positions (B,T) int64,
+--- opts.keyMask (B,S), opts.segments (B,T): the attention's position/mask interface (Attention.lua).
 function GPT:forward(idx, targets, opts)
-  local o = options.check('nn.GPT', opts, {cache = options.NONE})
+  local o = options.check(self.__name, opts, {cache = options.NONE, positions = options.NONE,
+                                              keyMask = options.NONE, segments = options.NONE})
   if not llm.isTensor(idx) or idx:dim() ~= 2 then
     error('expected token ids of shape [batch, time], got ' .. (llm.isTensor(idx) and ('[' .. table.concat(idx:shape(), ', ') .. ']') or type(idx)), 2)
   end
@@ -65,26 +104,41 @@ function GPT:forward(idx, targets, opts)
   if start + t > self._config.blockSize then
     error(string.format('sequence length %d exceeds blockSize %d', start + t, self._config.blockSize), 2)
   end
-  local pos = llm.arange(start, start + t, {dtype = 'int64'})
-  local x = dropout(self.tokEmb(idx) + self.posEmb(pos), self._config.dropout, self.training)
+  if o.positions ~= nil and (not llm.isTensor(o.positions) or o.positions:dim() ~= 2
+      or o.positions:size(1) ~= idx:size(1) or o.positions:size(2) ~= t) then
+    error(string.format("Invalid 'positions': expected an int64 tensor of shape [%d, %d], got %s", idx:size(1), t,
+      llm.isTensor(o.positions) and ('[' .. table.concat(o.positions:shape(), ', ') .. ']') or type(o.positions)), 2)
+  end
+  local x = self.tokEmb(idx)
+  local kind = self._config.positions
+  if kind == 'learned' or kind == 'sinusoidal' then
+    local pos = o.positions or llm.arange(start, start + t, {dtype = 'int64'})
+    x = x + (kind == 'learned' and self.posEmb(pos) or llm.embedding(self._sinusoid, pos))
+  end
+  x = dropout(x, self._config.dropout, self.training)
+  local blockOpts = (o.positions or o.keyMask or o.segments) and {positions = o.positions, keyMask = o.keyMask, segments = o.segments} or nil
   for i = 1, #self.blocks do
-    local layerCache = nil
+    local layerOpts = blockOpts
     if o.cache then
       o.cache.layers = o.cache.layers or {}
       o.cache.layers[i] = o.cache.layers[i] or {}
-      layerCache = {cache = o.cache.layers[i]}
+      layerOpts = {cache = o.cache.layers[i], positions = o.positions, keyMask = o.keyMask, segments = o.segments}
     end
-    x = self.blocks[i](x, layerCache)
+    x = self.blocks[i](x, layerOpts)
   end
   if o.cache then o.cache.length = start + t end
-  local logits = self.head(self.lnF(x))
+  local lnF = rawget(self, 'lnF')
+  local logits = self.head(lnF and lnF(x) or x)
   if targets == nil then return logits end
   return logits, llm.crossEntropy(logits, targets)
 end
 
 function GPT:extraRepr()
   local c = self._config
-  return string.format('vocab=%d, blockSize=%d, layers=%d, heads=%d, dim=%d', c.vocab, c.blockSize, c.layers, c.heads, c.dim)
+  local s = string.format('vocab=%d, blockSize=%d, layers=%d, heads=%d, dim=%d', c.vocab, c.blockSize, c.layers, c.heads, c.dim)
+  if c.kvHeads and c.kvHeads ~= c.heads then s = s .. ', kvHeads=' .. c.kvHeads end
+  if c.positions ~= 'learned' then s = s .. ', positions=' .. c.positions end
+  return s
 end
 
 require('llm.nn.generate')(GPT)
