@@ -15,6 +15,8 @@ nn.CausalSelfAttention = require 'llm.nn.Attention'
 local block = require 'llm.nn.Block'
 nn.MLP, nn.Block = block.MLP, block.Block
 nn.GPT = require 'llm.nn.GPT'
+nn.Llama = require 'llm.nn.Llama'
+nn.lora = require 'llm.nn.lora'
 nn.init = require 'llm.nn.initializers'
 for name, fn in pairs(require 'llm.nn.losses') do nn[name] = fn end
 
