@@ -138,6 +138,11 @@ func gradCase(for kind: PrimitiveKind) throws -> GradCase {
         let q = try gradLeaf(smoothValues(12), [1, 2, 2, 3]), k = try gradLeaf(smoothValues(12, seed: 3), [1, 2, 2, 3])
         let v = try gradLeaf(smoothValues(12, seed: 5), [1, 2, 2, 3])
         return GradCase(inputs: [q, k, v]) { try Tensor.attention($0[0], $0[1], $0[2], causal: true) }
+    case .rope:
+        let x = try gradLeaf(smoothValues(12), [1, 1, 3, 4])
+        return GradCase(inputs: [x]) { try $0[0].rope(positions: indexTensor([2, 5, 9], [3]), base: 100, scaling: .linear(2)) }
+    case .swiglu: return GradCase(inputs: [try gradLeaf(smoothValues(12), [3, 4])]) { try $0[0].swiglu() }
+    case .geglu: return GradCase(inputs: [try gradLeaf(smoothValues(12), [3, 4])]) { try $0[0].geglu() }
     case .crossEntropy:
         let logits = try gradLeaf(smoothValues(12), [3, 4])
         let targets = try indexTensor([2, 0, 3], [3])

@@ -245,8 +245,18 @@ local checks = {
     -- q (B=1,H=1,T=3,D=2), k and v (1,1,3,2); causal
     return {rg{{{{0.1, 0.5}, {-0.3, 0.8}, {0.7, -0.2}}}}, rg{{{{0.4, -0.1}, {0.2, 0.6}, {-0.5, 0.3}}}},
             rg{{{{1, 2}, {-1, 0.5}, {0.3, -0.7}}}}},
-      function(q, k, v) return llm.attention(q, k, v, {causal = true}) end
+      function(q, k, v)
+        return llm.attention(q, k, v, {causal = true})
+          + llm.attention(q, k, v, {causal = true, window = 2, alibi = true, positions = ids{{4, 5, 6}}, keyPositions = ids{{4, 5, 6}}})
+      end
   end,
+  rope = function()
+    -- x (B=1,H=1,T=3,D=4) at positions 2, 5, 9 with NTK scaling
+    return {rg{{{{0.1, 0.5, -0.3, 0.8}, {0.7, -0.2, 0.4, -0.1}, {0.2, 0.6, -0.5, 0.3}}}}},
+      function(x) return llm.rope(x, {positions = ids{{2, 5, 9}}, base = 100, scaling = {type = 'ntk', factor = 2}}) end
+  end,
+  swiglu = function() return {rg{{0.3, -1.2, 0.8, 2, -0.5, 0.7}, {1.5, 0.2, -2.1, 0.4, 1.1, -0.9}}}, function(x) return llm.swiglu(x) end end,
+  geglu = function() return {rg{{0.3, -1.2, 0.8, 2, -0.5, 0.7}, {1.5, 0.2, -2.1, 0.4, 1.1, -0.9}}}, function(x) return llm.geglu(x) end end,
   crossEntropy = function()
     return {rg{{1, 2, 0.5}, {-1, 0.3, 0.8}, {0.2, 0.1, -0.4}}},
       function(x) return llm.crossEntropy(x, ids{2, 0, 1}) + llm.crossEntropy(x, ids{1, 1, 0}, {labelSmoothing = 0.1}) end

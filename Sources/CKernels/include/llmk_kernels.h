@@ -25,6 +25,12 @@ void llmk_tanh_forward(const float *x, float *y, ptrdiff_t n);
 void llmk_gelu_tanh_forward(const float *x, float *y, ptrdiff_t n);
 void llmk_gelu_tanh_backward(const float *g, const float *x, float *dx, ptrdiff_t n);
 
+/* Gated linear units (SwiGLU, GeGLU) over `rows` contiguous rows of 2n inputs, first half the gate a, second
+ * half b: y (rows, n) = act(a)·b with act = SiLU (gelu = 0) or exact (erf) GELU (gelu ≠ 0; Φ through
+ * Abramowitz–Stegun 7.1.26, |error| ≤ 1.5e-7). Backward: dx (rows, 2n) = [g·b·act'(a), g·act(a)]. */
+void llmk_glu_forward(const float *x, float *y, ptrdiff_t rows, ptrdiff_t n, int gelu);
+void llmk_glu_backward(const float *g, const float *x, float *dx, ptrdiff_t rows, ptrdiff_t n, int gelu);
+
 /* Softmax of row[0, limit) in place (row[limit, s) set to 0); returns the logsumexp of row[0, limit).
  * limit ≥ 1. */
 float llmk_softmax_row(float *row, ptrdiff_t limit, ptrdiff_t s);

@@ -38,7 +38,9 @@ public enum Primitive {
     // Fused neural-network kernels (Ops/Normalization.swift, Ops/Attention.swift, Ops/CrossEntropy.swift)
     case layerNorm(eps: Double, hasWeight: Bool, hasBias: Bool)   // saved: x, mean, rstd, [weight]
     case rmsNorm(eps: Double, hasWeight: Bool)                    // saved: x, (unused), rstd, [weight]
-    case attention(scale: Double, causal: Bool)                   // saved: q, k, v, row logsumexp, [keyMask]
+    case attention(scale: Double, layout: AttentionLayout)        // saved: q, k, v, row logsumexp
+    case rope                                                     // Ops/Rope.swift; saved: cos, sin
+    case glu(GLUActivation)                                       // Ops/GatedActivation.swift (swiglu, geglu)
     case crossEntropy(smoothing: Double, reduction: Reduction, used: Int)   // saved: logits, lse, ids
 
     /// The case name, for enumeration and messages.
@@ -75,6 +77,8 @@ public enum Primitive {
         case .layerNorm: return .layerNorm
         case .rmsNorm: return .rmsNorm
         case .attention: return .attention
+        case .rope: return .rope
+        case .glu(let a): return a.kind
         case .crossEntropy: return .crossEntropy
         }
     }
@@ -82,7 +86,7 @@ public enum Primitive {
     /// True when the VJP reads the input values (backward then checks they were not modified in place).
     var vjpReadsInputs: Bool {
         switch self {
-        case .mul, .div, .pow, .powScalar, .clamp, .logsumexp, .matmul, .linear: return true
+        case .mul, .div, .pow, .powScalar, .clamp, .logsumexp, .matmul, .linear, .glu: return true
         case .unary(let u):
             switch u {
             case .log, .rsqrt, .abs, .relu, .geluTanh, .geluExact, .silu: return true
@@ -90,7 +94,7 @@ public enum Primitive {
             }
         case .add, .sub, .where, .sum, .extremum, .softmax, .logSoftmax, .reshape, .permute, .expand, .narrow, .copy,
              .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular, .cumsum: return false
-        case .layerNorm, .rmsNorm, .attention, .crossEntropy: return false   // they read their own saved copies
+        case .layerNorm, .rmsNorm, .attention, .crossEntropy, .rope: return false   // they read their own saved copies
         }
     }
 
@@ -105,7 +109,7 @@ public enum Primitive {
             }
         case .add, .sub, .mul, .div, .powScalar, .clamp, .where, .sum, .extremum, .matmul, .linear, .reshape, .permute, .expand,
              .narrow, .copy, .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular, .cumsum,
-             .layerNorm, .rmsNorm, .attention, .crossEntropy: return false
+             .layerNorm, .rmsNorm, .attention, .crossEntropy, .rope, .glu: return false
         }
     }
 
@@ -113,7 +117,7 @@ public enum Primitive {
     /// add later contributions into it in place).
     var vjpReturnsFreshBuffers: Bool {
         switch self {
-        case .narrow, .linear, .embedding: return true
+        case .narrow, .linear, .embedding, .rope, .glu: return true
         default: return false
         }
     }
@@ -149,7 +153,9 @@ public enum Primitive {
         case .cumsum(let dim): return [try g.scan(dim: dim, reverse: true)]
         case .layerNorm(_, let hw, let hb): return try Tensor.layerNormVJP(g, saved: s, hasWeight: hw, hasBias: hb, rms: false)
         case .rmsNorm(_, let hw): return try Tensor.layerNormVJP(g, saved: s, hasWeight: hw, hasBias: false, rms: true)
-        case .attention(let scale, let causal): return try Tensor.attentionVJP(g, saved: s, scale: scale, causal: causal)
+        case .attention(let scale, let layout): return try Tensor.attentionVJP(g, saved: s, scale: scale, layout: layout)
+        case .rope: return [try Tensor.ropeVJP(g, cos: s[0], sin: s[1])]
+        case .glu(let a): return [try Tensor.gluVJP(g, x: x[0], a)]
         case .crossEntropy(let sm, let red, let used):
             return [try Tensor.crossEntropyVJP(g, logitsShape: x[0].shape, saved: s, smoothing: sm, reduction: red, used: used)]
         }
@@ -166,4 +172,5 @@ public enum PrimitiveKind: String, CaseIterable, Sendable {
     case reshape, permute, expand, narrow, copy
     case cat, indexSelect, gather, scatterAdd, embedding, triangular, cumsum
     case layerNorm, rmsNorm, attention, crossEntropy
+    case rope, swiglu, geglu
 }
