@@ -43,4 +43,33 @@ public enum MemoryAccounts {
         return try body()
     }
 
+    /// The error for an allocation of `bytes` that `account` refused.
+    public static func refusal(_ account: any MemoryAccount, allocating bytes: Int) -> TensorError {
+        .memory("sandbox: memory limit of \(account.limitBytes) bytes exceeded (allocating \(bytes) bytes with \(account.usedBytes) in use)")
+    }
+}
+
+/// Native memory a long-lived buffer holds (a writer's pending data): charged to the account current when
+/// the owner was made, resized as the buffer grows and shrinks, credited when released.
+public final class MemoryCharge: @unchecked Sendable {
+    public let account: (any MemoryAccount)?
+    /// Bytes charged now.
+    public private(set) var bytes = 0
+
+    public init(account: (any MemoryAccount)? = MemoryAccounts.current) { self.account = account }
+
+    /// Makes the charge `newBytes`. - Throws: ``TensorError/memory(_:)`` when the growth does not fit.
+    public func set(_ newBytes: Int) throws {
+        let newBytes = Swift.max(newBytes, 0)
+        if let account {
+            if newBytes > bytes {
+                guard account.charge(newBytes - bytes) else { throw MemoryAccounts.refusal(account, allocating: newBytes - bytes) }
+            } else if newBytes < bytes {
+                account.credit(bytes - newBytes)
+            }
+        }
+        bytes = newBytes
+    }
+
+    deinit { if bytes > 0 { account?.credit(bytes) } }
 }

@@ -54,7 +54,7 @@ public final class Storage: @unchecked Sendable {
         guard byteCount >= 0 else { throw TensorError.memory("cannot allocate a negative size") }
         let account = MemoryAccounts.current
         if let account, !account.charge(byteCount) {
-            throw TensorError.memory("sandbox: memory limit of \(account.limitBytes) bytes exceeded (allocating \(byteCount) bytes with \(account.usedBytes) in use)")
+            throw MemoryAccounts.refusal(account, allocating: byteCount)
         }
         guard byteCount <= Storage.maxBytes else {
             account?.credit(byteCount)

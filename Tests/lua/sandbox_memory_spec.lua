@@ -14,12 +14,14 @@ local FLAGS = {'--sandbox', '--max-memory', '64M'}
 
 -- Runs `code` in a sandboxed child; it prints "RESULT <ok> <message>" and "PEAK <bytes>". Returns ok
 -- (boolean), the message, the peak, and the child's stderr.
-local function child(code)
+local function child(code, extra)
   local wrapped = 'local ok, err = pcall(function() ' .. code .. ' end)\n'
     .. 'collectgarbage()\n'
     .. "print('RESULT', ok, (tostring(err):gsub('%s', ' ')))\n"
     .. "print('PEAK', llm.peakMemory())\n"
-  local status, out, err = h.runCode(wrapped, FLAGS)
+  local flags = {table.unpack(FLAGS)}
+  for _, f in ipairs(extra or {}) do flags[#flags + 1] = f end
+  local status, out, err = h.runCode(wrapped, flags)
   local ok, msg = out:match('RESULT\t(%a+)\t([^\n]*)')
   local peak = tonumber(out:match('PEAK\t(%d+)'))
   assert(status == 0 and peak, 'child failed (status ' .. tostring(status) .. '): ' .. out .. err)
@@ -36,8 +38,8 @@ local function idle()
 end
 
 -- The case fails with the memory-limit error and the peak stays within the limit plus the margin.
-local function refused(code, fragment)
-  local ok, msg, peak = child(code)
+local function refused(code, fragment, extra)
+  local ok, msg, peak = child(code, extra)
   assert(not ok, 'expected a memory-limit error, the call succeeded (peak ' .. peak .. ')')
   assert(msg:find(fragment or 'memory limit of ' .. LIMIT .. ' bytes exceeded', 1, true), 'unexpected message: ' .. msg)
   local grown = peak - idle()
@@ -82,6 +84,19 @@ describe('--max-memory 64M holds on every allocation-heavy binding', function()
   it('a pipeline stops collecting kept documents at the limit', function()
     refused("local s = string.rep('ab ', 2e6) local docs = {} for i = 1, 4 do docs[i] = s .. i end s = nil "
       .. "llm.data.pipeline{llm.data.readers.list(docs), quiet = true}:run()")
+  end)
+
+  it('tokenizers, corpus reading and shard writing count their buffers', function()
+    refused("llm.data.ByteTokenizer():decode(llm.zeros(8e6, {dtype = 'int64'}))")
+    refused("local t = llm.data.ByteTokenizer():encode(string.rep('abc ', 4e6))")
+    local dir = h.tmpdir('sandbox_memory_files')
+    local f = assert(io.open(dir .. '/big.txt', 'w'))
+    local line = string.rep('abcdefghij', 10) .. '\n'
+    for _ = 1, 3e5 do f:write(line) end   -- 30 MB: more than a third of the budget
+    f:close()
+    refused(string.format('llm.data.readText(%q)', dir .. '/big.txt'), nil, {'--allow-read', dir})
+    refused(string.format("local w = llm.data.ShardWriter(%q, {vocabSize = 1000}) local t = llm.zeros(1e6, {dtype = 'int32'}) "
+      .. 'for i = 1, 40 do w:add(t) end w:finish()', dir .. '/shards'), nil, {'--allow-write', dir})
   end)
 
   it('llm.text.sample checks the result size; a small sample of a huge range needs no huge pool', function()

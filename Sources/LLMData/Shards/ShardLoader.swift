@@ -25,6 +25,8 @@ public final class ShardLoader: @unchecked Sendable {
     private let windowEnds: [Int]          // prefix sums of windows per shard
     private let prefetch: Int
     private let queue = DispatchQueue(label: "llmscript.shardloader")
+    /// The memory budget current when the loader was made: batches built on `queue` are charged to it.
+    private let account: (any MemoryAccount)? = MemoryAccounts.current
     private var inflight: [(Position, DispatchSemaphore, Box)] = []
     private var permutationEpoch = -1      // touched only on `queue`
     private var permutation: [Int32] = []
@@ -94,7 +96,7 @@ public final class ShardLoader: @unchecked Sendable {
         while inflight.count < Swift.max(1, prefetch) {
             let sem = DispatchSemaphore(value: 0), box = Box(), at = p
             queue.async { [self] in
-                do { box.batch = try self.compute(at) } catch { box.error = error }
+                do { box.batch = try MemoryAccounts.withCurrent(self.account) { try self.compute(at) } } catch { box.error = error }
                 sem.signal()
             }
             inflight.append((at, sem, box))

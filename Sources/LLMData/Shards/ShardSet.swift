@@ -3,6 +3,7 @@
 // to train or val (a seeded hash of the document index, so the split is by document and reproducible),
 // cuts a new shard every `shardTokens` tokens, and writes the manifest last, atomically.
 import Foundation
+import LLMCore
 import LLMIO
 
 /// Writes documents of token ids into train/val shards.
@@ -21,6 +22,8 @@ public final class ShardSetWriter {
     var files: [String: [[String: Any]]] = ["train": [], "val": []]
     var documents = 0
     var finished = false
+    /// The pending documents' native bytes, charged to the memory budget current when the writer was made.
+    let held = MemoryCharge()
 
     public init(folder: String, vocabSize: Int, valFraction: Double = 0, shardTokens: Int = 50_000_000, seed: UInt64 = 0) throws {
         guard vocabSize > 0, vocabSize <= Int(UInt32.max) + 1 else { throw DataError.batch("shards: vocabSize must be in 1...2^32, got \(vocabSize)") }
@@ -50,6 +53,7 @@ public final class ShardSetWriter {
             throw DataError.batch("shards: token id \(bad) in document \(documents + 1) is out of range for vocabSize \(vocabSize)")
         }
         let s = forced ?? split(of: documents)
+        try held.set(held.bytes &+ tokens.count &* 8 &+ 32)   // before the copy is kept
         documents += 1
         pending[s, default: []].append(tokens)
         pendingTokens[s, default: 0] += tokens.count
@@ -61,6 +65,7 @@ public final class ShardSetWriter {
         let name = String(format: "%@-%05d.bin", s, files[s]!.count)
         try ShardFile.write(path: folder + "/" + name, documents: docs, vocabSize: vocabSize)
         files[s]!.append(["file": name, "tokens": pendingTokens[s]!, "documents": docs.count])
+        try held.set(held.bytes &- pendingTokens[s]! &* 8 &- docs.count &* 32)
         pending[s] = []
         pendingTokens[s] = 0
     }

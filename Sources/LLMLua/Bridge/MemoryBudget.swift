@@ -90,6 +90,15 @@ extension LuaArgs {
         }
     }
 
+    /// What the state's memory budget has left in bytes; nil when nothing limits it.
+    public var memoryLeft: Int? {
+        guard let budget = MemoryBudget.of(L), budget.limitBytes > 0 else { return nil }
+        return budget.availableBytes
+    }
+
+    /// The memory limit that applies to the state in bytes (0: none).
+    public var memoryLimit: Int { MemoryBudget.of(L)?.limitBytes ?? 0 }
+
     /// Throws when a Lua allocation inside this call has already passed the memory limit (a builder
     /// calls it every few thousand values, so an estimate that was too low stops early).
     public func checkMemory() throws {

@@ -14,8 +14,16 @@ enum DataCorpusBindings {
             for p in paths { try a.checkPath(p, .readTree) }
             let o = try a.options(2, allowed: ["format", "separator", "maxBytes"])
             let format = try CorpusFormat.parse(try o.string("format") ?? "plain")
-            let text = try TextCorpus.read(paths, format: format, separator: try o.string("separator") ?? TextCorpus.defaultSeparator,
-                                           maxBytes: try maxBytes(o))
+            // sandboxed: read at most what the memory budget can hold three times (file bytes, the joined text, the Lua string)
+            let requested = try maxBytes(o), cap = a.memoryLeft.map { Swift.max($0 / 3, 1) } ?? Int.max
+            let text: String
+            do {
+                text = try TextCorpus.read(paths, format: format, separator: try o.string("separator") ?? TextCorpus.defaultSeparator,
+                                           maxBytes: Swift.min(requested, cap))
+            } catch let e as DataError where cap < requested && "\(e)".contains("too large") {
+                throw LuaError.runtime("sandbox: memory limit of \(a.memoryLimit) bytes exceeded (readText: the text is larger than the \(cap) bytes the budget can hold)")
+            }
+            try a.reserve(lua: LuaSize.string(text.utf8.count), native: text.utf8.count)
             DataLib.pushString(a.L, text)
             return 1
         },

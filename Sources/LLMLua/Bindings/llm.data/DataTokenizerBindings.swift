@@ -54,10 +54,14 @@ enum DataTokenizerBindings {
         },
         LuaBinding("decode", "tok:decode(ids: Tensor | {int}) -> string", "The text of token ids (0-based).") { a in
             let tok = try DataLib.tokenizer(a, 1)
+            // before decoding: the ids in Swift; before pushing: the text in Swift and in Lua
+            let count = a.isTensor(2) ? try a.tensor(2).count : Int(lua_rawlen(a.L, 2))
+            try a.reserve(native: LuaSize.total((count, 8)))
             let text: String
             if a.type(2) == LUA_TTABLE { text = try tok.decode(try idList(a, 2)) }
             else if a.isTensor(2) { text = try tok.decode(try a.tensor(2)) }
             else { throw LuaError.type(2, expected: "llm.Tensor or table") }
+            try a.reserve(lua: LuaSize.string(text.utf8.count), native: text.utf8.count)
             DataLib.pushString(a.L, text)
             return 1
         },
