@@ -16,15 +16,7 @@ local llamaFx = dofile(dir .. '../Fixtures/arch_llama.lua')
 local variantFx = dofile(dir .. '../Fixtures/arch_variants.lua')
 local RTOL, ATOL = 1e-5, 1e-6
 
-local function T(spec)
-  if #spec.shape == 0 then return llm.tensor(spec.data[1], {dtype = spec.dtype}) end
-  return llm.tensor(spec.data, {dtype = spec.dtype}):reshape(table.unpack(spec.shape))
-end
-
-local function flatten(t)
-  local v = t:contiguous():reshape(-1):totable()
-  return type(v) == 'table' and v or {v}
-end
+local T, flatten = helpers.fixtureTensor, helpers.flatten
 
 -- got (tensor) against want (fixture tensor or tensor), elementwise within the tolerance
 local function close(what, got, want, rtol, atol)

@@ -13,16 +13,8 @@
 local fx = dofile((debug.getinfo(1, 'S').source:match('^@(.*[/\\])') or './') .. '../Fixtures/gpt_step.lua')
 local RTOL, ATOL = 1e-5, 1e-6
 
-local function T(spec)
-  if #spec.shape == 0 then return llm.tensor(spec.data[1], {dtype = spec.dtype}) end
-  return llm.tensor(spec.data, {dtype = spec.dtype}):reshape(table.unpack(spec.shape))
-end
-
-local function flatten(t)
-  local v = t:contiguous():reshape(-1):totable()
-  if type(v) ~= 'table' then v = {v} end
-  return v
-end
+local helpers = dofile((debug.getinfo(1, 'S').source:match('^@(.*[/\\])') or './') .. 'helpers.lua')
+local T, flatten = helpers.fixtureTensor, helpers.flatten
 
 local report = {}
 

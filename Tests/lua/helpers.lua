@@ -86,4 +86,16 @@ function M.runCode(code, flags)
   return status, out, err
 end
 
+--- A tensor from a reference fixture's {shape, data, [dtype]} (an empty shape is a scalar).
+function M.fixtureTensor(spec)
+  if #spec.shape == 0 then return llm.tensor(spec.data[1], {dtype = spec.dtype}) end
+  return llm.tensor(spec.data, {dtype = spec.dtype}):reshape(table.unpack(spec.shape))
+end
+
+--- A tensor's elements as a flat Lua list (row-major; a scalar gives a one-element list).
+function M.flatten(t)
+  local v = t:contiguous():reshape(-1):totable()
+  return type(v) == 'table' and v or {v}
+end
+
 return M

@@ -142,18 +142,24 @@ def gpt_alibi_forward(c, p, idx, dtype):
     return F.linear(x, p["tokEmb.weight"])
 
 
-def llama_params(c, seed):
+def drawer(seed):
+    """w(*shape, std=0.2): float32 N(0, std^2) draws from a generator seeded with seed."""
     g = torch.Generator().manual_seed(seed)
+
+    def w(*shape, std=0.2):
+        return torch.randn(*shape, generator=g, dtype=torch.float32) * std
+    return w
+
+
+def llama_params(c, seed):
+    w = drawer(seed)
     dim, h = c["dim"], c["heads"]
     hkv = c.get("kvHeads", h)
     d = dim // h
     p = {}
 
-    def w(*shape, std=0.2):
-        return torch.randn(*shape, generator=g, dtype=torch.float32) * std
-
     def norm(n):
-        return 1 + 0.1 * torch.randn(n, generator=g, dtype=torch.float32)
+        return 1 + w(n, std=0.1)
 
     p["tokEmb.weight"] = w(c["vocab"], dim, std=1.0)
     for li in range(c["layers"]):
@@ -174,12 +180,9 @@ def llama_params(c, seed):
 
 
 def gpt_alibi_params(c, seed):
-    g = torch.Generator().manual_seed(seed)
+    w = drawer(seed)
     dim, hid = c["dim"], c["hidden"]
     p = {}
-
-    def w(*shape, std=0.2):
-        return torch.randn(*shape, generator=g, dtype=torch.float32) * std
 
     p["tokEmb.weight"] = w(c["vocab"], dim, std=1.0)
     for li in range(c["layers"]):
