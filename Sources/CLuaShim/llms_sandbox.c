@@ -113,8 +113,11 @@ static void *llms_sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     }
     void *p = realloc(ptr, nsize);
     if (p == NULL) {
-        if (now > old) llms_budget_credit(sb->budget, now - old);
-        return ptr != NULL && nsize <= osize ? ptr : NULL;
+        if (ptr == NULL || nsize > osize) {               /* a failed growth: nothing changed */
+            if (now > old) llms_budget_credit(sb->budget, now - old);
+            return NULL;
+        }
+        p = ptr;                                          /* a failed shrink keeps the block; Lua treats it as shrunk */
     }
     if (now < old) llms_budget_credit(sb->budget, old - now);
     sb->used = sb->used - old + now;
