@@ -325,6 +325,7 @@ describe('the shipped recipes, run as a user runs them with --steps=20', functio
           local vocab = tonumber(stdout:match('vocabulary (%d+)'))
           assert(vocab and vocab < 200, name .. ': a one-script character vocabulary expected:\n' .. stdout)
         end
+        if defaults.sampleTokens then has(stdout, '--- sample') end
         local out = defaults.out and defaults.out:match("^'(.*)'$")
         if out then
           has(stdout, 'done: step 20')
