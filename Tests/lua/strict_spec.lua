@@ -46,6 +46,9 @@ describe('strict globals', function()
       local code, out, err = cli.run({'-l', 'M=' .. m, '-e', 'print(type(M))'})
       assert(code == 0, m .. ': ' .. err)
       assert.are.equal('table\n', out, m)
+      local luaCode, luaOut, luaErr = cli.run({'-e', 'M = require(' .. string.format('%q', m) .. '); print(type(M))'}, {command = 'lua5.4'})
+      assert(luaCode == 0, 'lua5.4 ' .. m .. ': ' .. luaErr)
+      assert.are.equal(luaOut, out, m)
     end
   end)
 
