@@ -257,7 +257,7 @@ describe('every recipe in recipes/', function()
     it(name .. ': --help lists every knob with its type, default and comment', function()
       local code, stdout, stderr = run(path, {'--help'})
       assert(code == 0, name .. ' --help: exit ' .. tostring(code) .. '\n' .. stderr)
-      has(stdout, 'options')
+      has(stdout, 'options:')
       local list = knobs(path)
       assert(#list >= 5, name .. ': expected a commented config table')
       for _, k in ipairs(list) do

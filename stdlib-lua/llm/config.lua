@@ -168,8 +168,8 @@ function M.usage(defaults, args)
   local seen = {}
   for _, k in ipairs(order) do seen[k] = true end
   for _, k in ipairs(sortedKeys(defaults)) do if not seen[k] then order[#order + 1] = k end end
-  local lines = {string.format('usage: llmscript %s [--key=value ...]', name or 'recipe.lua'),
-                 'options (--key=value, --key value; a boolean also as --key):'}
+  local lines = {string.format('usage: llmscript %s [--key=value ...]   (or --key value; --flag for a boolean)', name or 'recipe.lua'),
+                 'options:'}
   local width, valueWidth = 0, 0
   for _, k in ipairs(order) do width, valueWidth = math.max(width, #k), math.max(valueWidth, #shown(defaults[k])) end
   local format = '  --%-' .. width .. 's  %-8s %-' .. valueWidth .. 's  %s'
