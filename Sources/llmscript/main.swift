@@ -1,6 +1,7 @@
 // llmscript entry point: parse the command line, then run `-e`/`-l` actions, the script and the REPL in
 // lua.c's order. Exit status: 0 success, 1 a Lua error (message and traceback on stderr, starting with
-// file:line), 2 a usage error (message and usage line on stderr). No ML logic lives in this target.
+// file:line), 2 a usage error (message and usage line on stderr; a first argument that is neither a script
+// nor a command, FirstArgument.swift; a recipe's unknown or ill-typed --key, one line). No ML logic here.
 #if canImport(Glibc)
 import Glibc
 #endif
