@@ -9,6 +9,7 @@
 #define LLMK_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* 1 when the AVX2+FMA versions run, 0 for the baseline ones. */
 int llmk_kernels_avx2(void);
@@ -38,6 +39,16 @@ float llmk_softmax_row(float *row, ptrdiff_t limit, ptrdiff_t s);
 void llmk_probs_row(float *row, ptrdiff_t limit, ptrdiff_t s, float lse);
 /* Softmax backward for one row: d[j] = p[j]·(d[j] − Σ_k p[k]·d[k]). */
 void llmk_softmax_backward_row(const float *p, float *d, ptrdiff_t n);
+
+/* Attention rows under a general mask (positions, windows, segments, padding, ALiBi; attention.c): key j is
+ * visible iff dlo ≤ qp − kp[j] ≤ dhi, kseg[j] == qseg and live[j] ≠ 0, and its score gets −slope·(qp − kp[j]).
+ * Softmax in place over the n keys (hidden keys exactly 0); returns the logsumexp, or +∞ with an all-0 row
+ * when no key is visible. */
+float llmk_attn_softmax_row(float *row, ptrdiff_t n, const int32_t *kp, int32_t qp, int32_t dlo, int32_t dhi,
+                            const int32_t *kseg, int32_t qseg, const uint8_t *live, float slope);
+/* Probabilities from scores and a saved logsumexp under the same mask: e^(row[j] − slope·d − lse), hidden 0. */
+void llmk_attn_probs_row(float *row, ptrdiff_t n, const int32_t *kp, int32_t qp, int32_t dlo, int32_t dhi,
+                         const int32_t *kseg, int32_t qseg, const uint8_t *live, float slope, float lse);
 
 /* Cross-entropy forward for one row of n ≥ 1 logits: returns the logsumexp, stores Σ x in *sum. */
 float llmk_logsumexp_row(const float *x, ptrdiff_t n, float *sum);

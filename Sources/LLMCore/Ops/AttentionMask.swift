@@ -83,69 +83,90 @@ struct AttentionBlock {
 public final class AttentionLayout: @unchecked Sendable {
     let b: Int, h: Int, t: Int, s: Int
     let causal: Bool
-    let window: Int?
     /// True when only `causal` and `keyMask` are set (the fast path: no per-key position tests).
     let simple: Bool
-    let keyLive: [Bool]?                // (B,S)
-    let qpos: [Int], kpos: [Int]        // (B,T), (B,S); empty when simple
-    let qseg: [Int]?, kseg: [Int]?      // (B,T), (B,S)
-    let slopes: [Float]?                // (H)
+    let keyLive: [Bool]?                // (B,S); the simple path's padding mask
+    // General layouts: int32 positions (B,T), (B,S); segment ids (0 when absent); live keys (1 when no keyMask);
+    // key j visible to query i iff dlo ≤ qpos − kpos ≤ dhi, the segments match and the key is live.
+    private let qpos: UnsafeMutablePointer<Int32>, kpos: UnsafeMutablePointer<Int32>
+    private let qseg: UnsafeMutablePointer<Int32>, kseg: UnsafeMutablePointer<Int32>
+    private let live: UnsafeMutablePointer<UInt8>
+    private let dlo: Int32, dhi: Int32
+    private let slopes: [Float]         // (H), 0 without ALiBi
     /// Per batch row (one shared entry when simple).
     private(set) var blockTable: [[AttentionBlock]] = []
+
+    /// Positions are kept within ±2^30 so that their differences fit the kernels' int32.
+    static let positionLimit = 1 << 30
 
     init(_ m: AttentionMask, b: Int, h: Int, t: Int, s: Int) throws {
         (self.b, self.h, self.t, self.s) = (b, h, t, s)
         causal = m.causal
+        let general = !(m.positions == nil && m.keyPositions == nil && m.window == nil && m.segments == nil
+            && m.querySegments == nil && m.alibi == nil)
+        simple = !general
+        func buffer<T: FixedWidthInteger>(_ n: Int, _ v: [Int]?, _ fill: T) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: Swift.max(n, 1))
+            if let v { for i in 0..<n { p[i] = T(truncatingIfNeeded: v[i]) } } else { p.initialize(repeating: fill, count: Swift.max(n, 1)) }
+            return p
+        }
+        // everything that can throw is read first, then the buffers are allocated
         if let w = m.window, w < 1 { throw TensorError.invalid("Invalid 'window': expected a positive integer, got \(w)") }
-        window = m.window
-        simple = m.positions == nil && m.keyPositions == nil && m.window == nil && m.segments == nil
-            && m.querySegments == nil && m.alibi == nil
         if m.causal && m.positions == nil && s < t {
             throw TensorError.shape("attention: causal attention needs at least as many keys (\(s)) as queries (\(t)), or explicit positions")
         }
-        keyLive = try m.keyMask.map { km in
+        let liveValues = try m.keyMask.map { km -> [Bool] in
             guard km.shape == [b, s] else { throw TensorError.shape("attention: keyMask has shape \(shapeString(km.shape)), expected [\(b), \(s)]") }
             return km.toDoubles().map { $0 != 0 }
         }
-        if simple {
-            (qpos, kpos, qseg, kseg, slopes) = ([], [], nil, nil, nil)
-            blockTable = [AttentionLayout.causalBlocks(t: t, s: s, causal: causal)]
-            return
-        }
-        qpos = try m.positions.map { try AttentionLayout.perRow($0, "positions", b: b, n: t) }
-            ?? (0..<(b * t)).map { s - t + $0 % Swift.max(t, 1) }
-        kpos = try m.keyPositions.map { try AttentionLayout.perRow($0, "keyPositions", b: b, n: s) } ?? (0..<(b * s)).map { $0 % Swift.max(s, 1) }
+        keyLive = liveValues
+        let lim = AttentionLayout.positionLimit
+        let qp = general ? try m.positions.map { try AttentionLayout.perRow($0, "positions", b: b, n: t, limit: lim) }
+            ?? (0..<(b * t)).map { s - t + $0 % Swift.max(t, 1) } : nil
+        let kp = general ? try m.keyPositions.map { try AttentionLayout.perRow($0, "keyPositions", b: b, n: s, limit: lim) }
+            ?? (0..<(b * s)).map { $0 % Swift.max(s, 1) } : nil
         if m.querySegments != nil && m.segments == nil {
             throw TensorError.invalid("Invalid 'querySegments': expected it together with 'segments' (the key segment ids)")
         }
-        let ks = try m.segments.map { try AttentionLayout.perRow($0, "segments", b: b, n: s) }
-        kseg = ks
-        if let qs = m.querySegments {
-            qseg = try AttentionLayout.perRow(qs, "querySegments", b: b, n: t)
+        let ks = try m.segments.map { try AttentionLayout.perRow($0, "segments", b: b, n: s, limit: lim) }
+        var qs: [Int]?
+        if let q = m.querySegments {
+            qs = try AttentionLayout.perRow(q, "querySegments", b: b, n: t, limit: lim)
         } else if let ks {
             guard s >= t else {
                 throw TensorError.shape("attention: querySegments defaults to the last T of segments, but there are fewer keys (\(s)) than queries (\(t)); pass querySegments")
             }
-            qseg = (0..<(b * t)).map { ks[($0 / t) * s + s - t + $0 % t] }
-        } else { qseg = nil }
+            qs = (0..<(b * t)).map { ks[($0 / t) * s + s - t + $0 % t] }
+        }
         switch m.alibi {
-        case nil: slopes = nil
+        case nil: slopes = [Float](repeating: 0, count: h)
         case .standard?: slopes = AttentionMask.alibiSlopes(heads: h).map(Float.init)
         case .slopes(let sl)?:
             guard sl.count == h, sl.rank == 1 else { throw TensorError.shape("attention: alibi slopes have shape \(shapeString(sl.shape)), expected [\(h)] (one per query head)") }
             slopes = sl.toDoubles().map(Float.init)
         }
-        blockTable = (0..<b).map { generalBlocks(bi: $0) }
+        let w = m.window.map { Int32(clamping: $0 - 1) } ?? Int32.max
+        dhi = w
+        dlo = m.causal ? 0 : (m.window == nil ? Int32.min : -w)
+        let n = general ? 1 : 0   // the simple path reads none of the buffers
+        qpos = buffer(n * b * t, qp, Int32(0)); kpos = buffer(n * b * s, kp, Int32(0))
+        qseg = buffer(n * b * t, qs, Int32(0)); kseg = buffer(n * b * s, ks, Int32(0))
+        live = buffer(n * b * s, liveValues.map { $0.map { $0 ? 1 : 0 } }, UInt8(1))
+        blockTable = general ? (0..<b).map { generalBlocks(bi: $0) } : [AttentionLayout.causalBlocks(t: t, s: s, causal: causal)]
     }
 
-    /// Integer values of a (B,N) or (N) position/segment tensor as B·N Ints.
-    static func perRow(_ x: Tensor, _ name: String, b: Int, n: Int) throws -> [Int] {
+    deinit {
+        qpos.deallocate(); kpos.deallocate(); qseg.deallocate(); kseg.deallocate(); live.deallocate()
+    }
+
+    /// Integer values of a (B,N) or (N) position/segment tensor as B·N Ints, each within ±limit.
+    static func perRow(_ x: Tensor, _ name: String, b: Int, n: Int, limit: Int = 1 << 52) throws -> [Int] {
         guard x.shape == [b, n] || x.shape == [n] else {
             throw TensorError.shape("attention: \(name) has shape \(shapeString(x.shape)), expected [\(b), \(n)] or [\(n)]")
         }
         let vals = x.toDoubles()
-        if let bad = vals.first(where: { $0 != $0.rounded() || Swift.abs($0) > 1e15 }) {
-            throw TensorError.invalid("Invalid '\(name)': expected integers, got \(bad)")
+        if let bad = vals.first(where: { $0 != $0.rounded() || Swift.abs($0) > Double(limit) }) {
+            throw TensorError.invalid("Invalid '\(name)': expected integers within ±\(limit), got \(bad)")
         }
         let ints = vals.map { Int($0) }
         return x.rank == 1 ? (0..<b).flatMap { _ in ints } : ints
@@ -168,52 +189,30 @@ public final class AttentionLayout: @unchecked Sendable {
             let rows = i0..<Swift.min(t, i0 + 64)
             var lo = s, hi = 0
             for i in rows {
-                if let j = (0..<s).first(where: { visible(bi, i, $0) }) { lo = Swift.min(lo, j) } else { continue }
-                if let j = (0..<s).last(where: { visible(bi, i, $0) }) { hi = Swift.max(hi, j + 1) }
+                guard let first = (0..<s).first(where: { visible(bi, i, $0) }) else { continue }
+                lo = Swift.min(lo, first)
+                hi = Swift.max(hi, ((first..<s).last(where: { visible(bi, i, $0) }) ?? first) + 1)
             }
             return AttentionBlock(rows: rows, keys: lo < hi ? lo..<hi : 0..<0)
         }
     }
 
-    /// True when key j is visible to query i of batch row bi (general layouts).
+    /// True when key j is visible to query i of batch row bi (general layouts; the kernels' rule).
     @inline(__always) func visible(_ bi: Int, _ i: Int, _ j: Int) -> Bool {
-        if let kl = keyLive, !kl[bi * s + j] { return false }
-        let d = qpos[bi * t + i] - kpos[bi * s + j]
-        if causal && d < 0 { return false }
-        if let w = window, d >= w || -d >= w { return false }
-        if let qs = qseg, let ks = kseg, qs[bi * t + i] != ks[bi * s + j] { return false }
-        return true
+        let d = Int(qpos[bi * t + i]) - Int(kpos[bi * s + j])
+        return d >= Int(dlo) && d <= Int(dhi) && qseg[bi * t + i] == kseg[bi * s + j] && live[bi * s + j] != 0
     }
 
-    /// Prepares score row i (batch bi, head hd) over `keys` for a softmax: hidden keys −∞, ALiBi bias added.
-    /// Returns false when no key is visible.
-    @inline(__always) func maskRow(_ row: UnsafeMutablePointer<Float>, _ bi: Int, _ hd: Int, _ i: Int, _ keys: Range<Int>) -> Bool {
-        var live = false
-        let slope = slopes?[hd], qp = qpos[bi * t + i]
-        for j in keys {
-            if visible(bi, i, j) {
-                live = true
-                if let sl = slope { row[j] -= sl * Float(qp - kpos[bi * s + j]) }
-            } else { row[j] = -.infinity }
-        }
-        return live
-    }
-
-    @inline(__always) func zeroHidden(_ row: UnsafeMutablePointer<Float>, _ bi: Int, _ i: Int, _ keys: Range<Int>) {
-        for j in keys where !visible(bi, i, j) { row[j] = 0 }
-    }
-
-    /// Softmax of score row i over the block's keys in place (hidden keys 0); returns the row's logsumexp
-    /// (+∞ when no key is visible: the row is all 0).
+    /// Softmax of score row i (batch bi, head hd) over the block's keys in place (hidden keys 0); returns the
+    /// row's logsumexp (+∞ when no key is visible: the row is all 0).
     func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ bi: Int, _ hd: Int, _ i: Int, _ keys: Range<Int>) -> Float {
         if simple {
             let limit = causal ? Swift.min(keys.upperBound, i + s - t + 1) : keys.upperBound
             return Tensor.softmaxRow(row, s: keys.upperBound, limit: limit, keyLive: keyLive.map { ($0, bi * s) })
         }
-        guard maskRow(row, bi, hd, i, keys) else { for j in keys { row[j] = 0 }; return .infinity }
-        let lse = llmk_softmax_row(row + keys.lowerBound, keys.count, keys.count)
-        zeroHidden(row, bi, i, keys)
-        return lse
+        let k0 = bi * s + keys.lowerBound
+        return llmk_attn_softmax_row(row + keys.lowerBound, keys.count, kpos + k0, qpos[bi * t + i], dlo, dhi,
+                                     kseg + k0, qseg[bi * t + i], live + k0, slopes[hd])
     }
 
     /// Recomputes probability row i from its scores and the saved logsumexp (same masking as softmaxRow).
@@ -224,8 +223,8 @@ public final class AttentionLayout: @unchecked Sendable {
             Tensor.probsRow(row, s: keys.upperBound, limit: limit, lse: lse, keyLive: keyLive.map { ($0, bi * s) })
             return
         }
-        _ = maskRow(row, bi, hd, i, keys)
-        llmk_probs_row(row + keys.lowerBound, keys.count, keys.count, lse)
-        zeroHidden(row, bi, i, keys)
+        let k0 = bi * s + keys.lowerBound
+        llmk_attn_probs_row(row + keys.lowerBound, keys.count, kpos + k0, qpos[bi * t + i], dlo, dhi,
+                            kseg + k0, qseg[bi * t + i], live + k0, slopes[hd], lse)
     }
 }

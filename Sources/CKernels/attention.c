@@ -1,0 +1,55 @@
+/* CKernels: attention score rows under a general position/mask layout (LLMCore's AttentionLayout): key j of a
+ * row is visible iff dlo ≤ d ≤ dhi with d = qp − kp[j], kseg[j] == qseg and live[j] ≠ 0; visible scores get the
+ * ALiBi bias −slope·d. Rows are contiguous float32 over the n keys of a block; kp, kseg, live are that block's
+ * keys. Positions are int32 (the caller keeps |d| < 2^31). */
+#include "llmk_kernels.h"
+#include "dispatch.h"
+#include <math.h>
+
+static inline LLMK_BODY int llmk_attn_visible(int32_t d, int32_t dlo, int32_t dhi, int32_t ks, int32_t qs, uint8_t lv) {
+    return (d >= dlo) & (d <= dhi) & (ks == qs) & (lv != 0);
+}
+
+static inline LLMK_BODY float llmk_attn_softmax_row_body(float *restrict row, ptrdiff_t n, const int32_t *restrict kp, int32_t qp,
+                                                         int32_t dlo, int32_t dhi, const int32_t *restrict kseg, int32_t qseg,
+                                                         const uint8_t *restrict live, float slope) {
+    float m = -INFINITY;
+    for (ptrdiff_t j = 0; j < n; j++) {
+        int32_t d = qp - kp[j];
+        float x = row[j] - slope * (float)d;
+        x = llmk_attn_visible(d, dlo, dhi, kseg[j], qseg, live[j]) ? x : -INFINITY;
+        row[j] = x;
+        m = x > m ? x : m;
+    }
+    if (m == -INFINITY) {
+        for (ptrdiff_t j = 0; j < n; j++) row[j] = 0;
+        return INFINITY;
+    }
+    float total = 0;
+    for (ptrdiff_t j = 0; j < n; j++) {
+        float e = row[j] == -INFINITY ? 0 : llmk_exp_poly(row[j] - m);
+        row[j] = e;
+        total += e;
+    }
+    float inv = 1 / total;
+    for (ptrdiff_t j = 0; j < n; j++) row[j] *= inv;
+    return m + logf(total);
+}
+LLMK_KERNEL(float, llmk_attn_softmax_row,
+            (float *row, ptrdiff_t n, const int32_t *kp, int32_t qp, int32_t dlo, int32_t dhi, const int32_t *kseg, int32_t qseg,
+             const uint8_t *live, float slope),
+            (row, n, kp, qp, dlo, dhi, kseg, qseg, live, slope))
+
+static inline LLMK_BODY void llmk_attn_probs_row_body(float *restrict row, ptrdiff_t n, const int32_t *restrict kp, int32_t qp,
+                                                      int32_t dlo, int32_t dhi, const int32_t *restrict kseg, int32_t qseg,
+                                                      const uint8_t *restrict live, float slope, float lse) {
+    for (ptrdiff_t j = 0; j < n; j++) {
+        int32_t d = qp - kp[j];
+        float e = llmk_exp_poly(row[j] - slope * (float)d - lse);
+        row[j] = llmk_attn_visible(d, dlo, dhi, kseg[j], qseg, live[j]) ? e : 0;
+    }
+}
+LLMK_KERNEL_VOID(llmk_attn_probs_row,
+                 (float *row, ptrdiff_t n, const int32_t *kp, int32_t qp, int32_t dlo, int32_t dhi, const int32_t *kseg, int32_t qseg,
+                  const uint8_t *live, float slope, float lse),
+                 (row, n, kp, qp, dlo, dhi, kseg, qseg, live, slope, lse))
