@@ -84,6 +84,8 @@ describe('--max-memory 64M holds on every allocation-heavy binding', function()
   it('a pipeline stops collecting kept documents at the limit', function()
     refused("local s = string.rep('ab ', 2e6) local docs = {} for i = 1, 4 do docs[i] = s .. i end s = nil "
       .. "llm.data.pipeline{llm.data.readers.list(docs), quiet = true}:run()")
+    refused("local docs = {} for i = 1, 3e5 do docs[i] = 'doc ' .. i end llm.data.pipeline{llm.data.readers.list(docs), "
+      .. 'llm.data.dedup.Exact{}, llm.data.dedup.MinHash{}, quiet = true}:run()')
   end)
 
   it('tokenizers, corpus reading and shard writing count their buffers', function()

@@ -1,6 +1,7 @@
 // DedupExact: exact dedup by a content hash of the normalized text (lowercased, whitespace collapsed),
 // 64-bit (XXH64) or 128-bit (two XXH64 lanes). Keeps the first document of each content; later ones are
 // dropped with `exact_dedup: duplicate of <id>`. An ordered stage: documents must arrive in input order.
+import LLMCore
 
 /// Normalization and hashing for exact dedup.
 public enum ExactDedupKey {
@@ -26,6 +27,10 @@ public final class ExactDedup: OrderedDocumentStage {
     var ids = IdStore()
     /// Documents seen and dropped so far.
     public private(set) var seen = 0, duplicates = 0
+    /// The index's bytes, charged to the memory budget current when the stage was made.
+    let held = MemoryCharge()
+    /// Approximate memory of the index and ids, in bytes (a dictionary entry of the 128-bit index: 20 bytes, ~1.5x slack).
+    public var memoryBytes: Int { seen64.bytes + seen128.capacity * 30 + ids.bytes.count + ids.ends.count * 4 }
 
     public init(bits: Int = 128, name: String = "exactDedup") {
         self.bits = bits == 64 ? 64 : 128; self.name = name
@@ -48,6 +53,7 @@ public final class ExactDedup: OrderedDocumentStage {
             return .drop(reason: "\(name): duplicate of \(ids[Int(first)])")
         }
         ids.append(doc.id)
+        if ids.count & 1023 == 0 { try held.set(memoryBytes) }
         return .keep(doc)
     }
 }

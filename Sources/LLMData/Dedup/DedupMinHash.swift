@@ -4,6 +4,7 @@
 // the cluster's first), so the first of each cluster is kept. With `verify`, a candidate is confirmed
 // only when the estimated Jaccard with the cluster's first reaches `threshold` (stores kept signatures).
 // Memory: one 12-byte slot per (kept doc, band) in HashIndex64 + ids; deterministic given the seed.
+import LLMCore
 
 /// MinHash-LSH dedup options.
 public struct MinHashDedupOptions: Sendable {
@@ -33,6 +34,8 @@ public final class MinHashDedup: OrderedDocumentStage {
     var ids = IdStore()
     var signatures: [UInt32] = []
     var clusterSizes: [UInt32: UInt32] = [:]
+    /// The index's bytes, charged to the memory budget current when the stage was made.
+    let held = MemoryCharge()
     /// Documents seen and dropped so far.
     public private(set) var seen = 0, duplicates = 0
 
@@ -96,6 +99,7 @@ public final class MinHashDedup: OrderedDocumentStage {
         for k in keys { index.insertIfAbsent(k, ord) }
         ids.append(doc.id)
         if options.verify { signatures.append(contentsOf: sig) }
+        if ids.count & 1023 == 0 { try held.set(memoryBytes) }   // the index counts against the memory budget
         return .keep(doc)
     }
 }

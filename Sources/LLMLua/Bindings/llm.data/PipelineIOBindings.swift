@@ -68,7 +68,8 @@ enum PipelineReadersLib: LuaLibrary {
             lua_getfield(L, i, "docs")
             defer { llms_pop(L, 1) }
             let docs = try listDocuments(L, lua_gettop(L))
-            try a.reserve(native: docs.reduce(0) { $0 &+ $1.text.utf8.count })   // the Swift copies, held while the pipeline runs
+            // the Swift copies, held while the pipeline runs: text, id and a document record (with its meta) each
+            try a.reserve(native: docs.reduce(0) { $0 &+ $1.text.utf8.count &+ $1.id.utf8.count &+ 160 })
             return ArrayReader(docs)
         }
         lua_getfield(L, i, "paths")
