@@ -3,7 +3,7 @@
 // C modules, collectgarbage, endless loops (also under pcall/xpcall/coroutines), paths with `..` and
 // symlinks, os.execute/io.popen, removed globals. The file rule's own classes (number paths, symlink
 // swaps, *at operations, Swift readers, defaults, messages) are in SandboxFileTests.swift. Memory limits
-// are process-wide (Storage), so they are tested through the CLI (SandboxCLITests), not here.
+// (per state) are in SandboxMemoryTests.swift, and per binding through the CLI (sandbox_memory_spec.lua).
 import Foundation
 import Testing
 @testable import LLMLua
