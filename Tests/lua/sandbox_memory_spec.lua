@@ -101,6 +101,10 @@ describe('--max-memory 64M holds on every allocation-heavy binding', function()
       .. 'for i = 1, 40 do w:add(t) end w:finish()', dir .. '/shards'), nil, {'--allow-write', dir})
   end)
 
+  it('schedule values check the table they build', function()
+    refused('optim.schedule.values(optim.schedule.constant{lr = 0.1}, 2^24)')
+  end)
+
   it('llm.text.sample checks the result size; a small sample of a huge range needs no huge pool', function()
     refused('llm.text.sample(1e8, 1e7)')
     local ok, msg = child('local s = llm.text.sample(2^40, 5); assert(#s == 5)')

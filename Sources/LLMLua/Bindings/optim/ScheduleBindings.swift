@@ -36,6 +36,7 @@ enum ScheduleBindings {
     static func count(_ a: LuaArgs, _ i: Int32) throws -> Int {
         let n = try a.integer(i)
         guard n >= 0 && n <= 1 << 24 else { throw LuaError.argument(i, "count must be an integer in 0..2^24, got \(n)") }
+        try a.reserve(lua: LuaSize.total((1, LuaSize.table), (n, LuaSize.arraySlot)), native: LuaSize.total((n, 8)))   // the values, before computing them
         return n
     }
 
