@@ -2,6 +2,7 @@
 // unfused reference built here from plain loops (visibility and ALiBi bias per (b, h, i, j)) and composed ops
 // (kv heads picked with indexSelect, softmax, matmul), forward and gradients; finite-difference checks of
 // each variant; rope and the gated units against closed forms.
+import CKernels
 import Foundation
 import Testing
 @testable import LLMCore
@@ -207,5 +208,28 @@ struct AttentionVariantsTests {
             #expect(r.passed, "\(r.report)")
         }
         #expect(throws: TensorError.self) { try Tensor(shape: [2, 3]).swiglu() }
+    }
+
+    @Test("the masked-row and gated-unit kernels give the same results in their AVX2+FMA and baseline versions")
+    func kernelVersions() throws {
+        let x = try leaf([2, 3, 70, 16], 0.19), kv = try leaf([2, 1, 70, 16], 0.27)
+        let g = try leaf([5, 300], 0.31)
+        func run() throws -> [[Float]] {
+            let (xs, ks, gs) = (x.detach(), kv.detach(), g.detach())
+            for t in [xs, ks, gs] { try t.setRequiresGrad(true) }
+            let att = try Tensor.attention(xs, ks, ks, mask: AttentionMask(causal: true, window: 9, alibi: .standard))
+            let sw = try gs.swiglu(), ge = try gs.geglu()
+            try att.sum().add(sw.mul(sw).sum()).add(ge.mul(ge).sum()).backward()
+            return [att.toFloats(), sw.toFloats(), ge.toFloats()] + (try [xs, ks, gs].map { try #require($0.grad).toFloats() })
+        }
+        guard llmk_kernels_avx2() == 1 else { return }   // this CPU runs the baseline versions only
+        let fast = try run()
+        llmk_kernels_allow_avx2(0)
+        defer { llmk_kernels_allow_avx2(1) }
+        let base = try run()
+        for (a, b) in zip(fast, base) {
+            let scale = b.map { Swift.abs($0) }.max() ?? 1
+            #expect((zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0) <= 2e-6 * Swift.max(scale, 1))
+        }
     }
 }
