@@ -2,7 +2,8 @@
 // who enforces it (a sandboxed Lua state does, see LLMLua's MemoryBudget); a host makes an account
 // current on a thread for the duration of a call (`MemoryAccount.withCurrent`), and every `Storage`
 // allocated on that thread meanwhile is charged to it before it allocates and credited when freed,
-// wherever and whenever that happens. Threads with no current account are not limited.
+// wherever and whenever that happens. Threads with no current account are not limited. Buffers that
+// outlive a call (a writer's pending data, a dedup index) hold a `MemoryCharge` resized as they grow.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -52,10 +53,13 @@ public enum MemoryAccounts {
 /// Native memory a long-lived buffer holds (a writer's pending data): charged to the account current when
 /// the owner was made, resized as the buffer grows and shrinks, credited when released.
 public final class MemoryCharge: @unchecked Sendable {
+    /// The account charged (nil: nothing is limited).
     public let account: (any MemoryAccount)?
     /// Bytes charged now.
     public private(set) var bytes = 0
 
+    /// A charge of 0 bytes against `account` (by default the one current on this thread). Not thread-safe:
+    /// its owner resizes it from one thread at a time.
     public init(account: (any MemoryAccount)? = MemoryAccounts.current) { self.account = account }
 
     /// Makes the charge `newBytes`. - Throws: ``TensorError/memory(_:)`` when the growth does not fit.
