@@ -183,12 +183,28 @@ public final class AttentionLayout: @unchecked Sendable {
         }
     }
 
-    /// General layouts: blocks of 64 rows, each with the smallest key range holding every visible key.
+    /// General layouts: blocks of 64 rows, each with a key range holding every visible key. With key positions
+    /// in increasing order (the usual case) a row's range is found by binary search on the position bounds
+    /// (O(T log S)); otherwise each row is scanned for its first and last visible key.
     private func generalBlocks(bi: Int) -> [AttentionBlock] {
-        stride(from: 0, to: t, by: 64).map { i0 in
+        let kp = kpos + bi * s
+        let sorted = s < 2 || (1..<s).allSatisfy { kp[$0 - 1] <= kp[$0] }
+        /// First key index in [0, s) whose position is > bound (kp sorted).
+        func firstAbove(_ bound: Int) -> Int {
+            var (lo, hi) = (0, s)
+            while lo < hi { let mid = (lo + hi) / 2; if Int(kp[mid]) > bound { hi = mid } else { lo = mid + 1 } }
+            return lo
+        }
+        return stride(from: 0, to: t, by: 64).map { i0 in
             let rows = i0..<Swift.min(t, i0 + 64)
             var lo = s, hi = 0
             for i in rows {
+                let qp = Int(qpos[bi * t + i])
+                if sorted {   // visible keys have qp − dhi ≤ kp ≤ qp − dlo
+                    let a = firstAbove(qp - Int(dhi) - 1), z = firstAbove(qp - Int(dlo))
+                    if a < z { lo = Swift.min(lo, a); hi = Swift.max(hi, z) }
+                    continue
+                }
                 guard let first = (0..<s).first(where: { visible(bi, i, $0) }) else { continue }
                 lo = Swift.min(lo, first)
                 hi = Swift.max(hi, ((first..<s).last(where: { visible(bi, i, $0) }) ?? first) + 1)
