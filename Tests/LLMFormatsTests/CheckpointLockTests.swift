@@ -20,7 +20,7 @@ import Testing
         #expect(errorText { _ = try RunFolderLock(dir: "") }?.contains("invalid path") == true)
         // a symlink as the lock file is refused (the pid would overwrite its target)
         let other = tempDir("lock"), target = tempDir("lock") + "/victim"
-        FileManager.default.createFile(atPath: target, contents: Data("keep".utf8))
+        _ = FileManager.default.createFile(atPath: target, contents: Data("keep".utf8))
         try FileManager.default.createSymbolicLink(atPath: other + "/.lock", withDestinationPath: target)
         #expect(errorText { _ = try RunFolderLock(dir: other) }?.contains(other + "/.lock") == true)
         #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep")
@@ -40,8 +40,8 @@ import Testing
         for d in ["step-000002.tmp-99", "step-000004.old-5", "step-000003", "step-000003.old-5", "step-000001.deleting-8"] {
             try fm.createDirectory(atPath: dir + "/" + d, withIntermediateDirectories: true)
         }
-        fm.createFile(atPath: dir + "/step-000004.old-5/checkpoint.json", contents: Data("{}".utf8))
-        fm.createFile(atPath: dir + "/keep.tmp", contents: Data())
+        _ = fm.createFile(atPath: dir + "/step-000004.old-5/checkpoint.json", contents: Data("{}".utf8))
+        _ = fm.createFile(atPath: dir + "/keep.tmp", contents: Data())
         let lock = try RunFolderLock(dir: dir)
         let done = try lock.removeStaleTemporaries()
         #expect(done.map { String($0.dropFirst(dir.count + 1)) }

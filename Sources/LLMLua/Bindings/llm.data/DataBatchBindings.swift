@@ -74,7 +74,7 @@ enum DataBatchBindings {
             guard let saved = try? o.integerList("rng") else {
                 throw LuaError.runtime("Batcher:setState: 'rng' must be the list of 6 integers saved by state()")
             }
-            let rng = (saved ?? []).map { UInt64(bitPattern: Int64($0)) }
+            let rng = saved.map { UInt64(bitPattern: Int64($0)) }
             try b.restore(Batcher.State(seed: UInt64(bitPattern: Int64(seed)), step: step, rng: rng, tokens: tokens))
             return 0
         },
