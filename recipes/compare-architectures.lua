@@ -4,7 +4,7 @@
 -- level, with the same parameter count (the Llama MLP width is solved for it, within 5%), the same data
 -- order, optimizer, schedule and step budget, then prints a table: parameters, validation loss,
 -- training tokens/s and peak tensor memory (native tensor bytes sampled after every forward and backward).
---   llmscript recipes/compare-architectures.lua --steps=300
+--   llmscript recipes/compare-architectures.lua --steps=300   (default 1000: about 2 min on 2 cores)
 local config = llm.config({
   corpus = 'fortunes',      -- 'fortunes' (English quotes), 'fortunes-zh', 'fortunes-all' or a text file/folder
   valFraction = 0.1,        -- share of the text held out for validation (the end of the corpus)
@@ -14,10 +14,10 @@ local config = llm.config({
   heads = 4,                -- attention heads per block (both models)
   kvHeads = 2,              -- key/value heads of the Llama-style model (grouped-query attention)
   dim = 96,                 -- embedding width (both models)
-  steps = 300,              -- optimizer steps (both models)
+  steps = 1000,             -- optimizer steps (both models)
   lr = 3e-3,                -- peak learning rate (linear warmup, then cosine decay)
   minLR = 3e-4,             -- final learning rate
-  warmup = 30,              -- warmup steps
+  warmup = 50,              -- warmup steps
   weightDecay = 0.1,        -- AdamW weight decay on matrices
   clip = 1.0,               -- max gradient norm (0 disables clipping)
   evalBatches = 20,         -- validation batches at the end
