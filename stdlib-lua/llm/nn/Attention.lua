@@ -12,6 +12,7 @@
 --   positions (B,T)     int64 position of each token (per row: batched decoding of sequences of
 --                       different lengths, restarting positions of packed examples); default: the
 --                       cache length + 0..T−1. The cache keeps the key positions when given.
+--   offset = n          positions n..n+T−1 for every row (instead of the cache length)
 --   keyMask (B,S)       0 marks padding keys (S = cached + new keys)
 --   segments (B,T)      segment id of each token: tokens attend only within their segment (packing)
 local Module = require 'llm.nn.Module'
@@ -64,6 +65,14 @@ local function checkRows(name, x, b, t, level)
   end
 end
 
+--- Positions offset..offset+t−1 for each of b rows, (b,t) int64; a bad offset is an error at `level`.
+function Attention.rowPositions(offset, b, t, level)
+  if math.type(offset) ~= 'integer' or offset < 0 then
+    error("Invalid 'offset': expected a non-negative integer, got " .. tostring(offset), (level or 1) + 1)
+  end
+  return llm.arange(offset, offset + t, {dtype = 'int64'}):unsqueeze(1):expand(b, t)
+end
+
 --- nn.CausalSelfAttention(dim, heads, [{bias=true, dropout=0, kvHeads=heads, positions='none', ropeBase=10000, ropeScaling, window, qkNorm=false, normEps=1e-6}]): multi-head causal self-attention.
 function Attention:init(dim, heads, opts)
   local name = 'nn.CausalSelfAttention'
@@ -103,7 +112,8 @@ end
 
 function Attention:forward(x, opts)
   local o = options.check('nn.CausalSelfAttention', opts, {cache = options.NONE, keyMask = options.NONE,
-                                                           positions = options.NONE, segments = options.NONE})
+                                                           positions = options.NONE, segments = options.NONE,
+                                                           offset = options.NONE})
   if not llm.isTensor(x) or x:dim() ~= 3 or x:size(3) ~= self._dim then
     error(string.format('expected input of shape [batch, time, %d], got %s', self._dim,
       llm.isTensor(x) and ('[' .. table.concat(x:shape(), ', ') .. ']') or type(x)), 2)
@@ -112,6 +122,10 @@ function Attention:forward(x, opts)
   local h, hkv = self._heads, self._kvHeads
   local d = c // h
   checkRows('positions', o.positions, b, t, 2)
+  if o.offset ~= nil then
+    if o.positions ~= nil then error("give 'positions' or 'offset', not both", 2) end
+    o.positions = Attention.rowPositions(o.offset, b, t, 2)
+  end
   checkRows('segments', o.segments, b, t, 2)
   local function heads(z, n) return z:reshape(b, t, n, d):transpose(2, 3) end
   local q, k, v
@@ -134,10 +148,9 @@ function Attention:forward(x, opts)
   -- explicit positions/segments: the cache keeps those of the keys (earlier calls without them: defaults)
   local cache = o.cache
   if o.positions or (cache and cache.positions) then
-    local pos = o.positions or (llm.arange(cached, cached + t, {dtype = 'int64'}):unsqueeze(1):expand(b, t))
+    local pos = o.positions or Attention.rowPositions(cached, b, t)
     attn.positions = pos
-    attn.keyPositions = appendRows(cache, 'positions', pos, cached,
-      function(n) return llm.arange(0, n, {dtype = 'int64'}):unsqueeze(1):expand(b, n) end)
+    attn.keyPositions = appendRows(cache, 'positions', pos, cached, function(n) return Attention.rowPositions(0, b, n) end)
   end
   if o.segments or (cache and cache.segments) then
     local seg = o.segments or llm.zeros(b, t, {dtype = 'int64'})

@@ -6,12 +6,13 @@
 -- postNorm (then no final norm), activation (incl. 'swiglu', 'geglu'), kvHeads (grouped-query),
 -- window (sliding-window attention), qkNorm, tieWeights. nn.Llama (Llama.lua) is this model with
 -- Llama's choices.
--- forward(idx, [targets], [{cache, positions, keyMask, segments}]): the per-call options are the
+-- forward(idx, [targets], [{cache, positions, offset, keyMask, segments}]): the per-call options are the
 -- attention's position/mask interface (Attention.lua); positions also index the position embedding.
 -- reference: Radford et al. 2019; nanoGPT model.py.
 local Module = require 'llm.nn.Module'
 local Linear = require 'llm.nn.Linear'
 local Embedding = require 'llm.nn.Embedding'
+local Attention = require 'llm.nn.Attention'
 local containers = require 'llm.nn.Containers'
 local blockModule = require 'llm.nn.Block'
 local Block, makeNorm = blockModule.Block, blockModule.makeNorm
@@ -92,15 +93,21 @@ end
 
 --- logits (B,T,vocab), and the mean cross-entropy loss when targets (B,T) are given.
 --- opts.cache (generation): {length = positions already cached, layers = {}}; opts.positions (B,T) int64,
---- opts.keyMask (B,S), opts.segments (B,T): the attention's position/mask interface (Attention.lua).
+--- opts.keyMask (B,S), opts.segments (B,T), opts.offset (positions offset..offset+T−1): the attention's
+--- position/mask interface (Attention.lua).
 function GPT:forward(idx, targets, opts)
   local o = options.check(self.__name, opts, {cache = options.NONE, positions = options.NONE,
-                                              keyMask = options.NONE, segments = options.NONE})
+                                              keyMask = options.NONE, segments = options.NONE, offset = options.NONE})
   if not llm.isTensor(idx) or idx:dim() ~= 2 then
     error('expected token ids of shape [batch, time], got ' .. (llm.isTensor(idx) and ('[' .. table.concat(idx:shape(), ', ') .. ']') or type(idx)), 2)
   end
   local t = idx:size(2)
   local start = o.cache and o.cache.length or 0
+  if o.offset ~= nil then
+    if o.positions ~= nil then error("give 'positions' or 'offset', not both", 2) end
+    o.positions = Attention.rowPositions(o.offset, idx:size(1), t, 2)
+    start = o.offset
+  end
   if start + t > self._config.blockSize then
     error(string.format('sequence length %d exceeds blockSize %d', start + t, self._config.blockSize), 2)
   end
