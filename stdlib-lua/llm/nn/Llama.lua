@@ -5,8 +5,11 @@
 -- Same forward(idx, [targets], [{cache, positions, keyMask, segments}]) and generate() as nn.GPT.
 -- Parameter layout: blocks.i.attn.qkv holds HF's q_proj, k_proj, v_proj stacked in that order
 -- ((heads + 2·kvHeads)·headDim rows); blocks.i.mlp.fc holds gate_proj then up_proj; mlp.proj is down_proj.
+-- hfStateDict()/loadHFStateDict(sd)/hfConfig() give and take HF LlamaForCausalLM's names and config
+-- (the RoPE convention is HF's rotate-half, so no q/k permutation is needed).
 -- reference: Touvron et al. 2023; HF transformers LlamaModel.
 local GPT = require 'llm.nn.GPT'
+local Module = require 'llm.nn.Module'
 local options = require 'llm.nn.options'
 
 local Llama = GPT:extend('nn.Llama')
@@ -42,6 +45,73 @@ function Llama:resetParameters()
       else p:normal_(0, 0.02) end
     end
   end)
+end
+
+-- HF Llama names of our parameters: {ours, hf, rowFrom, rows} (rows of a stacked parameter).
+local function hfNames(self)
+  local c, g = self._llama, self._config
+  local d = c.dim // c.heads
+  local kv = (c.kvHeads or c.heads) * d
+  local hidden = g.hidden or 4 * c.dim
+  local out = {{'tokEmb.weight', 'model.embed_tokens.weight'}}
+  for i = 0, c.layers - 1 do
+    local b, h = 'blocks.' .. i .. '.', 'model.layers.' .. i .. '.'
+    local list = {
+      {'ln1.weight', 'input_layernorm.weight'},
+      {'attn.qkv.weight', 'self_attn.q_proj.weight', 1, c.heads * d},
+      {'attn.qkv.weight', 'self_attn.k_proj.weight', c.heads * d + 1, kv},
+      {'attn.qkv.weight', 'self_attn.v_proj.weight', c.heads * d + kv + 1, kv},
+      {'attn.proj.weight', 'self_attn.o_proj.weight'},
+      {'ln2.weight', 'post_attention_layernorm.weight'},
+      {'mlp.fc.weight', 'mlp.gate_proj.weight', 1, hidden},
+      {'mlp.fc.weight', 'mlp.up_proj.weight', hidden + 1, hidden},
+      {'mlp.proj.weight', 'mlp.down_proj.weight'},
+    }
+    if c.qkNorm then
+      list[#list + 1] = {'attn.qNorm.weight', 'self_attn.q_norm.weight'}
+      list[#list + 1] = {'attn.kNorm.weight', 'self_attn.k_norm.weight'}
+    end
+    for _, e in ipairs(list) do out[#out + 1] = {b .. e[1], h .. e[2], e[3], e[4]} end
+  end
+  out[#out + 1] = {'lnF.weight', 'model.norm.weight'}
+  if not c.tied then out[#out + 1] = {'head.weight', 'lm_head.weight'} end
+  return out
+end
+
+--- The parameters under HF LlamaForCausalLM's names (q/k/v and gate/up split out of the stacked
+--- Linears; lm_head.weight omitted when tied): views of the model's tensors, for writing safetensors.
+function Llama:hfStateDict()
+  local own, out, put = self:stateDict(), Module.orderedTable()
+  for _, e in ipairs(hfNames(self)) do
+    local t = own[e[1]]
+    put(e[2], e[3] and t:narrow(1, e[3], e[4]) or t)
+  end
+  return out
+end
+
+--- Copies an HF-named state dict (as hfStateDict gives) into the model; every name and shape is checked
+--- before the first copy (missing and unexpected names are errors).
+function Llama:loadHFStateDict(sd)
+  if type(sd) ~= 'table' then error("bad argument #1 to 'loadHFStateDict' (table expected, got " .. type(sd) .. ')', 2) end
+  local target = self:hfStateDict()
+  local ok, err = pcall(Module.checkStateDict, setmetatable({}, {__index = {stateDict = function() return target end}}), sd)
+  if not ok then error((tostring(err):gsub('^.-loadStateDict: ', 'loadHFStateDict: ')), 2) end
+  llm.noGrad(function()   -- views made under noGrad: plain views of the parameters, writable in place
+    for name, t in pairs(self:hfStateDict()) do t:copy_(sd[name]) end
+  end)
+  return self
+end
+
+--- HF config.json fields of this model (LlamaConfig); ropeScaling 'linear' maps to HF's rope_scaling.
+function Llama:hfConfig()
+  local c, g = self._llama, self._config
+  local out = {architectures = {'LlamaForCausalLM'}, model_type = 'llama', vocab_size = c.vocab,
+    hidden_size = c.dim, intermediate_size = g.hidden, num_hidden_layers = c.layers,
+    num_attention_heads = c.heads, num_key_value_heads = c.kvHeads or c.heads, rms_norm_eps = c.rmsEps,
+    rope_theta = c.ropeBase, max_position_embeddings = c.maxSeq, tie_word_embeddings = c.tied,
+    hidden_act = 'silu', attention_bias = false, mlp_bias = false, sliding_window = c.window}
+  if c.ropeScaling then out.rope_scaling = {rope_type = c.ropeScaling.type, factor = c.ropeScaling.factor} end
+  return out
 end
 
 --- The configuration table the model was built with (nn.Llama's keys).
