@@ -7,6 +7,13 @@ return {
   },
   models = {
     llama = {
+      adamw = {
+        lr = 0.01,
+        betas = {0.9, 0.95},
+        eps = 1e-08,
+        weightDecay = 0.1,
+        losses = {3.10157394, 2.53832139, 2.09455821, 1.75501965, 1.48307668, 1.25767677, 1.0697865, 0.909370178, 0.77256003, 0.659635436}
+      },
       kind = 'llama',
       config = {
         vocab = 13,
@@ -23,7 +30,8 @@ return {
       f32 = {
         logits = 2.64044004e-07,
         loss = 2.53581822e-09,
-        grads = 4.63365096e-08
+        grads = 4.63365096e-08,
+        adamwLosses = 2.31463974e-07
       },
       params = {
         ['tokEmb.weight'] = {shape = {13, 16}, data = {

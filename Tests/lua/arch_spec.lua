@@ -7,7 +7,8 @@
 -- Run: llmscript test Tests/lua/arch_spec.lua   (from the repository root)
 --
 -- Tolerance: |got − want| ≤ 1e-6 + 1e-5·|want| per element against the float64 reference; PyTorch's
--- own float32 run lies within 3.5e-6 (logits), 1.2e-6 (loss) and 6.8e-7 (grads) of it (fixtures' f32).
+-- own float32 run lies within 3.5e-6 (logits), 1.2e-6 (loss), 6.8e-7 (grads) and 2.3e-7 (10 AdamW losses) of it
+-- (the fixtures' f32 fields).
 
 local dir = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
 local helpers = dofile(dir .. 'helpers.lua')
@@ -65,6 +66,29 @@ describe('model structures against PyTorch', function()
   it('nn.Llama: RoPE, grouped-query attention, SwiGLU, RMSNorm, untied head (one step)', function()
     checkCase('llama', llamaFx.models.llama)
   end)
+  it('nn.Llama: follows PyTorch over 10 AdamW steps (decay on dim >= 2 parameters only)', function()
+    local case = llamaFx.models.llama
+    local a = case.adamw
+    local m = fixtureModel(case)
+    local decay, noDecay = {}, {}
+    for _, p in ipairs(m:parameters()) do
+      if p:dim() >= 2 then decay[#decay + 1] = p else noDecay[#noDecay + 1] = p end
+    end
+    local opt = optim.AdamW({{params = decay, weightDecay = a.weightDecay}, {params = noDecay, weightDecay = 0}},
+                            {lr = a.lr, betas = a.betas, eps = a.eps})
+    local idx, targets = T(case.idx), T(case.targets)
+    local losses = {}
+    for k = 1, #a.losses do
+      opt:zeroGrad()
+      local _, loss = m(idx, targets)
+      losses[k] = loss:item()
+      loss:backward()
+      opt:step()
+    end
+    close('adamw losses', llm.tensor(losses), {shape = {#a.losses}, data = a.losses})
+    assert.is_true(losses[#losses] < losses[1])
+  end)
+
   it('nn.Llama: multi-query, NTK-scaled RoPE, sliding window, qkNorm, tied head', function()
     checkCase('llamaVariant', llamaFx.models.llamaVariant)
   end)
