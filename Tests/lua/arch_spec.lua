@@ -69,22 +69,7 @@ describe('model structures against PyTorch', function()
   it('nn.Llama: follows PyTorch over 10 AdamW steps (decay on dim >= 2 parameters only)', function()
     local case = llamaFx.models.llama
     local a = case.adamw
-    local m = fixtureModel(case)
-    local decay, noDecay = {}, {}
-    for _, p in ipairs(m:parameters()) do
-      if p:dim() >= 2 then decay[#decay + 1] = p else noDecay[#noDecay + 1] = p end
-    end
-    local opt = optim.AdamW({{params = decay, weightDecay = a.weightDecay}, {params = noDecay, weightDecay = 0}},
-                            {lr = a.lr, betas = a.betas, eps = a.eps})
-    local idx, targets = T(case.idx), T(case.targets)
-    local losses = {}
-    for k = 1, #a.losses do
-      opt:zeroGrad()
-      local _, loss = m(idx, targets)
-      losses[k] = loss:item()
-      loss:backward()
-      opt:step()
-    end
+    local losses = helpers.adamwLosses(fixtureModel(case), T(case.idx), T(case.targets), a)
     close('adamw losses', llm.tensor(losses), {shape = {#a.losses}, data = a.losses})
     assert.is_true(losses[#losses] < losses[1])
   end)

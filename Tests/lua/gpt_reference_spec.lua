@@ -114,23 +114,9 @@ describe('nn.GPT against PyTorch', function()
   it('follows PyTorch over 10 AdamW steps (decay on dim >= 2 params only)', function()
     local m = model()
     local a = fx.adamw
-    local decay, noDecay = {}, {}
-    for _, p in ipairs(m:parameters()) do
-      if p:dim() >= 2 then decay[#decay + 1] = p else noDecay[#noDecay + 1] = p end
-    end
+    local losses, decay, noDecay = helpers.adamwLosses(m, T(fx.idx), T(fx.targets), a)
     assert.are.equal(2 + 2 * 4, #decay)     -- tokEmb (= head), posEmb, 4 weights per block
     assert.are.equal(2 * 8 + 2, #noDecay)   -- 8 biases and norm weights per block, lnF
-    local opt = optim.AdamW({{params = decay, weightDecay = a.weightDecay}, {params = noDecay, weightDecay = 0}},
-                            {lr = a.lr, betas = a.betas, eps = a.eps})
-    local idx, targets = T(fx.idx), T(fx.targets)
-    local losses = {}
-    for k = 1, #a.losses do
-      opt:zeroGrad()
-      local _, loss = m(idx, targets)
-      losses[k] = loss:item()
-      loss:backward()
-      opt:step()
-    end
     compareNumbers('adamw losses', losses, a.losses)
     assert.is_true(losses[#losses] < losses[1])
   end)

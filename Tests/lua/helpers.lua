@@ -98,4 +98,24 @@ function M.flatten(t)
   return type(v) == 'table' and v or {v}
 end
 
+--- The loss before each of #a.losses optim.AdamW steps of model on one batch (a = a fixture's adamw:
+--- {lr, betas, eps, weightDecay}; decay on dim >= 2 parameters only, as nanoGPT); also the two groups.
+function M.adamwLosses(model, idx, targets, a)
+  local decay, noDecay = {}, {}
+  for _, p in ipairs(model:parameters()) do
+    if p:dim() >= 2 then decay[#decay + 1] = p else noDecay[#noDecay + 1] = p end
+  end
+  local opt = optim.AdamW({{params = decay, weightDecay = a.weightDecay}, {params = noDecay, weightDecay = 0}},
+                          {lr = a.lr, betas = a.betas, eps = a.eps})
+  local losses = {}
+  for k = 1, #a.losses do
+    opt:zeroGrad()
+    local _, loss = model(idx, targets)
+    losses[k] = loss:item()
+    loss:backward()
+    opt:step()
+  end
+  return losses, decay, noDecay
+end
+
 return M
