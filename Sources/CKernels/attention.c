@@ -10,29 +10,46 @@ static inline LLMK_BODY int llmk_attn_visible(int32_t d, int32_t dlo, int32_t dh
     return (d >= dlo) & (d <= dhi) & (ks == qs) & (lv != 0);
 }
 
+#define LANES 8
+
+/* Three vectorizable passes: mask and bias (no reduction), max and Σ e^(x − max) with 8 partial lanes (float
+ * reductions do not vectorize otherwise), then the scaling. Hidden keys hold −∞ until the second pass
+ * writes their exact 0. */
 static inline LLMK_BODY float llmk_attn_softmax_row_body(float *restrict row, ptrdiff_t n, const int32_t *restrict kp, int32_t qp,
                                                          int32_t dlo, int32_t dhi, const int32_t *restrict kseg, int32_t qseg,
                                                          const uint8_t *restrict live, float slope) {
-    float m = -INFINITY;
     for (ptrdiff_t j = 0; j < n; j++) {
         int32_t d = qp - kp[j];
         float x = row[j] - slope * (float)d;
-        x = llmk_attn_visible(d, dlo, dhi, kseg[j], qseg, live[j]) ? x : -INFINITY;
-        row[j] = x;
-        m = x > m ? x : m;
+        row[j] = llmk_attn_visible(d, dlo, dhi, kseg[j], qseg, live[j]) ? x : -INFINITY;
     }
+    float mx[LANES];
+    for (int l = 0; l < LANES; l++) mx[l] = -INFINITY;
+    ptrdiff_t j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++) mx[l] = row[j + l] > mx[l] ? row[j + l] : mx[l];
+    float m = mx[0];
+    for (int l = 1; l < LANES; l++) m = mx[l] > m ? mx[l] : m;
+    for (; j < n; j++) m = row[j] > m ? row[j] : m;
     if (m == -INFINITY) {
-        for (ptrdiff_t j = 0; j < n; j++) row[j] = 0;
+        for (ptrdiff_t i = 0; i < n; i++) row[i] = 0;
         return INFINITY;
     }
-    float total = 0;
-    for (ptrdiff_t j = 0; j < n; j++) {
+    float acc[LANES] = {0};
+    for (j = 0; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+            float x = row[j + l], e = x == -INFINITY ? 0 : llmk_exp_poly(x - m);
+            row[j + l] = e;
+            acc[l] += e;
+        }
+    float total = llmk_hsum8(acc);
+    for (; j < n; j++) {
         float e = row[j] == -INFINITY ? 0 : llmk_exp_poly(row[j] - m);
         row[j] = e;
         total += e;
     }
     float inv = 1 / total;
-    for (ptrdiff_t j = 0; j < n; j++) row[j] *= inv;
+    for (ptrdiff_t i = 0; i < n; i++) row[i] *= inv;
     return m + logf(total);
 }
 LLMK_KERNEL(float, llmk_attn_softmax_row,

@@ -7,7 +7,8 @@
 //   - segments: querySegment == keySegment                (packed examples never see each other)
 // and ALiBi adds −slope_h·(queryPos − keyPos) to the logit (after the q·kᵀ scale).
 // Defaults: positions (B,T) = S−T+i for every row (the last T of S keys, the KV-cache convention);
-// keyPositions (B,S) = 0..S−1; querySegments (B,T) = the last T columns of segments.
+// keyPositions (B,S) = 0..S−1; querySegments (B,T) = the last T columns of segments. Positions and segment
+// ids are integers within ±2^30 (the kernels compare them as int32).
 // A query that sees no key returns 0 and passes no gradient (never NaN).
 // `AttentionLayout` is the resolved form (plain arrays) the kernels and the VJP read: per batch row, the
 // query rows in blocks of 64 and the key range each block needs, so the masked triangle of causal attention
