@@ -1,7 +1,11 @@
-/* Internal to CKernels: compiles one kernel body twice and dispatches on the CPU (see llmk_kernels.h).
+/* Internal to CKernels: compiles one kernel body three times and dispatches on the CPU (see llmk_kernels.h).
  * A kernel is written once as `static inline LLMK_BODY ret name##_body(params)`; LLMK_KERNEL(_VOID) emits
- * name##_avx2 (target avx2,fma; the body is inlined there and vectorized 8-wide) and name##_base, and the
- * public `name` choosing between them. Also the shared scalar polynomials (exp, tanh). */
+ * name##_avx512 (target AVX-512 F/BW/VL/DQ + FMA: the body is inlined there and vectorized 16-wide),
+ * name##_avx2 (target avx2,fma: 8-wide), name##_base (baseline x86-64: 4-wide SSE), and the public `name`
+ * choosing by llmk_kernel_level. A body whose reductions keep one partial sum per vector lane takes the
+ * lane count as its first parameter (`int lanes`, ≤ LLMK_MAX_LANES) and is emitted with LLMK_KERNEL_W(_VOID):
+ * 16 in the AVX-512 version, 8 in the others (so baseline and AVX2 sum in the same order).
+ * Also the shared scalar polynomials (exp, tanh) and the fixed-order horizontal sums. */
 #ifndef LLMK_DISPATCH_H
 #define LLMK_DISPATCH_H
 
@@ -9,26 +13,43 @@
 #include <string.h>
 #include <stddef.h>
 
-extern int llmk_use_avx2;   /* set once at load (cpu.c); tests may clear it */
+extern int llmk_kernel_level;   /* LLMK_LEVEL_*: set once at load (cpu.c); tests may lower it */
 
 #define LLMK_BODY __attribute__((always_inline))
+#define LLMK_MAX_LANES 16
+#define LLMK_ARGS(...) __VA_ARGS__
 
 #if defined(__x86_64__) || defined(__i386__)
 #define LLMK_X86 1
 #define LLMK_AVX2 __attribute__((target("avx2,fma")))
+#define LLMK_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
 
-#define LLMK_KERNEL(ret, name, params, args) \
-    LLMK_AVX2 static ret name##_avx2 params { return name##_body args; } \
-    static ret name##_base params { return name##_body args; } \
-    ret name params { return llmk_use_avx2 ? name##_avx2 args : name##_base args; }
-
-#define LLMK_KERNEL_VOID(name, params, args) \
-    LLMK_AVX2 static void name##_avx2 params { name##_body args; } \
-    static void name##_base params { name##_body args; } \
-    void name params { if (llmk_use_avx2) name##_avx2 args; else name##_base args; }
+/* body16 / body8: the body's argument lists in the AVX-512 version and in the AVX2 and baseline versions. */
+#define LLMK_KERNEL_VARIANTS(ret, name, params, args, body16, body8) \
+    LLMK_AVX512 static ret name##_avx512 params { return name##_body body16; } \
+    LLMK_AVX2 static ret name##_avx2 params { return name##_body body8; } \
+    static ret name##_base params { return name##_body body8; } \
+    ret name params { \
+        return llmk_kernel_level >= 2 ? name##_avx512 args : llmk_kernel_level == 1 ? name##_avx2 args : name##_base args; \
+    }
+#define LLMK_KERNEL_VARIANTS_VOID(name, params, args, body16, body8) \
+    LLMK_AVX512 static void name##_avx512 params { name##_body body16; } \
+    LLMK_AVX2 static void name##_avx2 params { name##_body body8; } \
+    static void name##_base params { name##_body body8; } \
+    void name params { \
+        if (llmk_kernel_level >= 2) name##_avx512 args; else if (llmk_kernel_level == 1) name##_avx2 args; else name##_base args; \
+    }
+#define LLMK_KERNEL(ret, name, params, args) LLMK_KERNEL_VARIANTS(ret, name, params, args, args, args)
+#define LLMK_KERNEL_VOID(name, params, args) LLMK_KERNEL_VARIANTS_VOID(name, params, args, args, args)
+#define LLMK_KERNEL_W(ret, name, params, args) \
+    LLMK_KERNEL_VARIANTS(ret, name, params, args, (16, LLMK_ARGS args), (8, LLMK_ARGS args))
+#define LLMK_KERNEL_W_VOID(name, params, args) \
+    LLMK_KERNEL_VARIANTS_VOID(name, params, args, (16, LLMK_ARGS args), (8, LLMK_ARGS args))
 #else   /* other architectures: one version, compiled for the build's target */
 #define LLMK_KERNEL(ret, name, params, args) ret name params { return name##_body args; }
 #define LLMK_KERNEL_VOID(name, params, args) void name params { name##_body args; }
+#define LLMK_KERNEL_W(ret, name, params, args) ret name params { return name##_body(8, LLMK_ARGS args); }
+#define LLMK_KERNEL_W_VOID(name, params, args) void name params { name##_body(8, LLMK_ARGS args); }
 #endif
 
 /* e^x, branch-free: Cody–Waite reduction x = n·ln2 + r, Cephes' degree-6 polynomial for e^r, then ·2ⁿ through
@@ -61,9 +82,17 @@ static inline LLMK_BODY float llmk_tanh_poly(float x) {
     return ax < 0.3f ? small : big;
 }
 
-/* The sum of 8 partial sums (one vector register), in a fixed order. */
+/* The sum of 8 partial sums (one AVX2 register), in a fixed order. */
 static inline LLMK_BODY float llmk_hsum8(const float acc[8]) {
     return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* The sum of `lanes` (8 or 16) partial sums in a fixed order: 16 are first folded pairwise (l, l + 8). */
+static inline LLMK_BODY float llmk_hsum(const float *acc, int lanes) {
+    if (lanes <= 8) return llmk_hsum8(acc);
+    float half[8];
+    for (int l = 0; l < 8; l++) half[l] = acc[l] + acc[l + 8];
+    return llmk_hsum8(half);
 }
 
 #define LLMK_SQRT_2_OVER_PI 0.7978845608028654f

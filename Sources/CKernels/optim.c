@@ -35,19 +35,19 @@ LLMK_KERNEL_VOID(llmk_adam_update, (float *w, const float *g, float *m, float *v
                                     float stepSize),
                  (w, g, m, v, vmax, n, decay, l2, oneMinusB1, beta2, oneMinusB2, bc2Sqrt, eps, stepSize))
 
-/* Σ x[i]² in blocks of 4096 elements: 8 float partial sums inside a block, the block sums added in double
- * (float accuracy per block, no drift over hundreds of millions of elements). */
-static inline LLMK_BODY double llmk_sum_squares_body(const float *restrict x, ptrdiff_t n) {
+/* Σ x[i]² in blocks of 4096 elements: one float partial sum per vector lane inside a block, the block sums
+ * added in double (float accuracy per block, no drift over hundreds of millions of elements). */
+static inline LLMK_BODY double llmk_sum_squares_body(int lanes, const float *restrict x, ptrdiff_t n) {
     double total = 0;
     for (ptrdiff_t b = 0; b < n; b += 4096) {
         ptrdiff_t e = b + 4096 < n ? b + 4096 : n, j = b;
-        float acc[8] = {0};
-        for (; j + 8 <= e; j += 8)
-            for (int l = 0; l < 8; l++) acc[l] += x[j + l] * x[j + l];
-        float s = llmk_hsum8(acc);
+        float acc[LLMK_MAX_LANES] = {0};
+        for (; j + lanes <= e; j += lanes)
+            for (int l = 0; l < lanes; l++) acc[l] += x[j + l] * x[j + l];
+        float s = llmk_hsum(acc, lanes);
         for (; j < e; j++) s += x[j] * x[j];
         total += s;
     }
     return total;
 }
-LLMK_KERNEL(double, llmk_sum_squares, (const float *x, ptrdiff_t n), (x, n))
+LLMK_KERNEL_W(double, llmk_sum_squares, (const float *x, ptrdiff_t n), (x, n))

@@ -1,19 +1,51 @@
 /* CKernels: the engine's SIMD CPU kernels over contiguous float32 rows, in C so that each one is compiled
- * twice (baseline x86-64 and AVX2+FMA) and picked at run time by the CPU's features (cpu.c). Swift's
- * package build targets baseline x86-64 (4-wide SSE); these loops run 8-wide with FMA where the CPU has it.
+ * three times (baseline x86-64, AVX2+FMA, AVX-512) and picked at run time by the CPU's features (cpu.c).
+ * Swift's package build targets baseline x86-64 (4-wide SSE); these loops run 8-wide with FMA where the CPU
+ * has AVX2, 16-wide where it has AVX-512.
  * Contract: pointers are valid for the lengths given, rows do not overlap unless stated, n ≥ 0. No kernel
  * allocates, locks or keeps state; callers split work across threads (LLMCore's Parallel).
  * exp/tanh are branch-free polynomials (Cephes' e^r on |r| ≤ ln2/2, ≈ 2 ulp; tanh ≈ 3e-7 relative); NaN
- * propagates. Sums use 8 partial sums in a fixed order, so results are deterministic on a given CPU. */
+ * propagates. Sums use 8 partial sums (16 in the AVX-512 version) in a fixed order, so results are
+ * deterministic on a given CPU and kernel version. */
 #ifndef LLMK_KERNELS_H
 #define LLMK_KERNELS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* 1 when the AVX2+FMA versions run, 0 for the baseline ones. */
+/* The CPU as cpuid reports it. A SIMD feature is set only when the CPU has it and the OS saves its register
+ * state (XCR0 through xgetbv: bits 1–2 for AVX/AVX2/FMA/F16C, 5–7 as well for AVX-512, 17–18 for AMX). */
+enum {
+    LLMK_CPU_SSE2 = 1 << 0, LLMK_CPU_SSE3 = 1 << 1, LLMK_CPU_SSSE3 = 1 << 2, LLMK_CPU_SSE41 = 1 << 3,
+    LLMK_CPU_SSE42 = 1 << 4, LLMK_CPU_AVX = 1 << 5, LLMK_CPU_F16C = 1 << 6, LLMK_CPU_FMA = 1 << 7,
+    LLMK_CPU_AVX2 = 1 << 8, LLMK_CPU_AVXVNNI = 1 << 9, LLMK_CPU_AVX512F = 1 << 10, LLMK_CPU_AVX512BW = 1 << 11,
+    LLMK_CPU_AVX512VL = 1 << 12, LLMK_CPU_AVX512DQ = 1 << 13, LLMK_CPU_AVX512VNNI = 1 << 14,
+    LLMK_CPU_AVX512BF16 = 1 << 15, LLMK_CPU_AVX512FP16 = 1 << 16, LLMK_CPU_AMX_TILE = 1 << 17,
+    LLMK_CPU_AMX_BF16 = 1 << 18, LLMK_CPU_AMX_INT8 = 1 << 19
+};
+typedef struct {
+    char vendor[16];      /* "GenuineIntel", "AuthenticAMD", ...; empty off x86 */
+    char brand[52];       /* the processor brand string, as the CPU reports it (may have padding spaces) */
+    int family, model, stepping;   /* display family/model (extended fields folded in) */
+    uint64_t features;    /* LLMK_CPU_* bits, CPU and OS support both */
+    uint64_t xcr0;        /* the OS's XSAVE feature mask (0 without OSXSAVE) */
+} llmk_cpu_info;
+void llmk_cpu_query(llmk_cpu_info *info);
+/* The SIMD level of a feature set: LLMK_LEVEL_AVX512 with AVX-512 F/BW/VL/DQ + AVX2 + FMA, LLMK_LEVEL_AVX2
+ * with AVX2 + FMA, else LLMK_LEVEL_BASELINE. */
+enum { LLMK_LEVEL_BASELINE = 0, LLMK_LEVEL_AVX2 = 1, LLMK_LEVEL_AVX512 = 2 };
+int llmk_cpu_simd_level(const llmk_cpu_info *info);
+
+/* The kernel version in use (LLMK_LEVEL_*), and the highest this CPU + OS can run. */
+int llmk_kernels_level(void);
+int llmk_kernels_cpu_level(void);
+/* Selects a version: the lowest of `level`, what the CPU + OS support and what the environment allows
+ * (LLMSCRIPT_NO_AVX2=1: baseline, LLMSCRIPT_NO_AVX512=1: at most AVX2); returns the level now in use.
+ * Automatic choice = llmk_kernels_set_level(LLMK_LEVEL_AVX512). For tests comparing the versions. */
+int llmk_kernels_set_level(int level);
+/* 1 when the AVX2+FMA or AVX-512 versions run, 0 for the baseline ones. */
 int llmk_kernels_avx2(void);
-/* Forces the baseline versions (on = 0) or restores automatic choice (on = 1); for tests comparing both. */
+/* Forces the baseline versions (on = 0) or restores automatic choice (on = 1). */
 void llmk_kernels_allow_avx2(int on);
 
 /* Scalar e^x and tanh(x) (the same polynomials as the loops). */
