@@ -6,8 +6,24 @@
 // is read only when the library loads, so the binary applies the choice by re-executing itself
 // (Sources/llmscript/BLASEnvironment.swift).
 import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension BLAS {
+    /// Who chose the core in use: OpenBLAS itself, llmscript (forced by the rule below, recorded in
+    /// `autoCoreVariable`), or the user (OPENBLAS_CORETYPE).
+    public enum CoreChoice: String, Sendable { case openblas, llmscript, user }
+
+    /// The environment variable in which the binary records a core it forced through OPENBLAS_CORETYPE.
+    public static let autoCoreVariable = "LLMSCRIPT_BLAS_CORE_AUTO"
+
+    /// Who chose the core in use, from the environment.
+    public static var coreChoice: CoreChoice {
+        guard let set = getenv("OPENBLAS_CORETYPE").map({ String(cString: $0) }), !set.isEmpty else { return .openblas }
+        return getenv(autoCoreVariable).map { String(cString: $0) } == set ? .llmscript : .user
+    }
+
     /// The core OpenBLAS uses ("Haswell", "Zen", "SkylakeX", "Prescott", ...).
     public static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
     /// OpenBLAS's build description ("OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64").

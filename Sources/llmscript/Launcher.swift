@@ -35,7 +35,7 @@ enum Launcher {
             Output.out(CommandLineParser.usage + "\n")
             return 0
         }
-        if options.showVersion { Output.out(versionLine + "\n") }
+        if options.showVersion { Output.out(versionLine + "\n" + BLASEnvironment.identity + "\n") }
         if let n = options.threads { LuaVM.setBLASThreads(n) }
         let runner: ScriptRunner
         do {

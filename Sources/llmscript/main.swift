@@ -6,14 +6,12 @@
 import Glibc
 #endif
 
-// OpenBLAS reads OPENBLAS_THREAD_TIMEOUT once, when the library loads (before main). By default its idle
-// workers spin for about 2^28 cycles after every call, competing for the 2 cores with the engine's own
-// worker threads (measured in BENCHMARKS.md: a tiny GPT step 286 -> 230 ms, char 2104 -> 1844 ms with 4).
-// 2^16 cycles (~20 µs) keeps them awake between the back-to-back matrix-vector products of decoding (KV-cache
-// generation +20% over 4) without costing training steps. So, unless the user chose a value, the process
-// re-executes itself once with that timeout.
-if getenv("OPENBLAS_THREAD_TIMEOUT") == nil {
-    setenv("OPENBLAS_THREAD_TIMEOUT", "16", 1)
+// OpenBLAS reads its environment once, when the library loads (before main): the thread timeout (idle
+// workers otherwise spin ~2^28 cycles after every call against the engine's own threads; 16 measured best
+// in BENCHMARKS.md) and the core (kernels) to use, which it picks by CPU model and gets wrong on models it
+// does not know. BLASEnvironment.prepare() sets what is missing — never a value the user chose — and then
+// the process re-executes itself once so that OpenBLAS loads again with it.
+if BLASEnvironment.prepare() {
     execv("/proc/self/exe", CommandLine.unsafeArgv)   // returns only on failure: then run as we are
 }
 
