@@ -48,9 +48,11 @@ extension Tensor {
         let lse = try Tensor(shape: [b, h, t], zeroed: false)
         if out.count > 0 && s > 0 {
             let pl = lse.f32
-            let scratch = try Tensor(shape: [Parallel.workers(b * h), t, s], zeroed: false)
-            Parallel.forEachChunk(b * h, blasInside: true) { worker, range in
-                let pp = scratch.f32 + worker * t * s
+            Parallel.forEachChunk(b * h, blasInside: true) { _, range in
+                // per-chunk scratch: the worker count is read again inside forEachChunk, and a concurrent
+                // caller may change the BLAS thread budget in between, so no buffer is sized by it beforehand
+                let pp = UnsafeMutablePointer<Float>.allocate(capacity: t * s)
+                defer { pp.deallocate() }
                 for bh in range {
                     let bi = bh / h, hi = bh % h
                     let pq = qc.matrix(bi, hi), pk = kc.matrix(bi, hi / group), pv = vc.matrix(bi, hi / group)
@@ -111,10 +113,10 @@ extension Tensor {
         let (dqs, dq) = try grad(t, h, zero: zeroFirst), (dks, dk) = try grad(s, hkv, zero: zeroFirst), (dvs, dv) = try grad(s, hkv, zero: zeroFirst)
         if g.count == 0 || s == 0 { return [dq, dk, dv] }
         let sc = Float(scale)
-        let scratch = try Tensor(shape: [Parallel.workers(b * hkv), 2, t, s], zeroed: false)
         let pl = lse.f32
-        Parallel.forEachChunk(b * hkv, blasInside: true) { worker, range in
-            let pp = scratch.f32 + worker * 2 * t * s, ds = pp + t * s
+        Parallel.forEachChunk(b * hkv, blasInside: true) { _, range in
+            let pp = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * s), ds = pp + t * s   // per chunk, as in the forward
+            defer { pp.deallocate() }
             for bg in range {
                 let bi = bg / hkv, kh = bg % hkv
                 let pk = k.matrix(bi, kh), pv = v.matrix(bi, kh)
