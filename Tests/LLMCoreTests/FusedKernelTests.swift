@@ -1,6 +1,6 @@
 // FusedKernelTests: the fused linear primitive on every path (GEMM with the bias prefilled, a single row
 // through sgemv, no bias, a transposed input, frozen operands), and the SIMD kernels of CKernels: the
-// polynomials against libm, and the AVX2+FMA and baseline versions of each kernel against each other.
+// polynomials against libm, and every kernel version this CPU can run (AVX2+FMA, AVX-512) against the baseline.
 import CKernels
 import Foundation
 import Testing
@@ -128,36 +128,65 @@ struct FusedKernelTests {
         #expect(worstD < 1e-5, "GELU' error \(worstD)")
     }
 
-    @Test("AVX2+FMA and baseline kernels give the same results")
-    func isaVersionsAgree() throws {
-        let n = 4 * 1031   // not a multiple of 8: the scalar tails run too
+    /// The kernel outputs and gradients of one pass over every CKernels entry point the ops use (GELU, layer
+    /// and RMS norm, attention rows, cross-entropy, tanh), with whichever kernel version is selected.
+    func kernelOutputs() throws -> [[Float]] {
+        let n = 4 * 1031   // not a multiple of 8 or 16: the scalar tails run too
         let x = try Tensor((0..<n).map { Float(sin(Double($0) * 0.37) * 4) }, shape: [4, 1031])
         let g = try Tensor((0..<n).map { Float(cos(Double($0) * 0.11)) }, shape: [4, 1031])
         let w = try Tensor((0..<1031).map { Float(1 + 0.1 * sin(Double($0))) }, shape: [1031])
         let targets = try Tensor.from([3, 0, 1030, 17], shape: [4], dtype: .int64)
-        func run() throws -> [[Float]] {
-            let xs = x.detach(), ws = w.detach()
-            try xs.setRequiresGrad(true); try ws.setRequiresGrad(true)
-            let gelu = try xs.gelu(approximate: true), ln = try xs.layerNorm(weight: ws, bias: nil)
-            let qkv = try xs.narrow(1, 0, 1024).reshape([1, 2, 64, 32])   // attention rows of up to 64 keys
-            let rms = try xs.rmsNorm(weight: ws), sm = try Tensor.attention(qkv, qkv.mul(0.5), qkv, causal: true)
-            let ce = try xs.crossEntropy(targets)
-            let total = try gelu.mul(g).add(ln.mul(g)).add(rms.mul(g)).sum(dims: [0, 1], keepdim: false)
-                .add(sm.sum(dims: [0, 1, 2, 3], keepdim: false)).add(ce).add(xs.tanh().sum(dims: [0, 1], keepdim: false))
-            try total.backward()
-            return [gelu.toFloats(), ln.toFloats(), rms.toFloats(), sm.toFloats(), ce.toFloats(),
-                    try #require(xs.grad).toFloats(), try #require(ws.grad).toFloats()]
-        }
-        guard llmk_kernels_avx2() == 1 else { return }   // this CPU runs the baseline versions only
-        let fast = try run()
-        llmk_kernels_allow_avx2(0)
-        defer { llmk_kernels_allow_avx2(1) }
+        let xs = x.detach(), ws = w.detach()
+        try xs.setRequiresGrad(true); try ws.setRequiresGrad(true)
+        let gelu = try xs.gelu(approximate: true), ln = try xs.layerNorm(weight: ws, bias: nil)
+        let qkv = try xs.narrow(1, 0, 1024).reshape([1, 2, 64, 32])   // attention rows of up to 64 keys
+        let rms = try xs.rmsNorm(weight: ws), sm = try Tensor.attention(qkv, qkv.mul(0.5), qkv, causal: true)
+        let ce = try xs.crossEntropy(targets)
+        let total = try gelu.mul(g).add(ln.mul(g)).add(rms.mul(g)).sum(dims: [0, 1], keepdim: false)
+            .add(sm.sum(dims: [0, 1, 2, 3], keepdim: false)).add(ce).add(xs.tanh().sum(dims: [0, 1], keepdim: false))
+        try total.backward()
+        return [gelu.toFloats(), ln.toFloats(), rms.toFloats(), sm.toFloats(), ce.toFloats(),
+                try #require(xs.grad).toFloats(), try #require(ws.grad).toFloats()]
+    }
+
+    /// Runs the kernels at `level` and at baseline and expects them to agree within 2e-6 (relative to each
+    /// output's scale); restores the automatic choice.
+    func expectAgreesWithBaseline(level: Int32) throws {
+        defer { llmk_kernels_set_level(Int32(LLMK_LEVEL_AVX512)) }
+        try #require(llmk_kernels_set_level(level) == level, "kernel level \(level) not selectable (LLMSCRIPT_NO_AVX2/NO_AVX512 set?)")
+        let fast = try kernelOutputs()
+        #expect(llmk_kernels_set_level(Int32(LLMK_LEVEL_BASELINE)) == Int32(LLMK_LEVEL_BASELINE))
         #expect(llmk_kernels_avx2() == 0)
-        let base = try run()
-        for (a, b) in zip(fast, base) {
+        let base = try kernelOutputs()
+        for (i, (a, b)) in zip(fast, base).enumerated() {
             let scale = b.map { Swift.abs($0) }.max() ?? 1
             let worst = zip(a, b).map { Swift.abs($0 - $1) }.max() ?? 0
-            #expect(worst <= 2e-6 * Swift.max(scale, 1))
+            #expect(worst <= 2e-6 * Swift.max(scale, 1), "output \(i): level \(level) vs baseline differ by \(worst)")
         }
+    }
+
+    @Test("AVX2+FMA and baseline kernels give the same results",
+          .enabled(if: llmk_kernels_cpu_level() >= LLMK_LEVEL_AVX2, "this CPU runs the baseline kernels only"))
+    func isaVersionsAgree() throws {
+        try expectAgreesWithBaseline(level: Int32(LLMK_LEVEL_AVX2))
+    }
+
+    @Test("AVX-512 and baseline kernels give the same results",
+          .enabled(if: llmk_kernels_cpu_level() >= LLMK_LEVEL_AVX512,
+                   "this CPU or OS lacks AVX-512 F/BW/VL/DQ, so the AVX-512 kernels cannot run here; the test runs on AVX-512 machines"))
+    func avx512VersionsAgree() throws {
+        try expectAgreesWithBaseline(level: Int32(LLMK_LEVEL_AVX512))
+    }
+
+    @Test("the automatic kernel choice is the CPU's level, capped by LLMSCRIPT_NO_AVX2 / LLMSCRIPT_NO_AVX512")
+    func automaticChoice() {
+        let env = ProcessInfo.processInfo.environment
+        let cap = env["LLMSCRIPT_NO_AVX2"] == "1" ? 0 : env["LLMSCRIPT_NO_AVX512"] == "1" ? 1 : 2
+        #expect(llmk_kernels_set_level(Int32(LLMK_LEVEL_AVX512)) == Swift.min(llmk_kernels_cpu_level(), Int32(cap)))
+        #expect(Int(llmk_kernels_level()) == CPUInfo.kernels.rawValue)
+        llmk_kernels_allow_avx2(0)
+        #expect(llmk_kernels_level() == 0)
+        llmk_kernels_allow_avx2(1)
+        #expect(llmk_kernels_level() == Swift.min(llmk_kernels_cpu_level(), Int32(cap)))
     }
 }
