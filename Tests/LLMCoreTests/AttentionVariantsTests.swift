@@ -125,6 +125,20 @@ struct AttentionVariantsTests {
         try check(([2, 2, 2, 3], [2, 1, 5, 3]), mask, ref)
     }
 
+    @Test("one (T) or (S) row of positions is shared by the batch; explicit querySegments for decoding over packed keys")
+    func sharedRowsAndQuerySegments() throws {
+        let q = try leaf([2, 2, 2, 3], 0.5), k = try leaf([2, 1, 4, 3], 0.2)
+        let row = try Tensor.attention(q, k, k, mask: AttentionMask(causal: true, positions: indexTensor([2, 3], [2]), alibi: .standard))
+        let full = try Tensor.attention(q, k, k, mask: AttentionMask(causal: true, positions: indexTensor([2, 3, 2, 3], [2, 2]), alibi: .standard))
+        #expect(row.toFloats() == full.toFloats())
+        // the last query of each row decodes in segment 1 / 0 of its cache
+        let seg: [[Double]] = [[0, 0, 1, 1], [0, 0, 0, 1]], qs: [[Double]] = [[1, 1], [0, 0]]
+        try check(([2, 2, 2, 3], [2, 1, 4, 3]),
+                  AttentionMask(causal: true, segments: try indexTensor(seg.flatMap { $0 }, [2, 4]),
+                                querySegments: try indexTensor(qs.flatMap { $0 }, [2, 2])),
+                  ReferenceMask(causal: true, qpos: { $1 + 2 }, kpos: { $1 }, sameSegment: { seg[$0][$2] == qs[$0][$1] }))
+    }
+
     @Test("a query that sees no key returns 0 and passes no gradient, on both paths")
     func fullyMasked() throws {
         let live: [Double] = [1, 1, 1, 0, 0, 0]
