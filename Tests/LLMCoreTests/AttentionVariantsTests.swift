@@ -114,6 +114,25 @@ struct AttentionVariantsTests {
         try check(([2, 2, 6, 3], [2, 2, 6, 3]), mask, ref)
     }
 
+    @Test("block key ranges: packed segments over several 64-row blocks (binary search) and unordered keys (scan)")
+    func blockRanges() throws {
+        let n = 100
+        let starts = [0, 30, 75]   // three packed examples, positions restarting at each
+        let seg: [Double] = (0..<n).map { j in Double(starts.lastIndex { $0 <= j } ?? 0) }
+        let pos: [Double] = (0..<n).map { j in Double(j - (starts.last { $0 <= j } ?? 0)) }
+        let segT = try indexTensor(seg, [1, n]), posT = try indexTensor(pos, [1, n])
+        try check(([1, 1, n, 4], [1, 1, n, 4]), AttentionMask(causal: true, positions: posT, keyPositions: posT, segments: segT),
+                  ReferenceMask(causal: true, qpos: { Int(pos[$1]) }, kpos: { Int(pos[$1]) }, sameSegment: { seg[$1] == seg[$2] }))
+        let layout = try AttentionLayout(AttentionMask(causal: true, positions: posT, keyPositions: posT, segments: segT), b: 1, h: 1, t: n, s: n)
+        #expect(layout.blocks(0).map { (b: AttentionBlock) in b.keys } == [0..<64, 30..<100])
+        // interleaved segments and reversed key positions: not ordered, so every row is scanned
+        let iseg: [Double] = (0..<70).map { Double($0 % 2) }, rpos: [Double] = (0..<70).map { Double(69 - $0) }
+        let mask = AttentionMask(causal: true, positions: try indexTensor(rpos, [70]), keyPositions: try indexTensor(rpos, [70]),
+                                 window: 20, segments: try indexTensor(iseg, [70]))
+        try check(([1, 2, 70, 4], [1, 1, 70, 4]), mask,
+                  ReferenceMask(causal: true, window: 20, qpos: { Int(rpos[$1]) }, kpos: { Int(rpos[$1]) }, sameSegment: { iseg[$1] == iseg[$2] }))
+    }
+
     @Test("batched decoding: per-row query positions and left padding over a KV cache")
     func perRowPositions() throws {
         // row 0 holds 5 real keys (positions 0..4), row 1 three (left-padded: positions −, −, 0, 1, 2)

@@ -184,25 +184,30 @@ public final class AttentionLayout: @unchecked Sendable {
         }
     }
 
-    /// General layouts: blocks of 64 rows, each with a key range holding every visible key. With key positions
-    /// in increasing order (the usual case) a row's range is found by binary search on the position bounds
-    /// (O(T log S)); otherwise each row is scanned for its first and last visible key.
+    /// General layouts: blocks of 64 rows, each with a key range holding every visible key. When the keys are in
+    /// increasing (segment, position) order (unpacked rows with increasing positions, or packed examples one
+    /// after the other with positions restarting) a row's range is found by binary search: its visible keys
+    /// have that order between (qseg, qp − dhi) and (qseg, qp − dlo), O(T log S). Otherwise each row is scanned
+    /// for its first and last visible key.
     private func generalBlocks(bi: Int) -> [AttentionBlock] {
-        let kp = kpos + bi * s
-        let sorted = s < 2 || (1..<s).allSatisfy { kp[$0 - 1] <= kp[$0] }
-        /// First key index in [0, s) whose position is > bound (kp sorted).
-        func firstAbove(_ bound: Int) -> Int {
+        let kp = kpos + bi * s, ks = kseg + bi * s
+        @inline(__always) func above(_ j: Int, _ seg: Int, _ pos: Int) -> Bool {   // (ks, kp)[j] > (seg, pos)
+            Int(ks[j]) > seg || (Int(ks[j]) == seg && Int(kp[j]) > pos)
+        }
+        let sorted = s < 2 || (1..<s).allSatisfy { !above($0 - 1, Int(ks[$0]), Int(kp[$0])) }
+        /// First key index in [0, s) whose (segment, position) is above (seg, pos).
+        func firstAbove(_ seg: Int, _ pos: Int) -> Int {
             var (lo, hi) = (0, s)
-            while lo < hi { let mid = (lo + hi) / 2; if Int(kp[mid]) > bound { hi = mid } else { lo = mid + 1 } }
+            while lo < hi { let mid = (lo + hi) / 2; if above(mid, seg, pos) { hi = mid } else { lo = mid + 1 } }
             return lo
         }
         return stride(from: 0, to: t, by: 64).map { i0 in
             let rows = i0..<Swift.min(t, i0 + 64)
             var lo = s, hi = 0
             for i in rows {
-                let qp = Int(qpos[bi * t + i])
-                if sorted {   // visible keys have qp − dhi ≤ kp ≤ qp − dlo
-                    let a = firstAbove(qp - Int(dhi) - 1), z = firstAbove(qp - Int(dlo))
+                let qp = Int(qpos[bi * t + i]), qs = Int(qseg[bi * t + i])
+                if sorted {
+                    let a = firstAbove(qs, qp - Int(dhi) - 1), z = firstAbove(qs, qp - Int(dlo))
                     if a < z { lo = Swift.min(lo, a); hi = Swift.max(hi, z) }
                     continue
                 }
