@@ -10,12 +10,10 @@ static inline LLMK_BODY int llmk_attn_visible(int32_t d, int32_t dlo, int32_t dh
     return (d >= dlo) & (d <= dhi) & (ks == qs) & (lv != 0);
 }
 
-#define LANES 8
-
-/* Three vectorizable passes: mask and bias (no reduction), max and Σ e^(x − max) with 8 partial lanes (float
- * reductions do not vectorize otherwise), then the scaling. Hidden keys hold −∞ until the second pass
- * writes their exact 0. */
-static inline LLMK_BODY float llmk_attn_softmax_row_body(float *restrict row, ptrdiff_t n, const int32_t *restrict kp, int32_t qp,
+/* Three vectorizable passes: mask and bias (no reduction), max and Σ e^(x − max) with one partial result per
+ * vector lane (`lanes`: 8, or 16 in the AVX-512 version; float reductions do not vectorize otherwise), then
+ * the scaling. Hidden keys hold −∞ until the second pass writes their exact 0. */
+static inline LLMK_BODY float llmk_attn_softmax_row_body(int lanes, float *restrict row, ptrdiff_t n, const int32_t *restrict kp, int32_t qp,
                                                          int32_t dlo, int32_t dhi, const int32_t *restrict kseg, int32_t qseg,
                                                          const uint8_t *restrict live, float slope) {
     for (ptrdiff_t j = 0; j < n; j++) {
@@ -23,26 +21,26 @@ static inline LLMK_BODY float llmk_attn_softmax_row_body(float *restrict row, pt
         float x = row[j] - slope * (float)d;
         row[j] = llmk_attn_visible(d, dlo, dhi, kseg[j], qseg, live[j]) ? x : -INFINITY;
     }
-    float mx[LANES];
-    for (int l = 0; l < LANES; l++) mx[l] = -INFINITY;
+    float mx[LLMK_MAX_LANES];
+    for (int l = 0; l < lanes; l++) mx[l] = -INFINITY;
     ptrdiff_t j = 0;
-    for (; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++) mx[l] = row[j + l] > mx[l] ? row[j + l] : mx[l];
+    for (; j + lanes <= n; j += lanes)
+        for (int l = 0; l < lanes; l++) mx[l] = row[j + l] > mx[l] ? row[j + l] : mx[l];
     float m = mx[0];
-    for (int l = 1; l < LANES; l++) m = mx[l] > m ? mx[l] : m;
+    for (int l = 1; l < lanes; l++) m = mx[l] > m ? mx[l] : m;
     for (; j < n; j++) m = row[j] > m ? row[j] : m;
     if (m == -INFINITY) {
         for (ptrdiff_t i = 0; i < n; i++) row[i] = 0;
         return INFINITY;
     }
-    float acc[LANES] = {0};
-    for (j = 0; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++) {
+    float acc[LLMK_MAX_LANES] = {0};
+    for (j = 0; j + lanes <= n; j += lanes)
+        for (int l = 0; l < lanes; l++) {
             float x = row[j + l], e = x == -INFINITY ? 0 : llmk_exp_poly(x - m);
             row[j + l] = e;
             acc[l] += e;
         }
-    float total = llmk_hsum8(acc);
+    float total = llmk_hsum(acc, lanes);
     for (; j < n; j++) {
         float e = row[j] == -INFINITY ? 0 : llmk_exp_poly(row[j] - m);
         row[j] = e;
@@ -52,7 +50,7 @@ static inline LLMK_BODY float llmk_attn_softmax_row_body(float *restrict row, pt
     for (ptrdiff_t i = 0; i < n; i++) row[i] *= inv;
     return m + logf(total);
 }
-LLMK_KERNEL(float, llmk_attn_softmax_row,
+LLMK_KERNEL_W(float, llmk_attn_softmax_row,
             (float *row, ptrdiff_t n, const int32_t *kp, int32_t qp, int32_t dlo, int32_t dhi, const int32_t *kseg, int32_t qseg,
              const uint8_t *live, float slope),
             (row, n, kp, qp, dlo, dhi, kseg, qseg, live, slope))
