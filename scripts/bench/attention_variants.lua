@@ -7,6 +7,8 @@ llm.setThreads(threads)
 llm.manualSeed(0)
 local B, H, HKV, T, D, F = 16, 6, 2, 256, 64, 1024
 local REPEAT = 7
+local sys = llm.system()   -- what ran, printed with every result
+print(string.format('cpu %s, simd %s, kernels %s, BLAS core %s, %d threads', sys.cpu, sys.simd, sys.kernels, sys.blasCore, threads))
 
 local function bench(name, make, fn)
   local inputs = make()

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch peer of scripts/bench/attention_variants.lua: same shapes, forward + backward, best of 7 (ms).
-Run: /tmp/torchvenv/bin/python scripts/bench/attention_variants.py [threads]"""
+Run: PY=$(scripts/reference/venv.sh) && "$PY" scripts/bench/attention_variants.py [threads]"""
 import math
 import sys
 import time
@@ -11,6 +11,10 @@ import torch.nn.functional as F
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else torch.get_num_threads())
 torch.manual_seed(0)
 B, H, HKV, T, D, FF = 16, 6, 2, 256, 64, 1024
+with open("/proc/cpuinfo") as f:   # what ran, printed with every result
+    cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "unknown")
+print(f"cpu {cpu}, simd {torch.backends.cpu.get_cpu_capability().lower()}, torch {torch.__version__}, "
+      f"{torch.get_num_threads()} threads")
 
 
 def bench(name, shapes, fn):

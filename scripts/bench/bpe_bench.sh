@@ -18,12 +18,12 @@ for a in "$@"; do
   esac
 done
 SCRATCH="${BENCH_SCRATCH:-.build-bpe}"
-VENV="${TOK_VENV:-/tmp/tokvenv}"
 WORK="$(mktemp -d /tmp/bpe-bench.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 
 source scripts/bench/common.sh
 bench_binary "$SCRATCH" "$BUILD"
+PY=$(scripts/reference/venv.sh tokenizers regex)   # the peers' venv (PEER_VENV, default /tmp/torchvenv)
 CORPUS="$WORK/corpus.txt"
 bench_fortunes "$REPEAT" 0 "$CORPUS"
 BYTES=$(wc -c < "$CORPUS")
@@ -70,12 +70,12 @@ echo "corpus: $BYTES bytes (fortunes x$REPEAT), vocab $VOCAB" >&2
 OURS=$("$LLMS" "$WORK/bench.lua" "$CORPUS" "$VOCAB" "$WORK/ours.json")
 echo "llmscript: $OURS" >&2
 HF1=""; HFN=""
-if "$VENV/bin/python" -c 'import tokenizers' 2>/dev/null; then
-  HF1=$(RAYON_NUM_THREADS=1 "$VENV/bin/python" "$WORK/bench.py" "$CORPUS" "$VOCAB" 1 "$WORK/ours.json")
+if "$PY" -c 'import tokenizers' 2>/dev/null; then
+  HF1=$(RAYON_NUM_THREADS=1 "$PY" "$WORK/bench.py" "$CORPUS" "$VOCAB" 1 "$WORK/ours.json")
   echo "tokenizers (1 thread): $HF1" >&2
-  HFN=$("$VENV/bin/python" "$WORK/bench.py" "$CORPUS" "$VOCAB" default "$WORK/ours.json")
+  HFN=$("$PY" "$WORK/bench.py" "$CORPUS" "$VOCAB" default "$WORK/ours.json")
   echo "tokenizers (default threads): $HFN" >&2
-  HFV=$("$VENV/bin/python" -c 'import tokenizers; print(tokenizers.__version__)')
+  HFV=$("$PY" -c 'import tokenizers; print(tokenizers.__version__)')
 fi
 
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
@@ -90,7 +90,7 @@ SECTION="$WORK/section.md"
   echo
   echo "## BPE tokenizer: training and encoding (issue 4)"
   echo
-  echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), release build."
+  echo "$(date -u +%Y-%m-%d), $(nproc) cores, release build. Machine: $(bench_identity "$LLMS")."
   echo "Input: the fortunes corpus x$REPEAT ($BYTES bytes, split into documents at the \`%\` lines); byte-level BPE,"
   echo "GPT-2 pre-tokenization, vocab $VOCAB, minFrequency 2, special token \`<|endoftext|>\`."
   echo "Command: \`scripts/bench/bpe_bench.sh --repeat=$REPEAT --vocab=$VOCAB\`"
@@ -106,7 +106,7 @@ SECTION="$WORK/section.md"
     echo "tokenizers loading llmscript's tokenizer.json encodes the corpus identically: $(field "$HF1" same_ids)."
   else
     echo
-    echo "tokenizers not installed in $VENV; no comparison."
+    echo "tokenizers not installed in $(dirname "$(dirname "$PY")"); no comparison."
   fi
   echo "llmscript's per-document column includes one Lua call and one tensor per document."
 } > "$SECTION"

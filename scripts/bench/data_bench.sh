@@ -3,7 +3,7 @@
 # (/usr/share/games/fortunes, split at `%` lines, repeated N times so exact dedup has work) side by side
 # with Python peers on the same documents: (1) clean (NFC, controls, whitespace) + Gopher quality + Gopher
 # repetition + exact dedup, vs a plain-Python regex implementation of the same rules; (2) MinHash-LSH
-# dedup (word 5-grams, 128 permutations, threshold 0.8), vs datasketch (when /tmp/dsvenv has it).
+# dedup (word 5-grams, 128 permutations, threshold 0.8), vs datasketch (in the peers' venv, scripts/reference/venv.sh).
 # Prints a Markdown section; --append adds it to BENCHMARKS.md.
 # Usage: scripts/bench/data_bench.sh [--repeat=3] [--no-build] [--append]
 set -euo pipefail
@@ -19,12 +19,12 @@ for a in "$@"; do
   esac
 done
 SCRATCH="${BENCH_SCRATCH:-.build-clean-rel}"
-VENV="${DS_VENV:-/tmp/dsvenv}"
 WORK="$(mktemp -d /tmp/data-bench.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 
 source scripts/bench/common.sh
 bench_binary "$SCRATCH" "$BUILD"
+PY=$(scripts/reference/venv.sh datasketch)   # the peers' venv (PEER_VENV, default /tmp/torchvenv)
 CORPUS="$WORK/corpus.txt"
 bench_fortunes "$REPEAT" 1 "$CORPUS"
 
@@ -131,8 +131,8 @@ get() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 L1=$("$LLMS" "$WORK/bench.lua" "$CORPUS" 1)
 L2=$("$LLMS" "$WORK/bench.lua" "$CORPUS" 2)
 P=$(python3 "$WORK/filters.py" "$CORPUS")
-if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import datasketch' 2>/dev/null; then
-  DS=$("$VENV/bin/python" "$WORK/minhash.py" "$CORPUS"); DSV=$("$VENV/bin/python" -c 'import datasketch; print(datasketch.__version__)')
+if "$PY" -c 'import datasketch' 2>/dev/null; then
+  DS=$("$PY" "$WORK/minhash.py" "$CORPUS"); DSV=$("$PY" -c 'import datasketch; print(datasketch.__version__)')
 else DS="minhash_s=nan minhash_kept=-"; DSV="not installed"; fi
 BYTES=$(get "$L1" bytes); DOCS=$(get "$L1" docs)
 mbs() { python3 -c "import sys; b,s=float(sys.argv[1]),float(sys.argv[2]); print('%.1f' % (b/s/1e6) if s==s and s>0 else '-')" "$BYTES" "$1"; }
@@ -141,6 +141,7 @@ OUT="$WORK/section.md"
   echo "## Data cleaning, filtering and dedup (issue 4)"
   echo
   echo "Command: \`scripts/bench/data_bench.sh --repeat=$REPEAT\` (release build; $(nproc) cores; $(date -u +%Y-%m-%d))."
+  echo "Machine: $(bench_identity "$LLMS")."
   echo "Input: the fortunes corpus (/usr/share/games/fortunes) repeated $REPEAT×, split at \`%\` lines: $DOCS documents, $BYTES bytes."
   echo "Filter chain: clean (NFC, controls, whitespace) → Gopher quality (minWords 5) → Gopher repetition → exact dedup."
   echo "MinHash: word 5-grams, 128 permutations, threshold 0.8 (LSH 9 bands × 13 rows in both), keep first."

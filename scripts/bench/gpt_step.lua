@@ -89,6 +89,8 @@ end
 
 local model = nn.GPT{vocab = c.vocab, blockSize = c.blockSize, layers = c.layers, heads = c.heads, dim = c.dim}
 local result = {impl = 'llmscript', config = opts.config, threads = llm.getThreads(), params = model:numParameters()}
+local sys = llm.system()   -- what ran: recorded in every result (CPU model, SIMD level, kernels, BLAS core)
+result.cpu, result.simd, result.kernels, result.blasCore = sys.cpu, sys.simd, sys.kernels, sys.blasCore
 
 if opts.config == 'gen' then
   local prompt = llm.randint(0, c.vocab, {1, 64})

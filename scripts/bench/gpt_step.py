@@ -86,6 +86,15 @@ def peak_rss_mib():
     return -1
 
 
+def cpu_model():
+    """The CPU's model name as Linux reports it (recorded in every result)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "unknown")
+    except OSError:
+        return "unknown"
+
+
 def sgemm_probe():
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     a @ b
@@ -115,7 +124,8 @@ def main():
     c = CFGS[a.config]
     model = GPT(c["vocab"], c["block"], c["layers"], c["heads"], c["dim"])
     res = dict(impl="pytorch", config=a.config, threads=torch.get_num_threads(), torch=torch.__version__,
-               params=sum(p.numel() for p in model.parameters()))
+               params=sum(p.numel() for p in model.parameters()), cpu=cpu_model(),
+               simd=torch.backends.cpu.get_cpu_capability().lower(), blasCore="mkl" if torch.backends.mkl.is_available() else "torch")
     if a.config == "gen":
         model.eval()
         prompt = torch.randint(0, c["vocab"], (1, 64))

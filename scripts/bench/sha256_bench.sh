@@ -48,3 +48,5 @@ best_of() {  # best wall time of REPEAT runs of "$@" (output discarded)
 best_of openssl dgst -sha256 "$work/blob.bin"
 best_of sha256sum "$work/blob.bin"
 openssl dgst -sha256 "$work/blob.bin" | sed 's/.*= /openssl digest: /'
+source scripts/bench/common.sh
+echo "machine: $(bench_identity)"

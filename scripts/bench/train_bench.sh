@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/bench/train_bench.sh: side-by-side training-speed benchmark of llmscript against PyTorch CPU
 # (issue 6). Builds release, ensures PyTorch in a venv outside the repo, runs gpt_step.lua and
-# gpt_step.py alternately (A/B/A/B) per config, prints a Markdown table (also saved under $OUT_DIR).
+# gpt_step.py alternately (A/B/A/B) per config, prints a Markdown table (also saved under $OUT_DIR) and
+# what ran (CPU model, SIMD level, kernel version, BLAS core: recorded in every result line).
 # Usage: scripts/bench/train_bench.sh [--gpt2] [--rounds=2] [--steps=5] [--no-build] [--no-perf]
 # Env: LLMS_BIN (prebuilt binary), TORCH_VENV (default /tmp/torchvenv), OUT_DIR (default /tmp/llmscript-bench).
 set -euo pipefail
@@ -28,12 +29,7 @@ else
   if [ "$BUILD" = 1 ]; then swift build -c release --product llmscript --scratch-path "$SCRATCH" >&2; fi
   LLMS="$SCRATCH/release/llmscript"
 fi
-if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
-  echo "installing PyTorch (CPU) into $VENV" >&2
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet torch --index-url https://download.pytorch.org/whl/cpu
-fi
-PY="$VENV/bin/python"
+PY=$(PEER_VENV="$VENV" scripts/reference/venv.sh)   # the peers' venv, shared by every benchmark and fixture generator
 export OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2
 
 configs=(tiny char); [ "$GPT2" = 1 ] && configs+=(gpt2)

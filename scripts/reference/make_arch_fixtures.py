@@ -3,7 +3,7 @@
 
 Writes Tests/Fixtures/arch_llama.lua and arch_variants.lua (Lua-source fixtures, `return { ... }`), read
 by Tests/lua/arch_spec.lua. Rerun (PyTorch from PyPI, in a venv outside the repository):
-    /tmp/torchvenv/bin/python scripts/reference/make_arch_fixtures.py     # from the repository root
+    PY=$(scripts/reference/venv.sh) && "$PY" scripts/reference/make_arch_fixtures.py     # from the repository root
 
 Tensors and tolerances follow scripts/reference/make_nn_fixtures.py (whose writers this script uses):
 float32 parameters, a float64 reference run, and `f32` = how far PyTorch's own float32 run lies from it.

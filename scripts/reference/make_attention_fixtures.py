@@ -5,8 +5,7 @@ Writes Tests/Fixtures/attention_variants.lua (`return { ... }`, loaded with dofi
 Tests/lua/attention_variants_spec.lua).
 
 Rerun (PyTorch from PyPI, in a venv outside the repository):
-    python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch numpy
-    /tmp/torchvenv/bin/python scripts/reference/make_attention_fixtures.py     # from the repository root
+    PY=$(scripts/reference/venv.sh) && "$PY" scripts/reference/make_attention_fixtures.py     # from the repository root
 
 Contract: a tensor is {shape = {...}, data = {row-major values}} (dtype = 'int64' for positions and segment
 ids); floats have 9 significant digits (round-trips float32). Inputs are float32 values from a seeded

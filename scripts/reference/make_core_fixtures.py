@@ -20,8 +20,7 @@ The reference is computed in float64 from those float32 inputs, so it is the (ne
 and LLMCore's float32 results should match it to ~1e-5 relative.
 
 Rerun (PyTorch from PyPI; the CPU wheel index is not needed):
-    python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch
-    /tmp/torchvenv/bin/python scripts/reference/make_core_fixtures.py     # from the repository root
+    PY=$(scripts/reference/venv.sh) && "$PY" scripts/reference/make_core_fixtures.py     # from the repository root
 The committed fixture was produced with the torch version recorded in its meta.torch field
 (torch 2.15.0+cu132, the default PyPI wheel, run on the CPU; Python 3.11); regenerate and commit together with test changes.
 """

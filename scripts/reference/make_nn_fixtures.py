@@ -6,8 +6,7 @@ Writes two Lua-source fixtures (each `return { ... }`, loaded by the specs with 
   Tests/Fixtures/gpt_step.lua   read by Tests/lua/gpt_reference_spec.lua
 
 Generated with torch 2.15.0 (CPU). Rerun (PyTorch from PyPI, in a venv outside the repository):
-    python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch
-    /tmp/torchvenv/bin/python scripts/reference/make_nn_fixtures.py      # from the repository root
+    PY=$(scripts/reference/venv.sh) && "$PY" scripts/reference/make_nn_fixtures.py      # from the repository root
 
 Contract of the fixtures:
   A tensor is {shape = {d1, ...}, data = {row-major flat values}} (plus dtype = 'int64' for ids); an

@@ -21,8 +21,7 @@ Inputs are multiples of 1/1024 (exact in float32); the reference runs in float64
 exact answer and LLMOptim's float32 updates should match it to ~1e-5 relative.
 
 Rerun (PyTorch from PyPI, in a venv outside the repository):
-    python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch
-    /tmp/torchvenv/bin/python scripts/reference/make_optim_fixtures.py     # from the repository root
+    PY=$(scripts/reference/venv.sh) && "$PY" scripts/reference/make_optim_fixtures.py     # from the repository root
 """
 import json
 import math

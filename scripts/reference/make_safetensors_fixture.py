@@ -9,9 +9,8 @@
    with `LLMS_WRITE_FIXTURES=1 swift test --filter InteropTests`): the reference implementation must open
    it (its validator checks header, offsets and EOF), and every tensor and metadata value must match.
 
-Rerun (from the repository root; safetensors + numpy from PyPI, no torch needed):
-    python3 -m venv /tmp/stvenv && /tmp/stvenv/bin/pip install safetensors numpy
-    /tmp/stvenv/bin/python scripts/reference/make_safetensors_fixture.py
+Rerun (from the repository root; safetensors + numpy from PyPI in the peers' venv):
+    PY=$(scripts/reference/venv.sh safetensors) && "$PY" scripts/reference/make_safetensors_fixture.py
 
 Last run (safetensors 0.8.0, numpy 2.4.6, Python 3.11.7):
     wrote Tests/Fixtures/reference.safetensors

@@ -12,9 +12,8 @@ Writes into Tests/Fixtures/tokenizers/ (all small):
   llmscript_bpe500.json      the tokenizer llmscript trains on train.txt with the same settings (if the
                              llmscript binary is found), checked here by loading it into `tokenizers`
 
-Run:  python3 -m venv /tmp/tokvenv && /tmp/tokvenv/bin/pip install tokenizers regex
-      swift build --product llmscript
-      /tmp/tokvenv/bin/python scripts/reference/make_tokenizer_fixtures.py [path/to/llmscript]
+Run:  swift build --product llmscript
+      PY=$(scripts/reference/venv.sh tokenizers regex) && "$PY" scripts/reference/make_tokenizer_fixtures.py [path/to/llmscript]
 
 Result recorded with tokenizers 0.23.3, regex 2025.x, llmscript debug build:
   llmscript's trained tokenizer == HF's (same vocab, same merges in the same order);
