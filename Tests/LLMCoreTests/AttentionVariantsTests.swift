@@ -221,6 +221,13 @@ struct AttentionVariantsTests {
         #expect(a == b)
         let r = try GradCheck.run(inputs: [try leaf([1, 2, 2, 4], 0.4)]) { try $0[0].rope(offset: 3, scaling: .ntk(3)) }
         #expect(r.passed, "\(r.report)")
+        // heads split out of a (B,T,H,D) projection: read in place, result stored (B,T,H,D) as a (B,H,T,D) view
+        let proj = try leaf([2, 3, 2, 4], 0.6), heads = try proj.transpose(1, 2)
+        let yv = try heads.rope(offset: 2)
+        #expect(yv.strides == [24, 4, 8, 1])
+        #expect(yv.toFloats() == (try heads.contiguous().rope(offset: 2).toFloats()))
+        let rg = try GradCheck.run(inputs: [proj]) { try $0[0].transpose(1, 2).rope(offset: 2).mul(2) }
+        #expect(rg.passed, "\(rg.report)")
         #expect(throws: TensorError.self) { try Tensor(shape: [1, 1, 2, 3]).rope() }
         #expect(throws: TensorError.self) { try x.rope(positions: Tensor(shape: [4])) }
     }

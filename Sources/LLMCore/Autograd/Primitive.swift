@@ -117,7 +117,7 @@ public enum Primitive {
     /// add later contributions into it in place).
     var vjpReturnsFreshBuffers: Bool {
         switch self {
-        case .narrow, .linear, .embedding, .rope, .glu: return true
+        case .narrow, .linear, .embedding, .glu: return true
         default: return false
         }
     }

@@ -14,6 +14,8 @@
 // llm.attention (whose positions only decide visibility and ALiBi).
 // Backward: the transpose rotation, dx[k] = g[k]·cos + g[k+half]·sin, dx[k+half] = g[k+half]·cos − g[k]·sin.
 // Saved: the cos and sin tables (Bp, T, D/2), Bp = 1 when the positions are shared by the batch.
+// Input rows are read in place through their strides; heads-interleaved input ((B,T,H,D) storage seen as
+// (B,H,T,D), like q/k split out of a fused projection) gives an output stored the same way.
 // reference: Su et al. 2021 (RoFormer); HF transformers modeling_llama apply_rotary_pos_emb.
 import Foundation
 
@@ -59,36 +61,41 @@ extension Tensor {
                 pc[r * half + k] = Float(Foundation.cos(a)); ps[r * half + k] = Float(Foundation.sin(a))
             }
         }
-        let x = try GradMode.withoutGrad { try asFloat().contiguous() }
-        let out = try Tensor(shape: shape, zeroed: false)
-        Tensor.rotate(x.f32, out.f32, cos: pc, sin: ps, b: b, h: h, t: t, half: half, bp: bp, inverse: false)
+        let x = try GradMode.withoutGrad { try asFloat() }
+        let out = try Tensor.rotate(x, cos: cosT, sin: sinT, inverse: false)
         return out.record(.rope, [self], saved: [cosT, sinT])
     }
 
     // g: (B,H,T,D) -> dx (B,H,T,D): rotation by −θ
     static func ropeVJP(_ g: Tensor, cos: Tensor, sin: Tensor) throws -> Tensor {
-        let g = try g.contiguous()
-        let (b, h, t, d) = (g.shape[0], g.shape[1], g.shape[2], g.shape[3])
-        let dx = try Tensor(shape: g.shape, zeroed: false)
-        rotate(g.f32, dx.f32, cos: cos.f32, sin: sin.f32, b: b, h: h, t: t, half: d / 2, bp: cos.shape[0], inverse: true)
-        return dx
+        try rotate(g.asFloat(), cos: cos, sin: sin, inverse: true)
     }
 
-    /// out = rotate(x, ±θ) row by row; rows (b, h, i) read table row (b if bp > 1 else 0, i).
-    static func rotate(_ x: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>, cos: UnsafeMutablePointer<Float>,
-                       sin: UnsafeMutablePointer<Float>, b: Int, h: Int, t: Int, half: Int, bp: Int, inverse: Bool) {
-        let sign: Float = inverse ? -1 : 1, d = 2 * half
+    /// x (B,H,T,D) rotated by ±θ row by row; rows (b, h, i) read table row (b if Bp > 1 else 0, i).
+    /// Rows are read in place through x's strides when unit-stride (q/k split out of a fused projection), and
+    /// a result for heads-interleaved input (stored (B,T,H,D), as those splits and attention's gradients are)
+    /// is stored the same way and returned as a (B,H,T,D) view, so merging heads back costs no copy.
+    static func rotate(_ input: Tensor, cos: Tensor, sin: Tensor, inverse: Bool) throws -> Tensor {
+        let (b, h, t, d) = (input.shape[0], input.shape[1], input.shape[2], input.shape[3]), half = d / 2, bp = cos.shape[0]
+        let x = input.strides[3] == 1 || d <= 1 ? input : try input.contiguous()
+        let interleaved = x.strides[1] == d && x.strides[2] == h * d && h > 1 && t > 1
+        let store = try Tensor(shape: interleaved ? [b, t, h, d] : [b, h, t, d], zeroed: false)
+        let out = interleaved ? store.view(shape: [b, h, t, d], strides: [t * h * d, d, h * d, 1], offset: 0) : store
+        let (xs, os) = (x.strides, out.strides), px = x.f32, po = store.f32, pc = cos.f32, ps = sin.f32
+        let sign: Float = inverse ? -1 : 1
         Parallel.forRanges(b * h * t, cost: 3 * d) { range in
             for row in range {
-                let bi = row / (h * t), i = row % t
-                let c = cos + ((bp > 1 ? bi : 0) * t + i) * half, s = sin + ((bp > 1 ? bi : 0) * t + i) * half
-                let xr = x + row * d, o = out + row * d
+                let bi = row / (h * t), hi = (row / t) % h, i = row % t
+                let tab = ((bp > 1 ? bi : 0) * t + i) * half
+                let c = pc + tab, sn = ps + tab
+                let xr = px + bi * xs[0] + hi * xs[1] + i * xs[2], o = po + bi * os[0] + hi * os[1] + i * os[2]
                 for k in 0..<half {
-                    let x1 = xr[k], x2 = xr[k + half], sn = sign * s[k]
-                    o[k] = x1 * c[k] - x2 * sn
-                    o[k + half] = x2 * c[k] + x1 * sn
+                    let x1 = xr[k], x2 = xr[k + half], sk = sign * sn[k]
+                    o[k] = x1 * c[k] - x2 * sk
+                    o[k + half] = x2 * c[k] + x1 * sk
                 }
             }
         }
+        return out
     }
 }
