@@ -85,7 +85,8 @@ extension Tensor {
         let sign: Float = inverse ? -1 : 1
         Parallel.forRanges(b * h * t, cost: 3 * d) { range in
             for row in range {
-                let bi = row / (h * t), hi = (row / t) % h, i = row % t
+                // rows in the storage's order: (b, t, h) when heads are interleaved, else (b, h, t)
+                let bi = row / (h * t), hi = interleaved ? row % h : (row / t) % h, i = interleaved ? (row / h) % t : row % t
                 let tab = ((bp > 1 ? bi : 0) * t + i) * half
                 let c = pc + tab, sn = ps + tab
                 let xr = px + bi * xs[0] + hi * xs[1] + i * xs[2], o = po + bi * os[0] + hi * os[1] + i * os[2]
