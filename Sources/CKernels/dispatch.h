@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <stddef.h>
+#include <math.h>
 
 extern int llmk_kernel_level;   /* LLMK_LEVEL_*: set once at load (cpu.c); tests may lower it */
 
@@ -93,6 +94,19 @@ static inline LLMK_BODY float llmk_hsum(const float *acc, int lanes) {
     float half[8];
     for (int l = 0; l < 8; l++) half[l] = acc[l] + acc[l + 8];
     return llmk_hsum8(half);
+}
+
+/* max of x[0, n) with one running max per vector lane (`lanes`: 8 or 16); −∞ for n = 0. */
+static inline LLMK_BODY float llmk_row_max(int lanes, const float *restrict x, ptrdiff_t n) {
+    float acc[LLMK_MAX_LANES];
+    for (int l = 0; l < lanes; l++) acc[l] = -INFINITY;
+    ptrdiff_t j = 0;
+    for (; j + lanes <= n; j += lanes)
+        for (int l = 0; l < lanes; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+    float m = acc[0];
+    for (int l = 1; l < lanes; l++) m = acc[l] > m ? acc[l] : m;
+    for (; j < n; j++) m = x[j] > m ? x[j] : m;
+    return m;
 }
 
 #define LLMK_SQRT_2_OVER_PI 0.7978845608028654f

@@ -5,18 +5,6 @@
 #include "dispatch.h"
 #include <math.h>
 
-static inline LLMK_BODY float llmk_row_max(int lanes, const float *restrict x, ptrdiff_t n) {
-    float acc[LLMK_MAX_LANES];
-    for (int l = 0; l < lanes; l++) acc[l] = -INFINITY;
-    ptrdiff_t j = 0;
-    for (; j + lanes <= n; j += lanes)
-        for (int l = 0; l < lanes; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
-    float m = acc[0];
-    for (int l = 1; l < lanes; l++) m = acc[l] > m ? acc[l] : m;
-    for (; j < n; j++) m = x[j] > m ? x[j] : m;
-    return m;
-}
-
 /* row[j] = e^(row[j] − shift) for j < n; returns Σ of the new values */
 static inline LLMK_BODY float llmk_exp_shift_sum(int lanes, float *restrict row, ptrdiff_t n, float shift) {
     float acc[LLMK_MAX_LANES] = {0};

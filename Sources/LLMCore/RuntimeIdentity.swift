@@ -20,8 +20,8 @@ public struct RuntimeIdentity: Sendable {
     /// Two lines: "cpu: <brand> (<vendor> family F model M), simd <level>, kernels <level>" and
     /// "blas: <core> core (chosen by <who>), <n> threads; <build line>".
     public var summary: String {
-        let where_ = cpu.vendor.isEmpty ? "" : " (\(cpu.vendor) family \(cpu.family) model \(cpu.model))"
-        return "cpu: \(cpu.brand)\(where_), simd \(cpu.simd.name), kernels \(kernels.name)\n"
+        let detail = cpu.vendor.isEmpty ? "" : " (\(cpu.vendor) family \(cpu.family) model \(cpu.model))"
+        return "cpu: \(cpu.brand)\(detail), simd \(cpu.simd.name), kernels \(kernels.name)\n"
             + "blas: \(blasCore) core (chosen by \(blasCoreChoice.rawValue)), \(threads) thread\(threads == 1 ? "" : "s"); \(blasConfig)"
     }
 }
