@@ -251,10 +251,11 @@ function M.markdown()
     if depth < 3 then
       for _, k in ipairs(subs) do
         local sub = rawget(t, k)
-        if k == 'super' then -- a class's base class: documented where it is defined
-        elseif classDoc(sub) then
+        if k == 'super' then goto continue end   -- a class's base class: documented where it is defined
+        if classDoc(sub) then
           if not seen[sub] then seen[sub] = true; section(path .. '.' .. k, sub, {}) end   -- its own documented methods
         else visit(path .. '.' .. k, sub, depth + 1) end
+        ::continue::
       end
     end
   end

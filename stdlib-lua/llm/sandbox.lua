@@ -16,7 +16,7 @@ return function(host)
   local G = _G
   local fs, status = host.fs, host.status
   local type, select, tostring, error, format = type, select, tostring, error, string.format
-  local rawpcall, rawxpcall, rawload, rawloadfile = pcall, xpcall, load, loadfile
+  local rawpcall, rawxpcall, rawload = pcall, xpcall, load
   local rawio, rawos, rawrep, rawcollect = io, os, string.rep, collectgarbage
   local co = coroutine
   local rawresume, rawclose = co.resume, co.close

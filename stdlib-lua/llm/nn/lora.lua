@@ -166,7 +166,7 @@ end
 --- the parameters nn.lora froze and the full state dict; returns the model.
 function lora.merge(model)
   local list = {}
-  eachModule(model, nil, function(path, m, parent, key)
+  eachModule(model, nil, function(_, m, parent, key)
     if getmetatable(m) == LoRALinear then list[#list + 1] = {m, parent, key} end
   end)
   if #list == 0 then error('nn.lora.merge: the model has no LoRA adapters', 2) end
