@@ -49,7 +49,7 @@ local trainer = llm.Trainer{
   schedule = optim.schedule.warmupCosine{maxLR = config.lr, minLR = config.minLR, warmupSteps = config.warmup, totalSteps = config.steps},
   evalEvery = config.evalEvery, evalBatches = config.evalBatches, logEvery = config.logEvery,
   checkpointDir = config.out, checkpointEvery = config.checkpointEvery, keepLast = config.keepLast,
-  metrics = config.out .. '/metrics.jsonl', extra = {config = config, model = model:config(), tokenizer = tok:toTable()},
+  metrics = config.out .. '/metrics.jsonl', extra = {config = config, model = model:config(), modelClass = model.__name, tokenizer = tok:toTable()},
 }
 if config.resume then print('resumed at step ' .. trainer:resume(config.resume).step) end
 local result = trainer:run()

@@ -62,7 +62,7 @@ local trainer = llm.Trainer{
   evalEvery = config.evalEvery, evalBatches = config.evalBatches, logEvery = config.logEvery,
   checkpointDir = config.out, checkpointEvery = config.checkpointEvery, keepLast = config.keepLast,
   metrics = config.out .. '/metrics.jsonl',
-  extra = {config = config, model = model:config(), tokenizer = tokenizer:toTable()},
+  extra = {config = config, model = model:config(), modelClass = model.__name, tokenizer = tokenizer:toTable()},
 }
 if config.resume then
   local state = trainer:resume(config.resume)

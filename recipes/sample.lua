@@ -1,5 +1,5 @@
 -- recipes/sample.lua: loads a checkpoint written by gpt-char.lua (or any recipe that stores its model
--- config and tokenizer in `extra`) and prints samples.
+-- config, class (`modelClass`: nn.GPT by default, or nn.Llama) and tokenizer in `extra`) and prints samples.
 --   llmscript recipes/sample.lua --checkpoint=runs/gpt-char --prompt='The ' --tokens=200
 local config = llm.config({
   checkpoint = 'runs/gpt-char',   -- a step-NNNNNN checkpoint, or a run folder (its newest checkpoint)
@@ -20,7 +20,10 @@ if not extra or not extra.model or not extra.tokenizer then
   error("'" .. dir .. "' does not hold a model config and tokenizer (was it written by a recipe that sets `extra`?)", 0)
 end
 local tokenizer = llm.data.tokenizerFromTable(extra.tokenizer)
-local model = nn.GPT(extra.model)
+local classes = {['nn.GPT'] = nn.GPT, ['nn.Llama'] = nn.Llama}
+local Model = classes[extra.modelClass or 'nn.GPT']
+if not Model then error("'" .. dir .. "' holds a model of class '" .. tostring(extra.modelClass) .. "'; sample.lua knows nn.GPT and nn.Llama", 0) end
+local model = Model(extra.model)
 model:loadStateDict(ck['model.safetensors'])
 print(string.format('loaded %s (step %d, %d parameters)', dir, state.step, model:numParameters()))
 

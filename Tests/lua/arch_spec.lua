@@ -420,3 +420,29 @@ describe('nn.lora', function()
     fails(function() nn.lora(tied, {rank = 2, targets = {'head'}}) end, "'head' has a tied weight")
   end)
 end)
+
+describe('recipes/sample.lua on a Llama checkpoint', function()
+  it('rebuilds the class named by extra.modelClass and samples with the KV cache', function()
+    local cli = dofile(dir .. 'cli.lua')
+    local out = helpers.tmpdir('llama_sample')
+    local tok = llm.data.CharTokenizer('abcdefgh ')
+    local m = nn.Llama{vocab = tok:vocabSize(), dim = 16, layers = 1, heads = 2, kvHeads = 1, hidden = 24, maxSeq = 32}
+    llm.checkpoint.write(out .. '/step-000001', {
+      ['model.safetensors'] = m:stateDict(),
+      ['trainer.json'] = {step = 1, extra = {model = m:config(), modelClass = m.__name, tokenizer = tok:toTable()}},
+    })
+    local code, stdout, stderr = cli.run({cli.root .. 'recipes/sample.lua', '--checkpoint=' .. out, '--prompt=ab',
+                                          '--samples=1', '--tokens=5'})
+    assert.are.equal(0, code, stderr)
+    assert.truthy(stdout:find('--- sample 1 ---', 1, true), stdout)
+    assert.truthy(stdout:find(string.format('%d parameters', m:numParameters()), 1, true), stdout)
+    llm.checkpoint.write(out .. '/step-000002', {
+      ['model.safetensors'] = m:stateDict(),
+      ['trainer.json'] = {step = 2, extra = {model = m:config(), modelClass = 'nn.Mystery', tokenizer = tok:toTable()}},
+    })
+    code, _, stderr = cli.run({cli.root .. 'recipes/sample.lua', '--checkpoint=' .. out})
+    assert.are_not.equal(0, code)
+    assert.truthy(stderr:find("class 'nn.Mystery'", 1, true), stderr)
+    helpers.removeTmpdirs()
+  end)
+end)
