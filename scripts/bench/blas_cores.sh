@@ -18,6 +18,7 @@ for a in "$@"; do
   esac
 done
 source scripts/bench/common.sh
+export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-16}"   # as llmscript runs it: idle BLAS workers stop spinning
 LLMS="${LLMS_BIN:-}"
 for b in .build/debug/llmscript .build/release/llmscript; do [ -z "$LLMS" ] && [ -x "$b" ] && LLMS="$b"; done   # only its identity is used
 WORK="$(mktemp -d /tmp/blas-cores.XXXXXX)"
