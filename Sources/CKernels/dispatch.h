@@ -109,6 +109,27 @@ static inline LLMK_BODY float llmk_row_max(int lanes, const float *restrict x, p
     return m;
 }
 
+/* Σ (x[j] − shift)² with one partial sum per vector lane */
+static inline LLMK_BODY float llmk_sum_sq(int lanes, const float *restrict x, ptrdiff_t n, float shift) {
+    float acc[LLMK_MAX_LANES] = {0};
+    ptrdiff_t j = 0;
+    for (; j + lanes <= n; j += lanes)
+        for (int l = 0; l < lanes; l++) { float d = x[j + l] - shift; acc[l] += d * d; }
+    float s = llmk_hsum(acc, lanes);
+    for (; j < n; j++) { float d = x[j] - shift; s += d * d; }
+    return s;
+}
+
+/* √x for float, correctly rounded like sqrtf but without errno, so that loops using it vectorize. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_elementwise_sqrt)
+#define LLMK_SQRTF(x) __builtin_elementwise_sqrt(x)
+#endif
+#endif
+#ifndef LLMK_SQRTF
+#define LLMK_SQRTF(x) sqrtf(x)
+#endif
+
 #define LLMK_SQRT_2_OVER_PI 0.7978845608028654f
 
 #endif

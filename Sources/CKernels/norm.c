@@ -4,17 +4,6 @@
 #include "dispatch.h"
 #include <math.h>
 
-/* Σ (x[j] − shift)² with one partial sum per vector lane */
-static inline LLMK_BODY float llmk_sum_sq(int lanes, const float *restrict x, ptrdiff_t n, float shift) {
-    float acc[LLMK_MAX_LANES] = {0};
-    ptrdiff_t j = 0;
-    for (; j + lanes <= n; j += lanes)
-        for (int l = 0; l < lanes; l++) { float d = x[j + l] - shift; acc[l] += d * d; }
-    float s = llmk_hsum(acc, lanes);
-    for (; j < n; j++) { float d = x[j] - shift; s += d * d; }
-    return s;
-}
-
 static inline LLMK_BODY void llmk_norm_row_body(int lanes, const float *restrict x, float *restrict y, ptrdiff_t n,
                                                const float *restrict w, const float *restrict b, float eps, int rms,
                                                float *restrict mean, float *restrict rstd) {

@@ -18,7 +18,7 @@ static inline LLMK_BODY void llmk_adam_update_body(float *restrict w, const floa
             float vi = v[i] * beta2 + oneMinusB2 * gi * gi;
             float second = vmax[i] > vi ? vmax[i] : vi;
             m[i] = mi; v[i] = vi; vmax[i] = second;
-            w[i] = wi - stepSize * (mi / (sqrtf(second) / bc2Sqrt + eps));
+            w[i] = wi - stepSize * (mi / (LLMK_SQRTF(second) / bc2Sqrt + eps));
         }
     } else {
         for (ptrdiff_t i = 0; i < n; i++) {
@@ -26,7 +26,7 @@ static inline LLMK_BODY void llmk_adam_update_body(float *restrict w, const floa
             float mi = m[i] + oneMinusB1 * (gi - m[i]);
             float vi = v[i] * beta2 + oneMinusB2 * gi * gi;
             m[i] = mi; v[i] = vi;
-            w[i] = wi - stepSize * (mi / (sqrtf(vi) / bc2Sqrt + eps));
+            w[i] = wi - stepSize * (mi / (LLMK_SQRTF(vi) / bc2Sqrt + eps));
         }
     }
 }
@@ -39,15 +39,7 @@ LLMK_KERNEL_VOID(llmk_adam_update, (float *w, const float *g, float *m, float *v
  * added in double (float accuracy per block, no drift over hundreds of millions of elements). */
 static inline LLMK_BODY double llmk_sum_squares_body(int lanes, const float *restrict x, ptrdiff_t n) {
     double total = 0;
-    for (ptrdiff_t b = 0; b < n; b += 4096) {
-        ptrdiff_t e = b + 4096 < n ? b + 4096 : n, j = b;
-        float acc[LLMK_MAX_LANES] = {0};
-        for (; j + lanes <= e; j += lanes)
-            for (int l = 0; l < lanes; l++) acc[l] += x[j + l] * x[j + l];
-        float s = llmk_hsum(acc, lanes);
-        for (; j < e; j++) s += x[j] * x[j];
-        total += s;
-    }
+    for (ptrdiff_t b = 0; b < n; b += 4096) total += llmk_sum_sq(lanes, x + b, (b + 4096 < n ? b + 4096 : n) - b, 0);
     return total;
 }
 LLMK_KERNEL_W(double, llmk_sum_squares, (const float *x, ptrdiff_t n), (x, n))
