@@ -21,20 +21,14 @@ static inline LLMK_BODY float llmk_attn_softmax_row_body(int lanes, float *restr
         float x = row[j] - slope * (float)d;
         row[j] = llmk_attn_visible(d, dlo, dhi, kseg[j], qseg, live[j]) ? x : -INFINITY;
     }
-    float mx[LLMK_MAX_LANES];
-    for (int l = 0; l < lanes; l++) mx[l] = -INFINITY;
-    ptrdiff_t j = 0;
-    for (; j + lanes <= n; j += lanes)
-        for (int l = 0; l < lanes; l++) mx[l] = row[j + l] > mx[l] ? row[j + l] : mx[l];
-    float m = mx[0];
-    for (int l = 1; l < lanes; l++) m = mx[l] > m ? mx[l] : m;
-    for (; j < n; j++) m = row[j] > m ? row[j] : m;
+    float m = llmk_row_max(lanes, row, n);
     if (m == -INFINITY) {
         for (ptrdiff_t i = 0; i < n; i++) row[i] = 0;
         return INFINITY;
     }
     float acc[LLMK_MAX_LANES] = {0};
-    for (j = 0; j + lanes <= n; j += lanes)
+    ptrdiff_t j = 0;
+    for (; j + lanes <= n; j += lanes)
         for (int l = 0; l < lanes; l++) {
             float x = row[j + l], e = x == -INFINITY ? 0 : llmk_exp_poly(x - m);
             row[j + l] = e;
