@@ -37,10 +37,14 @@ struct CPUInfoTests {
             let linux = flags.contains(name == "sse3" ? "pni" : name)
             #expect(cpu.has(name) == linux, "\(name): cpuid+xgetbv \(cpu.has(name)), /proc/cpuinfo \(linux)")
         }
-        if let model = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }) {
-            let linuxBrand = model.split(separator: ":", maxSplits: 1).last!.split(separator: " ").joined(separator: " ")
-            #expect(cpu.brand == linuxBrand)
+        func field(_ name: String) -> String? {
+            text.split(separator: "\n").first { $0.split(separator: ":").first?.trimmingCharacters(in: .whitespaces) == name }
+                .map { $0.split(separator: ":", maxSplits: 1).last!.split(separator: " ").joined(separator: " ") }
         }
+        if let brand = field("model name") { #expect(cpu.brand == brand) }
+        if let family = field("cpu family").flatMap({ Int($0) }) { #expect(cpu.family == family) }
+        if let model = field("model").flatMap({ Int($0) }) { #expect(cpu.model == model) }
+        if let vendor = field("vendor_id") { #expect(cpu.vendor == vendor) }
     }
 
     @Test("the best BLAS core goes by features, and a core is forced only when OpenBLAS chose a lower one")
