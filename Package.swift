@@ -11,7 +11,7 @@ let package = Package(
         .library(name: "LLMLua", targets: ["LLMLua"]),
         .library(name: "LLMOptim", targets: ["LLMOptim"]),
         .library(name: "LLMData", targets: ["LLMData"]),
-        .library(name: "LLMFormats", targets: ["LLMFormats"]),
+        .library(name: "LLMFormats", targets: ["LLMFormats"])
     ],
     targets: [
         // System libraries. Headers are found through __has_include so a missing pkg-config is harmless.
@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "LLMIOTests", dependencies: ["LLMIO", "CLLMIO"]),
         .testTarget(name: "LLMFormatsTests", dependencies: ["LLMFormats", "LLMCore"]),
         // Runs the built llmscript binary as a subprocess (CLI, piped REPL, REPL on a pseudo-terminal).
-        .testTarget(name: "llmscriptTests", dependencies: ["llmscript"]),
+        .testTarget(name: "llmscriptTests", dependencies: ["llmscript"])
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test.sh: the whole test suite. Runs setup (packages only), builds debug, runs the Swift tests
+# test.sh: the whole test suite. Runs setup (packages only), the lint gates (scripts/lint.sh), builds debug, runs the Swift tests
 # (`swift test`: engine, Lua bridge, CLI/REPL) and the Lua specs in Tests/lua with busted, using
 # llmscript as the Lua interpreter. Exits non-zero when anything fails.
 # SWIFTPM_ARGS (optional) is passed to every swift build/test, e.g. "--scratch-path .build-ci".
@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh --no-build
+
+# formatting and lint first: swift format (toolchain) and luacheck (Debian lua-check); see scripts/lint.sh
+scripts/lint.sh
 
 read -r -a SPM <<< "${SWIFTPM_ARGS:-}"
 swift build "${SPM[@]}"

@@ -7,7 +7,7 @@
 // (Sources/llmscript/BLASEnvironment.swift).
 import CBLAS
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension BLAS {
@@ -39,7 +39,7 @@ extension BLAS {
         case "haswell", "zen", "excavator": return 2
         case "sandybridge", "bulldozer", "piledriver", "steamroller": return 1
         case "unknown", "katmai", "coppermine", "northwood", "prescott", "banias", "atom", "core2", "penryn",
-             "dunnington", "nehalem", "athlon", "opteron", "opteron_sse3", "barcelona", "nano", "bobcat":
+            "dunnington", "nehalem", "athlon", "opteron", "opteron_sse3", "barcelona", "nano", "bobcat":
             return 0
         default: return nil
         }

@@ -25,7 +25,7 @@ public struct CPUInfo: Sendable, Equatable {
         ("avx512dq", LLMK_CPU_AVX512DQ), ("avx512_vnni", LLMK_CPU_AVX512VNNI),
         ("avx512_bf16", LLMK_CPU_AVX512BF16), ("avx512_fp16", LLMK_CPU_AVX512FP16),
         ("amx_tile", LLMK_CPU_AMX_TILE), ("amx_bf16", LLMK_CPU_AMX_BF16),
-        ("amx_int8", LLMK_CPU_AMX_INT8),
+        ("amx_int8", LLMK_CPU_AMX_INT8)
     ]
 
     /// cpuid's vendor string ("GenuineIntel", "AuthenticAMD", ...); empty on other architectures.
@@ -62,8 +62,9 @@ public struct CPUInfo: Sendable, Equatable {
         let brand = withUnsafeBytes(of: info.brand) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             .split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
         let names = featureNames.filter { info.features & UInt64($0.1) != 0 }.map(\.0)
-        return CPUInfo(vendor: vendor, brand: brand.isEmpty ? "unknown" : brand, family: Int(info.family),
-                       model: Int(info.model), stepping: Int(info.stepping), features: names)
+        return CPUInfo(
+            vendor: vendor, brand: brand.isEmpty ? "unknown" : brand, family: Int(info.family),
+            model: Int(info.model), stepping: Int(info.stepping), features: names)
     }()
 
     /// The CKernels version in use now (at most `simd`; lowered by LLMSCRIPT_NO_AVX2 / LLMSCRIPT_NO_AVX512).

@@ -28,9 +28,11 @@ public enum DType: String, CaseIterable, Sendable {
     /// Parses a Lua-facing name; the error lists the choices.
     public static func parse(_ name: String) throws -> DType {
         if let d = DType(rawValue: name) { return d }
-        let aliases: [String: DType] = ["f32": .float32, "float": .float32, "i32": .int32, "int": .int32,
-                                        "i64": .int64, "long": .int64, "u8": .uint8, "i8": .int8,
-                                        "f16": .float16, "half": .float16, "bf16": .bfloat16]
+        let aliases: [String: DType] = [
+            "f32": .float32, "float": .float32, "i32": .int32, "int": .int32,
+            "i64": .int64, "long": .int64, "u8": .uint8, "i8": .int8,
+            "f16": .float16, "half": .float16, "bf16": .bfloat16
+        ]
         if let d = aliases[name] { return d }
         let choices = DType.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
         throw TensorError.invalid("Invalid dtype '\(name)', expected one of: \(choices)")

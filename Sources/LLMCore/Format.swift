@@ -69,9 +69,11 @@ struct NumberFormat {
 
     init(_ values: [Double], floating: Bool) {
         let finite = values.filter { $0.isFinite }
-        if !floating { style = .intType }
-        else if finite.allSatisfy({ $0 == $0.rounded() && Swift.abs($0) < 1e8 }) { style = .integer }
-        else {
+        if !floating {
+            style = .intType
+        } else if finite.allSatisfy({ $0 == $0.rounded() && Swift.abs($0) < 1e8 }) {
+            style = .integer
+        } else {
             let nz = finite.map { Swift.abs($0) }.filter { $0 > 0 }
             let maxA = nz.max() ?? 0, minA = nz.min() ?? 0
             style = (maxA >= 1e8 || (minA > 0 && minA < 1e-4) || (minA > 0 && maxA / minA > 1e3 && maxA >= 1e3)) ? .scientific : .fixed

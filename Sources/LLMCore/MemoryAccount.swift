@@ -5,7 +5,7 @@
 // wherever and whenever that happens. Threads with no current account are not limited. Buffers that
 // outlive a call (a writer's pending data, a dedup index) hold a `MemoryCharge` resized as they grow.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A budget of bytes shared by everything that allocates under it.

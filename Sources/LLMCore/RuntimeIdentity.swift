@@ -13,8 +13,9 @@ public struct RuntimeIdentity: Sendable {
 
     /// The identity now (thread count and kernel version may change during a run).
     public static var current: RuntimeIdentity {
-        RuntimeIdentity(cpu: .current, kernels: CPUInfo.kernels, blasCore: BLAS.coreName, blasCoreChoice: BLAS.coreChoice,
-                        blasConfig: BLAS.config, threads: BLAS.threads)
+        RuntimeIdentity(
+            cpu: .current, kernels: CPUInfo.kernels, blasCore: BLAS.coreName, blasCoreChoice: BLAS.coreChoice,
+            blasConfig: BLAS.config, threads: BLAS.threads)
     }
 
     /// Two lines: "cpu: <brand> (<vendor> family F model M), simd <level>, kernels <level>" and

@@ -50,7 +50,11 @@ public enum Shape {
         for i in 0..<n {
             let da = i < n - a.count ? 1 : a[i - (n - a.count)]
             let db = i < n - b.count ? 1 : b[i - (n - b.count)]
-            if da == db || db == 1 { out[i] = da } else if da == 1 { out[i] = db } else {
+            if da == db || db == 1 {
+                out[i] = da
+            } else if da == 1 {
+                out[i] = db
+            } else {
                 throw TensorError.shape("\(op): shapes \(shapeString(a)) and \(shapeString(b)) cannot be broadcast (dim \(i + 1): \(da) vs \(db))")
             }
         }

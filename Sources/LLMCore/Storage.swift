@@ -6,12 +6,12 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 #if canImport(Glibc)
-/// glibc's `int mallopt(int, int)` (malloc.h is not part of the Glibc module).
-@_silgen_name("mallopt") private func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
+    /// glibc's `int mallopt(int, int)` (malloc.h is not part of the Glibc module).
+    @_silgen_name("mallopt") private func glibcMallopt(_ param: Int32, _ value: Int32) -> Int32
 #endif
 
 /// Aligned native memory behind one or more ``Tensor`` views.
@@ -42,8 +42,8 @@ public final class Storage: @unchecked Sendable {
     /// cost a page fault plus a kernel zero-fill per 4 KiB on first touch. Peak RSS is unchanged.
     static let heapTuned: Bool = {
         #if canImport(Glibc)
-        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 1 << 30)
-        _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 1 << 30)
+            _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 1 << 30)
+            _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 1 << 30)
         #endif
         return true
     }()
@@ -60,7 +60,7 @@ public final class Storage: @unchecked Sendable {
             account?.credit(byteCount)
             throw TensorError.memory("cannot allocate \(byteCount) bytes: more than this machine's memory (\(Storage.maxBytes) bytes)")
         }
-        if byteCount > 1 << 30 {   // large requests: refuse what the machine cannot back right now
+        if byteCount > 1 << 30 {  // large requests: refuse what the machine cannot back right now
             let free = sysconf(Int32(_SC_AVPHYS_PAGES)), page = sysconf(Int32(_SC_PAGESIZE))
             let (avail, o) = Int(free).multipliedReportingOverflow(by: Int(page))
             if !o && avail > 0 && byteCount > avail {

@@ -215,8 +215,10 @@ public final class Tensor: @unchecked Sendable {
 }
 
 /// Row-major traversal of two strided layouts of the same (broadcast) shape.
-@inlinable public func forEachStridedOffset2(shape: [Int], _ sa: [Int], _ baseA: Int, _ sb: [Int], _ baseB: Int,
-                                             _ body: (Int, Int) -> Void) {
+@inlinable public func forEachStridedOffset2(
+    shape: [Int], _ sa: [Int], _ baseA: Int, _ sb: [Int], _ baseB: Int,
+    _ body: (Int, Int) -> Void
+) {
     let rank = shape.count
     if rank == 0 { body(baseA, baseB); return }
     if shape.contains(0) { return }

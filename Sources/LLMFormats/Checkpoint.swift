@@ -29,7 +29,8 @@ public enum Checkpoint {
 
     /// Checks a file name for use inside a checkpoint: `[A-Za-z0-9._-]`, not hidden, not the manifest.
     public static func validate(fileName n: String) throws {
-        let ok = !n.isEmpty && n.utf8.count <= 200 && !n.hasPrefix(".") && n != manifestName
+        let ok =
+            !n.isEmpty && n.utf8.count <= 200 && !n.hasPrefix(".") && n != manifestName
             && n.utf8.allSatisfy { c in (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E || c == 0x5F || c == 0x2D }
         guard ok else {
             throw FormatError("checkpoint: invalid file name '\(n)' (use letters, digits, '.', '_', '-'; not hidden, not '\(manifestName)')")
@@ -39,8 +40,10 @@ public enum Checkpoint {
     /// Writes `files` as the checkpoint `dir`, replacing an existing one atomically.
     /// - Parameter faultHook: testing aid, called with `file:<name>`, `manifest` and `swap` at each phase;
     ///   throwing from it aborts the write as a failure at that point would.
-    public static func write(dir rawDir: String, files: [String: CheckpointFile],
-                             faultHook: ((String) throws -> Void)? = nil) throws {
+    public static func write(
+        dir rawDir: String, files: [String: CheckpointFile],
+        faultHook: ((String) throws -> Void)? = nil
+    ) throws {
         let dir = FileIO.stripTrailingSlashes(rawDir)
         guard !dir.isEmpty, !["", ".", "..", "/"].contains(FileIO.baseName(dir)) else {
             throw FormatError("checkpoint: invalid directory '\(rawDir)'")
@@ -51,7 +54,7 @@ public enum Checkpoint {
         if FileIO.exists(dir) && !FileIO.isDirectory(dir) { throw FormatError("checkpoint: '\(dir)' exists and is not a directory") }
         let pid = getpid()
         let tmp = "\(dir).tmp-\(pid)", trash = "\(dir).old-\(pid)"
-        try? FileIO.removeTree(tmp, what: "checkpoint")   // leftover of a crashed writer with our pid
+        try? FileIO.removeTree(tmp, what: "checkpoint")  // leftover of a crashed writer with our pid
         try FileIO.makeDirectory(tmp, what: "checkpoint")
         do {
             var entries: [JSONValue] = []
@@ -64,12 +67,17 @@ public enum Checkpoint {
                     case .tensors(let ts, let md): try Safetensors.stream(ts, metadata: md, into: &w)
                     }
                 }
-                entries.append(.object([JSONMember("name", .string(name)), JSONMember("size", .int(Int64(w.bytesWritten))),
-                                        JSONMember("sha256", .string(h.finalizeHex()))]))
+                entries.append(
+                    .object([
+                        JSONMember("name", .string(name)), JSONMember("size", .int(Int64(w.bytesWritten))),
+                        JSONMember("sha256", .string(h.finalizeHex()))
+                    ]))
                 try faultHook?("file:\(name)")
             }
-            let manifest = JSONValue.object([JSONMember("format", .string(formatName)), JSONMember("version", .int(version)),
-                                             JSONMember("files", .array(entries))])
+            let manifest = JSONValue.object([
+                JSONMember("format", .string(formatName)), JSONMember("version", .int(version)),
+                JSONMember("files", .array(entries))
+            ])
             let text = try JSONWriter.string(manifest, indent: 2) + "\n"
             _ = try FileIO.create(tmp + "/" + manifestName, what: "checkpoint") { w in try w.write(Array(text.utf8)) }
             try FileIO.syncDirectory(tmp, what: "checkpoint")
@@ -82,8 +90,10 @@ public enum Checkpoint {
     }
 
     /// Renames the finished `tmp` to `dir`, moving an existing `dir` aside first and deleting it after.
-    private static func commit(tmp: String, dir: String, trash: String, parent: String,
-                               faultHook: ((String) throws -> Void)?) throws {
+    private static func commit(
+        tmp: String, dir: String, trash: String, parent: String,
+        faultHook: ((String) throws -> Void)?
+    ) throws {
         var movedOld = false
         do {
             if FileIO.exists(dir) {
@@ -94,7 +104,7 @@ public enum Checkpoint {
             }
             try FileIO.rename(tmp, dir, what: "checkpoint")
         } catch {
-            if movedOld { try? FileIO.rename(trash, dir, what: "checkpoint") }   // put the old checkpoint back
+            if movedOld { try? FileIO.rename(trash, dir, what: "checkpoint") }  // put the old checkpoint back
             try? FileIO.removeTree(tmp, what: "checkpoint")
             throw error
         }

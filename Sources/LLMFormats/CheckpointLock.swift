@@ -34,7 +34,7 @@ public final class RunFolderLock: @unchecked Sendable {
         while d.count > 1 && d.hasSuffix("/") { d.removeLast() }
         guard !d.isEmpty, !d.utf8.contains(0) else { throw FormatError("run folder: invalid path '\(rawDir)'") }
         dir = d
-        try FileIO.makeDirectories(d, what: "run folder '\(d)'")   // through the sandbox's file policy (LLMIO)
+        try FileIO.makeDirectories(d, what: "run folder '\(d)'")  // through the sandbox's file policy (LLMIO)
         let path = d + "/" + Self.fileName
         // O_NOFOLLOW: a symlink planted as `.lock` must not make the pid overwrite another file
         let f = try FileIO.formatted { try Files.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, what: "run folder '\(d)'") }

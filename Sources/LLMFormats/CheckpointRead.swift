@@ -22,7 +22,8 @@ extension Checkpoint {
             var hint = ""
             let base = FileIO.baseName(dir)
             if let names = try? FileIO.list(FileIO.directory(of: dir), what: "checkpoint"),
-               let old = names.first(where: { $0.hasPrefix(base + ".old-") }) {
+                let old = names.first(where: { $0.hasPrefix(base + ".old-") })
+            {
                 hint = " (an interrupted replacement left '\(old)' next to it; rename it back to recover)"
             }
             throw FormatError("checkpoint: '\(dir)' does not exist or is not a directory\(hint)")
@@ -43,7 +44,8 @@ extension Checkpoint {
         var seen = Set<String>()
         for item in list {
             guard let name = item["name"]?.string, let size = item["size"]?.int, size >= 0,
-                  let sha = item["sha256"]?.string, sha.utf8.count == 64 else {
+                let sha = item["sha256"]?.string, sha.utf8.count == 64
+            else {
                 throw bad("each file needs 'name', a non-negative 'size' and a 64-digit 'sha256'")
             }
             do { try validate(fileName: name) } catch { throw bad("invalid file name '\(name)'") }

@@ -26,7 +26,7 @@ extension Checkpoint {
     public static func removeStaleTemporaries(parent rawParent: String) throws -> [String] {
         var parent = rawParent
         while parent.count > 1 && parent.hasSuffix("/") { parent.removeLast() }
-        let names = try FileIO.list(parent, what: "checkpoint")   // every operation through LLMIO's file policy
+        let names = try FileIO.list(parent, what: "checkpoint")  // every operation through LLMIO's file policy
         var done: [String] = []
         for name in names.sorted() {
             guard let (kind, base) = staleKind(name) else { continue }

@@ -4,7 +4,7 @@
 // file policy (resolution beneath the allowed folders) applies to all of them.
 import LLMIO
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 typealias FileWriter = LLMIO.FileWriter

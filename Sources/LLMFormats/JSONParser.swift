@@ -178,7 +178,9 @@ public struct JSONParser {
         if peek == UInt8(ascii: "0") {
             i += 1
             if let c = peek, c >= 0x30 && c <= 0x39 { throw fail("leading zeros are not allowed in numbers", at: start) }
-        } else if digits() == 0 { throw fail("invalid number", at: start) }
+        } else if digits() == 0 {
+            throw fail("invalid number", at: start)
+        }
         var integral = true
         if peek == UInt8(ascii: ".") {
             i += 1; integral = false

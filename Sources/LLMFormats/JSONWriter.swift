@@ -33,7 +33,7 @@ public enum JSONWriter {
         case .int(let x): out.append(contentsOf: Array(String(x).utf8))
         case .double(let x):
             guard x.isFinite else { throw FormatError("json: cannot encode \(x) (JSON has no NaN or infinity)") }
-            out.append(contentsOf: Array(String(x).utf8))   // shortest round-trip form; "1.0", "1e-05"
+            out.append(contentsOf: Array(String(x).utf8))  // shortest round-trip form; "1.0", "1e-05"
         case .string(let s): escape(s, &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))

@@ -7,7 +7,7 @@
 
 import COpenSSL
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Incremental SHA-256.
@@ -75,7 +75,7 @@ public struct SHA256: Sendable {
     /// SHA-256 of the regular file at `path`, read in 1 MiB chunks (the file is never held whole).
     /// Errors name the path: missing, not a regular file, unreadable.
     public static func hex(file path: String) throws -> String {
-        let fd = try FileIO.openForReading(path, what: "sha256")   // LLMIO: the sandbox's file policy applies
+        let fd = try FileIO.openForReading(path, what: "sha256")  // LLMIO: the sandbox's file policy applies
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw FormatError("sha256: '\(path)' is not a regular file") }

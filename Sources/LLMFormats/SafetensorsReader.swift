@@ -25,8 +25,10 @@ public enum Safetensors {
     public static let maxHeaderBytes = 100_000_000
 
     /// The dtype strings llmscript reads and writes.
-    public static let dtypeNames: [(String, DType)] = [("F32", .float32), ("F16", .float16), ("BF16", .bfloat16),
-        ("I64", .int64), ("I32", .int32), ("I8", .int8), ("U8", .uint8)]
+    public static let dtypeNames: [(String, DType)] = [
+        ("F32", .float32), ("F16", .float16), ("BF16", .bfloat16),
+        ("I64", .int64), ("I32", .int32), ("I8", .int8), ("U8", .uint8)
+    ]
     static let knownUnsupported: Set<String> = ["BOOL", "F64", "I16", "U16", "U32", "U64", "F8_E5M2", "F8_E4M3"]
 
     /// The safetensors name of `d` (`F32`).
@@ -35,7 +37,7 @@ public enum Safetensors {
     /// Reads the file at `path` (memory-mapped; tensors are copied out, so the map is released on return).
     public static func read(path: String) throws -> SafetensorsFile {
         let map = try FileIO.map(path, what: "safetensors")
-        return try withExtendedLifetime(map) { try decode(map.bytes, source: path) }   // unmapped only after decoding
+        return try withExtendedLifetime(map) { try decode(map.bytes, source: path) }  // unmapped only after decoding
     }
 
     /// Parses a safetensors image held in memory; `source` names it in errors.
@@ -128,8 +130,9 @@ struct Entry {
             dtype = d
         } else {
             let known = Safetensors.dtypeNames.map(\.0).joined(separator: ", ")
-            throw FormatError(Safetensors.knownUnsupported.contains(ds)
-                ? "dtype '\(ds)' is not supported (llmscript reads \(known))" : "unknown dtype '\(ds)' (expected one of \(known))")
+            throw FormatError(
+                Safetensors.knownUnsupported.contains(ds)
+                    ? "dtype '\(ds)' is not supported (llmscript reads \(known))" : "unknown dtype '\(ds)' (expected one of \(known))")
         }
         guard let sv = v["shape"] else { throw FormatError("missing 'shape'") }
         guard let dims = sv.array else { throw FormatError("'shape' must be an array of integers, got \(sv.kindName)") }
@@ -141,7 +144,7 @@ struct Entry {
             shape.append(Int(x))
         }
         self.shape = shape
-        var nonzero = 1   // product of the non-zero dims, so [0, 2^62, 2^62] is rejected too
+        var nonzero = 1  // product of the non-zero dims, so [0, 2^62, 2^62] is rejected too
         for d in shape {
             let (p, o) = nonzero.multipliedReportingOverflow(by: max(d, 1))
             guard !o else { throw FormatError("shape \(shapeString(shape)) is too large (its element count overflows)") }

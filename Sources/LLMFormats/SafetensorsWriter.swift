@@ -22,11 +22,14 @@ extension Safetensors {
             let t0 = tensors[name]!
             let t = t0.isContiguous ? t0 : try t0.contiguous()
             let bytes = t.count * t.dtype.itemSize
-            members.append(JSONMember(name, .object([
-                JSONMember("dtype", .string(Safetensors.name(of: t.dtype))),
-                JSONMember("shape", .array(t.shape.map { .int(Int64($0)) })),
-                JSONMember("data_offsets", .array([.int(Int64(offset)), .int(Int64(offset + bytes))])),
-            ])))
+            members.append(
+                JSONMember(
+                    name,
+                    .object([
+                        JSONMember("dtype", .string(Safetensors.name(of: t.dtype))),
+                        JSONMember("shape", .array(t.shape.map { .int(Int64($0)) })),
+                        JSONMember("data_offsets", .array([.int(Int64(offset)), .int(Int64(offset + bytes))]))
+                    ])))
             order.append((name, t))
             offset += bytes
         }
@@ -57,13 +60,13 @@ extension Safetensors {
 
     static func stream(_ tensors: [String: Tensor], metadata: [String: String]?, into w: inout FileWriter) throws {
         #if _endian(big)
-        throw FormatError("safetensors: writing on a big-endian machine is not supported")
+            throw FormatError("safetensors: writing on a big-endian machine is not supported")
         #else
-        let (header, order) = try layout(tensors, metadata: metadata)
-        try w.write(header)
-        for (_, t) in order {
-            try w.write(UnsafeRawBufferPointer(start: t.rawPointer, count: t.count * t.dtype.itemSize))
-        }
+            let (header, order) = try layout(tensors, metadata: metadata)
+            try w.write(header)
+            for (_, t) in order {
+                try w.write(UnsafeRawBufferPointer(start: t.rawPointer, count: t.count * t.dtype.itemSize))
+            }
         #endif
     }
 }

@@ -5,7 +5,7 @@
 // removals go through ``Files`` (the sandbox's file policy).
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A sequential writer over a descriptor that loops over short writes and counts the bytes; `tap` sees
@@ -68,13 +68,13 @@ public final class AtomicFile {
     public init(_ path: String, what: String) throws {
         guard !Files.isDirectory(path) else { throw FileError("\(what): cannot write '\(path)': it is a directory") }
         let dir = Files.directory(of: path)
-        let n = atomicFileCounter.add(1, ordering: .relaxed).newValue   // writers of one path in one process
+        let n = atomicFileCounter.add(1, ordering: .relaxed).newValue  // writers of one path in one process
         temp = (dir == "/" ? "" : dir) + "/." + Files.baseName(path) + ".tmp-\(getpid())-\(n)"
-        try? Files.remove(temp, what: what)   // a leftover of an earlier process with this pid
+        try? Files.remove(temp, what: what)  // a leftover of an earlier process with this pid
         self.path = path
         let fd: Int32
         do { fd = try Files.open(temp, O_WRONLY | O_CREAT | O_EXCL, what: what) } catch let e as FileError where e.denied {
-            throw Files.denial(path, write: true) ?? e   // name the file the caller asked for, not the temporary one
+            throw Files.denial(path, write: true) ?? e  // name the file the caller asked for, not the temporary one
         }
         writer = FileWriter(fd: fd, path: path, what: what)
     }

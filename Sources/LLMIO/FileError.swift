@@ -1,7 +1,7 @@
 // FileError: what the IO layer throws. `message` is complete and user-facing: `what: cannot open 'p': reason`
 // for a system error, or the sandbox's denial (`sandbox: reading 'p' is not allowed (...)`) unchanged.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An IO failure with a ready-to-show message.

@@ -5,7 +5,7 @@
 // message names the path as the caller gave it (never a resolved one).
 import CLLMIO
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// File-system operations through the current ``FileAccess/policy``.

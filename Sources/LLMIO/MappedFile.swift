@@ -1,7 +1,7 @@
 // MappedFile: the one read-only memory map of the engine (safetensors, token shards): the whole regular file,
 // opened through ``Files`` (the sandbox's file policy), mapped MAP_PRIVATE and unmapped on deinit.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A read-only memory map of a whole regular file (an empty file maps to an empty buffer).

@@ -11,7 +11,7 @@ public final class Adagrad: Optimizer {
     public static let schema: [HyperParameter] = [
         HyperParameter("lr", 1e-2, .nonNegative), HyperParameter("lrDecay", 0, .nonNegative),
         HyperParameter("weightDecay", 0, .nonNegative), HyperParameter("initialAccumulatorValue", 0, .nonNegative),
-        HyperParameter("eps", 1e-10, .nonNegative),
+        HyperParameter("eps", 1e-10, .nonNegative)
     ]
 
     /// Parameter groups with per-group overrides of `options` (keys of ``schema``).
@@ -20,11 +20,15 @@ public final class Adagrad: Optimizer {
     }
 
     /// One group of parameters.
-    public convenience init(_ params: [Tensor], lr: Double = 1e-2, lrDecay: Double = 0, weightDecay: Double = 0,
-                            initialAccumulatorValue: Double = 0, eps: Double = 1e-10) throws {
-        try self.init(groups: [ParamGroup(params: params)], options: [
-            "lr": lr, "lrDecay": lrDecay, "weightDecay": weightDecay, "initialAccumulatorValue": initialAccumulatorValue, "eps": eps,
-        ])
+    public convenience init(
+        _ params: [Tensor], lr: Double = 1e-2, lrDecay: Double = 0, weightDecay: Double = 0,
+        initialAccumulatorValue: Double = 0, eps: Double = 1e-10
+    ) throws {
+        try self.init(
+            groups: [ParamGroup(params: params)],
+            options: [
+                "lr": lr, "lrDecay": lrDecay, "weightDecay": weightDecay, "initialAccumulatorValue": initialAccumulatorValue, "eps": eps
+            ])
     }
 
     override func update(_ p: Tensor, grad: Tensor, state: inout ParamState, group: ParamGroup) throws {

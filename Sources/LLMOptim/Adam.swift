@@ -6,7 +6,7 @@
 import CKernels
 import LLMCore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Adam (Kingma & Ba, 2015). ``AdamW`` is the same update with decoupled weight decay.
@@ -14,9 +14,11 @@ import Glibc
 /// In Lua: `optim.Adam(params, {lr=1e-3, betas={0.9, 0.999}, eps=1e-8, weightDecay=0, amsgrad=false})`.
 public class Adam: Optimizer {
     static func schema(weightDecay: Double) -> [HyperParameter] {
-        [HyperParameter("lr", 1e-3, .nonNegative), HyperParameter("beta1", 0.9, .unitInterval, pairedAs: "betas"),
-         HyperParameter("beta2", 0.999, .unitInterval, pairedAs: "betas"), HyperParameter("eps", 1e-8, .nonNegative),
-         HyperParameter("weightDecay", weightDecay, .nonNegative), HyperParameter("amsgrad", 0, .bool)]
+        [
+            HyperParameter("lr", 1e-3, .nonNegative), HyperParameter("beta1", 0.9, .unitInterval, pairedAs: "betas"),
+            HyperParameter("beta2", 0.999, .unitInterval, pairedAs: "betas"), HyperParameter("eps", 1e-8, .nonNegative),
+            HyperParameter("weightDecay", weightDecay, .nonNegative), HyperParameter("amsgrad", 0, .bool)
+        ]
     }
     /// Hyper-parameters of Adam (`betas` are `beta1`, `beta2`).
     public static let adamSchema = schema(weightDecay: 0)
@@ -24,8 +26,9 @@ public class Adam: Optimizer {
 
     init(name: String, decoupled: Bool, groups: [ParamGroup], options: [String: Double]) throws {
         self.decoupled = decoupled
-        try super.init(name: name, schema: Adam.schema(weightDecay: decoupled ? 1e-2 : 0),
-                       bufferNames: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], groups: groups, options: options)
+        try super.init(
+            name: name, schema: Adam.schema(weightDecay: decoupled ? 1e-2 : 0),
+            bufferNames: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"], groups: groups, options: options)
     }
 
     /// Parameter groups with per-group overrides of `options` (keys of ``adamSchema``).
@@ -34,11 +37,15 @@ public class Adam: Optimizer {
     }
 
     /// One group of parameters.
-    public convenience init(_ params: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
-                            eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false) throws {
-        try self.init(groups: [ParamGroup(params: params)], options: [
-            "lr": lr, "beta1": betas.0, "beta2": betas.1, "eps": eps, "weightDecay": weightDecay, "amsgrad": amsgrad ? 1 : 0,
-        ])
+    public convenience init(
+        _ params: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+        eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false
+    ) throws {
+        try self.init(
+            groups: [ParamGroup(params: params)],
+            options: [
+                "lr": lr, "beta1": betas.0, "beta2": betas.1, "eps": eps, "weightDecay": weightDecay, "amsgrad": amsgrad ? 1 : 0
+            ])
     }
 
     override func update(_ p: Tensor, grad: Tensor, state: inout ParamState, group: ParamGroup) throws {
@@ -53,10 +60,11 @@ public class Adam: Optimizer {
         let v = try state.buffer("exp_avg_sq", like: p).tensor.f32
         let vmax: UnsafeMutablePointer<Float>? = group.flag("amsgrad") ? try state.buffer("max_exp_avg_sq", like: p).tensor.f32 : nil
         let w = p.f32, g = grad.f32
-        Parallel.forRanges(p.count, cost: 8) { r in   // one fused SIMD loop (CKernels), split over the workers
+        Parallel.forRanges(p.count, cost: 8) { r in  // one fused SIMD loop (CKernels), split over the workers
             let o = r.lowerBound
-            llmk_adam_update(w + o, g + o, m + o, v + o, vmax.map { $0 + o }, r.count, decay, l2, oneMinusB1, beta2, oneMinusB2,
-                             bc2Sqrt, eps, stepSize)
+            llmk_adam_update(
+                w + o, g + o, m + o, v + o, vmax.map { $0 + o }, r.count, decay, l2, oneMinusB1, beta2, oneMinusB2,
+                bc2Sqrt, eps, stepSize)
         }
     }
 }

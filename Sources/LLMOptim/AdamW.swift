@@ -18,10 +18,14 @@ public final class AdamW: Adam {
     }
 
     /// One group of parameters.
-    public convenience init(_ params: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
-                            eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false) throws {
-        try self.init(groups: [ParamGroup(params: params)], options: [
-            "lr": lr, "beta1": betas.0, "beta2": betas.1, "eps": eps, "weightDecay": weightDecay, "amsgrad": amsgrad ? 1 : 0,
-        ])
+    public convenience init(
+        _ params: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999),
+        eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false
+    ) throws {
+        try self.init(
+            groups: [ParamGroup(params: params)],
+            options: [
+                "lr": lr, "beta1": betas.0, "beta2": betas.1, "eps": eps, "weightDecay": weightDecay, "amsgrad": amsgrad ? 1 : 0
+            ])
     }
 }

@@ -5,7 +5,7 @@
 import CKernels
 import LLMCore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Rescales the gradients of `params` in place so their joint norm is at most `maxNorm`.
@@ -34,16 +34,22 @@ public func clipGradNorm(_ params: [Tensor], maxNorm: Double, normType: Double =
             total = Swift.max(total, m)
         } else {
             var s = 0.0
-            if normType == 2 && g.isContiguous { s = sumOfSquares(g) }
-            else if normType == 2 { g.forEachOffset { let x = Double(base[$0]); s += x * x } }
-            else { g.forEachOffset { s += pow(Double(Swift.abs(base[$0])), normType) } }
+            if normType == 2 && g.isContiguous {
+                s = sumOfSquares(g)
+            } else if normType == 2 {
+                g.forEachOffset {
+                    let x = Double(base[$0]); s += x * x
+                }
+            } else {
+                g.forEachOffset { s += pow(Double(Swift.abs(base[$0])), normType) }
+            }
             let norm = normType == 2 ? s.squareRoot() : pow(s, 1 / normType)
             total += normType == 2 ? norm * norm : pow(norm, normType)
         }
     }
     if !normType.isInfinite { total = normType == 2 ? total.squareRoot() : pow(total, 1 / normType) }
     let coef = Float(Swift.min(maxNorm / (total + 1e-6), 1))
-    if coef == 1 { return total }   // nothing to scale (PyTorch multiplies by 1.0: the same values)
+    if coef == 1 { return total }  // nothing to scale (PyTorch multiplies by 1.0: the same values)
     for g in grads {
         let base = g.storage.bytes.assumingMemoryBound(to: Float.self)
         g.storage.bumpVersion()
@@ -60,12 +66,15 @@ public func clipGradNorm(_ params: [Tensor], maxNorm: Double, normType: Double =
 /// Σ g² of a contiguous float32 tensor: SIMD blocks (CKernels) split over the engine's workers.
 private func sumOfSquares(_ g: Tensor) -> Double {
     let p = g.f32
-    var partial: UnsafeMutableBufferPointer<Double>? = nil   // one slot per worker, written by that worker only
+    var partial: UnsafeMutableBufferPointer<Double>? = nil  // one slot per worker, written by that worker only
     defer { partial?.deallocate() }
-    Parallel.forRangesIndexed(g.count, prepare: { w in
-        partial = .allocate(capacity: w)
-        partial?.initialize(repeating: 0)
-    }) { w, r in
+    Parallel.forRangesIndexed(
+        g.count,
+        prepare: { w in
+            partial = .allocate(capacity: w)
+            partial?.initialize(repeating: 0)
+        }
+    ) { w, r in
         if let slots = partial { slots[w] = llmk_sum_squares(p + r.lowerBound, r.count) }
     }
     return partial?.reduce(0, +) ?? 0

@@ -119,7 +119,7 @@ public func formatNumber(_ v: Double) -> String {
     if v.isInfinite { return v > 0 ? "inf" : "-inf" }
     if v == v.rounded(), Swift.abs(v) < 1e6 { return String(Int64(v)) }
     let s = "\(v)"
-    if let e = s.firstIndex(where: { $0 == "e" || $0 == "E" }) {   // "6e-05" -> "6e-5"
+    if let e = s.firstIndex(where: { $0 == "e" || $0 == "E" }) {  // "6e-05" -> "6e-5"
         let mantissa = s[..<e], rest = s[s.index(after: e)...]
         let sign = rest.first == "-" ? "-" : "+"
         let digits = rest.drop(while: { $0 == "-" || $0 == "+" || $0 == "0" })

@@ -4,7 +4,7 @@
 // (PyTorch raises instead). Momentum cycling is not part of this schedule.
 import LLMCore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The 1cycle policy (Smith & Topin, 2017), as torch.optim.lr_scheduler.OneCycleLR.
@@ -15,8 +15,10 @@ public struct OneCycle: LRSchedule {
     public let maxLR: Double, totalSteps: Int, pctStart: Double, cosine: Bool
     public let divFactor: Double, finalDivFactor: Double, threePhase: Bool
 
-    public init(maxLR: Double, totalSteps: Int, pctStart: Double = 0.3, anneal: String = "cos",
-                divFactor: Double = 25, finalDivFactor: Double = 1e4, threePhase: Bool = false) throws {
+    public init(
+        maxLR: Double, totalSteps: Int, pctStart: Double = 0.3, anneal: String = "cos",
+        divFactor: Double = 25, finalDivFactor: Double = 1e4, threePhase: Bool = false
+    ) throws {
         try checkLR(maxLR, "maxLR"); try checkCount(totalSteps, "totalSteps", min: 1)
         guard pctStart >= 0, pctStart <= 1 else {
             throw TensorError.invalid("Invalid 'pctStart': expected a number in [0, 1], got \(formatNumber(pctStart))")

@@ -41,8 +41,10 @@ public class Optimizer: CustomStringConvertible {
     /// Names of the buffers a state of this optimizer may hold (for loadStateDict).
     let bufferNames: [String]
 
-    init(name: String, schema: [HyperParameter], bufferNames: [String], groups specs: [ParamGroup],
-         options: [String: Double]) throws {
+    init(
+        name: String, schema: [HyperParameter], bufferNames: [String], groups specs: [ParamGroup],
+        options: [String: Double]
+    ) throws {
         self.name = name
         self.schema = schema
         self.bufferNames = bufferNames
@@ -57,7 +59,8 @@ public class Optimizer: CustomStringConvertible {
             try Optimizer.merge(spec.options, into: &resolved, schema: schema, where: "\(name) group \(gi + 1)")
             for (pi, p) in spec.params.enumerated() {
                 guard p.dtype == .float32, p.isContiguous else {
-                    throw TensorError.invalid("\(name): parameter \(pi + 1) of group \(gi + 1) must be a contiguous float32 tensor (got \(p.dtype.rawValue)\(p.isContiguous ? "" : ", non-contiguous"))")
+                    throw TensorError.invalid(
+                        "\(name): parameter \(pi + 1) of group \(gi + 1) must be a contiguous float32 tensor (got \(p.dtype.rawValue)\(p.isContiguous ? "" : ", non-contiguous"))")
                 }
                 guard seen.insert(ObjectIdentifier(p)).inserted else {
                     throw TensorError.invalid("\(name): parameter \(pi + 1) of group \(gi + 1) appears more than once")
@@ -71,8 +74,10 @@ public class Optimizer: CustomStringConvertible {
         for g in groups { try checkGroup(g) }
     }
 
-    static func merge(_ options: [String: Double], into target: inout [String: Double], schema: [HyperParameter],
-                      where context: String) throws {
+    static func merge(
+        _ options: [String: Double], into target: inout [String: Double], schema: [HyperParameter],
+        where context: String
+    ) throws {
         for (k, v) in options.sorted(by: { $0.key < $1.key }) {
             guard let h = schema.first(where: { $0.name == k }) else {
                 let choices = schema.map { "'\($0.name)'" }.joined(separator: ", ")
@@ -89,7 +94,7 @@ public class Optimizer: CustomStringConvertible {
     /// Applies one update to `p` (contiguous f32) from `grad` (contiguous f32, same shape). `state.step`
     /// has already been incremented. Subclasses implement it as one loop over the elements.
     func update(_ p: Tensor, grad: Tensor, state: inout ParamState, group: ParamGroup) throws {
-        throw TensorError.invalid("\(name): update is not implemented")   // only subclasses are constructed
+        throw TensorError.invalid("\(name): update is not implemented")  // only subclasses are constructed
     }
 
     /// Updates every parameter that has a gradient (one fused loop per parameter).

@@ -11,21 +11,26 @@ public final class RMSprop: Optimizer {
     public static let schema: [HyperParameter] = [
         HyperParameter("lr", 1e-2, .nonNegative), HyperParameter("alpha", 0.99, .nonNegative),
         HyperParameter("eps", 1e-8, .nonNegative), HyperParameter("weightDecay", 0, .nonNegative),
-        HyperParameter("momentum", 0, .nonNegative), HyperParameter("centered", 0, .bool),
+        HyperParameter("momentum", 0, .nonNegative), HyperParameter("centered", 0, .bool)
     ]
 
     /// Parameter groups with per-group overrides of `options` (keys of ``schema``).
     public init(groups: [ParamGroup], options: [String: Double] = [:]) throws {
-        try super.init(name: "RMSprop", schema: RMSprop.schema, bufferNames: ["square_avg", "grad_avg", "momentum_buffer"],
-                       groups: groups, options: options)
+        try super.init(
+            name: "RMSprop", schema: RMSprop.schema, bufferNames: ["square_avg", "grad_avg", "momentum_buffer"],
+            groups: groups, options: options)
     }
 
     /// One group of parameters.
-    public convenience init(_ params: [Tensor], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8,
-                            weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) throws {
-        try self.init(groups: [ParamGroup(params: params)], options: [
-            "lr": lr, "alpha": alpha, "eps": eps, "weightDecay": weightDecay, "momentum": momentum, "centered": centered ? 1 : 0,
-        ])
+    public convenience init(
+        _ params: [Tensor], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8,
+        weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false
+    ) throws {
+        try self.init(
+            groups: [ParamGroup(params: params)],
+            options: [
+                "lr": lr, "alpha": alpha, "eps": eps, "weightDecay": weightDecay, "momentum": momentum, "centered": centered ? 1 : 0
+            ])
     }
 
     override func update(_ p: Tensor, grad: Tensor, state: inout ParamState, group: ParamGroup) throws {

@@ -18,8 +18,10 @@ public struct ReduceOnPlateau: LRSchedule {
     public private(set) var badCount = 0
     var cooldownLeft = 0
 
-    public init(lr: Double, mode: String = "min", factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4,
-                thresholdMode: String = "rel", cooldown: Int = 0, minLR: Double = 0) throws {
+    public init(
+        lr: Double, mode: String = "min", factor: Double = 0.1, patience: Int = 10, threshold: Double = 1e-4,
+        thresholdMode: String = "rel", cooldown: Int = 0, minLR: Double = 0
+    ) throws {
         try checkLR(lr)
         guard mode == "min" || mode == "max" else { throw TensorError.invalid("Invalid 'mode': expected one of 'min', 'max', got '\(mode)'") }
         guard thresholdMode == "rel" || thresholdMode == "abs" else {

@@ -11,7 +11,7 @@ public final class SGD: Optimizer {
     public static let schema: [HyperParameter] = [
         HyperParameter("lr", 1e-3, .nonNegative), HyperParameter("momentum", 0, .nonNegative),
         HyperParameter("dampening", 0, .finite), HyperParameter("weightDecay", 0, .nonNegative),
-        HyperParameter("nesterov", 0, .bool),
+        HyperParameter("nesterov", 0, .bool)
     ]
 
     /// Parameter groups with per-group overrides of `options` (keys of ``schema``).
@@ -20,11 +20,15 @@ public final class SGD: Optimizer {
     }
 
     /// One group of parameters.
-    public convenience init(_ params: [Tensor], lr: Double = 1e-3, momentum: Double = 0, dampening: Double = 0,
-                            weightDecay: Double = 0, nesterov: Bool = false) throws {
-        try self.init(groups: [ParamGroup(params: params)], options: [
-            "lr": lr, "momentum": momentum, "dampening": dampening, "weightDecay": weightDecay, "nesterov": nesterov ? 1 : 0,
-        ])
+    public convenience init(
+        _ params: [Tensor], lr: Double = 1e-3, momentum: Double = 0, dampening: Double = 0,
+        weightDecay: Double = 0, nesterov: Bool = false
+    ) throws {
+        try self.init(
+            groups: [ParamGroup(params: params)],
+            options: [
+                "lr": lr, "momentum": momentum, "dampening": dampening, "weightDecay": weightDecay, "nesterov": nesterov ? 1 : 0
+            ])
     }
 
     override func checkGroup(_ g: ParamGroup) throws {

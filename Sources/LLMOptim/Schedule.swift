@@ -4,7 +4,7 @@
 // Warmup-cosine, one-cycle and reduce-on-plateau live in their own files.
 import LLMCore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A learning-rate schedule: `lr(at: step)` for step = 0, 1, 2 ... (step 0 is the first update).

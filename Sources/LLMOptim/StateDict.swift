@@ -39,7 +39,7 @@ extension Optimizer {
         var steps: [Int: Int] = [:]
         var buffers: [Int: [String: Tensor]] = [:]
         func fail(_ m: String) -> TensorError { TensorError.invalid("\(name).loadStateDict: \(m)") }
-        for (key, value) in dict.sorted(by: { $0.key < $1.key }) {   // sorted: the same error every run
+        for (key, value) in dict.sorted(by: { $0.key < $1.key }) {  // sorted: the same error every run
             let parts = key.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 3, let idx = Int(parts[1]), idx >= 0 else { throw fail("unexpected key '\(key)'") }
             switch (parts[0], value) {
@@ -54,7 +54,9 @@ extension Optimizer {
                 } else if let h = schema.first(where: { $0.name == parts[2] }) {
                     try h.validate(v)
                     newOptions[idx][h.name] = v
-                } else { throw fail("unknown hyper-parameter in key '\(key)'") }
+                } else {
+                    throw fail("unknown hyper-parameter in key '\(key)'")
+                }
             case ("state", let v):
                 guard idx < params.count else {
                     throw fail("key '\(key)' names parameter \(idx) but this optimizer has \(params.count) parameters (numbered from 0)")

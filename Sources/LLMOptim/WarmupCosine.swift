@@ -7,7 +7,7 @@
 // over all 20 steps) rather than rejected: the user asked for a short run, not for a different warmup.
 import LLMCore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Linear warmup over `warmupSteps`, then cosine decay to `minLR` at `totalSteps`, constant after.

@@ -9,7 +9,7 @@
 //   it (a build without that core), the next core of the rule is tried, one re-execution each.
 import LLMCore
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum BLASEnvironment {

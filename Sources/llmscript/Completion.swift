@@ -8,7 +8,7 @@ import CLua
 import CLuaShim
 import LLMLua
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Candidate lookup against the live state of a VM.
@@ -16,9 +16,11 @@ struct Completer {
     let vm: LuaVM
     /// Upper bound on keys scanned per table (keeps Tab instant on huge tables).
     static let maxKeys = 20_000
-    static let keywords = ["and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto",
-                           "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true",
-                           "until", "while"]
+    static let keywords = [
+        "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto",
+        "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true",
+        "until", "while"
+    ]
 
     /// Full replacements for `word` (sorted, unique): `llm.ze` -> [`llm.zeros`].
     func candidates(for word: String) -> [String] {
@@ -57,7 +59,7 @@ struct Completer {
     /// metatable's method table). Returns false (stack unchanged) when there is no such field.
     private func pushField(_ name: String) -> Bool {
         let L = vm.L
-        var tables: [Int32] = []   // absolute indices of the tables to search
+        var tables: [Int32] = []  // absolute indices of the tables to search
         let v = lua_gettop(L)
         if lua_type(L, v) == LUA_TTABLE { tables.append(v) }
         if pushMethodTable(of: v) { tables.append(lua_gettop(L)) }
@@ -122,10 +124,11 @@ struct Completer {
         let showPrivate = partial.hasPrefix("_")
         var seen = 0
         lua_pushnil(L)
-        while lua_next(L, t) != 0 {   // key at -2, value at -1; keys are never modified here
+        while lua_next(L, t) != 0 {  // key at -2, value at -1; keys are never modified here
             seen += 1
             if lua_type(L, -2) == LUA_TSTRING, let k = llms_tostring(L, -2),
-               !functionsOnly || lua_type(L, -1) == LUA_TFUNCTION {
+                !functionsOnly || lua_type(L, -1) == LUA_TFUNCTION
+            {
                 let key = String(cString: k)
                 if key.hasPrefix(partial), showPrivate || !key.hasPrefix("_"), Completer.isIdentifier(key) {
                     names.insert(key)

@@ -5,7 +5,7 @@
 //   3. it is a known subcommand (`commands`): the subcommand runs (Subcommands in PluginCommand.swift);
 //   4. anything else is a usage error that names both choices (and the closest command, if any).
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum FirstArgument {

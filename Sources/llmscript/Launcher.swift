@@ -3,7 +3,7 @@
 import CLua
 import LLMLua
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum Launcher {
@@ -17,7 +17,7 @@ enum Launcher {
     static func main(_ argv: [String]) -> Int32 {
         switch FirstArgument.classify(argv) {
         case .command:
-            if let status = Subcommands.run(argv) { return status }   // `llmscript plugin|test ...` (PluginCommand.swift)
+            if let status = Subcommands.run(argv) { return status }  // `llmscript plugin|test ...` (PluginCommand.swift)
         case .unknown(let message):
             Output.err("llmscript: \(message)\n\(CommandLineParser.usageLine)\n")
             return 2
@@ -63,7 +63,7 @@ enum Launcher {
             }
             return 0
         } catch {
-            if let usage = runner.usageError(in: error) {   // a recipe's bad --key: one line, status 2
+            if let usage = runner.usageError(in: error) {  // a recipe's bad --key: one line, status 2
                 Output.line("llmscript: " + usage, toError: true)
                 return 2
             }

@@ -4,7 +4,7 @@
 // History problems (HOME unset, unwritable file) are silently ignored; reading never crashes.
 import CEdit
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A source of input lines for the REPL.
@@ -43,7 +43,7 @@ final class EditLineReader: LineReader {
     func addHistory(_ entry: String) {
         guard !entry.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\n" }) else { return }
         _ = add_history(entry)
-        if let p = historyPath { _ = write_history(p) }   // every entry, so a crash loses nothing
+        if let p = historyPath { _ = write_history(p) }  // every entry, so a crash loses nothing
     }
 
     /// $LLMSCRIPT_HISTORY if set (empty: no history), else $HOME/.llmscript_history, else none.

@@ -78,7 +78,7 @@ enum CommandLineParser {
         func value(_ arg: String, _ flag: String) throws(UsageError) -> String {
             if arg.count > flag.count {
                 let rest = String(arg.dropFirst(flag.count))
-                return flag.hasPrefix("--") ? String(rest.dropFirst()) : rest   // "--threads=4" -> "4"
+                return flag.hasPrefix("--") ? String(rest.dropFirst()) : rest  // "--threads=4" -> "4"
             }
             i += 1
             guard i < argv.count else { throw UsageError(message: "'\(flag)' needs an argument") }

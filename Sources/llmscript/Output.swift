@@ -2,7 +2,7 @@
 // io.write) or libedit's prompt: every write flushes all C streams first, then writes the fd directly.
 // Never throws; a closed pipe just loses the text.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum Output {

@@ -123,11 +123,12 @@ enum PluginCommand {
         let rocks = try RocksSession()
         let lua = try PluginLua()
         try PluginVet.check(source, session: rocks, allowNative: a.allowNative)
-        _ = try lua.eval("P.rocks(\(PluginLua.quote(tree)))")   // LuaRocks reads the tree's manifest too: vet it first
+        _ = try lua.eval("P.rocks(\(PluginLua.quote(tree)))")  // LuaRocks reads the tree's manifest too: vet it first
         let (args, cwd) = installArgs(source)
         try rocks.check(tree: rocks.staging, args + ["--deps-mode=none"], cwd: cwd, what: "staging \(path)")
         let (name, version, provides) = try PluginPack.inspectStaged(rocks, lua)
-        let existing = try lua.eval("""
+        let existing = try lua.eval(
+            """
             local out = {}
             for _, r in ipairs(P.rocks(\(PluginLua.quote(tree)))) do
               if r.name == \(PluginLua.quote(name)) and r.version ~= \(PluginLua.quote(version)) then out[#out + 1] = r.version end
@@ -138,7 +139,7 @@ enum PluginCommand {
             throw PluginError(message: "\(name) \(existing) is installed in \(tree); use --force to replace it with \(version)")
         }
         try rocks.check(tree: tree, args, cwd: cwd, what: "installing \(name) \(version)")
-        if !existing.isEmpty {   // luarocks keeps no other versions by default; make sure of it
+        if !existing.isEmpty {  // luarocks keeps no other versions by default; make sure of it
             for old in existing.split(separator: ",").map({ String($0.drop { $0 == " " }) }) {
                 _ = try rocks.run(tree: tree, ["remove", "--force", name, old])
             }
@@ -148,7 +149,8 @@ enum PluginCommand {
 
     static func list() throws(PluginError) {
         let lua = try PluginLua()
-        let lines = try lua.eval("""
+        let lines = try lua.eval(
+            """
             local rows = {}
             for _, p in ipairs(P.list()) do
               rows[#rows + 1] = { p.name, p.version, p.error and ('invalid: ' .. p.error) or P.describe(p.provides), p.tree }
@@ -167,7 +169,8 @@ enum PluginCommand {
     static func remove(_ name: String, _ a: Args) throws(PluginError) {
         let tree = try targetTree(a)
         let lua = try PluginLua()
-        let versions = try lua.eval("""
+        let versions = try lua.eval(
+            """
             local out = {}
             for _, r in ipairs(P.rocks(\(PluginLua.quote(tree)))) do
               if r.name == \(PluginLua.quote(name)) then out[#out + 1] = r.version end

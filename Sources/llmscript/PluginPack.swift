@@ -22,8 +22,10 @@ enum PluginPack {
 
     /// Checks the one rock in the session's staging tree; returns its name, version and what it provides.
     static func inspectStaged(_ rocks: RocksSession, _ lua: PluginLua) throws(PluginError)
-        -> (name: String, version: String, provides: String) {
-        let r = try lua.eval("""
+        -> (name: String, version: String, provides: String)
+    {
+        let r = try lua.eval(
+            """
             local S, VER = \(PluginLua.quote(rocks.staging)), \(PluginLua.quote(Launcher.version))
             local rs = P.rocks(S)
             if #rs ~= 1 then return 'error', 'LuaRocks staged ' .. #rs .. ' rocks, expected 1' end
@@ -52,8 +54,9 @@ enum PluginPack {
         guard PluginSystem.makeDirs(output) else { throw PluginError(message: "cannot create '\(output)'") }
         let out = PluginSystem.absolute(output)
         let lua = try PluginLua()
-        try rocks.check(tree: rocks.staging, ["make", spec, "--deps-mode=none"], cwd: PluginSystem.dirname(spec),
-                        what: "building \(dir)")
+        try rocks.check(
+            tree: rocks.staging, ["make", spec, "--deps-mode=none"], cwd: PluginSystem.dirname(spec),
+            what: "building \(dir)")
         let (name, version, _) = try inspectStaged(rocks, lua)
         let log = try rocks.check(tree: rocks.staging, ["pack", name, version], cwd: out, what: "packing \(name)")
         let packed = log.split(separator: "\n").first { $0.hasPrefix("Packed: ") }.map { String($0.dropFirst(8)) }

@@ -26,8 +26,9 @@ final class RocksSession {
     init() throws(PluginError) {
         let name = PluginSystem.env("LLMSCRIPT_LUAROCKS").flatMap { $0.isEmpty ? nil : $0 } ?? "luarocks"
         guard let exe = PluginSystem.which(name) else {
-            throw PluginError(message: "LuaRocks is not installed ('\(name)' is not on PATH); "
-                + "install it with scripts/setup.sh or 'apt-get install luarocks'")
+            throw PluginError(
+                message: "LuaRocks is not installed ('\(name)' is not on PATH); "
+                    + "install it with scripts/setup.sh or 'apt-get install luarocks'")
         }
         llms_signals_catch()
         guard let temp = PluginSystem.makeTempDir() else {
@@ -67,8 +68,11 @@ final class RocksSession {
     /// folder of the session: otherwise LuaRocks takes a folder (or an ancestor) holding `.luarocks/` and
     /// `lua_modules/` for a project and runs its `.luarocks/config-5.4.lua`, code shipped with a rock.
     func run(tree: String, _ args: [String], cwd: String? = nil) throws(PluginError) -> (status: Int32, output: String) {
-        try spawn([exe, "--lua-version", "5.4", "--tree", tree, "--only-server=\(server)",
-                   "--project-tree=\(temp)/no-project/lua_modules"] + args, cwd: cwd)
+        try spawn(
+            [
+                exe, "--lua-version", "5.4", "--tree", tree, "--only-server=\(server)",
+                "--project-tree=\(temp)/no-project/lua_modules"
+            ] + args, cwd: cwd)
     }
 
     /// Like `run`, throwing a PluginError with LuaRocks' output when it fails.
@@ -77,8 +81,9 @@ final class RocksSession {
         let r = try run(tree: tree, args, cwd: cwd)
         guard r.status == 0 else {
             let out = r.output.split(separator: "\n").filter { !$0.hasPrefix("Warning: Failed searching manifest") }
-            throw PluginError(message: "\(what) failed (luarocks exit status \(r.status)):\n"
-                + out.joined(separator: "\n"))
+            throw PluginError(
+                message: "\(what) failed (luarocks exit status \(r.status)):\n"
+                    + out.joined(separator: "\n"))
         }
         return r.output
     }
@@ -110,7 +115,7 @@ struct PluginLua {
         let L = vm.L
         let n: Int32
         do { n = try vm.run(string: "local P = require 'llm.plugins'\n" + code, name: "=(plugin)", keepResults: true) } catch {
-            let text = "\(error)"   // the message for the user, without Lua's traceback
+            let text = "\(error)"  // the message for the user, without Lua's traceback
             throw PluginError(message: text.range(of: "\nstack traceback:").map { String(text[..<$0.lowerBound]) } ?? text)
         }
         var out: [String] = []

@@ -6,7 +6,8 @@
 
 enum PluginSkeleton {
     static func create(_ name: String) throws(PluginError) {
-        let ok = name.first.map { $0.isASCII && $0.isLetter } == true
+        let ok =
+            name.first.map { $0.isASCII && $0.isLetter } == true
             && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
         guard ok else {
             throw PluginError(message: "Invalid 'NAME': expected a Lua identifier (letters, digits, _), got '\(name)'", status: 2)
@@ -16,7 +17,7 @@ enum PluginSkeleton {
             ("\(name)-0.1.0-1.rockspec", rockspec(name)),
             ("src/\(name)/llmscript.lua", manifest(name)),
             ("src/\(name)/shout.lua", augmenter(name)),
-            ("spec/shout_spec.lua", spec(name)),
+            ("spec/shout_spec.lua", spec(name))
         ]
         for (path, text) in files {
             let full = "\(name)/\(path)"
@@ -24,11 +25,13 @@ enum PluginSkeleton {
                 throw PluginError(message: "cannot write '\(full)'")
             }
         }
-        Output.out("created \(name)/ (\(files.map(\.0).joined(separator: ", ")))\n"
-            + "next: llmscript test \(name) && llmscript plugin install \(name)\n")
+        Output.out(
+            "created \(name)/ (\(files.map(\.0).joined(separator: ", ")))\n"
+                + "next: llmscript test \(name) && llmscript plugin install \(name)\n")
     }
 
-    static func rockspec(_ n: String) -> String { """
+    static func rockspec(_ n: String) -> String {
+        """
         rockspec_format = "3.0"
         package = "\(n)"
         version = "0.1.0-1"
@@ -52,9 +55,11 @@ enum PluginSkeleton {
         test_dependencies = { "busted" }
         test = { type = "busted" }
 
-        """ }
+        """
+    }
 
-    static func manifest(_ n: String) -> String { """
+    static func manifest(_ n: String) -> String {
+        """
         -- \(n).llmscript: the plugin manifest llmscript reads as data (a bare Lua state with an instruction and
         -- memory budget): return one literal table; no function calls, no loops, no globals.
         return {
@@ -64,9 +69,11 @@ enum PluginSkeleton {
           },
         }
 
-        """ }
+        """
+    }
 
-    static func augmenter(_ n: String) -> String { """
+    static func augmenter(_ n: String) -> String {
+        """
         -- \(n).shout: an example augmenter. shout.new{rate = 0.5, seed = 0} returns aug(text) -> text, which
         -- upper-cases each word with probability rate; the same seed gives the same outputs in order.
         local M = {}
@@ -86,9 +93,11 @@ enum PluginSkeleton {
 
         return M
 
-        """ }
+        """
+    }
 
-    static func spec(_ n: String) -> String { """
+    static func spec(_ n: String) -> String {
+        """
         -- Specs of \(n): run with `llmscript test` in this folder (llmscript as the interpreter).
         local shout = require '\(n).shout'
 
@@ -109,5 +118,6 @@ enum PluginSkeleton {
           end)
         end)
 
-        """ }
+        """
+    }
 }

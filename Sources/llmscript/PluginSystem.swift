@@ -4,7 +4,7 @@
 // failures come back as nil/false/exit statuses for the commands to report.
 import CLuaShim
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum PluginSystem {
@@ -124,7 +124,7 @@ enum PluginSystem {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
-        if newGroup {   // not the terminal's foreground group: stdin from /dev/null, so nothing stops on a read
+        if newGroup {  // not the terminal's foreground group: stdin from /dev/null, so nothing stops on a read
             posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP))
             posix_spawnattr_setpgroup(&attr, 0)
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)

@@ -46,7 +46,7 @@ enum PluginVet {
             }
             let spec = try evaluate(path: try extract(rock, specs[0], session: session), what: "\(name)!\(specs[0].name)")
             if isSource {
-                try checkBuild(spec, name: name, allowNative: allowNative) {   // C files, or an archive that may hold some
+                try checkBuild(spec, name: name, allowNative: allowNative) {  // C files, or an archive that may hold some
                     entries.contains { e in [".c", ".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz"].contains { e.name.lowercased().hasSuffix($0) } }
                 }
             } else {
@@ -55,8 +55,9 @@ enum PluginVet {
                     _ = try evaluate(path: try extract(rock, m, session: session), what: "\(name)!rock_manifest")
                 }
                 if !allowNative, let lib = entries.first(where: isNativeEntry) {
-                    throw PluginError(message: "refusing \(name): it contains the native library '\(lib.name)', "
-                        + "machine code that runs when required; pass --allow-native to install it")
+                    throw PluginError(
+                        message: "refusing \(name): it contains the native library '\(lib.name)', "
+                            + "machine code that runs when required; pass --allow-native to install it")
                 }
             }
         }
@@ -83,21 +84,24 @@ enum PluginVet {
         guard let hooks = spec["hooks"] else { return }
         guard let entries = hooks.entries, entries.isEmpty else {
             let which = (hooks.entries ?? []).compactMap { $0.key.text }.sorted().joined(separator: ", ")
-            throw PluginError(message: "refusing \(name): its hooks (\(which.isEmpty ? hooks.typeName : which)) "
-                + "would run shell commands from the rock")
+            throw PluginError(
+                message: "refusing \(name): its hooks (\(which.isEmpty ? hooks.typeName : which)) "
+                    + "would run shell commands from the rock")
         }
     }
 
     /// Checks `hooks` and the build LuaRocks would run; `hasCSources` answers whether LuaRocks'
     /// module autodetection (no `build.modules`) would find C files to compile.
-    static func checkBuild(_ spec: LuaData, name: String, allowNative: Bool,
-                           hasCSources: () -> Bool) throws(PluginError) {
+    static func checkBuild(
+        _ spec: LuaData, name: String, allowNative: Bool,
+        hasCSources: () -> Bool
+    ) throws(PluginError) {
         try checkHooks(spec, name: name)
         let build = spec["build"] ?? .table([])
         guard build.entries != nil else {
             throw PluginError(message: "refusing \(name): Invalid 'build': expected a table, got \(build.typeName)")
         }
-        var variants: [(String, LuaData)] = [("build", build)]   // the table and every platform override
+        var variants: [(String, LuaData)] = [("build", build)]  // the table and every platform override
         var i = 0
         while i < variants.count {
             let (scope, b) = variants[i]
@@ -112,8 +116,9 @@ enum PluginVet {
                 throw PluginError(message: "refusing \(name): Invalid '\(scope).type': expected a string, got \(type.typeName)")
             }
             if let t = type?.text, t != "builtin" && t != "none" {
-                throw PluginError(message: "refusing \(name): build type '\(t)' (\(scope).type) runs commands from the rock; "
-                    + "llmscript installs only 'builtin' and 'none' builds")
+                throw PluginError(
+                    message: "refusing \(name): build type '\(t)' (\(scope).type) runs commands from the rock; "
+                        + "llmscript installs only 'builtin' and 'none' builds")
             }
             if b["patches"] != nil {
                 throw PluginError(message: "refusing \(name): \(scope).patches would rewrite files named by the rock; not accepted")
@@ -121,20 +126,23 @@ enum PluginVet {
             try checkPaths(b, scope: scope, name: name)
             guard !allowNative else { continue }
             if let lib = b["install"]?["lib"], lib.entries?.isEmpty != true {
-                throw PluginError(message: "refusing \(name): \(scope).install.lib installs native libraries; "
-                    + "pass --allow-native to install it")
+                throw PluginError(
+                    message: "refusing \(name): \(scope).install.lib installs native libraries; "
+                        + "pass --allow-native to install it")
             }
             for e in b["modules"]?.entries ?? [] {
                 if let file = e.value.text, file.hasSuffix(".lua") { continue }
                 let module = e.key.text ?? "?"
                 let what = e.value.text.map { "'\($0)'" } ?? "a C module table"
-                throw PluginError(message: "refusing \(name): module '\(module)' (\(what)) is C code compiled with the rock's flags; "
-                    + "pass --allow-native to build it")
+                throw PluginError(
+                    message: "refusing \(name): module '\(module)' (\(what)) is C code compiled with the rock's flags; "
+                        + "pass --allow-native to build it")
             }
         }
         if !allowNative, (build["type"]?.text ?? "builtin") == "builtin", build["modules"] == nil, hasCSources() {
-            throw PluginError(message: "refusing \(name): no build.modules, so LuaRocks would compile any C files it finds; "
-                + "list the Lua modules in build.modules or pass --allow-native")
+            throw PluginError(
+                message: "refusing \(name): no build.modules, so LuaRocks would compile any C files it finds; "
+                    + "list the Lua modules in build.modules or pass --allow-native")
         }
     }
 
@@ -146,7 +154,8 @@ enum PluginVet {
             let p = v.text ?? "\u{FFFD}"
             let segments = p.split(whereSeparator: { $0 == "/" || $0 == "\\" })
             if p.hasPrefix("/") || p.hasPrefix("\\") || p.hasPrefix("~") || p.contains("\u{FFFD}") || p.contains(":")
-                || segments.contains("..") {
+                || segments.contains("..")
+            {
                 throw PluginError(message: "refusing \(name): \(what) names '\(p)', a path outside the rock")
             }
         }
@@ -205,7 +214,7 @@ enum PluginVet {
         let lines = r.output.split(separator: "\n")
         for (i, line) in lines.enumerated() {
             if line.hasPrefix("---------") {
-                if inside {   // footer: "<bytes>   <count> files"
+                if inside {  // footer: "<bytes>   <count> files"
                     let words = i + 1 < lines.count ? lines[i + 1].split(separator: " ") : []
                     total = words.count >= 2 ? Int(words[words.count - 2]) : nil
                     break
@@ -217,7 +226,7 @@ enum PluginVet {
             guard fields.count == 4, let size = Int(fields[0]) else { total = -1; break }
             entries.append(ArchiveEntry(name: String(fields[3].drop { $0 == " " }), size: size))
         }
-        guard total == entries.count else {   // a name that breaks the listing must not hide the entries after it
+        guard total == entries.count else {  // a name that breaks the listing must not hide the entries after it
             throw PluginError(message: "refusing \(PluginSystem.basename(rock)): its file list cannot be read unambiguously")
         }
         return entries

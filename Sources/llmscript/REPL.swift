@@ -33,7 +33,7 @@ final class REPL {
         let base = lua_gettop(L)
         defer { lua_settop(L, base) }
         guard var line = reader.readLine(prompt: REPL.prompt) else { return false }
-        if line.hasPrefix("=") { line = "return " + line.dropFirst() }   // Lua 5.1-style `=expr`
+        if line.hasPrefix("=") { line = "return " + line.dropFirst() }  // Lua 5.1-style `=expr`
         let trimmed = line.trimmingTrailingWhitespace()
         guard !trimmed.isEmpty else { return true }
         let suppress = trimmed.hasSuffix(";")

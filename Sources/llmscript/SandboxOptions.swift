@@ -54,10 +54,12 @@ struct SandboxOptions: Equatable {
             recipeDir = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         }
         if let t = maxTime {
-            llms_watchdog_arm(t + max(2, t / 4),
-                              "llmscript: sandbox: time limit of \(t == t.rounded() && t < 1e15 ? String(Int(t)) : String(t)) s exceeded (stopped inside a native call)")
+            llms_watchdog_arm(
+                t + max(2, t / 4),
+                "llmscript: sandbox: time limit of \(t == t.rounded() && t < 1e15 ? String(Int(t)) : String(t)) s exceeded (stopped inside a native call)")
         }
-        return SandboxPolicy(readDirs: allowRead, writeDirs: allowWrite, recipeDir: recipeDir,
-                             memoryLimit: maxMemory, timeLimit: maxTime, allowExit: true)
+        return SandboxPolicy(
+            readDirs: allowRead, writeDirs: allowWrite, recipeDir: recipeDir,
+            memoryLimit: maxMemory, timeLimit: maxTime, allowExit: true)
     }
 }

@@ -40,7 +40,7 @@ struct ScriptRunner {
         let status: Int32
         switch source {
         case .file(let path): status = llms_loadfile(L, path)
-        case .stdin: status = llms_loadfile(L, nil)   // luaL_loadfilex(NULL) reads stdin as "=stdin"
+        case .stdin: status = llms_loadfile(L, nil)  // luaL_loadfilex(NULL) reads stdin as "=stdin"
         }
         if status != LUA_OK { throw LuaError.script(popString()) }
         guard lua_checkstack(L, Int32(clamping: args.count + 1)) != 0 else {
@@ -67,7 +67,8 @@ struct ScriptRunner {
         guard llms_loadbuffer(L, code, code.utf8.count, "=(usage)") == LUA_OK else { return nil }
         lua_pushstring(L, message)
         guard (try? vm.protectedCall(nargs: 1, nresults: 1)) != nil, lua_type(L, -1) == LUA_TSTRING,
-              let text = llms_tostring(L, -1) else { return nil }
+            let text = llms_tostring(L, -1)
+        else { return nil }
         return String(cString: text)
     }
 

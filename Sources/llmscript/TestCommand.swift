@@ -53,12 +53,13 @@ enum TestCommand {
         // arg like `llmscript busted ...`: arg[-1] the interpreter, arg[0] busted, arg[1...] its options
         ScriptRunner(vm: vm).setArgTable(argv: [argv0, "busted", "-o", "llm.testsummary"] + args, scriptIndex: 1)
         do {
-            try vm.run(string: """
-                if not package.searchpath('busted.runner', package.path) then
-                  error('busted is not installed (Debian lua-busted; scripts/setup.sh installs it)', 0)
-                end
-                require('busted.runner')({ standalone = false })
-                """, name: "@llmscript test")
+            try vm.run(
+                string: """
+                    if not package.searchpath('busted.runner', package.path) then
+                      error('busted is not installed (Debian lua-busted; scripts/setup.sh installs it)', 0)
+                    end
+                    require('busted.runner')({ standalone = false })
+                    """, name: "@llmscript test")
         } catch {
             throw PluginError(message: "\(error)")
         }

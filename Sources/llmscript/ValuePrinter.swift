@@ -21,7 +21,7 @@ struct ValuePrinter {
         let L = vm.L
         guard count > 0 else { return }
         _ = lua_rawgeti(L, llms_registryindex(), lua_Integer(formatRef))
-        lua_rotate(L, -(count + 1), 1)   // formatter below the values
+        lua_rotate(L, -(count + 1), 1)  // formatter below the values
         do {
             try vm.protectedCall(nargs: count, nresults: 1)
             var len = 0

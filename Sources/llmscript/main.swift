@@ -3,7 +3,7 @@
 // file:line), 2 a usage error (message and usage line on stderr; a first argument that is neither a script
 // nor a command, FirstArgument.swift; a recipe's unknown or ill-typed --key, one line). No ML logic here.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // OpenBLAS reads its environment once, when the library loads (before main): the thread timeout (idle
@@ -12,7 +12,7 @@ import Glibc
 // does not know. BLASEnvironment.prepare() sets what is missing — never a value the user chose — and then
 // the process re-executes itself once so that OpenBLAS loads again with it.
 if BLASEnvironment.prepare() {
-    execv("/proc/self/exe", CommandLine.unsafeArgv)   // returns only on failure: then run as we are
+    execv("/proc/self/exe", CommandLine.unsafeArgv)  // returns only on failure: then run as we are
 }
 
 exit(Launcher.main(CommandLine.arguments))

@@ -10,21 +10,27 @@ import Testing
 /// The semantics of AttentionMask written out independently of the kernels.
 struct ReferenceMask {
     var causal = false, window: Int? = nil
-    var qpos: (Int, Int) -> Int          // (b, i)
-    var kpos: (Int, Int) -> Int          // (b, j)
+    var qpos: (Int, Int) -> Int  // (b, i)
+    var kpos: (Int, Int) -> Int  // (b, j)
     var keyLive: (Int, Int) -> Bool = { _, _ in true }
-    var sameSegment: (Int, Int, Int) -> Bool = { _, _, _ in true }   // (b, i, j)
+    var sameSegment: (Int, Int, Int) -> Bool = { _, _, _ in true }  // (b, i, j)
     var slopes: [Double]? = nil
 
     func bias(b: Int, h: Int, t: Int, s: Int) -> [Double] {
         var out: [Double] = []
-        for bi in 0..<b { for hi in 0..<h { for i in 0..<t { for j in 0..<s {
-            let d = qpos(bi, i) - kpos(bi, j)
-            var ok = keyLive(bi, j) && sameSegment(bi, i, j)
-            if causal && d < 0 { ok = false }
-            if let w = window, d >= w || -d >= w { ok = false }
-            out.append(ok ? -(slopes?[hi] ?? 0) * Double(d) : -.infinity)
-        } } } }
+        for bi in 0..<b {
+            for hi in 0..<h {
+                for i in 0..<t {
+                    for j in 0..<s {
+                        let d = qpos(bi, i) - kpos(bi, j)
+                        var ok = keyLive(bi, j) && sameSegment(bi, i, j)
+                        if causal && d < 0 { ok = false }
+                        if let w = window, d >= w || -d >= w { ok = false }
+                        out.append(ok ? -(slopes?[hi] ?? 0) * Double(d) : -.infinity)
+                    }
+                }
+            }
+        }
         return out
     }
 }
@@ -67,40 +73,47 @@ struct AttentionVariantsTests {
         }
     }
 
-    @Test("grouped-query and multi-query attention read kv head h / (H/Hkv) and accumulate dk, dv per group",
-          arguments: [2, 1])
+    @Test(
+        "grouped-query and multi-query attention read kv head h / (H/Hkv) and accumulate dk, dv per group",
+        arguments: [2, 1])
     func groupedQuery(_ hkv: Int) throws {
-        try check(([2, 4, 5, 3], [2, hkv, 5, 3]), AttentionMask(causal: true),
-                  ReferenceMask(causal: true, qpos: { $1 }, kpos: { $1 }))
-        try check(([1, 4, 3, 3], [1, hkv, 6, 3]), AttentionMask(causal: false),
-                  ReferenceMask(causal: false, qpos: { $1 + 3 }, kpos: { $1 }))
+        try check(
+            ([2, 4, 5, 3], [2, hkv, 5, 3]), AttentionMask(causal: true),
+            ReferenceMask(causal: true, qpos: { $1 }, kpos: { $1 }))
+        try check(
+            ([1, 4, 3, 3], [1, hkv, 6, 3]), AttentionMask(causal: false),
+            ReferenceMask(causal: false, qpos: { $1 + 3 }, kpos: { $1 }))
     }
 
     @Test("sliding window with 64-row blocks that skip the keys left of the window", arguments: [(70, 70, 5), (130, 140, 64)])
     func slidingWindow(_ sz: (Int, Int, Int)) throws {
         let (t, s, w) = sz
-        try check(([1, 2, t, 4], [1, 1, s, 4]), AttentionMask(causal: true, window: w),
-                  ReferenceMask(causal: true, window: w, qpos: { $1 + s - t }, kpos: { $1 }))
+        try check(
+            ([1, 2, t, 4], [1, 1, s, 4]), AttentionMask(causal: true, window: w),
+            ReferenceMask(causal: true, window: w, qpos: { $1 + s - t }, kpos: { $1 }))
         let layout = try AttentionLayout(AttentionMask(causal: true, window: w), b: 1, h: 2, t: t, s: s)
         #expect(layout.blocks(0).allSatisfy { $0.keys.count <= $0.rows.count + w - 1 })
     }
 
     @Test("a window without causal is a symmetric band")
     func symmetricWindow() throws {
-        try check(([1, 2, 6, 3], [1, 2, 6, 3]), AttentionMask(causal: false, window: 2),
-                  ReferenceMask(causal: false, window: 2, qpos: { $1 }, kpos: { $1 }))
+        try check(
+            ([1, 2, 6, 3], [1, 2, 6, 3]), AttentionMask(causal: false, window: 2),
+            ReferenceMask(causal: false, window: 2, qpos: { $1 }, kpos: { $1 }))
     }
 
     @Test("ALiBi: standard slopes for a non-power-of-2 head count, and custom slopes")
     func alibi() throws {
         #expect(AttentionMask.alibiSlopes(heads: 8) == (1...8).map { Foundation.pow(2, -Double($0)) })
-        #expect(AttentionMask.alibiSlopes(heads: 3) == [0.0625, 0.00390625, 0.25])   // 2^(−8/2·i), then 2^(−8/4) of the 4-head sequence
+        #expect(AttentionMask.alibiSlopes(heads: 3) == [0.0625, 0.00390625, 0.25])  // 2^(−8/2·i), then 2^(−8/4) of the 4-head sequence
         let std = AttentionMask.alibiSlopes(heads: 3)
-        try check(([2, 3, 4, 3], [2, 3, 4, 3]), AttentionMask(causal: true, alibi: .standard),
-                  ReferenceMask(causal: true, qpos: { $1 }, kpos: { $1 }, slopes: std))
+        try check(
+            ([2, 3, 4, 3], [2, 3, 4, 3]), AttentionMask(causal: true, alibi: .standard),
+            ReferenceMask(causal: true, qpos: { $1 }, kpos: { $1 }, slopes: std))
         let custom = try Tensor([0.5, -0.2], shape: [2])
-        try check(([1, 2, 3, 3], [1, 1, 5, 3]), AttentionMask(causal: false, alibi: .slopes(custom)),
-                  ReferenceMask(causal: false, qpos: { $1 + 2 }, kpos: { $1 }, slopes: [0.5, -0.2]))
+        try check(
+            ([1, 2, 3, 3], [1, 1, 5, 3]), AttentionMask(causal: false, alibi: .slopes(custom)),
+            ReferenceMask(causal: false, qpos: { $1 + 2 }, kpos: { $1 }, slopes: [0.5, -0.2]))
     }
 
     @Test("packed examples: a query sees only keys of its segment, positions restart per segment")
@@ -109,28 +122,32 @@ struct AttentionVariantsTests {
         let pos: [[Double]] = [[0, 1, 2, 0, 1, 2], [0, 1, 0, 1, 2, 0]]
         let segT = try indexTensor(seg.flatMap { $0 }, [2, 6]), posT = try indexTensor(pos.flatMap { $0 }, [2, 6])
         let mask = AttentionMask(causal: true, positions: posT, keyPositions: posT, segments: segT, alibi: .standard)
-        let ref = ReferenceMask(causal: true, qpos: { Int(pos[$0][$1]) }, kpos: { Int(pos[$0][$1]) },
-                                sameSegment: { seg[$0][$1] == seg[$0][$2] }, slopes: AttentionMask.alibiSlopes(heads: 2))
+        let ref = ReferenceMask(
+            causal: true, qpos: { Int(pos[$0][$1]) }, kpos: { Int(pos[$0][$1]) },
+            sameSegment: { seg[$0][$1] == seg[$0][$2] }, slopes: AttentionMask.alibiSlopes(heads: 2))
         try check(([2, 2, 6, 3], [2, 2, 6, 3]), mask, ref)
     }
 
     @Test("block key ranges: packed segments over several 64-row blocks (binary search) and unordered keys (scan)")
     func blockRanges() throws {
         let n = 100
-        let starts = [0, 30, 75]   // three packed examples, positions restarting at each
+        let starts = [0, 30, 75]  // three packed examples, positions restarting at each
         let seg: [Double] = (0..<n).map { j in Double(starts.lastIndex { $0 <= j } ?? 0) }
         let pos: [Double] = (0..<n).map { j in Double(j - (starts.last { $0 <= j } ?? 0)) }
         let segT = try indexTensor(seg, [1, n]), posT = try indexTensor(pos, [1, n])
-        try check(([1, 1, n, 4], [1, 1, n, 4]), AttentionMask(causal: true, positions: posT, keyPositions: posT, segments: segT),
-                  ReferenceMask(causal: true, qpos: { Int(pos[$1]) }, kpos: { Int(pos[$1]) }, sameSegment: { seg[$1] == seg[$2] }))
+        try check(
+            ([1, 1, n, 4], [1, 1, n, 4]), AttentionMask(causal: true, positions: posT, keyPositions: posT, segments: segT),
+            ReferenceMask(causal: true, qpos: { Int(pos[$1]) }, kpos: { Int(pos[$1]) }, sameSegment: { seg[$1] == seg[$2] }))
         let layout = try AttentionLayout(AttentionMask(causal: true, positions: posT, keyPositions: posT, segments: segT), b: 1, h: 1, t: n, s: n)
         #expect(layout.blocks(0).map { (b: AttentionBlock) in b.keys } == [0..<64, 30..<100])
         // interleaved segments and reversed key positions: not ordered, so every row is scanned
         let iseg: [Double] = (0..<70).map { Double($0 % 2) }, rpos: [Double] = (0..<70).map { Double(69 - $0) }
-        let mask = AttentionMask(causal: true, positions: try indexTensor(rpos, [70]), keyPositions: try indexTensor(rpos, [70]),
-                                 window: 20, segments: try indexTensor(iseg, [70]))
-        try check(([1, 2, 70, 4], [1, 1, 70, 4]), mask,
-                  ReferenceMask(causal: true, window: 20, qpos: { Int(rpos[$1]) }, kpos: { Int(rpos[$1]) }, sameSegment: { iseg[$1] == iseg[$2] }))
+        let mask = AttentionMask(
+            causal: true, positions: try indexTensor(rpos, [70]), keyPositions: try indexTensor(rpos, [70]),
+            window: 20, segments: try indexTensor(iseg, [70]))
+        try check(
+            ([1, 2, 70, 4], [1, 1, 70, 4]), mask,
+            ReferenceMask(causal: true, window: 20, qpos: { Int(rpos[$1]) }, kpos: { Int(rpos[$1]) }, sameSegment: { iseg[$1] == iseg[$2] }))
     }
 
     @Test("batched decoding: per-row query positions and left padding over a KV cache")
@@ -138,8 +155,9 @@ struct AttentionVariantsTests {
         // row 0 holds 5 real keys (positions 0..4), row 1 three (left-padded: positions −, −, 0, 1, 2)
         let kp: [[Double]] = [[0, 1, 2, 3, 4], [0, 0, 0, 1, 2]], live: [[Double]] = [[1, 1, 1, 1, 1], [0, 0, 1, 1, 1]]
         let qp: [[Double]] = [[3, 4], [1, 2]]
-        let mask = AttentionMask(causal: true, positions: try indexTensor(qp.flatMap { $0 }, [2, 2]),
-                                 keyPositions: try indexTensor(kp.flatMap { $0 }, [2, 5]), keyMask: try Tensor.from(live.flatMap { $0 }, shape: [2, 5]))
+        let mask = AttentionMask(
+            causal: true, positions: try indexTensor(qp.flatMap { $0 }, [2, 2]),
+            keyPositions: try indexTensor(kp.flatMap { $0 }, [2, 5]), keyMask: try Tensor.from(live.flatMap { $0 }, shape: [2, 5]))
         let ref = ReferenceMask(causal: true, qpos: { Int(qp[$0][$1]) }, kpos: { Int(kp[$0][$1]) }, keyLive: { live[$0][$1] != 0 })
         try check(([2, 2, 2, 3], [2, 1, 5, 3]), mask, ref)
     }
@@ -152,22 +170,26 @@ struct AttentionVariantsTests {
         #expect(row.toFloats() == full.toFloats())
         // the last query of each row decodes in segment 1 / 0 of its cache
         let seg: [[Double]] = [[0, 0, 1, 1], [0, 0, 0, 1]], qs: [[Double]] = [[1, 1], [0, 0]]
-        try check(([2, 2, 2, 3], [2, 1, 4, 3]),
-                  AttentionMask(causal: true, segments: try indexTensor(seg.flatMap { $0 }, [2, 4]),
-                                querySegments: try indexTensor(qs.flatMap { $0 }, [2, 2])),
-                  ReferenceMask(causal: true, qpos: { $1 + 2 }, kpos: { $1 }, sameSegment: { seg[$0][$2] == qs[$0][$1] }))
+        try check(
+            ([2, 2, 2, 3], [2, 1, 4, 3]),
+            AttentionMask(
+                causal: true, segments: try indexTensor(seg.flatMap { $0 }, [2, 4]),
+                querySegments: try indexTensor(qs.flatMap { $0 }, [2, 2])),
+            ReferenceMask(causal: true, qpos: { $1 + 2 }, kpos: { $1 }, sameSegment: { seg[$0][$2] == qs[$0][$1] }))
     }
 
     @Test("a query that sees no key returns 0 and passes no gradient, on both paths")
     func fullyMasked() throws {
         let live: [Double] = [1, 1, 1, 0, 0, 0]
         let km = try Tensor.from(live, shape: [2, 3])
-        try check(([2, 1, 3, 2], [2, 1, 3, 2]), AttentionMask(causal: true, keyMask: km),
-                  ReferenceMask(causal: true, qpos: { $1 }, kpos: { $1 }, keyLive: { live[$0 * 3 + $1] != 0 }))
+        try check(
+            ([2, 1, 3, 2], [2, 1, 3, 2]), AttentionMask(causal: true, keyMask: km),
+            ReferenceMask(causal: true, qpos: { $1 }, kpos: { $1 }, keyLive: { live[$0 * 3 + $1] != 0 }))
         // window 1 with shifted key positions: query 0 sees nothing
         let kpos = try indexTensor([1, 2, 3], [3])
-        try check(([1, 1, 3, 2], [1, 1, 3, 2]), AttentionMask(causal: true, keyPositions: kpos, window: 1),
-                  ReferenceMask(causal: true, window: 1, qpos: { $1 }, kpos: { $1 + 1 }))
+        try check(
+            ([1, 1, 3, 2], [1, 1, 3, 2]), AttentionMask(causal: true, keyPositions: kpos, window: 1),
+            ReferenceMask(causal: true, window: 1, qpos: { $1 }, kpos: { $1 + 1 }))
     }
 
     @Test("finite differences agree for every variant")
@@ -179,7 +201,7 @@ struct AttentionVariantsTests {
             ("alibi", AttentionMask(causal: false, alibi: .standard), 2),
             ("segments", AttentionMask(causal: true, segments: seg), 2),
             ("positions", AttentionMask(causal: true, positions: pos, keyPositions: pos), 1),
-            ("masked row", AttentionMask(causal: true, keyMask: try Tensor([0, 1, 1], shape: [1, 3])), 2),
+            ("masked row", AttentionMask(causal: true, keyMask: try Tensor([0, 1, 1], shape: [1, 3])), 2)
         ]
         for (name, mask, hkv) in masks {
             let q = try leaf([1, 2, 3, 2], 0.7), k = try leaf([1, hkv, 3, 2], 0.3), v = try leaf([1, hkv, 3, 2], 0.5)
@@ -191,7 +213,7 @@ struct AttentionVariantsTests {
     @Test("bad masks are errors naming the option")
     func errors() throws {
         let q = try Tensor(shape: [1, 3, 2, 2]), k = try Tensor(shape: [1, 2, 2, 2])
-        #expect(throws: TensorError.self) { try Tensor.attention(q, k, k, mask: AttentionMask()) }   // 3 % 2 ≠ 0
+        #expect(throws: TensorError.self) { try Tensor.attention(q, k, k, mask: AttentionMask()) }  // 3 % 2 ≠ 0
         let q2 = try Tensor(shape: [1, 2, 2, 2])
         #expect(throws: TensorError.self) { try Tensor.attention(q2, k, k, mask: AttentionMask(window: 0)) }
         #expect(throws: TensorError.self) { try Tensor.attention(q2, k, k, mask: AttentionMask(positions: Tensor(shape: [2, 2]))) }
@@ -204,17 +226,19 @@ struct AttentionVariantsTests {
     func rope() throws {
         let x = try leaf([2, 1, 3, 4], 0.9), xs = x.toFloats()
         let pos: [Double] = [0, 2, 7, 1, 1, 5]
-        let ntkBase: Double = 10000 * 4   // base · factor^(D/(D−2)) with factor 2, D 4
+        let ntkBase: Double = 10000 * 4  // base · factor^(D/(D−2)) with factor 2, D 4
         let cases: [(RopeScaling?, Double, Double)] = [(nil, 1, 10000), (.linear(4), 0.25, 10000), (.ntk(2), 1, ntkBase)]
         for (scaling, posScale, base) in cases {
             let y = try x.rope(positions: indexTensor(pos, [2, 3]), scaling: scaling).toFloats()
-            for r in 0..<6 { for kk in 0..<2 {
-                let a = pos[r] * posScale * Foundation.pow(base, -2 * Double(kk) / 4)
-                let x1 = Double(xs[r * 4 + kk]), x2 = Double(xs[r * 4 + kk + 2]), c: Double = cos(a), sn: Double = sin(a)
-                let e1: Double = x1 * c - x2 * sn, e2: Double = x2 * c + x1 * sn
-                #expect(Swift.abs(Double(y[r * 4 + kk]) - e1) < 1e-5)
-                #expect(Swift.abs(Double(y[r * 4 + kk + 2]) - e2) < 1e-5)
-            } }
+            for r in 0..<6 {
+                for kk in 0..<2 {
+                    let a = pos[r] * posScale * Foundation.pow(base, -2 * Double(kk) / 4)
+                    let x1 = Double(xs[r * 4 + kk]), x2 = Double(xs[r * 4 + kk + 2]), c: Double = cos(a), sn: Double = sin(a)
+                    let e1: Double = x1 * c - x2 * sn, e2: Double = x2 * c + x1 * sn
+                    #expect(Swift.abs(Double(y[r * 4 + kk]) - e1) < 1e-5)
+                    #expect(Swift.abs(Double(y[r * 4 + kk + 2]) - e2) < 1e-5)
+                }
+            }
         }
         // offset n equals positions n..n+T−1 shared by the batch
         let a = try x.rope(offset: 5).toFloats(), b = try x.rope(positions: indexTensor([5, 6, 7], [3])).toFloats()
@@ -234,15 +258,17 @@ struct AttentionVariantsTests {
 
     @Test("swiglu and geglu equal act(gate)·up (exact erf GELU), with finite-difference gradients")
     func gatedUnits() throws {
-        let vals = (0..<64).map { Float($0 - 32) / 5 }   // gates from −6.4 to 6.2
+        let vals = (0..<64).map { Float($0 - 32) / 5 }  // gates from −6.4 to 6.2
         let x = try gradLeaf(vals + vals.reversed(), [2, 64])
         let sw = try x.swiglu().toFloats(), ge = try x.geglu().toFloats()
-        for r in 0..<2 { for i in 0..<32 {
-            let a = Double((vals + vals.reversed())[r * 64 + i]), b = Double((vals + vals.reversed())[r * 64 + 32 + i])
-            let silu = a / (1 + exp(-a)), gelu = 0.5 * a * (1 + erf(a / 2.0.squareRoot()))
-            #expect(Swift.abs(Double(sw[r * 32 + i]) - silu * b) < 1e-5 * max(1, Swift.abs(silu * b)))
-            #expect(Swift.abs(Double(ge[r * 32 + i]) - gelu * b) < 1e-5 * max(1, Swift.abs(gelu * b)))
-        } }
+        for r in 0..<2 {
+            for i in 0..<32 {
+                let a = Double((vals + vals.reversed())[r * 64 + i]), b = Double((vals + vals.reversed())[r * 64 + 32 + i])
+                let silu = a / (1 + exp(-a)), gelu = 0.5 * a * (1 + erf(a / 2.0.squareRoot()))
+                #expect(Swift.abs(Double(sw[r * 32 + i]) - silu * b) < 1e-5 * max(1, Swift.abs(silu * b)))
+                #expect(Swift.abs(Double(ge[r * 32 + i]) - gelu * b) < 1e-5 * max(1, Swift.abs(gelu * b)))
+            }
+        }
         for f in [{ (t: Tensor) in try t.swiglu() }, { (t: Tensor) in try t.geglu() }] {
             let r = try GradCheck.run(inputs: [try leaf([3, 8], 1.3)]) { try f($0[0]) }
             #expect(r.passed, "\(r.report)")
@@ -262,7 +288,7 @@ struct AttentionVariantsTests {
             try att.sum().add(sw.mul(sw).sum()).add(ge.mul(ge).sum()).backward()
             return [att.toFloats(), sw.toFloats(), ge.toFloats()] + (try [xs, ks, gs].map { try #require($0.grad).toFloats() })
         }
-        guard llmk_kernels_avx2() == 1 else { return }   // this CPU runs the baseline versions only
+        guard llmk_kernels_avx2() == 1 else { return }  // this CPU runs the baseline versions only
         let fast = try run()
         llmk_kernels_allow_avx2(0)
         defer { llmk_kernels_allow_avx2(1) }

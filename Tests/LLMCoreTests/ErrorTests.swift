@@ -81,9 +81,11 @@ struct ErrorTests {
         #expect(isInvalid(try tensorError { _ = try m23.indexSelect(0, Tensor.from([-1], shape: [1], dtype: .int64)) }))
         #expect(isInvalid(try tensorError { _ = try m23.indexSelect(0, Tensor([0.5], shape: [1])) }))
         #expect(isInvalid(try tensorError { _ = try m23.gather(1, index: Tensor.from([3, 0], shape: [2, 1], dtype: .int64)) }))
-        #expect(isInvalid(try tensorError {
-            _ = try m23.scatterAdd(1, index: Tensor.from([5, 0], shape: [2, 1], dtype: .int64), source: Tensor.ones([2, 1]))
-        }))
+        #expect(
+            isInvalid(
+                try tensorError {
+                    _ = try m23.scatterAdd(1, index: Tensor.from([5, 0], shape: [2, 1], dtype: .int64), source: Tensor.ones([2, 1]))
+                }))
         #expect(isInvalid(try tensorError { _ = try Tensor.embedding(m23, Tensor.from([2], shape: [1], dtype: .int64)) }))
         #expect(isInvalid(try tensorError { _ = try Tensor.oneHot(Tensor.from([3], shape: [1], dtype: .int64), classes: 3) }))
         // nothing was written before the bad index was found
@@ -138,9 +140,11 @@ struct ErrorTests {
         let x = try Tensor([1, 2, 3], shape: [3])
         try x.setRequiresGrad(true)
         let one = try Tensor.ones([3])
-        let bodies: [() throws -> Void] = [{ _ = try x.addInPlace(one) }, { _ = try x.mulInPlace(one) }, { _ = try x.fillInPlace(0) },
-                                           { _ = try x.zeroInPlace() }, { _ = try x.copyInPlace(one) },
-                                           { _ = try x.clampInPlace(min: 0, max: 1) }]
+        let bodies: [() throws -> Void] = [
+            { _ = try x.addInPlace(one) }, { _ = try x.mulInPlace(one) }, { _ = try x.fillInPlace(0) },
+            { _ = try x.zeroInPlace() }, { _ = try x.copyInPlace(one) },
+            { _ = try x.clampInPlace(min: 0, max: 1) }
+        ]
         for body in bodies {
             #expect(isAutograd(try tensorError(body)))
         }
@@ -179,7 +183,7 @@ struct ErrorTests {
         let x = try Tensor([1, 2], shape: [2])
         try x.setRequiresGrad(true)
         let y = try x.mul(3)
-        #expect(isAutograd(try tensorError { try y.backward() }))          // implicit gradient needs one element
+        #expect(isAutograd(try tensorError { try y.backward() }))  // implicit gradient needs one element
         #expect(isShape(try tensorError { try y.backward(Tensor.ones([3])) }))
     }
 
@@ -188,7 +192,7 @@ struct ErrorTests {
         let x = try Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3])
         try x.setRequiresGrad(true)
         let index = try Tensor.from([2, 0], shape: [2, 1], dtype: .int64)
-        let y = try x.gather(1, index: index)          // saves `index`
+        let y = try x.gather(1, index: index)  // saves `index`
         try index.fillInPlace(1)
         let e = try tensorError { try y.sum().backward() }
         #expect(isAutograd(e))
@@ -207,7 +211,7 @@ struct ErrorTests {
         let a = try Tensor([1, 2, 3], shape: [3])
         try a.setRequiresGrad(true)
         let b = try Tensor([10, 20, 30], shape: [3])
-        let y = try a.mul(b)                           // da = g·b reads b
+        let y = try a.mul(b)  // da = g·b reads b
         try b.fillInPlace(0)
         let e = try tensorError { try y.sum().backward() }
         #expect(isAutograd(e))
@@ -218,8 +222,8 @@ struct ErrorTests {
     func modifiedOutputOfSoftmax() throws {
         let x = try Tensor([1, 2, 3], shape: [3])
         try x.setRequiresGrad(true)
-        let y = try x.softmax(dim: 0)                  // dx = y·(g − Σ g·y) reads y
-        try y.detach().fillInPlace(0)                  // detach shares storage
+        let y = try x.softmax(dim: 0)  // dx = y·(g − Σ g·y) reads y
+        try y.detach().fillInPlace(0)  // detach shares storage
         #expect(isAutograd(try tensorError { try y.backward(Tensor.ones([3])) }))
     }
 

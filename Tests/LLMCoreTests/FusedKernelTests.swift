@@ -24,7 +24,7 @@ struct FusedKernelTests {
         let cases: [(String, Tensor, (Tensor) throws -> Tensor)] = [
             ("single row (sgemv)", try gradLeaf(smoothValues(3), [3]), { $0 }),
             ("batched rows", try gradLeaf(smoothValues(12), [2, 2, 3]), { $0 }),
-            ("transposed input", try gradLeaf(smoothValues(6), [3, 2]), { try $0.transpose(0, 1) }),
+            ("transposed input", try gradLeaf(smoothValues(6), [3, 2]), { try $0.transpose(0, 1) })
         ]
         for (name, leaf, input) in cases {
             for bias in [b, nil] {
@@ -44,13 +44,13 @@ struct FusedKernelTests {
 
     @Test("a tied weight (embedding + linear head) gets the sum of both gradients, accumulated in place")
     func tiedWeightGradient() throws {
-        let ids = try Tensor.from([2, 0, 2, 4], shape: [4], dtype: .int64)   // a repeated id
+        let ids = try Tensor.from([2, 0, 2, 4], shape: [4], dtype: .int64)  // a repeated id
         let values = smoothValues(15, seed: 2)
         func grads(embedding: Bool, head: Bool) throws -> [Float] {
             let w = try gradLeaf(values, [5, 3])
-            let h = try Tensor.embedding(w, ids)                              // (4, 3)
+            let h = try Tensor.embedding(w, ids)  // (4, 3)
             let x = embedding ? h : h.detach()
-            let logits = try x.linear(head ? w : w.detach(), nil)             // (4, 5)
+            let logits = try x.linear(head ? w : w.detach(), nil)  // (4, 5)
             try logits.mul(try Tensor(smoothValues(20, seed: 4), shape: [4, 5])).sum().backward()
             return try #require(w.grad).toFloats()
         }
@@ -67,8 +67,9 @@ struct FusedKernelTests {
         #expect(throws: TensorError.self) { try Tensor(shape: [2, 3]).linear(Tensor(shape: [4]), nil) }
     }
 
-    @Test("blocked causal attention (64-row blocks skipping the masked triangle) equals the unfused reference",
-          arguments: [(130, 130), (70, 90), (64, 64)])
+    @Test(
+        "blocked causal attention (64-row blocks skipping the masked triangle) equals the unfused reference",
+        arguments: [(130, 130), (70, 90), (64, 64)])
     func blockedCausalAttention(_ sizes: (Int, Int)) throws {
         let (t, s, d) = (sizes.0, sizes.1, 8)
         func leaf(_ n: Int, _ shape: [Int], _ f: Double) throws -> Tensor {
@@ -97,7 +98,7 @@ struct FusedKernelTests {
     func polynomials() {
         var worstExp: Float = 0, worstTanh: Float = 0
         for i in -8000...8000 {
-            let x = Float(i) / 100   // [-80, 80]
+            let x = Float(i) / 100  // [-80, 80]
             let e = Foundation.exp(Double(x))
             worstExp = Swift.max(worstExp, Float(Swift.abs(Double(llmk_exp(x)) - e) / e))
             let t = Foundation.tanh(Double(x))
@@ -110,7 +111,7 @@ struct FusedKernelTests {
 
     @Test("GELU (tanh form) is relatively accurate everywhere, including the negative tail")
     func geluAccuracy() {
-        let xs = (-1000...1000).map { Float($0) / 100 }   // [-10, 10]
+        let xs = (-1000...1000).map { Float($0) / 100 }  // [-10, 10]
         var y = [Float](repeating: 0, count: xs.count), d = y
         let ones = [Float](repeating: 1, count: xs.count)
         llmk_gelu_tanh_forward(xs, &y, xs.count)
@@ -124,14 +125,14 @@ struct FusedKernelTests {
             if Swift.abs(ref) > 1e-30 { worstY = Swift.max(worstY, Swift.abs(Double(y[i]) - ref) / Swift.abs(ref)) }
             worstD = Swift.max(worstD, Swift.abs(Double(d[i]) - dref) / Swift.max(Swift.abs(dref), 1e-3))
         }
-        #expect(worstY < 1e-5, "GELU relative error \(worstY)")   // 0.5·x·(1 + tanh u) in float32 reaches ~1e-3 at x = −4
+        #expect(worstY < 1e-5, "GELU relative error \(worstY)")  // 0.5·x·(1 + tanh u) in float32 reaches ~1e-3 at x = −4
         #expect(worstD < 1e-5, "GELU' error \(worstD)")
     }
 
     /// The kernel outputs and gradients of one pass over every CKernels entry point the ops use (GELU, layer
     /// and RMS norm, attention rows, cross-entropy, tanh), with whichever kernel version is selected.
     func kernelOutputs() throws -> [[Float]] {
-        let n = 4 * 1031   // not a multiple of 8 or 16: the scalar tails run too
+        let n = 4 * 1031  // not a multiple of 8 or 16: the scalar tails run too
         let x = try Tensor((0..<n).map { Float(sin(Double($0) * 0.37) * 4) }, shape: [4, 1031])
         let g = try Tensor((0..<n).map { Float(cos(Double($0) * 0.11)) }, shape: [4, 1031])
         let w = try Tensor((0..<1031).map { Float(1 + 0.1 * sin(Double($0))) }, shape: [1031])
@@ -139,14 +140,16 @@ struct FusedKernelTests {
         let xs = x.detach(), ws = w.detach()
         try xs.setRequiresGrad(true); try ws.setRequiresGrad(true)
         let gelu = try xs.gelu(approximate: true), ln = try xs.layerNorm(weight: ws, bias: nil)
-        let qkv = try xs.narrow(1, 0, 1024).reshape([1, 2, 64, 32])   // attention rows of up to 64 keys
+        let qkv = try xs.narrow(1, 0, 1024).reshape([1, 2, 64, 32])  // attention rows of up to 64 keys
         let rms = try xs.rmsNorm(weight: ws), sm = try Tensor.attention(qkv, qkv.mul(0.5), qkv, causal: true)
         let ce = try xs.crossEntropy(targets)
         let total = try gelu.mul(g).add(ln.mul(g)).add(rms.mul(g)).sum(dims: [0, 1], keepdim: false)
             .add(sm.sum(dims: [0, 1, 2, 3], keepdim: false)).add(ce).add(xs.tanh().sum(dims: [0, 1], keepdim: false))
         try total.backward()
-        return [gelu.toFloats(), ln.toFloats(), rms.toFloats(), sm.toFloats(), ce.toFloats(),
-                try #require(xs.grad).toFloats(), try #require(ws.grad).toFloats()]
+        return [
+            gelu.toFloats(), ln.toFloats(), rms.toFloats(), sm.toFloats(), ce.toFloats(),
+            try #require(xs.grad).toFloats(), try #require(ws.grad).toFloats()
+        ]
     }
 
     /// Runs the kernels at `level` and at baseline and expects them to agree within 2e-6 (relative to each
@@ -165,15 +168,18 @@ struct FusedKernelTests {
         }
     }
 
-    @Test("AVX2+FMA and baseline kernels give the same results",
-          .enabled(if: llmk_kernels_cpu_level() >= LLMK_LEVEL_AVX2, "this CPU runs the baseline kernels only"))
+    @Test(
+        "AVX2+FMA and baseline kernels give the same results",
+        .enabled(if: llmk_kernels_cpu_level() >= LLMK_LEVEL_AVX2, "this CPU runs the baseline kernels only"))
     func isaVersionsAgree() throws {
         try expectAgreesWithBaseline(level: Int32(LLMK_LEVEL_AVX2))
     }
 
-    @Test("AVX-512 and baseline kernels give the same results",
-          .enabled(if: llmk_kernels_cpu_level() >= LLMK_LEVEL_AVX512,
-                   "this CPU or OS lacks AVX-512 F/BW/VL/DQ, so the AVX-512 kernels cannot run here; the test runs on AVX-512 machines"))
+    @Test(
+        "AVX-512 and baseline kernels give the same results",
+        .enabled(
+            if: llmk_kernels_cpu_level() >= LLMK_LEVEL_AVX512,
+            "this CPU or OS lacks AVX-512 F/BW/VL/DQ, so the AVX-512 kernels cannot run here; the test runs on AVX-512 machines"))
     func avx512VersionsAgree() throws {
         try expectAgreesWithBaseline(level: Int32(LLMK_LEVEL_AVX512))
     }

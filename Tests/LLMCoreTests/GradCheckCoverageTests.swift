@@ -116,8 +116,10 @@ func gradCase(for kind: PrimitiveKind) throws -> GradCase {
             try $0[0].gather(1, index: $0[1])
         }
     case .scatterAdd:
-        return GradCase(inputs: [try gradLeaf(smoothValues(8), [2, 4]), try indexTensor([1, 1, 3, 0], [2, 2]),
-                                 try gradLeaf([0.5, -1, 2, 0.25], [2, 2])]) {
+        return GradCase(inputs: [
+            try gradLeaf(smoothValues(8), [2, 4]), try indexTensor([1, 1, 3, 0], [2, 2]),
+            try gradLeaf([0.5, -1, 2, 0.25], [2, 2])
+        ]) {
             try $0[0].scatterAdd(1, index: $0[1], source: $0[2])
         }
     case .embedding:

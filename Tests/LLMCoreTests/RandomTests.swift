@@ -33,7 +33,7 @@ struct RandomTests {
         let x = try Tensor.randn([10_000], generator: Generator(seed: 123)).toDoubles()
         let mean = x.reduce(0, +) / Double(x.count)
         let std = (x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(x.count - 1)).squareRoot()
-        #expect(Swift.abs(mean) < 0.04)                 // 4 standard errors
+        #expect(Swift.abs(mean) < 0.04)  // 4 standard errors
         #expect(Swift.abs(std - 1) < 0.03)
         #expect(x.filter { Swift.abs($0) > 1.96 }.count > 350 && x.filter { Swift.abs($0) > 1.96 }.count < 650)  // ~5%
         let y = try Tensor.randn([10_000], mean: 5, std: 0.5, generator: Generator(seed: 9)).toDoubles()
@@ -47,7 +47,10 @@ struct RandomTests {
         let mean = x.reduce(0, +) / Double(x.count)
         #expect(Swift.abs(mean - 0.5) < 0.15)
         let g = Generator(seed: 11)
-        #expect((0..<1000).allSatisfy { _ in let u = g.uniform(); return u >= 0 && u < 1 })
+        #expect(
+            (0..<1000).allSatisfy { _ in
+                let u = g.uniform(); return u >= 0 && u < 1
+            })
     }
 
     @Test func randintRange() throws {
@@ -55,7 +58,7 @@ struct RandomTests {
         #expect(t.dtype == .int64)
         let v = t.toDoubles()
         #expect(v.allSatisfy { $0 >= -3 && $0 < 4 && $0 == $0.rounded() })
-        #expect(Set(v) == Set((-3..<4).map(Double.init)))     // every value appears
+        #expect(Set(v) == Set((-3..<4).map(Double.init)))  // every value appears
         let one = try Tensor.randint(5, 6, [10], generator: Generator(seed: 1)).toDoubles()
         #expect(one.allSatisfy { $0 == 5 })
         #expect(throws: TensorError.self) { _ = try Tensor.randint(3, 3, [2]) }
@@ -66,7 +69,7 @@ struct RandomTests {
     @Test("state save/restore reproduces the sequence, including a cached normal")
     func stateRoundTrip() throws {
         let g = Generator(seed: 99)
-        _ = try Tensor.randn([3], generator: g)          // odd count: a second normal is cached
+        _ = try Tensor.randn([3], generator: g)  // odd count: a second normal is cached
         let saved = g.state
         let a = try Tensor.randn([5], generator: g).toFloats()
         let b = try Tensor.rand([4], generator: g).toFloats()

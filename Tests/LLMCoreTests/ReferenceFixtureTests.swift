@@ -85,7 +85,9 @@ let fixtureOps: [String: FixtureOp] = [
     "sum_dim1_keepdim": { [try $0[0].sum(dims: [1], keepdim: true)] },
     "mean_all": { [try $0[0].mean()] },
     "var_dim1": { [try $0[0].variance(dims: [1], correction: 1)] },
-    "max_dim1": { let r = try $0[0].extremum(dim: 1, max: true); return [r.values, r.indices] },
+    "max_dim1": {
+        let r = try $0[0].extremum(dim: 1, max: true); return [r.values, r.indices]
+    },
     "logsumexp_dim1": { [try $0[0].logsumexp(dim: 1)] },
     "softmax_dim1": { [try $0[0].softmax(dim: 1)] },
     "log_softmax_dim0": { [try $0[0].logSoftmax(dim: 0)] },
@@ -109,7 +111,7 @@ let fixtureOps: [String: FixtureOp] = [
     "tril": { [try $0[0].triangular(upper: false, diagonal: 0)] },
     "triu": { [try $0[0].triangular(upper: true, diagonal: 0)] },
     "triu_diag1": { [try $0[0].triangular(upper: true, diagonal: 1)] },
-    "tril_diag_neg1": { [try $0[0].triangular(upper: false, diagonal: -1)] },
+    "tril_diag_neg1": { [try $0[0].triangular(upper: false, diagonal: -1)] }
 ]
 
 /// Per-case (rtol, atol) for cases whose float32 arithmetic needs more slack than the default.
@@ -138,8 +140,9 @@ struct ReferenceFixtureTests {
         let file = try CoreFixture.loaded.get()
         let names = Set(file.cases.map(\.name))
         #expect(names.count == file.cases.count, "duplicate case names")
-        #expect(names == Set(fixtureOps.keys),
-                "fixture-only: \(names.subtracting(fixtureOps.keys).sorted()), test-only: \(Set(fixtureOps.keys).subtracting(names).sorted())")
+        #expect(
+            names == Set(fixtureOps.keys),
+            "fixture-only: \(names.subtracting(fixtureOps.keys).sorted()), test-only: \(Set(fixtureOps.keys).subtracting(names).sorted())")
         #expect(file.meta["torch"] != nil)
     }
 

@@ -28,7 +28,7 @@ struct ViewTests {
         let x = try iota([3, 4])
         try x.narrow(1, 1, 2).fillInPlace(-1)
         #expect(x.toFloats() == [0, -1, -1, 3, 4, -1, -1, 7, 8, -1, -1, 11])
-        try x.transpose(0, 1).select(0, 0).fillInPlace(9)   // column 0 of x
+        try x.transpose(0, 1).select(0, 0).fillInPlace(9)  // column 0 of x
         #expect(x.toFloats() == [9, -1, -1, 3, 9, -1, -1, 7, 9, -1, -1, 11])
     }
 
@@ -47,7 +47,7 @@ struct ViewTests {
 
     @Test func reshapeOfNonContiguousCopies() throws {
         let x = try iota([2, 3])
-        let t = try x.transpose(0, 1)                       // [[0,3],[1,4],[2,5]]
+        let t = try x.transpose(0, 1)  // [[0,3],[1,4],[2,5]]
         let r = try t.reshape([6])
         #expect(r.storage !== x.storage)
         #expect(r.isContiguous)
@@ -108,10 +108,10 @@ struct ViewTests {
         let b = try x.narrow(0, 1, 2)
         #expect(b.offset == 5)
         #expect(b.isContiguous)
-        let c = try b.narrow(1, 3, 2)                       // narrow of a narrow adds offsets
+        let c = try b.narrow(1, 3, 2)  // narrow of a narrow adds offsets
         #expect(c.offset == 8)
         #expect(c.toFloats() == [8, 9, 13, 14])
-        #expect(try x.narrow(1, 0, 5) === x)                // full range is self
+        #expect(try x.narrow(1, 0, 5) === x)  // full range is self
         let s = try x.select(0, 2)
         #expect(s.shape == [5])
         #expect(s.offset == 10)
@@ -124,7 +124,7 @@ struct ViewTests {
         #expect(u.shape == [2, 1, 3])
         #expect(u.storage === x.storage)
         #expect(try u.squeeze().shape == [2, 3])
-        #expect(try u.squeeze(0).shape == [2, 1, 3])        // size 2: unchanged
+        #expect(try u.squeeze(0).shape == [2, 1, 3])  // size 2: unchanged
         #expect(try iota([2, 3, 4]).flatten(1).shape == [2, 12])
         #expect(try x.unsqueeze(-1).shape == [2, 3, 1])
     }
@@ -142,7 +142,7 @@ struct ViewTests {
     func transposeToBLAS() throws {
         let a = try Tensor((0..<12).map { Float($0) * 0.25 - 1 }, shape: [4, 3])
         let b = try Tensor((0..<20).map { Float($0 % 7) - 3 }, shape: [4, 5])
-        let at = try a.transpose(0, 1)                      // (3, 4) view, strides (1, 3)
+        let at = try a.transpose(0, 1)  // (3, 4) view, strides (1, 3)
         #expect(!at.isContiguous)
         #expect(at.storage === a.storage)
         // the layout BLAS sees: transposed, leading dimension 3, so `prepared` keeps the view

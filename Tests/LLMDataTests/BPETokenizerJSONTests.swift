@@ -41,9 +41,13 @@ private func rejection(_ json: String) -> String {
 }
 
 /// A minimal byte-level BPE file whose vocab is the 256 byte tokens plus `extra`, with `merges`.
-private func file(extra: String = "", merges: String = "[]", model: String = "\"type\": \"BPE\"",
-                  pre: String = #"{"type": "ByteLevel", "add_prefix_space": false}"#, top: String = "") -> String {
-    let vocab = GPT2ByteLevel.sortedAlphabet.enumerated().map { "\"\($0.element.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\": \($0.offset)" }
+private func file(
+    extra: String = "", merges: String = "[]", model: String = "\"type\": \"BPE\"",
+    pre: String = #"{"type": "ByteLevel", "add_prefix_space": false}"#, top: String = ""
+) -> String {
+    let vocab = GPT2ByteLevel.sortedAlphabet.enumerated().map {
+        "\"\($0.element.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\": \($0.offset)"
+    }
     return #"{"pre_tokenizer": \#(pre), \#(top) "model": {\#(model), "vocab": {\#((vocab + (extra.isEmpty ? [] : [extra])).joined(separator: ", "))}, "merges": \#(merges)}}"#
 }
 
@@ -78,9 +82,13 @@ private func file(extra: String = "", merges: String = "[]", model: String = "\"
 }
 
 @Test func bpeImportOptions() throws {
-    let tok = try TokenizerJSON.parse(Array(file(extra: #""Ġa": 256"#, merges: #"[["Ġ", "a"]]"#,
-                                                 pre: #"{"type": "ByteLevel", "add_prefix_space": true}"#).utf8))
+    let tok = try TokenizerJSON.parse(
+        Array(
+            file(
+                extra: #""Ġa": 256"#, merges: #"[["Ġ", "a"]]"#,
+                pre: #"{"type": "ByteLevel", "add_prefix_space": true}"#
+            ).utf8))
     #expect(tok.options.addPrefixSpace)
-    #expect(try tok.encodeIDs("a") == [256])           // " a" after the prefix space
+    #expect(try tok.encodeIDs("a") == [256])  // " a" after the prefix space
     #expect(try tok.encodeIDs(" a") == [256])
 }

@@ -41,7 +41,7 @@ func trainedFixtureTokenizer() throws -> BPETokenizer {
         #expect(GPT2PreTokenizer.pieces(text) == pieces, "\(text.debugDescription)")
     }
     #expect(GPT2PreTokenizer.pieces("Hello world's  end") == ["Hello", " world", "'s", " ", " end"])
-    #expect(GPT2PreTokenizer.pieces("a\n\nb  ") == ["a", "\n", "\n", "b", "  "])   // `\s+(?!\S)` backs off one
+    #expect(GPT2PreTokenizer.pieces("a\n\nb  ") == ["a", "\n", "\n", "b", "  "])  // `\s+(?!\S)` backs off one
 }
 
 @Test func bpeTrainingMatchesHFTrainer() throws {
@@ -54,9 +54,11 @@ func trainedFixtureTokenizer() throws -> BPETokenizer {
 
 @Test func bpeRoundTrips() throws {
     let tok = try trainedFixtureTokenizer()
-    let texts = ["", "hello world", "人工智能正在改变世界。", "emoji 😀👍🏽 👨‍👩‍👧 🇫🇷", "  spaces\t\ttabs\n\n",
-                 "it's <|endoftext|>twice<|endoftext|><|endoftext|>", String(repeating: "ab", count: 200),
-                 String(repeating: "数据", count: 100), "e\u{301}\u{0}\u{7F}\u{1C}", "\u{10FFFF}\u{E000}"]
+    let texts = [
+        "", "hello world", "人工智能正在改变世界。", "emoji 😀👍🏽 👨‍👩‍👧 🇫🇷", "  spaces\t\ttabs\n\n",
+        "it's <|endoftext|>twice<|endoftext|><|endoftext|>", String(repeating: "ab", count: 200),
+        String(repeating: "数据", count: 100), "e\u{301}\u{0}\u{7F}\u{1C}", "\u{10FFFF}\u{E000}"
+    ]
     for s in texts {
         let ids = try tok.encodeIDs(s)
         #expect(try tok.decode(ids) == s, "\(s.debugDescription)")
@@ -118,7 +120,7 @@ func trainedFixtureTokenizer() throws -> BPETokenizer {
         }
         let text = String(s)
         #expect(try tok.decode(try tok.encodeIDs(text)) == text)
-        var bytes = Array(text.utf8)   // random bytes flipped: never a crash, always the repaired text
+        var bytes = Array(text.utf8)  // random bytes flipped: never a crash, always the repaired text
         if !bytes.isEmpty { bytes[Int(next(UInt64(bytes.count)))] = UInt8(next(256)) }
         let ids = try bytes.withUnsafeBufferPointer { try tok.encodeInt32(utf8: $0) }
         #expect(try tok.decode(ids.map(Int.init)) == String(decoding: bytes, as: UTF8.self))

@@ -32,9 +32,9 @@ private func iota(_ n: Int) throws -> Tensor { try Tensor.from((0..<n).map(Doubl
         let b = try Windows.random(try iota(n), batchSize: 4, blockSize: T, generator: gen)
         #expect(b.x.shape == [4, T] && b.y.shape == [4, T] && b.x.dtype == .int64)
         for (x, y) in zip(rows(b.x), rows(b.y)) {
-            #expect(x.indices.allSatisfy { x[$0] + 1 == y[$0] })   // y is x shifted (values are positions)
+            #expect(x.indices.allSatisfy { x[$0] + 1 == y[$0] })  // y is x shifted (values are positions)
             #expect(x.allSatisfy { $0 >= 0 } && y.allSatisfy { $0 < n })
-            #expect(zip(x, x.dropFirst()).allSatisfy { $0 + 1 == $1 })   // contiguous
+            #expect(zip(x, x.dropFirst()).allSatisfy { $0 + 1 == $1 })  // contiguous
         }
     }
     // the exact fit: n = T + 1 has one window
@@ -74,11 +74,11 @@ private func iota(_ n: Int) throws -> Tensor { try Tensor.from((0..<n).map(Doubl
 
 @Test func evalWindowsCoverTheDataOnce() throws {
     let w = try EvalWindows(tokens: try iota(23), batchSize: 2, blockSize: 5)
-    #expect(w.windowCount == 4 && w.batchCount == 2)   // starts 0, 5, 10, 15 (each needs 6 tokens)
+    #expect(w.windowCount == 4 && w.batchCount == 2)  // starts 0, 5, 10, 15 (each needs 6 tokens)
     var xs: [[Int64]] = [], ys: [[Int64]] = []
     while let b = try w.nextBatch() { xs += rows(b.x); ys += rows(b.y) }
     #expect(xs.map { $0[0] } == [0, 5, 10, 15] && ys.last?.last == 20)
-    #expect(try w.nextBatch() == nil)   // Batch? compared to nil
+    #expect(try w.nextBatch() == nil)  // Batch? compared to nil
     w.reset()
     #expect(try w.nextBatch()?.x.shape == [2, 5])
     let partial = try EvalWindows(tokens: try iota(23), batchSize: 3, blockSize: 5, start: 2)

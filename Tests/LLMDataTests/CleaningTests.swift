@@ -27,7 +27,8 @@ import Testing
 }
 
 @Test func htmlAndEntities() {
-    #expect(TextClean.stripHTML("<p>Hi&nbsp;<b>there</b></p><script>x()<b></script>a < b &amp; c")
+    #expect(
+        TextClean.stripHTML("<p>Hi&nbsp;<b>there</b></p><script>x()<b></script>a < b &amp; c")
             == "\nHi\u{A0}there\na < b & c")
     #expect(TextClean.stripHTML("<div>你好<!-- note --></div><style>p{}</style>世界") == "\n你好\n世界")
     #expect(TextClean.decodeEntities("&#x1F600; &#169; &lt;x&gt; &unknown; &") == "😀 © <x> &unknown; &")
@@ -37,19 +38,19 @@ import Testing
 /// Where Python 3.11's html.parser departs from the HTML5 tokenizer, stripHTML follows HTML5 (see
 /// scripts/reference/make_html_fixtures.py); the corpus comparison is in HTMLReferenceTests.swift.
 @Test func htmlFollowsHTML5WhereHTMLParserDiffers() {
-    #expect(TextClean.stripHTML("unterminated <b") == "unterminated ")                 // EOF in tag: dropped
-    #expect(TextClean.stripHTML("x <p title='a>b") == "x ")                             // EOF in quoted value
-    #expect(TextClean.stripHTML("a <!-- never closed <p>") == "a ")                     // EOF in comment
-    #expect(TextClean.stripHTML("x<!-->y<!--->z<!-- c --!>w") == "xyzw")               // abrupt and --!> ends
-    #expect(TextClean.stripHTML("</p foo=\">\">t") == "\nt")                           // end tags parse attributes
-    #expect(TextClean.stripHTML("<script/>hidden</script>shown") == "shown")            // self-closing script is raw text
+    #expect(TextClean.stripHTML("unterminated <b") == "unterminated ")  // EOF in tag: dropped
+    #expect(TextClean.stripHTML("x <p title='a>b") == "x ")  // EOF in quoted value
+    #expect(TextClean.stripHTML("a <!-- never closed <p>") == "a ")  // EOF in comment
+    #expect(TextClean.stripHTML("x<!-->y<!--->z<!-- c --!>w") == "xyzw")  // abrupt and --!> ends
+    #expect(TextClean.stripHTML("</p foo=\">\">t") == "\nt")  // end tags parse attributes
+    #expect(TextClean.stripHTML("<script/>hidden</script>shown") == "shown")  // self-closing script is raw text
     #expect(TextClean.stripHTML("<script>a</script x=1>b<style>c</ style>d</style  >e") == "be")
     #expect(TextClean.stripHTML("<script>never closed <p>text") == "")
-    #expect(TextClean.stripHTML("<b>a</") == "a</")                                     // `</` and `<` at EOF are text
+    #expect(TextClean.stripHTML("<b>a</") == "a</")  // `</` and `<` at EOF are text
     #expect(TextClean.stripHTML("<b>a<") == "a<")
-    #expect(TextClean.stripHTML("<é>x<1>") == "<é>x<1>")                                // a tag name starts with an ASCII letter
-    #expect(TextClean.stripHTML("<" + String(repeating: "abc", count: 20) + " x='>'>y</p\t>") == "y\n") // overlong name
-    #expect(TextClean.stripHTML("&am<b>p;</b>") == "&amp;")                              // references never span tags
+    #expect(TextClean.stripHTML("<é>x<1>") == "<é>x<1>")  // a tag name starts with an ASCII letter
+    #expect(TextClean.stripHTML("<" + String(repeating: "abc", count: 20) + " x='>'>y</p\t>") == "y\n")  // overlong name
+    #expect(TextClean.stripHTML("&am<b>p;</b>") == "&amp;")  // references never span tags
 }
 
 /// Hostile inputs stay linear: long runs of `<`, unterminated constructs and `&` never rescan.

@@ -15,8 +15,9 @@ func makeTree(_ files: [String: [UInt8]]) throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("llmdata-\(UUID().uuidString)").path
     for (rel, bytes) in files {
         let path = dir + "/" + rel
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
     return dir
@@ -24,12 +25,13 @@ func makeTree(_ files: [String: [UInt8]]) throws -> String {
 
 @Test func fortunesSplitFixture() throws {
     let corpus = try TextCorpus(paths: [fixturePath("fortunes-sample")], format: .fortunes)
-    #expect(corpus.documents == [
-        "A day for firm decisions!!!!!  Or is it?",
-        "Two lines:\n\tthe second one indented.",
-        "Ünïcödé quote — 世界 👋",
-        "The last one has no trailing separator.",
-    ])
+    #expect(
+        corpus.documents == [
+            "A day for firm decisions!!!!!  Or is it?",
+            "Two lines:\n\tthe second one indented.",
+            "Ünïcödé quote — 世界 👋",
+            "The last one has no trailing separator."
+        ])
     #expect(corpus.text(separator: "|").hasPrefix("A day for firm decisions!!!!!  Or is it?|Two lines:"))
 }
 
@@ -37,7 +39,7 @@ func makeTree(_ files: [String: [UInt8]]) throws -> String {
     #expect(Fortunes.split("one\n%\ntwo\nlines\n%\n") == ["one", "two\nlines"])
     #expect(Fortunes.split("%\n%\n") == [])
     #expect(Fortunes.split("a\r\n%\r\nb\r\n") == ["a", "b"])
-    #expect(Fortunes.split("100% sure\n%\n50%") == ["100% sure", "50%"])   // only a lone % separates
+    #expect(Fortunes.split("100% sure\n%\n50%") == ["100% sure", "50%"])  // only a lone % separates
     #expect(Fortunes.split("") == [])
 }
 
@@ -50,7 +52,7 @@ func makeTree(_ files: [String: [UInt8]]) throws -> String {
     let dir = try makeTree([
         "b.txt": Array("bee".utf8), "a.txt": Array("ay".utf8), "sub/c.txt": Array("sea".utf8),
         "a.dat": [0, 1, 2], ".hidden": Array("no".utf8), "bin": [0x41, 0x00, 0x42],
-        "latin1": [0x63, 0x61, 0x66, 0xE9], "empty.txt": [],
+        "latin1": [0x63, 0x61, 0x66, 0xE9], "empty.txt": []
     ])
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try FileManager.default.createSymbolicLink(atPath: dir + "/z-link.txt", withDestinationPath: dir + "/a.txt")
@@ -62,7 +64,7 @@ func makeTree(_ files: [String: [UInt8]]) throws -> String {
     #expect(reasons["bin"] == "binary file (contains NUL bytes)")
     #expect(reasons["latin1"] == "binary file (not valid UTF-8)")
     #expect(reasons["empty.txt"] == "no text")
-    #expect(try TextCorpus.read([dir + "/b.txt", dir + "/a.txt"], separator: "+") == "bee+ay")   // given order kept
+    #expect(try TextCorpus.read([dir + "/b.txt", dir + "/a.txt"], separator: "+") == "bee+ay")  // given order kept
 }
 
 @Test func corpusErrors() throws {
@@ -78,7 +80,7 @@ func makeTree(_ files: [String: [UInt8]]) throws -> String {
     #expect(throws: DataError.corpus("corpus: too large: more than maxBytes = 10 bytes (reached at \(dir)/big.txt); raise maxBytes")) {
         try TextCorpus(paths: [dir + "/big.txt"], maxBytes: 10)
     }
-    #expect(try TextCorpus(paths: [dir + "/big.txt"], maxBytes: 100).documents[0].utf8.count == 100)   // exactly at the limit
+    #expect(try TextCorpus(paths: [dir + "/big.txt"], maxBytes: 100).documents[0].utf8.count == 100)  // exactly at the limit
     #expect(try TextCorpus(paths: [dir + "/big.txt"], maxBytes: .max).documents.count == 1)
     let emptyDir = try makeTree(["a": [], "b": Array(" ".utf8)])
     defer { try? FileManager.default.removeItem(atPath: emptyDir) }
@@ -91,7 +93,7 @@ func makeTree(_ files: [String: [UInt8]]) throws -> String {
 }
 
 @Test func unreadableFile() throws {
-    guard getuid() != 0 else { return }   // root reads everything
+    guard getuid() != 0 else { return }  // root reads everything
     let dir = try makeTree(["secret.txt": Array("hidden".utf8)])
     defer { try? FileManager.default.removeItem(atPath: dir) }
     chmod(dir + "/secret.txt", 0)
@@ -101,8 +103,8 @@ func makeTree(_ files: [String: [UInt8]]) throws -> String {
 }
 
 @Test func defaultFortunesCorpus() throws {
-    guard CorpusFiles.kind(of: Fortunes.defaultDirectory) == .directory else { return }   // package not installed
+    guard CorpusFiles.kind(of: Fortunes.defaultDirectory) == .directory else { return }  // package not installed
     let corpus = try Fortunes.corpus()
     #expect(corpus.documents.count > 1000)
-    #expect(!corpus.files.contains { $0.hasSuffix(".dat") || $0.hasSuffix(".u8") })   // .u8 links are duplicates
+    #expect(!corpus.files.contains { $0.hasSuffix(".dat") || $0.hasSuffix(".u8") })  // .u8 links are duplicates
 }

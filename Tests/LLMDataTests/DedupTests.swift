@@ -56,7 +56,8 @@ private func words(_ n: Int, seed: UInt64, prefix: String = "w") -> [String] {
     var b = a; b[100] = "changed"
     var c = a; c[10] = "other"; c[150] = "more"
     let unrelated = words(200, seed: 8, prefix: "u").joined(separator: " ")
-    let zh = "今天天气很好，我们一起去公园散步。公园里有很多人在跑步和打球，孩子们在草地上玩耍，老人们在树下下棋聊天。"
+    let zh =
+        "今天天气很好，我们一起去公园散步。公园里有很多人在跑步和打球，孩子们在草地上玩耍，老人们在树下下棋聊天。"
         + "我觉得这是一个非常美好的周末，也希望下周还能再来这里看看湖边的风景，顺便尝一尝附近新开的那家面馆。"
     let zh2 = zh.replacing("草地", with: "沙地", maxReplacements: 1)
     let docs = [a.joined(separator: " "), b.joined(separator: " "), unrelated, c.joined(separator: " "), zh, zh2, "🎉 short 🎉"]
@@ -67,8 +68,11 @@ private func words(_ n: Int, seed: UInt64, prefix: String = "w") -> [String] {
         case .drop(let r): out.append(r)
         }
     }
-    #expect(out == ["keep", "minhashDedup: near duplicate of d0", "keep", "minhashDedup: near duplicate of d0", "keep",
-                    "minhashDedup: near duplicate of d4", "keep"])
+    #expect(
+        out == [
+            "keep", "minhashDedup: near duplicate of d0", "keep", "minhashDedup: near duplicate of d0", "keep",
+            "minhashDedup: near duplicate of d4", "keep"
+        ])
     #expect(dd.clusters == 2 && dd.duplicates == 3 && dd.seen == 7)
 }
 
@@ -81,7 +85,9 @@ private func words(_ n: Int, seed: UInt64, prefix: String = "w") -> [String] {
     _ = try d1.process(Document(text: text, id: "a"))
     // with 32 bands of 4 rows a 0.4-similar document shares a band, but verification rejects it
     if case .drop = try d1.process(Document(text: far.joined(separator: " "), id: "b")) { Issue.record("verified candidate below threshold was dropped") }
-    #expect(throws: DataError.self) { var bad = MinHashDedupOptions(); bad.bands = 20; bad.rows = 10; _ = try MinHashDedup(bad) }
+    #expect(throws: DataError.self) {
+        var bad = MinHashDedupOptions(); bad.bands = 20; bad.rows = 10; _ = try MinHashDedup(bad)
+    }
     #expect(MinHashLSH.optimalBands(threshold: 0.8, numPerm: 128) == (9, 13))
 }
 

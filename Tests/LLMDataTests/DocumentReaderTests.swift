@@ -30,8 +30,10 @@ func gzipped(_ bytes: [UInt8]) throws -> [UInt8] {
 }
 
 @Test func textReaderSplits() throws {
-    let dir = try makeTree(["a.txt": Array("one\n\ntwo\r\nthree".utf8), "b/c.txt": Array("x\n%\ny\nz\n%\n\n%\n".utf8),
-                            "empty.txt": [], ".hidden": Array("no".utf8)])
+    let dir = try makeTree([
+        "a.txt": Array("one\n\ntwo\r\nthree".utf8), "b/c.txt": Array("x\n%\ny\nz\n%\n\n%\n".utf8),
+        "empty.txt": [], ".hidden": Array("no".utf8)
+    ])
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let files = try drain(TextDocumentReader(paths: [dir], split: .file))
     #expect(files.docs.map(\.text) == ["one\n\ntwo\r\nthree", "x\n%\ny\nz\n%\n\n%\n"])
@@ -81,7 +83,7 @@ func gzipped(_ bytes: [UInt8]) throws -> [UInt8] {
         #"{"text":""}"#,
         #"{"text":42}"#,
         #"[1,2]"#,
-        #"{"text":"last","id":7}"#,
+        #"{"text":"last","id":7}"#
     ]
     let dir = try makeTree(["d.jsonl": Array(lines.joined(separator: "\n").utf8)])
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -91,10 +93,13 @@ func gzipped(_ bytes: [UInt8]) throws -> [UInt8] {
     #expect(out.docs.map(\.text) == ["first", "last"])
     #expect(out.docs.map(\.id) == ["a", "7"])
     #expect(out.docs[0].meta == ["lang": "en", "score": "0.5", "tags": "[\"x\"]", "src": "web"])
-    #expect(out.rejected.map(\.1).map(StageReport.category) == ["not JSON", "missing field 'text'", "empty field 'text'",
-                                                             "field 'text' is an integer, expected a string", "not a JSON object (an array)"])
+    #expect(
+        out.rejected.map(\.1).map(StageReport.category) == [
+            "not JSON", "missing field 'text'", "empty field 'text'",
+            "field 'text' is an integer, expected a string", "not a JSON object (an array)"
+        ])
     #expect(out.rejected[0].0.id == "\(path):2")
-    #expect(out.rejected[0].0.text == "not json")   // the raw line is kept for the rejects file
+    #expect(out.rejected[0].0.text == "not json")  // the raw line is kept for the rejects file
     #expect(r.notes["blank line"] == 1)
     // fallbacks and a fill rule
     var o = JSONLReader.Options()
@@ -121,7 +126,7 @@ func gzipped(_ bytes: [UInt8]) throws -> [UInt8] {
 }
 
 @Test func hugeLinesAndLimits() throws {
-    let big = String(repeating: "abcdefghij", count: 1_000_000)   // 10 MB of text in one JSONL line
+    let big = String(repeating: "abcdefghij", count: 1_000_000)  // 10 MB of text in one JSONL line
     let dir = try makeTree(["big.jsonl": Array("{\"text\":\"\(big)\"}\n{\"text\":\"after\"}\n".utf8)])
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let out = try drain(JSONLReader(paths: [dir + "/big.jsonl"]))
@@ -142,8 +147,8 @@ func gzipped(_ bytes: [UInt8]) throws -> [UInt8] {
     }
     #expect(throws: DataError.self) { try TextDocumentReader(paths: [], split: .line) }
     chmod(dir + "/sub/locked.txt", 0)
-    guard open(dir + "/sub/locked.txt", O_RDONLY) < 0 else { return }   // running as root: nothing is unreadable
-    let out = try drain(TextDocumentReader(paths: [dir], split: .file))   // found in a folder: counted
+    guard open(dir + "/sub/locked.txt", O_RDONLY) < 0 else { return }  // running as root: nothing is unreadable
+    let out = try drain(TextDocumentReader(paths: [dir], split: .file))  // found in a folder: counted
     #expect(out.docs.map(\.text) == ["fine"])
     #expect(out.rejected.count == 1 && out.rejected[0].1.contains("Permission denied"))
     #expect(throws: DataError.self) { _ = try drain(TextDocumentReader(paths: [dir + "/sub/locked.txt"], split: .file)) }

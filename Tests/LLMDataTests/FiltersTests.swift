@@ -3,7 +3,8 @@
 import Testing
 @testable import LLMData
 
-private let english = String(repeating: "The quick brown fox jumps over the lazy dog and then it runs to the forest with a friend. ", count: 1)
+private let english =
+    String(repeating: "The quick brown fox jumps over the lazy dog and then it runs to the forest with a friend. ", count: 1)
     + "Many people have said that the weather of this town is nice, and that the food is good to eat with friends. "
     + "We went there in summer with our family and we stayed for two weeks because everything was lovely and quiet."
 private let chinese = "今天天气很好，我们一起去公园散步。公园里有很多人在跑步和打球，孩子们在草地上玩耍。我觉得这是一个非常美好的周末，也希望下周还能再来这里。"
@@ -47,7 +48,8 @@ private let chinese = "今天天气很好，我们一起去公园散步。公园
 }
 
 @Test func c4Rules() throws {
-    let text = "This is a sentence that ends well.\nnav link\nAnother good line of text here! [1]\nUse javascript to view this.\nThird fine line is right here.\nWe use cookies on this site."
+    let text =
+        "This is a sentence that ends well.\nnav link\nAnother good line of text here! [1]\nUse javascript to view this.\nThird fine line is right here.\nWe use cookies on this site."
     #expect(try C4Filter().apply(text).get() == "This is a sentence that ends well.\nAnother good line of text here!\nThird fine line is right here.")
     #expect(throws: C4Drop.self) { try C4Filter().apply("lorem ipsum dolor sit amet.\nA b c d.\nE f g h.").get() }
     if case .failure(let e) = C4Filter().apply("Only one good sentence here.") { #expect(e.description == "c4: too few sentences 1 < 3") }
@@ -73,9 +75,10 @@ private let chinese = "今天天气很好，我们一起去公园散步。公园
 
 @Test func filterStages() throws {
     let stage = FilterStage.gopherQuality()
-    if case .drop(let r) = try stage.process(Document(text: "too short", id: "x")) { #expect(r == "gopher_quality: word count 2 < 50") }
-    else { Issue.record("kept") }
+    if case .drop(let r) = try stage.process(Document(text: "too short", id: "x")) { #expect(r == "gopher_quality: word count 2 < 50") } else { Issue.record("kept") }
     if case .keep(let d) = try C4Stage().process(Document(text: "One fine line.\nTwo fine lines!\nThree lines now.\nbad", id: "y")) {
         #expect(d.text == "One fine line.\nTwo fine lines!\nThree lines now.")
-    } else { Issue.record("dropped") }
+    } else {
+        Issue.record("dropped")
+    }
 }

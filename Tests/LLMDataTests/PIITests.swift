@@ -9,10 +9,10 @@ import Testing
     #expect(!PIIChecks.luhn("4111 1111 1111 1112") && !PIIChecks.luhn("12a4") && !PIIChecks.luhn(""))
     #expect(PIIChecks.chineseResidentID("11010519491231002X") && PIIChecks.chineseResidentID("11010519491231002x"))
     #expect(PIIChecks.chineseResidentID("440524198001010013"))
-    #expect(!PIIChecks.chineseResidentID("110105194912310021"))     // wrong check character
-    #expect(!PIIChecks.chineseResidentID("110105194902300012"))     // Feb 30 with a correct check character
-    #expect(!PIIChecks.chineseResidentID("11010519491231002"))      // 17 characters
-    #expect(!PIIChecks.chineseResidentID("440524188001010014"))     // year 1880 is out of range
+    #expect(!PIIChecks.chineseResidentID("110105194912310021"))  // wrong check character
+    #expect(!PIIChecks.chineseResidentID("110105194902300012"))  // Feb 30 with a correct check character
+    #expect(!PIIChecks.chineseResidentID("11010519491231002"))  // 17 characters
+    #expect(!PIIChecks.chineseResidentID("440524188001010014"))  // year 1880 is out of range
 }
 
 @Test func ipValidation() {
@@ -23,10 +23,12 @@ import Testing
 }
 
 @Test func scrubEnglish() {
-    let (t, c) = PIIScrubber().scrub("mail a.b+x@mail.example.org, call +1 415 555 2671 or (555) 123-4567; ip 10.0.0.1 "
-        + "and 2001:db8::1. card 4111 1111 1111 1111 but not 4111-1111-1111-1112. v1.2.3 on 2024-01-15 at 12:30:45, pi 3.14159.")
-    #expect(t == "mail <EMAIL>, call <PHONE> or <PHONE>; ip <IP> and <IP>. card <CREDIT_CARD> but not 4111-1111-1111-1112. "
-        + "v1.2.3 on 2024-01-15 at 12:30:45, pi 3.14159.")
+    let (t, c) = PIIScrubber().scrub(
+        "mail a.b+x@mail.example.org, call +1 415 555 2671 or (555) 123-4567; ip 10.0.0.1 "
+            + "and 2001:db8::1. card 4111 1111 1111 1111 but not 4111-1111-1111-1112. v1.2.3 on 2024-01-15 at 12:30:45, pi 3.14159.")
+    #expect(
+        t == "mail <EMAIL>, call <PHONE> or <PHONE>; ip <IP> and <IP>. card <CREDIT_CARD> but not 4111-1111-1111-1112. "
+            + "v1.2.3 on 2024-01-15 at 12:30:45, pi 3.14159.")
     #expect(c == [.email: 1, .phone: 2, .ip: 2, .creditCard: 1])
 }
 

@@ -44,15 +44,21 @@ func lines(_ path: String) throws -> [String] {
 }
 
 @Test func pipelineReportAndRejects() throws {
-    let dir = try makeTree(["in.jsonl": Array(([#"{"text":"hello world"}"#, "oops", #"{"text":"hi"}"#,
-                                                #"{"text":"hello world"}"#, #"{"text":"a longer one","id":"x","k":"v"}"#])
-                                                .joined(separator: "\n").utf8)])
+    let dir = try makeTree([
+        "in.jsonl": Array(
+            ([
+                #"{"text":"hello world"}"#, "oops", #"{"text":"hi"}"#,
+                #"{"text":"hello world"}"#, #"{"text":"a longer one","id":"x","k":"v"}"#
+            ])
+            .joined(separator: "\n").utf8)
+    ])
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var o = Pipeline.Options(); o.threads = 2
-    let p = Pipeline(reader: try JSONLReader(paths: [dir + "/in.jsonl"]),
-                     steps: [.parallel(DropShort(min: 3)), .ordered(FirstOfEach()), .parallel(Upper())],
-                     writer: try JSONLWriter(path: dir + "/out.jsonl"), rejects: try RejectsWriter(path: dir + "/rejects.jsonl"),
-                     options: o)
+    let p = Pipeline(
+        reader: try JSONLReader(paths: [dir + "/in.jsonl"]),
+        steps: [.parallel(DropShort(min: 3)), .ordered(FirstOfEach()), .parallel(Upper())],
+        writer: try JSONLWriter(path: dir + "/out.jsonl"), rejects: try RejectsWriter(path: dir + "/rejects.jsonl"),
+        options: o)
     let r = try p.run()
     #expect(r.stages.map(\.name) == ["read jsonl", "dropShort", "firstOfEach", "upper", "write jsonl"])
     #expect(r.stages.map(\.documentsIn) == [5, 4, 3, 2, 2])
@@ -62,8 +68,11 @@ func lines(_ path: String) throws -> [String] {
     #expect(r.stages[2].drops == ["duplicate": 1])
     #expect(r.stages[1].bytesIn == 11 + 2 + 11 + 12 && r.stages[1].bytesOut == 34)
     #expect(r.documentsRead == 5 && r.documentsKept == 2 && r.documentsDropped == 3 && r.rejectsWritten == 3)
-    #expect(try lines(dir + "/out.jsonl") == [#"{"id":"\#(dir)/in.jsonl:1","text":"HELLO WORLD"}"#,
-                                             #"{"id":"x","text":"A LONGER ONE","meta":{"k":"v"}}"#])
+    #expect(
+        try lines(dir + "/out.jsonl") == [
+            #"{"id":"\#(dir)/in.jsonl:1","text":"HELLO WORLD"}"#,
+            #"{"id":"x","text":"A LONGER ONE","meta":{"k":"v"}}"#
+        ])
     let rejects = try lines(dir + "/rejects.jsonl")
     #expect(rejects.count == 3)
     #expect(rejects[0].contains(#""text":"oops""#) && rejects[0].contains(#""stage":"read jsonl","reason":"not JSON: "#))
@@ -81,8 +90,10 @@ func lines(_ path: String) throws -> [String] {
     func run(threads: Int, chunk: Int) throws -> ([String], PipelineReport) {
         var o = Pipeline.Options(); o.threads = threads; o.chunkDocuments = chunk
         var out: [String] = []
-        let r = try Pipeline(reader: ArrayReader(docs), steps: [.parallel(DropShort(min: 5)), .parallel(Upper())],
-                             options: o).run { out.append($0.id) }
+        let r = try Pipeline(
+            reader: ArrayReader(docs), steps: [.parallel(DropShort(min: 5)), .parallel(Upper())],
+            options: o
+        ).run { out.append($0.id) }
         return (out, r)
     }
     let (one, r1) = try run(threads: 1, chunk: 4096)
@@ -98,14 +109,15 @@ func lines(_ path: String) throws -> [String] {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let docs = (0..<40).map { Document(text: "t\($0)", id: "\($0)") }
     var o = Pipeline.Options(); o.threads = 3; o.chunkDocuments = 8
-    let p = Pipeline(reader: ArrayReader(docs), steps: [.parallel(Explode())], writer: try JSONLWriter(path: dir + "/out.jsonl"),
-                     rejects: try RejectsWriter(path: dir + "/rejects.jsonl"), options: o)
+    let p = Pipeline(
+        reader: ArrayReader(docs), steps: [.parallel(Explode())], writer: try JSONLWriter(path: dir + "/out.jsonl"),
+        rejects: try RejectsWriter(path: dir + "/rejects.jsonl"), options: o)
     do { _ = try p.run(); Issue.record("expected an error") } catch let e as PipelineError {
         #expect(e.stage == "explode" && e.documentID == "13")
         #expect(e.description.hasPrefix("pipeline: step 'explode' failed on document '13'"))
     }
     #expect(try lines(dir + "/out.jsonl") == ["previous"])
-    #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.jsonl"])   // temporaries removed
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.jsonl"])  // temporaries removed
 }
 
 @Test func writerAtomicityAndGzipOutput() throws {
@@ -114,11 +126,11 @@ func lines(_ path: String) throws -> [String] {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let w = try JSONLWriter(path: dir + "/o.jsonl.gz")
     try w.write(Document(text: "é\n\"q\"", id: "1", meta: ["a": "b"]))
-    #expect(!FileManager.default.fileExists(atPath: dir + "/o.jsonl.gz"))   // nothing visible before finish
+    #expect(!FileManager.default.fileExists(atPath: dir + "/o.jsonl.gz"))  // nothing visible before finish
     try w.finish()
     let back = try drain(JSONLReader(paths: [dir + "/o.jsonl.gz"])).docs
     #expect(back.map(\.text) == ["é\n\"q\""] && back[0].meta == ["a": "b"])
-    do { let w2 = try JSONLWriter(path: dir + "/gone.jsonl"); try w2.write(Document(text: "x", id: "1")) }   // never finished
+    do { let w2 = try JSONLWriter(path: dir + "/gone.jsonl"); try w2.write(Document(text: "x", id: "1")) }  // never finished
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["o.jsonl.gz"])
     #expect(throws: DataError.self) { try JSONLWriter(path: "/nonexistent-dir/o.jsonl") }
 }

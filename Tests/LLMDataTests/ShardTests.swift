@@ -59,8 +59,8 @@ import LLMCore
         let trainDocs = train.shards.reduce(0) { $0 + $1.documentCount }, valDocs = val.shards.reduce(0) { $0 + $1.documentCount }
         #expect(trainDocs + valDocs == 50)
         #expect(valDocs > 2 && valDocs < 20)
-        #expect(train.shards.count > 1)                      // 200-token shards
-        #expect(train.shards.allSatisfy { $0.tokenCount % 30 == 0 })   // whole documents only
+        #expect(train.shards.count > 1)  // 200-token shards
+        #expect(train.shards.allSatisfy { $0.tokenCount % 30 == 0 })  // whole documents only
         #expect(throws: DataError.self) { _ = try ShardSplit(folder: dir, split: "test") }
     }
 
@@ -74,11 +74,11 @@ import LLMCore
             #expect(b.x.shape == [4, 8] && b.y.shape == [4, 8])
             let x = b.x.toDoubles().map { Int64($0) }, y = b.y.toDoubles().map { Int64($0) }
             for r in 0..<4 {
-                #expect(Array(x[(r * 8 + 1)..<(r * 8 + 8)]) == Array(y[(r * 8)..<(r * 8 + 7)]))   // y is x shifted
+                #expect(Array(x[(r * 8 + 1)..<(r * 8 + 8)]) == Array(y[(r * 8)..<(r * 8 + 7)]))  // y is x shifted
                 seen.insert(Array(x[(r * 8)..<(r * 8 + 8)]))
             }
         }
-        #expect(seen.count == loader.batchesPerEpoch * 4)        // no window twice within an epoch
+        #expect(seen.count == loader.batchesPerEpoch * 4)  // no window twice within an epoch
         #expect(loader.position == .init(epoch: 1, batch: 0))
     }
 

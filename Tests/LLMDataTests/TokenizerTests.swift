@@ -23,8 +23,11 @@ private func ints(_ t: Tensor) -> [Int] {
 
 @Test func charUnknownAndUnk() throws {
     let tok = try CharTokenizer(training: "abc")
-    #expect(throws: DataError.tokenizer("CharTokenizer.encode: character 'é' (U+00E9) at position 2 is not in the vocabulary "
-                                        + "(3 characters); build the tokenizer from text that contains it, or pass unk")) {
+    #expect(
+        throws: DataError.tokenizer(
+            "CharTokenizer.encode: character 'é' (U+00E9) at position 2 is not in the vocabulary "
+                + "(3 characters); build the tokenizer from text that contains it, or pass unk")
+    ) {
         try tok.encode("aé")
     }
     #expect(throws: DataError.self) { try tok.encode("\n") }
@@ -52,7 +55,7 @@ private func ints(_ t: Tensor) -> [Int] {
     let ids = try tok.encode(text)
     #expect(ints(ids) == Array(text.utf8).map(Int.init))
     #expect(try tok.decode(ids) == text)
-    #expect(try tok.decode([0x61, 0xE4, 0xB8]) == "a\u{FFFD}")   // a character cut in half
+    #expect(try tok.decode([0x61, 0xE4, 0xB8]) == "a\u{FFFD}")  // a character cut in half
     #expect(tok.vocabSize == 256)
     #expect(throws: DataError.self) { try tok.decode([256]) }
     #expect(throws: DataError.self) { try tok.decode([-1]) }

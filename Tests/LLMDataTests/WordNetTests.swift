@@ -24,10 +24,10 @@ import Testing
         let happy = wn.synonyms(of: "happy", pos: .adj)
         #expect(happy.contains("felicitous") && happy.contains("glad"))
         #expect(!happy.contains("happy"))
-        #expect(wn.synonyms(of: "Car").contains("automobile"))                 // any POS, case-insensitive
-        #expect(wn.synonyms(of: "cars", pos: .noun).contains("automobile"))    // through morphy
+        #expect(wn.synonyms(of: "Car").contains("automobile"))  // any POS, case-insensitive
+        #expect(wn.synonyms(of: "cars", pos: .noun).contains("automobile"))  // through morphy
         #expect(!wn.synonyms(of: "cars", pos: .noun).contains("car"))
-        #expect(wn.synonyms(of: "car", pos: .noun).contains("elevator car"))   // '_' read as a space
+        #expect(wn.synonyms(of: "car", pos: .noun).contains("elevator car"))  // '_' read as a space
         #expect(wn.synonyms(of: "xqzzyv").isEmpty)
     }
 
@@ -42,7 +42,7 @@ import Testing
         #expect(wn.morphy("happiest", pos: .adj) == "happy")
         #expect(wn.morphy("car", pos: .noun) == "car")
         #expect(wn.morphy("xqzzyv", pos: .noun) == nil)
-        #expect(wn.morphy("ran") == "run")                                       // any POS: noun first, then verb
+        #expect(wn.morphy("ran") == "run")  // any POS: noun first, then verb
         #expect(wn.morphy("motor vehicle", pos: .noun) == "motor_vehicle")
     }
 

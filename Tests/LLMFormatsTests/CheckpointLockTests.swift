@@ -15,7 +15,7 @@ import Testing
         #expect(msg == "run folder '\(lock.dir)' is in use by another run (pid \(pid): this process); wait for it to end or choose another folder")
         lock.release()
         #expect(!lock.isHeld)
-        do { _ = try RunFolderLock(dir: dir) }              // free again; released by deinit at once
+        do { _ = try RunFolderLock(dir: dir) }  // free again; released by deinit at once
         _ = try RunFolderLock(dir: dir)
         #expect(errorText { _ = try RunFolderLock(dir: "") }?.contains("invalid path") == true)
         // a symlink as the lock file is refused (the pid would overwrite its target)
@@ -44,11 +44,12 @@ import Testing
         _ = fm.createFile(atPath: dir + "/keep.tmp", contents: Data())
         let lock = try RunFolderLock(dir: dir)
         let done = try lock.removeStaleTemporaries()
-        #expect(done.map { String($0.dropFirst(dir.count + 1)) }
+        #expect(
+            done.map { String($0.dropFirst(dir.count + 1)) }
                 == ["step-000001.deleting-8", "step-000002.tmp-99", "step-000003.old-5", "step-000004.old-5"])
         let left = try fm.contentsOfDirectory(atPath: dir).sorted()
         #expect(left == [".lock", "keep.tmp", "step-000003", "step-000004"])
-        #expect(fm.fileExists(atPath: dir + "/step-000004/checkpoint.json"))   // the orphaned copy, restored
+        #expect(fm.fileExists(atPath: dir + "/step-000004/checkpoint.json"))  // the orphaned copy, restored
         lock.release()
         #expect(errorText { _ = try lock.removeStaleTemporaries() }?.contains("the lock was released") == true)
     }

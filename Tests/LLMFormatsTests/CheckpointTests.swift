@@ -9,8 +9,10 @@ import LLMCore
 private struct Injected: Error {}
 
 private func files(_ v: Double) -> [String: CheckpointFile] {
-    ["model.safetensors": .tensors(["w": tensor([v, v + 1], [2])], metadata: ["format": "pt"]),
-     "state.json": .bytes(Array("{\"step\":\(Int(v))}\n".utf8))]
+    [
+        "model.safetensors": .tensors(["w": tensor([v, v + 1], [2])], metadata: ["format": "pt"]),
+        "state.json": .bytes(Array("{\"step\":\(Int(v))}\n".utf8))
+    ]
 }
 
 private func weight(_ dir: String) throws -> [Double] {
@@ -19,7 +21,7 @@ private func weight(_ dir: String) throws -> [Double] {
 }
 
 @Test func writeAndReadRoundTrip() throws {
-    let dir = tempDir() + "/runs/a/step-000100"     // parents are created
+    let dir = tempDir() + "/runs/a/step-000100"  // parents are created
     try Checkpoint.write(dir: dir, files: files(1))
     let f = try Checkpoint.read(dir: dir)
     #expect(Set(f.keys) == ["model.safetensors", "state.json"])
@@ -49,7 +51,7 @@ private func weight(_ dir: String) throws -> [Double] {
 }
 
 @Test func unwritableDirectoryFailsCleanly() throws {
-    guard getuid() != 0 else { return }   // root ignores permissions
+    guard getuid() != 0 else { return }  // root ignores permissions
     let parent = tempDir()
     try Checkpoint.write(dir: parent + "/ck", files: files(1))
     chmod(parent, 0o500)
@@ -65,7 +67,9 @@ private func weight(_ dir: String) throws -> [Double] {
     let model = dir + "/model.safetensors"
     let good = try Data(contentsOf: URL(fileURLWithPath: model))
     try good.dropLast(4).write(to: URL(fileURLWithPath: model))
-    #expect(errorText { _ = try Checkpoint.read(dir: dir) }?.contains("model.safetensors' has \(good.count - 4) bytes but checkpoint.json records \(good.count) (truncated or modified)") == true)
+    #expect(
+        errorText { _ = try Checkpoint.read(dir: dir) }?.contains(
+            "model.safetensors' has \(good.count - 4) bytes but checkpoint.json records \(good.count) (truncated or modified)") == true)
     var flipped = good; flipped[flipped.count - 1] ^= 1
     try flipped.write(to: URL(fileURLWithPath: model))
     #expect(errorText { _ = try Checkpoint.read(dir: dir) }?.contains("model.safetensors' does not match its sha256") == true)
@@ -99,7 +103,7 @@ private func weight(_ dir: String) throws -> [Double] {
     #expect(try Checkpoint.list(parent: parent).map(\.step) == [200, 400, 500])
     #expect(try Checkpoint.prune(parent: parent, keepLast: 1, keep: ["step-000200"]).map { FileIO.baseName($0) } == ["step-000400"])
     #expect(try Checkpoint.list(parent: parent).map(\.step) == [200, 500])
-    #expect(FileManager.default.fileExists(atPath: parent + "/step-000600"))     // incomplete dirs are left alone
+    #expect(FileManager.default.fileExists(atPath: parent + "/step-000600"))  // incomplete dirs are left alone
     #expect(errorText { try Checkpoint.prune(parent: parent, keepLast: 0) }?.contains("keepLast") == true)
     #expect(try Checkpoint.list(parent: parent + "/none").isEmpty)
 }

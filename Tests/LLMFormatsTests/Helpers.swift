@@ -20,8 +20,7 @@ func image(_ header: String, data: [UInt8] = [], n: UInt64? = nil) -> [UInt8] {
 
 /// The error message decoding `bytes` produces, or nil when it decodes.
 func decodeError(_ bytes: [UInt8]) -> String? {
-    do { _ = try bytes.withUnsafeBytes { try Safetensors.decode($0, source: "t.safetensors") }; return nil }
-    catch { return "\(error)" }
+    do { _ = try bytes.withUnsafeBytes { try Safetensors.decode($0, source: "t.safetensors") }; return nil } catch { return "\(error)" }
 }
 
 func decode(_ bytes: [UInt8]) throws -> SafetensorsFile {

@@ -22,7 +22,7 @@ private func expectedTensors() -> [String: Tensor] {
         "i8.edges": tensor([-128, 0, 127], [3], .int8),
         "u8.edges": tensor([0, 255], [2], .uint8),
         "scalar": tensor([3.25], []),
-        "empty": tensor([], [0, 3]),
+        "empty": tensor([], [0, 3])
     ]
 }
 private let metadata = ["format": "pt", "source": "make_safetensors_fixture.py"]

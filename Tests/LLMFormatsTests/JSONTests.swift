@@ -33,8 +33,10 @@ private func parseError(_ s: String) -> String { errorText { _ = try parse(s) } 
 }
 
 @Test func writesCompactSortedAndIndented() throws {
-    let v = JSONValue.object([JSONMember("b", .array([.int(1), .double(0.5), .null])), JSONMember("a", .string("q\"\\\u{1}\t")),
-                              JSONMember("c", .object([])), JSONMember("d", .array([]))])
+    let v = JSONValue.object([
+        JSONMember("b", .array([.int(1), .double(0.5), .null])), JSONMember("a", .string("q\"\\\u{1}\t")),
+        JSONMember("c", .object([])), JSONMember("d", .array([]))
+    ])
     #expect(try JSONWriter.string(v) == #"{"b":[1,0.5,null],"a":"q\"\\\u0001\t","c":{},"d":[]}"#)
     #expect(try JSONWriter.string(v, sortKeys: true) == #"{"a":"q\"\\\u0001\t","b":[1,0.5,null],"c":{},"d":[]}"#)
     #expect(try JSONWriter.string(.object([JSONMember("a", .array([.int(1)]))]), indent: 2) == "{\n  \"a\": [\n    1\n  ]\n}")
@@ -49,7 +51,7 @@ private func parseError(_ s: String) -> String { errorText { _ = try parse(s) } 
     #expect(h.finalizeHex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     var e = SHA256()
     #expect(e.finalizeHex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-    var m = SHA256()   // fed in odd pieces across block boundaries
+    var m = SHA256()  // fed in odd pieces across block boundaries
     let msg = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
     m.update(Array(msg[0..<5])); m.update(Array(msg[5..<50])); m.update(Array(msg[50...]))
     #expect(m.finalizeHex() == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")

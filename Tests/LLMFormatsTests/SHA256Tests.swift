@@ -16,11 +16,11 @@ import Testing
 
 @Test func sha256CopiesAreIndependentAndFinalizeRestarts() {
     var a = SHA256(); a.update(Array("ab".utf8))
-    var b = a                      // shares the context until one of them is fed
+    var b = a  // shares the context until one of them is fed
     a.update(Array("cd".utf8)); b.update(Array("xy".utf8))
     #expect(a.finalizeHex() == "88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589")
     #expect(b.finalizeHex() == "fe397af74c42fe42afc3fef9786771ee4279047e905e894120e1860617169b6f")
-    a.update(Array("abc".utf8))    // after finalize the hasher starts over
+    a.update(Array("abc".utf8))  // after finalize the hasher starts over
     #expect(a.finalizeHex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     a.update(UnsafeRawBufferPointer(start: nil, count: 0))
     #expect(a.finalizeHex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
@@ -29,11 +29,11 @@ import Testing
 @Test func sha256OfFileIsChunkedAndMatchesHashlib() throws {
     let dir = tempDir("sha")
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let n = 3 * (1 << 20) + 123    // more than three 1 MiB read chunks, ending mid-block
+    let n = 3 * (1 << 20) + 123  // more than three 1 MiB read chunks, ending mid-block
     let bytes = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
     let path = dir + "/blob.bin"
     #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
-    let expected = "b85e68d180ed92e1faed06ec4cfbc002bdc9bb1bcd6b888ef97d4026f1ded41b"   // hashlib.sha256
+    let expected = "b85e68d180ed92e1faed06ec4cfbc002bdc9bb1bcd6b888ef97d4026f1ded41b"  // hashlib.sha256
     #expect(try SHA256.hex(file: path) == expected)
     #expect(bytes.withUnsafeBytes { SHA256.hex($0) } == expected)
     #expect(errorText { _ = try SHA256.hex(file: dir + "/missing") }?.contains("cannot open '\(dir)/missing'") == true)

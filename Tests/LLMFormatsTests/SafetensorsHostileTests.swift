@@ -40,7 +40,7 @@ private func entry(_ name: String = "w", dtype: String = "F32", shape: String = 
     #expect(decodeError(image(" {}     "))?.contains("must start with '{'") == true)
     #expect(decodeError(image("\u{FEFF}{}   "))?.contains("must start with '{'") == true)
     #expect(decodeError(image("{}\0\0\0\0\0\0"))?.contains("trailing characters") == true)
-    var bad = image(#"{"w\#u{e9}":1}"#)          // patch in a lone 0xFF byte: invalid UTF-8
+    var bad = image(#"{"w\#u{e9}":1}"#)  // patch in a lone 0xFF byte: invalid UTF-8
     bad[11] = 0xFF
     #expect(decodeError(bad)?.contains("not valid UTF-8") == true)
     #expect(decodeError(image(#"{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":{"i":{}}}}}}}}}}"#))?.contains("nesting") == true)
@@ -88,7 +88,7 @@ private func entry(_ name: String = "w", dtype: String = "F32", shape: String = 
     #expect(two("[0,8]", "[4,12]", data: 12).contains("overlap tensor 'a'"))
     #expect(two("[0,8]", "[12,20]", data: 20).contains("tensor 'b'") == true)
     #expect(two("[0,8]", "[12,20]", data: 20).contains("gap of 4 bytes"))
-    #expect(two("[8,16]", "[0,8]", data: 16) == "accepted")   // out of name order but tiling: fine
+    #expect(two("[8,16]", "[0,8]", data: 16) == "accepted")  // out of name order but tiling: fine
 }
 
 @Test func shapeValidation() {

@@ -65,7 +65,7 @@ import LLMCore
 
 @Test func nonContiguousEmptyAndScalarTensors() throws {
     let m = tensor([1, 2, 3, 4, 5, 6], [2, 3])
-    let mt = try m.transpose(0, 1)        // [3, 2], strided
+    let mt = try m.transpose(0, 1)  // [3, 2], strided
     let f = try decode(try Safetensors.encode(["t": mt, "empty": tensor([], [0, 4]), "scalar": tensor([7], [])]))
     #expect(f.tensors["t"]?.shape == [3, 2])
     #expect(f.tensors["t"]?.toDoubles() == [1, 4, 2, 5, 3, 6])
@@ -94,7 +94,7 @@ import LLMCore
 }
 
 @Test func largeFileReadsQuickly() throws {
-    let n = 25_000_000   // 100 MB of F32
+    let n = 25_000_000  // 100 MB of F32
     let t = try Tensor(shape: [n], dtype: .float32)
     t.f32[n - 1] = 42
     let path = tempDir() + "/big.safetensors"

@@ -50,10 +50,12 @@ import Testing
         let t = try Tree(), p = try t.policy()
         try Self.bothResolvers {
             #expect(try Self.text(t.data + "/a.txt", p) == "hello")
-            #expect(try Self.text(t.data + "/inner", p) == "deep")                  // a link that stays inside
+            #expect(try Self.text(t.data + "/inner", p) == "deep")  // a link that stays inside
             #expect(try Self.text(t.data + "/sub/../a.txt", p) == "hello")
-            for path in [t.outside + "/secret.txt", t.data + "/../outside/secret.txt", t.data + "/up/secret.txt",
-                         t.data + "/abs/secret.txt", "/etc/passwd", t.data + "/sub/../../outside/secret.txt"] {
+            for path in [
+                t.outside + "/secret.txt", t.data + "/../outside/secret.txt", t.data + "/up/secret.txt",
+                t.data + "/abs/secret.txt", "/etc/passwd", t.data + "/sub/../../outside/secret.txt"
+            ] {
                 let d = Self.denial { _ = try Self.text(path, p) }
                 #expect(d == "sandbox: reading '\(path)' is not allowed (outside the allowed folders: data, out)", "\(path)")
             }
@@ -87,7 +89,8 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: t.outside + "/secret.txt"))
             // creating through a dangling link that points outside
             try FileManager.default.createSymbolicLink(atPath: t.out + "/dangling", withDestinationPath: t.outside + "/made.txt")
-            #expect(Self.denial { try FileAccess.with(p) { _ = try Files.create(t.out + "/dangling", what: "t") { _ in } } } != nil
+            #expect(
+                Self.denial { try FileAccess.with(p) { _ = try Files.create(t.out + "/dangling", what: "t") { _ in } } } != nil
                     || !FileManager.default.fileExists(atPath: t.outside + "/made.txt"))
             #expect(!FileManager.default.fileExists(atPath: t.outside + "/made.txt"))
             try FileManager.default.removeItem(atPath: t.out + "/dangling")
@@ -100,8 +103,8 @@ import Testing
         let alias = t.root + "/alias"
         try FileManager.default.createSymbolicLink(atPath: alias, withDestinationPath: t.data)
         let p = try FilePolicy([.init(alias, shown: "my-data"), .hidden(t.out)])
-        #expect(try Self.text(alias + "/a.txt", p) == "hello")          // the folder as written
-        #expect(try Self.text(t.data + "/a.txt", p) == "hello")         // and as resolved
+        #expect(try Self.text(alias + "/a.txt", p) == "hello")  // the folder as written
+        #expect(try Self.text(t.data + "/a.txt", p) == "hello")  // and as resolved
         let d = Self.denial { _ = try Self.text("up/secret.txt", p) } ?? ""
         #expect(d == "sandbox: reading 'up/secret.txt' is not allowed (outside the allowed folders: my-data)")
         #expect(!d.contains(t.root) && !d.contains(t.out))
@@ -134,7 +137,7 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: t.out + "/x/rel", withDestinationPath: "../../outside")
         try Self.bothResolvers {
             try Files.makeDirectories(t.out + "/x/y", what: "t")
-            try Files.removeTree(t.out + "/x", what: "t")   // trusted: plain paths, still no link followed
+            try Files.removeTree(t.out + "/x", what: "t")  // trusted: plain paths, still no link followed
             #expect(!Files.exists(t.out + "/x"))
             #expect(FileManager.default.fileExists(atPath: t.outside + "/secret.txt"))
         }
@@ -154,13 +157,13 @@ import Testing
         _ = try Files.create(t.out + "/empty", what: "t") { _ in }
         let empty = try MappedFile(t.out + "/empty", what: "t")
         #expect(empty.bytes.count == 0)
-        #expect(throws: FileError.self) { _ = try Files.create(t.out + "/empty", what: "t") { _ in } }   // exclusive
+        #expect(throws: FileError.self) { _ = try Files.create(t.out + "/empty", what: "t") { _ in } }  // exclusive
         #expect(Set(try Files.list(t.out, what: "t")) == ["tap.bin", "empty"])
         let f = try AtomicFile(t.out + "/aborted", what: "t")
         try f.writer.write([9])
         f.abort()
         #expect(Set(try Files.list(t.out, what: "t")) == ["tap.bin", "empty"])
-        #expect((try? MappedFile(t.out, what: "t")) == nil)   // a folder is not a regular file
+        #expect((try? MappedFile(t.out, what: "t")) == nil)  // a folder is not a regular file
     }
 
     @Test func atomicWritesLeaveTheOldFileOnFailure() throws {
@@ -168,9 +171,13 @@ import Testing
         let f = t.out + "/atomic.txt"
         try Files.writeAtomically(f, what: "t") { try $0.write(Array("one".utf8)) }
         struct Boom: Error {}
-        #expect(throws: Boom.self) { try Files.writeAtomically(f, what: "t") { w in try w.write(Array("two".utf8)); throw Boom() } }
+        #expect(throws: Boom.self) {
+            try Files.writeAtomically(f, what: "t") { w in
+                try w.write(Array("two".utf8)); throw Boom()
+            }
+        }
         #expect(try String(contentsOfFile: f, encoding: .utf8) == "one")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: t.out) == ["atomic.txt"])   // no temporary left
+        #expect(try FileManager.default.contentsOfDirectory(atPath: t.out) == ["atomic.txt"])  // no temporary left
     }
 
     @Test func thePolicyFollowsWorkToOtherThreads() throws {
@@ -225,7 +232,7 @@ import Testing
                     inside += 1
                 }
             }
-            #expect(inside > 0)   // the race really alternated
+            #expect(inside > 0)  // the race really alternated
         }
     }
 }

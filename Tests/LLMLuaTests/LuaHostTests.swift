@@ -57,16 +57,17 @@ import LLMCore
 
     @Test func errorsDoNotLeakTensors() throws {
         let vm = try LuaVM()
-        try vm.run(string: """
-            collectgarbage(); collectgarbage()
-            local before = llm.memory()
-            for i = 1, 2000 do
-              pcall(function() local a = llm.zeros(64, 64); return a:matmul(llm.zeros(3, 3)) end)
-              pcall(llm.tensor, {{1, 2}, {3}})
-            end
-            collectgarbage(); collectgarbage()
-            assert(llm.memory() <= before, 'leaked ' .. (llm.memory() - before) .. ' bytes')
-            """, name: "=leak")
+        try vm.run(
+            string: """
+                collectgarbage(); collectgarbage()
+                local before = llm.memory()
+                for i = 1, 2000 do
+                  pcall(function() local a = llm.zeros(64, 64); return a:matmul(llm.zeros(3, 3)) end)
+                  pcall(llm.tensor, {{1, 2}, {3}})
+                end
+                collectgarbage(); collectgarbage()
+                assert(llm.memory() <= before, 'leaked ' .. (llm.memory() - before) .. ' bytes')
+                """, name: "=leak")
     }
 
     @Test func closingTheStateReleasesEverything() throws {

@@ -45,28 +45,34 @@ import Testing
             ("string.dump(print)", "attempt to call a nil value (field 'dump')"),
             ("collectgarbage('stop')", "sandbox: collectgarbage('stop') is disabled"),
             ("collectgarbage('generational')", "sandbox: collectgarbage('generational') is disabled"),
-            ("local x = package.loadlib('/lib/x86_64-linux-gnu/libc.so.6', '*')", "attempt to call a nil value (field 'loadlib')"),
+            ("local x = package.loadlib('/lib/x86_64-linux-gnu/libc.so.6', '*')", "attempt to call a nil value (field 'loadlib')")
         ] {
             #expect(Self.error(vm, code)?.contains(message) == true, "\(code): \(Self.error(vm, code) ?? "no error")")
         }
-        #expect(Self.error(vm, """
-            assert(rawget(_G, 'debug') == nil and rawget(_G, 'loadstring') == nil and package.cpath == '')
-            assert(package.loaded.debug == nil and package.loaded.io == io and package.loaded.os == os)
-            assert(package.loaded.os.execute == os.execute and os.getenv('HOME') == nil and os.getenv('TERM') == os.getenv('TERM'))
-            assert(collectgarbage('count') > 0 and collectgarbage() == 0)
-            """) == nil)
+        #expect(
+            Self.error(
+                vm,
+                """
+                assert(rawget(_G, 'debug') == nil and rawget(_G, 'loadstring') == nil and package.cpath == '')
+                assert(package.loaded.debug == nil and package.loaded.io == io and package.loaded.os == os)
+                assert(package.loaded.os.execute == os.execute and os.getenv('HOME') == nil and os.getenv('TERM') == os.getenv('TERM'))
+                assert(collectgarbage('count') > 0 and collectgarbage() == 0)
+                """) == nil)
     }
 
     @Test func bytecodeIsRefused() throws {
         let d = try Dirs(), vm = try Self.vm(d)
         #expect(Self.error(vm, "load('x', 'x', 'b')")?.contains("sandbox: loading binary chunks is disabled (load mode 'b')") == true)
         #expect(Self.error(vm, "loadfile('x', 'b')")?.contains("loading binary chunks is disabled") == true)
-        #expect(Self.error(vm, """
-            local f, err = load('\\27Lua\\x54\\0junk')
-            assert(f == nil and err:find("attempt to load a binary chunk"), err)
-            local g, err2 = load(function() return nil end, 'x', 'bt')   -- 'bt' becomes text only
-            assert(g)
-            """) == nil)
+        #expect(
+            Self.error(
+                vm,
+                """
+                local f, err = load('\\27Lua\\x54\\0junk')
+                assert(f == nil and err:find("attempt to load a binary chunk"), err)
+                local g, err2 = load(function() return nil end, 'x', 'bt')   -- 'bt' becomes text only
+                assert(g)
+                """) == nil)
         try Data([0x1b, 0x4c, 0x75, 0x61, 0x54, 0]).write(to: URL(fileURLWithPath: d.recipe + "/bin.lua"))
         #expect(Self.error(vm, "require 'bin'")?.contains("attempt to load a binary chunk") == true)
         #expect(Self.error(vm, "dofile('\(d.recipe)/bin.lua')")?.contains("attempt to load a binary chunk") == true)
@@ -79,11 +85,14 @@ import Testing
         #expect(Self.error(vm, "assert(('x').dump == nil and ('x'):rep(3) == 'xxx')") == nil)
         #expect(Self.error(vm, "setmetatable({}, {__gc = function() end})")?.contains("sandbox: __gc metamethods are disabled") == true)
         // package.loaded holds the sandboxed io/os; putting something else there gains nothing
-        #expect(Self.error(vm, """
-            package.loaded.io = nil; package.loaded.os = nil
-            local ok = pcall(require, 'io'); assert(not ok)
-            package.cpath = '/usr/lib/x86_64-linux-gnu/lua/5.4/?.so'
-            """) == nil)
+        #expect(
+            Self.error(
+                vm,
+                """
+                package.loaded.io = nil; package.loaded.os = nil
+                local ok = pcall(require, 'io'); assert(not ok)
+                package.cpath = '/usr/lib/x86_64-linux-gnu/lua/5.4/?.so'
+                """) == nil)
         for module in ["lfs", "system", "posix"] {
             #expect(Self.error(vm, "require '\(module)'")?.contains("sandbox: native C modules are disabled") == true)
         }
@@ -102,8 +111,10 @@ import Testing
             ("error(select(2, io.open('\(d.data)/../../../etc/passwd')))", "sandbox: reading '\(d.data)/../../../etc/passwd' is not allowed"),
             ("error(select(2, io.open('\(d.recipe)/etc/passwd')))", "sandbox: reading '\(d.recipe)/etc/passwd' is not allowed"),
             ("error(select(2, io.open('\(d.out)/dangling', 'w')))", "is not allowed"),
-            ("error(select(2, io.open('\(d.data)/new.txt', 'w')))",
-             "sandbox: writing '\(d.data)/new.txt' is not allowed (outside the writable folders: \(d.out))"),
+            (
+                "error(select(2, io.open('\(d.data)/new.txt', 'w')))",
+                "sandbox: writing '\(d.data)/new.txt' is not allowed (outside the writable folders: \(d.out))"
+            ),
             ("io.output('/tmp/x.txt')", "sandbox: writing '/tmp/x.txt' is not allowed"),
             ("os.remove('\(d.data)/a.txt')", "sandbox: writing"),
             ("os.rename('\(d.out)/x', '/tmp/x')", "sandbox: writing '/tmp/x' is not allowed"),
@@ -113,7 +124,7 @@ import Testing
             ("llm.makeDirs('\(d.out)/a/../../escape')", "sandbox: writing '\(d.out)/a/../../escape' is not allowed"),
             ("llm.checkpoint.write('\(d.out)', {['a.txt'] = 'x'})", "sandbox: writing"),
             ("llm.checkpoint.read('/etc')", "sandbox: reading '/etc'"),
-            ("llm.data.fortunes()", "sandbox: reading '/usr/share/games/fortunes'"),
+            ("llm.data.fortunes()", "sandbox: reading '/usr/share/games/fortunes'")
         ] {
             let e = Self.error(vm, code)
             #expect(e?.contains(message) == true, "\(code): \(e ?? "no error")")
@@ -124,26 +135,29 @@ import Testing
         // a folder read recursively does not follow the recipe folder's link to /etc
         #expect(Self.error(vm, "assert(not llm.data.readText('\(d.recipe)'):find('root:'))") == nil)
         // allowed: the data folder for reading, the output folder for writing, the recipe folder for require
-        #expect(Self.error(vm, """
-            assert(io.open('\(d.data)/a.txt'):read('a') == 'hello')
-            local f = assert(io.open('\(d.out)/o.txt', 'w')); f:write('ok'); f:close()
-            assert(os.rename('\(d.out)/o.txt', '\(d.out)/p.txt'))
-            llm.makeDirs('\(d.out)/sub/dir')
-            llm.save('\(d.out)/sub/t.safetensors', {w = llm.zeros(2)})
-            assert(llm.load('\(d.out)/sub/t.safetensors').w:numel() == 2)
-            assert(llm.data.readText('\(d.data)') == 'hello')
-            assert(require('mod').x == 42)
-            """) == nil)
+        #expect(
+            Self.error(
+                vm,
+                """
+                assert(io.open('\(d.data)/a.txt'):read('a') == 'hello')
+                local f = assert(io.open('\(d.out)/o.txt', 'w')); f:write('ok'); f:close()
+                assert(os.rename('\(d.out)/o.txt', '\(d.out)/p.txt'))
+                llm.makeDirs('\(d.out)/sub/dir')
+                llm.save('\(d.out)/sub/t.safetensors', {w = llm.zeros(2)})
+                assert(llm.load('\(d.out)/sub/t.safetensors').w:numel() == 2)
+                assert(llm.data.readText('\(d.data)') == 'hello')
+                assert(require('mod').x == 42)
+                """) == nil)
     }
 
     @Test func earlyChecksMatchTheRuleAtOpen() throws {
         let d = try Dirs()
         let policy = try PathPolicy(readDirs: [d.data], writeDirs: [d.out])
-        #expect(policy.denial(d.out + "/new/deeper/file", .write) == nil)      // parents are created step by step, each checked
+        #expect(policy.denial(d.out + "/new/deeper/file", .write) == nil)  // parents are created step by step, each checked
         #expect(policy.denial(d.out + "/../data/x", .write) != nil)
         #expect(policy.denial(d.data + "/a.txt", .read) == nil)
         #expect(policy.denial(d.data + "/a.txt", .write) != nil)
-        #expect(policy.denial(d.out + "/dangling", .write) == nil)             // the parent is fine; the open refuses the link
+        #expect(policy.denial(d.out + "/dangling", .write) == nil)  // the parent is fine; the open refuses the link
         #expect(policy.denial("", .read) != nil)
         #expect(policy.denial("/etc/passwd", .read) == "sandbox: reading '/etc/passwd' is not allowed (outside the allowed folders: \(d.data), \(d.out))")
     }
@@ -157,7 +171,7 @@ import Testing
             "local co = coroutine.wrap(function() while true do end end); co()",
             "while true do coroutine.resume(coroutine.create(function() while true do end end)) end",
             "local function f() return pcall(f) end; while true do f() end",
-            "while true do pcall(llm.zeros, 1) end",
+            "while true do pcall(llm.zeros, 1) end"
         ] {
             let vm = try Self.vm(d, time: 0.2)
             let e = Self.error(vm, code)

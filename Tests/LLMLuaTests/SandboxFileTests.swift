@@ -43,12 +43,15 @@ import Testing
     @Test func numberPathsAreConvertedAndCheckedOthersAreTypeErrors() throws {
         let d = try Dirs(), vm = try Self.vm(d)
         // the working directory is not an allowed folder: 5 is the file name '5' there, and refused
-        #expect(Self.error(vm, """
-            local f, msg, code = io.open(5)
-            assert(f == nil and code == 13 and msg:find("sandbox: reading '5' is not allowed", 1, true), msg)
-            f, msg = io.open(5, 'w')
-            assert(f == nil and msg:find("sandbox: writing '5' is not allowed", 1, true), msg)
-            """) == nil)
+        #expect(
+            Self.error(
+                vm,
+                """
+                local f, msg, code = io.open(5)
+                assert(f == nil and code == 13 and msg:find("sandbox: reading '5' is not allowed", 1, true), msg)
+                f, msg = io.open(5, 'w')
+                assert(f == nil and msg:find("sandbox: writing '5' is not allowed", 1, true), msg)
+                """) == nil)
         for (code, message) in [
             ("io.lines(5)", "sandbox: reading '5' is not allowed"),
             ("io.input(5)", "sandbox: reading '5' is not allowed"),
@@ -63,7 +66,7 @@ import Testing
             ("os.remove()", "bad argument #1 to 'remove' (string expected, got no value)"),
             ("os.rename('a', {})", "bad argument #2 to 'rename' (string expected, got table)"),
             ("dofile(io.stdout)", "bad argument #1 to 'dofile' (string expected, got userdata)"),
-            ("io.output({})", "bad argument #1 to 'output'"),
+            ("io.output({})", "bad argument #1 to 'output'")
         ] {
             Self.expectError(vm, code, message, "recipe:1:")
         }
@@ -72,11 +75,14 @@ import Testing
     @Test func numberPathsInsideAnAllowedFolderWork() throws {
         // relative paths resolve from the working directory; the CLI test runs one inside --allow-write
         let d = try Dirs(), vm = try Self.vm(d)
-        #expect(Self.error(vm, """
-            local f = assert(io.open('\(d.out)/' .. 7, 'w')); f:write('seven\\n'); f:close()
-            for line in io.lines('\(d.out)/7') do assert(line == 'seven') end
-            assert(loadfile('\(d.data)/a.txt') == nil)
-            """) == nil)
+        #expect(
+            Self.error(
+                vm,
+                """
+                local f = assert(io.open('\(d.out)/' .. 7, 'w')); f:write('seven\\n'); f:close()
+                for line in io.lines('\(d.out)/7') do assert(line == 'seven') end
+                assert(loadfile('\(d.data)/a.txt') == nil)
+                """) == nil)
     }
 
     @Test func linksOutOfTheAllowedFoldersAreNotFollowed() throws {
@@ -84,10 +90,13 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: d.data + "/last", withDestinationPath: "../outside/secret.txt")
         try FileManager.default.createSymbolicLink(atPath: d.out + "/wout", withDestinationPath: d.outside + "/made.txt")
         for path in ["up/secret.txt", "last", "up/../data/a.txt"] {
-            #expect(Self.error(vm, """
-                local f, msg = io.open('\(d.data)/\(path)')
-                assert(f == nil and msg:find('outside the allowed folders', 1, true), tostring(msg))
-                """) == nil, "\(path)")
+            #expect(
+                Self.error(
+                    vm,
+                    """
+                    local f, msg = io.open('\(d.data)/\(path)')
+                    assert(f == nil and msg:find('outside the allowed folders', 1, true), tostring(msg))
+                    """) == nil, "\(path)")
         }
         Self.expectError(vm, "io.lines('\(d.data)/up/secret.txt')", "is not allowed")
         Self.expectError(vm, "dofile('\(d.data)/up/mod.lua')", "is not allowed")
@@ -102,15 +111,18 @@ import Testing
         let d = try Dirs(), vm = try Self.vm(d)
         try FileManager.default.createSymbolicLink(atPath: d.out + "/ln", withDestinationPath: d.outside + "/secret.txt")
         try FileManager.default.createSymbolicLink(atPath: d.out + "/up", withDestinationPath: "../outside")
-        #expect(Self.error(vm, """
-            assert(os.remove('\(d.out)/ln'))                      -- removes the link, not its target
-            local f = assert(io.open('\(d.out)/a', 'w')); f:close()
-            assert(os.rename('\(d.out)/a', '\(d.out)/b'))
-            llm.makeDirs('\(d.out)/x/y')
-            assert(os.remove('\(d.out)/x/y'))                     -- an empty folder, like C's remove
-            local ok, msg = os.remove('\(d.out)/missing')
-            assert(ok == nil and msg:find('No such file'), msg)
-            """) == nil)
+        #expect(
+            Self.error(
+                vm,
+                """
+                assert(os.remove('\(d.out)/ln'))                      -- removes the link, not its target
+                local f = assert(io.open('\(d.out)/a', 'w')); f:close()
+                assert(os.rename('\(d.out)/a', '\(d.out)/b'))
+                llm.makeDirs('\(d.out)/x/y')
+                assert(os.remove('\(d.out)/x/y'))                     -- an empty folder, like C's remove
+                local ok, msg = os.remove('\(d.out)/missing')
+                assert(ok == nil and msg:find('No such file'), msg)
+                """) == nil)
         #expect(FileManager.default.fileExists(atPath: d.outside + "/secret.txt"))
         Self.expectError(vm, "os.remove('\(d.out)/up/secret.txt')", "is not allowed")
         Self.expectError(vm, "os.rename('\(d.out)/b', '\(d.out)/up/b')", "is not allowed")
@@ -123,16 +135,17 @@ import Testing
     @Test func swiftReadersAndWritersOpenBeneathTheAllowedFolders() throws {
         let d = try Dirs()
         let trusted = try LuaVM(strict: true)
-        try trusted.run(string: """
-            llm.save('\(d.outside)/t.safetensors', {w = llm.zeros(2)})
-            llm.checkpoint.write('\(d.outside)/ck', {['a.txt'] = 'x'})
-            local w = llm.data.ShardWriter('\(d.outside)/shards', {vocabSize = 10})
-            w:add({1, 2, 3, 4, 5, 6, 7, 8, 9}); w:finish()
-            local tok = llm.data.BPETokenizer.train('hello world hello', {vocabSize = 260})
-            tok:save('\(d.outside)/tokenizer.json')
-            """, name: "=setup")
+        try trusted.run(
+            string: """
+                llm.save('\(d.outside)/t.safetensors', {w = llm.zeros(2)})
+                llm.checkpoint.write('\(d.outside)/ck', {['a.txt'] = 'x'})
+                local w = llm.data.ShardWriter('\(d.outside)/shards', {vocabSize = 10})
+                w:add({1, 2, 3, 4, 5, 6, 7, 8, 9}); w:finish()
+                local tok = llm.data.BPETokenizer.train('hello world hello', {vocabSize = 260})
+                tok:save('\(d.outside)/tokenizer.json')
+                """, name: "=setup")
         let vm = try Self.vm(d)
-        let via = d.data + "/up"   // a link inside the readable folder to the folder outside
+        let via = d.data + "/up"  // a link inside the readable folder to the folder outside
         for code in [
             "llm.load('\(via)/t.safetensors')",
             "llm.checkpoint.read('\(via)/ck')",
@@ -141,7 +154,7 @@ import Testing
             "llm.data.readText('\(via)/secret.txt')",
             "llm.data.readText('\(via)')",
             "llm.wordnet.open('\(via)')",
-            "llm.save('\(d.out)/../outside/t2.safetensors', {w = llm.zeros(1)})",
+            "llm.save('\(d.out)/../outside/t2.safetensors', {w = llm.zeros(1)})"
         ] {
             Self.expectError(vm, code, "sandbox: ", "is not allowed")
         }
@@ -155,7 +168,9 @@ import Testing
         let d = try Dirs(), vm = try Self.vm(d)
         try #"{"id":"1","text":"SECRET"}"#.write(toFile: d.outside + "/in.jsonl", atomically: false, encoding: .utf8)
         try #"{"id":"1","text":"fine"}"#.write(toFile: d.data + "/in.jsonl", atomically: false, encoding: .utf8)
-        Self.expectError(vm, """
+        Self.expectError(
+            vm,
+            """
             local r = llm.data.readers.jsonl('\(d.data)/in.jsonl')
             r.paths[1] = '\(d.outside)/in.jsonl'
             llm.data.pipeline{r, llm.data.writers.jsonl('\(d.out)/o.jsonl')}:run()
@@ -180,7 +195,7 @@ import Testing
             "require 'no.such.module'",
             "error(package.path)",
             "error(select(2, pcall(function() return nn.Linear(2, 2)('x') end)))",
-            "error(select(2, xpcall(function() return nn.Sequential(5) end, function(m) return m end)))",
+            "error(select(2, xpcall(function() return nn.Sequential(5) end, function(m) return m end)))"
         ] {
             let e = Self.error(vm, code) ?? ""
             #expect(!e.contains(home + "/") || e.contains("\(d.data)/home/"), "\(code): \(e)")
@@ -218,19 +233,22 @@ import Testing
             flag.stop.store(true, ordering: .relaxed)
             while !flag.stopped.load(ordering: .relaxed) { usleep(1000) }
         }
-        #expect(Self.error(vm, """
-            local inside, leaked = 0, 0
-            for i = 1, 3000 do
-              local f = io.open('\(flip)/secret.txt')
-              if f then
-                local s = f:read('a'); f:close()
-                if s == 'inside' then inside = inside + 1 else leaked = leaked + 1 end
-              end
-              local ok, text = pcall(llm.data.readText, '\(flip)/secret.txt')
-              if ok and text ~= 'inside' then leaked = leaked + 1 end
-            end
-            assert(leaked == 0, 'read outside ' .. leaked .. ' times')
-            assert(inside > 0)
-            """) == nil)
+        #expect(
+            Self.error(
+                vm,
+                """
+                local inside, leaked = 0, 0
+                for i = 1, 3000 do
+                  local f = io.open('\(flip)/secret.txt')
+                  if f then
+                    local s = f:read('a'); f:close()
+                    if s == 'inside' then inside = inside + 1 else leaked = leaked + 1 end
+                  end
+                  local ok, text = pcall(llm.data.readText, '\(flip)/secret.txt')
+                  if ok and text ~= 'inside' then leaked = leaked + 1 end
+                end
+                assert(leaked == 0, 'read outside ' .. leaked .. ' times')
+                assert(inside > 0)
+                """) == nil)
     }
 }

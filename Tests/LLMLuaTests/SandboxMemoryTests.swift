@@ -20,15 +20,15 @@ import Testing
     @Test func eachStateKeepsItsOwnLimit() throws {
         let small = try Self.vm(16 << 20), large = try Self.vm(256 << 20)
         #expect(Self.error(small, "x = llm.zeros(8e6)")?.contains("memory limit of 16777216 bytes exceeded") == true)
-        #expect(Self.error(large, "x = llm.zeros(8e6)") == nil)            // 32 MB: fits the large budget only
+        #expect(Self.error(large, "x = llm.zeros(8e6)") == nil)  // 32 MB: fits the large budget only
         #expect(Self.error(large, "y = llm.zeros(8e7)")?.contains("memory limit of 268435456 bytes exceeded") == true)
     }
 
     @Test func closingAStateLeavesTheOthersLimit() throws {
         let kept = try Self.vm(16 << 20)
-        do { let other = try Self.vm(16 << 20); _ = Self.error(other, "x = llm.zeros(1000)") }   // closed here
+        do { let other = try Self.vm(16 << 20); _ = Self.error(other, "x = llm.zeros(1000)") }  // closed here
         #expect(Self.error(kept, "x = llm.zeros(8e6)")?.contains("memory limit of 16777216 bytes exceeded") == true)
-        let trusted = try LuaVM(strict: false)                              // an unlimited state next to it
+        let trusted = try LuaVM(strict: false)  // an unlimited state next to it
         #expect(Self.error(trusted, "x = llm.zeros(8e6)") == nil)
         #expect(Self.error(kept, "x = llm.zeros(8e6)")?.contains("memory limit") == true)
     }
@@ -53,7 +53,7 @@ import Testing
             kept = try Userdata.tensor(vm.L, -1)
         }
         #expect(kept?.count == 1000)
-        kept = nil   // credits a budget whose state is closed: no crash
+        kept = nil  // credits a budget whose state is closed: no crash
     }
 
     @Test func childBudgetsChargeTheirParentAndStartWithWhatIsLeft() throws {
@@ -63,12 +63,12 @@ import Testing
         let L = try #require(llms_sandbox_newstate_child(parent))
         let sb = try #require(llms_sandbox_of(L))
         let child = try #require(sb.pointee.budget)
-        #expect(llms_budget_limit(child) > 0 && llms_budget_limit(child) <= 424 << 10)   // what the parent had left
-        #expect(llms_budget_used(parent) > 600 << 10)              // the child's Lua heap is charged to the parent
-        #expect(llms_budget_charge(child, 500 << 10, 0) == 0)       // past what the parent has left
+        #expect(llms_budget_limit(child) > 0 && llms_budget_limit(child) <= 424 << 10)  // what the parent had left
+        #expect(llms_budget_used(parent) > 600 << 10)  // the child's Lua heap is charged to the parent
+        #expect(llms_budget_charge(child, 500 << 10, 0) == 0)  // past what the parent has left
         #expect(llms_budget_used(parent) < 1 << 20)
         llms_sandbox_close(L)
-        #expect(llms_budget_used(parent) == 600 << 10)              // everything the child held is back
+        #expect(llms_budget_used(parent) == 600 << 10)  // everything the child held is back
         #expect(llms_budget_limit(parent) == 1 << 20)
     }
 

@@ -66,7 +66,7 @@ func makeOptimizer(_ type: String, groups: [ParamGroup], options: [String: Doubl
             let steps = c["steps"] as? [Any] ?? []
             var worst = 0.0, worstAbs = 0.0
             for (k, stepAny) in steps.enumerated() {
-                for (i, p) in params.enumerated() {   // g = coef * (p - target), in float32
+                for (i, p) in params.enumerated() {  // g = coef * (p - target), in float32
                     let w = p.toFloats()
                     let g = (0..<w.count).map { Double(Float(coefs[i][$0]) * (w[$0] - Float(targets[i][$0]))) }
                     p.grad = try Tensor.from(g, shape: p.shape)
@@ -116,12 +116,14 @@ func makeOptimizer(_ type: String, groups: [ParamGroup], options: [String: Doubl
         case "warmupCosine":
             return try WarmupCosine(maxLR: n("maxLR")!, warmupSteps: i("warmupSteps")!, totalSteps: i("totalSteps")!, minLR: n("minLR")!)
         case "oneCycle":
-            return try OneCycle(maxLR: n("maxLR")!, totalSteps: i("totalSteps")!, pctStart: n("pctStart") ?? 0.3,
-                                anneal: a["anneal"] as? String ?? "cos", threePhase: a["threePhase"] as? Bool ?? false)
+            return try OneCycle(
+                maxLR: n("maxLR")!, totalSteps: i("totalSteps")!, pctStart: n("pctStart") ?? 0.3,
+                anneal: a["anneal"] as? String ?? "cos", threePhase: a["threePhase"] as? Bool ?? false)
         case "reduceOnPlateau":
-            return try ReduceOnPlateau(lr: n("lr")!, mode: a["mode"] as? String ?? "min", factor: n("factor")!, patience: i("patience")!,
-                                       threshold: n("threshold")!, thresholdMode: a["thresholdMode"] as? String ?? "rel",
-                                       cooldown: i("cooldown")!, minLR: n("minLR")!)
+            return try ReduceOnPlateau(
+                lr: n("lr")!, mode: a["mode"] as? String ?? "min", factor: n("factor")!, patience: i("patience")!,
+                threshold: n("threshold")!, thresholdMode: a["thresholdMode"] as? String ?? "rel",
+                cooldown: i("cooldown")!, minLR: n("minLR")!)
         default: throw TensorError.invalid("unknown schedule \(type)")
         }
     }

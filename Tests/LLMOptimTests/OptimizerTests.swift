@@ -10,7 +10,7 @@ func message(_ body: () throws -> Void) -> String? {
     do { try body(); return nil } catch { return "\(error)" }
 }
 
-func quadraticGrad(_ p: Tensor) throws {   // L = Σ (p − 1)², g = 2(p − 1)
+func quadraticGrad(_ p: Tensor) throws {  // L = Σ (p − 1)², g = 2(p − 1)
     p.grad = try Tensor(p.toFloats().map { 2 * ($0 - 1) }, shape: p.shape)
 }
 
@@ -33,8 +33,9 @@ func quadraticGrad(_ p: Tensor) throws {   // L = Σ (p − 1)², g = 2(p − 1)
 
     @Test func groupsInheritDefaultsAndChangeAtRunTime() throws {
         let a = try Tensor([1, 2], shape: [2]), b = try Tensor([3], shape: [1])
-        let opt = try AdamW(groups: [ParamGroup(params: [a]), ParamGroup(params: [b], options: ["weightDecay": 0, "lr": 0.5])],
-                            options: ["lr": 0.01])
+        let opt = try AdamW(
+            groups: [ParamGroup(params: [a]), ParamGroup(params: [b], options: ["weightDecay": 0, "lr": 0.5])],
+            options: ["lr": 0.01])
         #expect(opt.groups[0].lr == 0.01 && opt.groups[0]["weightDecay"] == 0.01)
         #expect(opt.groups[1].lr == 0.5 && opt.groups[1]["weightDecay"] == 0 && opt.groups[1]["beta2"] == 0.999)
         try opt.setLR(0.02)
@@ -56,8 +57,10 @@ func quadraticGrad(_ p: Tensor) throws {   // L = Σ (p − 1)², g = 2(p − 1)
     }
 
     @Test func stateDictRoundTripGivesIdenticalSteps() throws {
-        for make in [{ try AdamW($0, lr: 0.05, amsgrad: true) as Optimizer }, { try SGD($0, lr: 0.1, momentum: 0.9) },
-                     { try RMSprop($0, momentum: 0.5, centered: true) }, { try Adagrad($0, lrDecay: 0.1) }] as [([Tensor]) throws -> Optimizer] {
+        for make in [
+            { try AdamW($0, lr: 0.05, amsgrad: true) as Optimizer }, { try SGD($0, lr: 0.1, momentum: 0.9) },
+            { try RMSprop($0, momentum: 0.5, centered: true) }, { try Adagrad($0, lrDecay: 0.1) }
+        ] as [([Tensor]) throws -> Optimizer] {
             let p = try Tensor([0.5, -1, 2], shape: [3])
             let opt = try make([p])
             for _ in 0..<3 { try quadraticGrad(p); try opt.step() }
@@ -90,16 +93,16 @@ func quadraticGrad(_ p: Tensor) throws {   // L = Σ (p − 1)², g = 2(p − 1)
         #expect(message { try opt.loadStateDict(sd) }?.contains("group 1 has 1 parameters but the state dict has 3") == true)
         sd["group.0.numParams"] = nil
         #expect(message { try opt.loadStateDict(sd) }?.contains("missing key 'group.0.numParams'") == true)
-        #expect(opt.lr == 1e-3)   // nothing changed by the failed loads
+        #expect(opt.lr == 1e-3)  // nothing changed by the failed loads
     }
 
     @Test("clipGradNorm over large gradients (SIMD blocks over the workers) matches a double-precision sum, and a strided gradient takes the element path")
     func clipGradNormLarge() throws {
-        let n = 300_001   // several 4096-element blocks per worker, plus a ragged tail
+        let n = 300_001  // several 4096-element blocks per worker, plus a ragged tail
         let values = (0..<n).map { Float(sin(Double($0) * 0.013)) }
         let p = try Tensor(shape: [n]), q = try Tensor(shape: [3, 4])
         p.grad = try Tensor(values, shape: [n])
-        q.grad = try Tensor((0..<12).map { Float($0) }, shape: [4, 3]).transpose(0, 1)   // not contiguous
+        q.grad = try Tensor((0..<12).map { Float($0) }, shape: [4, 3]).transpose(0, 1)  // not contiguous
         let sumP: Double = values.reduce(0.0) { $0 + Double($1) * Double($1) }
         let sumQ: Double = (0..<12).reduce(0.0) { (acc: Double, i: Int) in acc + Double(i * i) }
         let expected = (sumP + sumQ).squareRoot()
@@ -108,8 +111,8 @@ func quadraticGrad(_ p: Tensor) throws {   // L = Σ (p − 1)², g = 2(p − 1)
         let coef = Float(2 / (expected + 1e-6))
         let g = try #require(p.grad).toFloats()
         #expect(Swift.abs(g[12345] - values[12345] * coef) < 1e-6)
-        #expect(Swift.abs(try #require(q.grad).toFloats()[7] - 10 * coef) < 1e-5)   // element (1, 3) of the transposed view = 10
-        let again = try clipGradNorm([p, q], maxNorm: 100)        // below maxNorm: unchanged
+        #expect(Swift.abs(try #require(q.grad).toFloats()[7] - 10 * coef) < 1e-5)  // element (1, 3) of the transposed view = 10
+        let again = try clipGradNorm([p, q], maxNorm: 100)  // below maxNorm: unchanged
         #expect(Swift.abs(again - 2) < 1e-4)
         #expect(try #require(p.grad).toFloats()[12345] == g[12345])
     }
@@ -133,9 +136,11 @@ func quadraticGrad(_ p: Tensor) throws {   // L = Σ (p − 1)², g = 2(p − 1)
 
     @Test func descriptionsAreReadable() throws {
         let p = try Tensor([1], shape: [1])
-        #expect(try AdamW([p], lr: 6e-4, betas: (0.9, 0.95), weightDecay: 0.1).description
+        #expect(
+            try AdamW([p], lr: 6e-4, betas: (0.9, 0.95), weightDecay: 0.1).description
                 == "AdamW(lr=6e-4, betas=(0.9, 0.95), eps=1e-8, weightDecay=0.1, amsgrad=false; 1 param)")
-        #expect(try SGD([p], lr: 0.1, momentum: 0.9, nesterov: true).description
+        #expect(
+            try SGD([p], lr: 0.1, momentum: 0.9, nesterov: true).description
                 == "SGD(lr=0.1, momentum=0.9, dampening=0, weightDecay=0, nesterov=true; 1 param)")
         #expect(formatNumber(6e-5) == "6e-5" && formatNumber(0.00025) == "2.5e-4" && formatNumber(-1) == "-1" && formatNumber(0.001) == "0.001")
     }

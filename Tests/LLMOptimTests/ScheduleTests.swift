@@ -11,7 +11,7 @@ import LLMCore
         #expect(s.lr(at: 0) == 6e-4 / 101 && s.lr(at: 100) == 6e-4)
         #expect(Swift.abs(s.lr(at: 5000) - 6e-5) < 1e-15 && s.lr(at: 9999) == 6e-5)
         let v = s.values(steps: 5001)
-        #expect(zip(v.dropFirst(100), v.dropFirst(101)).allSatisfy { $0 >= $1 })   // monotone decay after warmup
+        #expect(zip(v.dropFirst(100), v.dropFirst(101)).allSatisfy { $0 >= $1 })  // monotone decay after warmup
         let flat = try WarmupCosine(maxLR: 1, warmupSteps: 3, totalSteps: 3, minLR: 0.1)
         #expect(flat.values(steps: 5) == [0.25, 0.5, 0.75, 0.1, 0.1])
         // a warmup longer than the run is clamped to it: the same rates as warmup == total

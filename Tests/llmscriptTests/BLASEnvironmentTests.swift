@@ -10,8 +10,9 @@ import Testing
 @Suite struct BLASEnvironmentTests {
     /// llm.system() of a run with `env`, as "key=value" lines parsed into a dictionary.
     func system(_ env: [String: String] = [:]) throws -> [String: String] {
-        let r = try Subprocess.run(["-e", "for k, v in pairs(llm.system()) do if type(v) ~= 'table' then print(k .. '=' .. tostring(v)) end end"],
-                                   environment: env)
+        let r = try Subprocess.run(
+            ["-e", "for k, v in pairs(llm.system()) do if type(v) ~= 'table' then print(k .. '=' .. tostring(v)) end end"],
+            environment: env)
         #expect(r.status == 0, "\(r.stderr)")
         var out: [String: String] = [:]
         for line in r.stdout.split(separator: "\n") {
@@ -32,8 +33,9 @@ import Testing
     }
 
     @Test func shortThreadTimeoutUnlessTheUserChoseOne() throws {
-        let chosen = try Subprocess.run(["-e", "print(os.getenv('OPENBLAS_THREAD_TIMEOUT'))"],
-                                        environment: ["OPENBLAS_THREAD_TIMEOUT": "10"])
+        let chosen = try Subprocess.run(
+            ["-e", "print(os.getenv('OPENBLAS_THREAD_TIMEOUT'))"],
+            environment: ["OPENBLAS_THREAD_TIMEOUT": "10"])
         #expect(chosen.stdout == "10\n", "\(chosen.stderr)")
         let plain = try Subprocess.run(["-e", "print(os.getenv('OPENBLAS_THREAD_TIMEOUT'))"])
         #expect(plain.stdout == "16\n" || ProcessInfo.processInfo.environment["OPENBLAS_THREAD_TIMEOUT"] != nil, "\(plain.stdout)")
@@ -42,7 +44,7 @@ import Testing
     @Test("a core the user sets stays, even a slow one")
     func userCoreRespected() throws {
         let s = try system(["OPENBLAS_CORETYPE": "Prescott"])
-        guard s["blasConfig"]?.contains("DYNAMIC_ARCH") == true else { return }   // one fixed core: nothing to force
+        guard s["blasConfig"]?.contains("DYNAMIC_ARCH") == true else { return }  // one fixed core: nothing to force
         #expect(s["blasCore"] == "Prescott" && s["blasCoreChoice"] == "user", "\(s)")
     }
 
@@ -71,7 +73,7 @@ import Testing
         let flagLine = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }
         let flags = Set((flagLine?.split(separator: ":").last ?? "").split(separator: " ").map(String.init))
         let amd = cpuinfo.contains("AuthenticAMD") || cpuinfo.contains("HygonGenuine")
-        var candidates: [String] = []   // the best cores for these features, best first
+        var candidates: [String] = []  // the best cores for these features, best first
         if ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains) {
             candidates += flags.contains("avx512_bf16") ? ["Cooperlake", "SkylakeX"] : ["SkylakeX"]
         }
@@ -79,7 +81,7 @@ import Testing
         if flags.contains("avx") { candidates.append("Sandybridge") }
         // the best of them this build has: forcing it (as the user) makes it the core in use
         guard let best = try candidates.first(where: { try system(["OPENBLAS_CORETYPE": $0])["blasCore"]?.lowercased() == $0.lowercased() }) else {
-            return   // an SSE-only CPU: any core is as good
+            return  // an SSE-only CPU: any core is as good
         }
         let inUse = s["blasCore"] ?? "?"
         #expect(tier(inUse) >= tier(best), "OpenBLAS runs the \(inUse) core; this CPU (flags \(candidates)) and build allow \(best)")

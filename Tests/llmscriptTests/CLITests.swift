@@ -6,10 +6,13 @@ import Testing
 
 @Suite struct CLITests {
     @Test func scriptSeesArgTableAndVarargs() throws {
-        let r = try Subprocess.withScript("args.lua", """
+        let r = try Subprocess.withScript(
+            "args.lua",
+            """
             print(arg[0]:match('args%.lua$') ~= nil, arg[1], arg[2], #arg, select('#', ...), ...)
             print(type(arg[-1]))
-            """) { path in try Subprocess.run([path, "a", "b c"]) }
+            """
+        ) { path in try Subprocess.run([path, "a", "b c"]) }
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == "true\ta\tb c\t2\t2\ta\tb c\nstring\n")
     }
@@ -51,8 +54,10 @@ import Testing
     }
 
     @Test func requireSetsGlobal() throws {
-        let r = try Subprocess.run(["-l", "llm.repl", "-l", "R=llm.repl",
-                                    "-e", "print(type(_G['llm.repl']), R.format(1, 'x'))"])
+        let r = try Subprocess.run([
+            "-l", "llm.repl", "-l", "R=llm.repl",
+            "-e", "print(type(_G['llm.repl']), R.format(1, 'x'))"
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == "table\t1\t\"x\"\n")
         let missing = try Subprocess.run(["-l", "no.such.module"])
@@ -141,7 +146,8 @@ import Testing
         #expect(typo.stderr.contains("ending in .lua"))
         #expect(typo.stderr.contains("usage: llmscript"))
         // every command the message lists is dispatched (`--help` answers instead of the usage error)
-        let listed = typo.stderr.split(separator: "\n").first { $0.contains("commands: ") }
+        let listed =
+            typo.stderr.split(separator: "\n").first { $0.contains("commands: ") }
             .map { $0.components(separatedBy: "commands: ")[1].components(separatedBy: ", ") } ?? []
         #expect(!listed.isEmpty, "\(typo.stderr)")
         for command in listed {

@@ -19,7 +19,8 @@ import Testing
         #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
         #expect(ok.stdout.hasSuffix("1 passed, 0 failed\n"), "\(ok.stdout)")
 
-        let fail = try Self.specDir("""
+        let fail = try Self.specDir(
+            """
             describe('b', function()
               it('ok', function() end)
               it('fails', function() assert.are.equal(1, 2) end)

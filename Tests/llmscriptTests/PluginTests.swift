@@ -37,9 +37,13 @@ struct PluginTests {
         #expect(install.stdout.contains("installed demo 0.1.0-1"))
         let list = try Self.run(["plugin", "list"], in: dir)
         #expect(list.stdout.contains("demo  0.1.0-1  augmenters: shout"), "\(list.stdout)")
-        let use = try Self.run(["-e", """
-            print(require('demo.shout').new{rate = 1}('hi there'), require('llm.plugins').provides('augmenters').shout.plugin)
-            """], in: dir)
+        let use = try Self.run(
+            [
+                "-e",
+                """
+                print(require('demo.shout').new{rate = 1}('hi there'), require('llm.plugins').provides('augmenters').shout.plugin)
+                """
+            ], in: dir)
         #expect(use.stdout == "HI THERE\tdemo\n", "\(use.stderr)")
         let remove = try Self.run(["plugin", "remove", "demo"], in: dir)
         #expect(remove.status == 0, "\(remove.stderr)")
@@ -53,14 +57,14 @@ struct PluginTests {
         let install = try Self.run(["plugin", "install", Self.exampleDir, "--project"], in: dir)
         #expect(install.status == 0, "\(install.stderr)")
         try """
-            local a = require('llm.plugins').provides('augmenters').medabbrev
-            local ramp = require(require('llm.plugins').provides('schedules').medabbrev_ramp.module)
-            local aug = require(a.module).new{ rate = ramp{ from = 1, to = 1 }, seed = 1 }
-            print(a.plugin, aug('Check blood pressure as needed.'))
-            -- the same augmenter found by name through augment.get
-            local byName = augment.get('medabbrev'){ rate = 1, seed = 1 }
-            print(byName('Check heart rate twice daily.'))
-            """.write(to: dir.appendingPathComponent("recipe.lua"), atomically: true, encoding: .utf8)
+        local a = require('llm.plugins').provides('augmenters').medabbrev
+        local ramp = require(require('llm.plugins').provides('schedules').medabbrev_ramp.module)
+        local aug = require(a.module).new{ rate = ramp{ from = 1, to = 1 }, seed = 1 }
+        print(a.plugin, aug('Check blood pressure as needed.'))
+        -- the same augmenter found by name through augment.get
+        local byName = augment.get('medabbrev'){ rate = 1, seed = 1 }
+        print(byName('Check heart rate twice daily.'))
+        """.write(to: dir.appendingPathComponent("recipe.lua"), atomically: true, encoding: .utf8)
         let r = try Self.run(["recipe.lua"], in: dir)
         #expect(r.stdout == "medabbrev\tCheck BP PRN.\nCheck HR BID.\n", "\(r.stderr)")
         let specs = try Self.run(["test", Self.exampleDir], in: dir)
@@ -85,7 +89,7 @@ struct PluginTests {
             ("while true do end return {}", "instruction limit of 1000000 exceeded"),
             ("local s = 'x' for i = 1, 40 do s = s .. s end return {}", "memory limit of 8388608 bytes exceeded"),
             ("os.execute('true') return {}", "attempt to index a nil value (global 'os')"),
-            ("x = 1 return {llmscript = '>=0.1', provides = {}}", "sets the global 'x'; a manifest only returns a table"),
+            ("x = 1 return {llmscript = '>=0.1', provides = {}}", "sets the global 'x'; a manifest only returns a table")
         ] {
             try text.write(to: manifest, atomically: true, encoding: .utf8)
             let r = try install()
@@ -131,12 +135,14 @@ struct PluginTests {
         #expect(try Self.run(["plugin", "new", "demo"], in: dir).status == 0)
         let r = try Self.run(["plugin", "install", "demo"], in: dir, env: ["PATH": "/nonexistent"])
         #expect(r.status == 1 && r.stderr.contains("LuaRocks is not installed"), "\(r.stderr)")
-        for args in [["plugin"], ["plugin", "frob"], ["plugin", "install"], ["plugin", "list", "x"],
-                     ["plugin", "install", "a", "--bogus"], ["plugin", "new", "bad-name"]] {
+        for args in [
+            ["plugin"], ["plugin", "frob"], ["plugin", "install"], ["plugin", "list", "x"],
+            ["plugin", "install", "a", "--bogus"], ["plugin", "new", "bad-name"]
+        ] {
             let u = try Self.run(args, in: dir)
             #expect(u.status == 2 && u.stderr.contains("usage: llmscript plugin"), "\(args): \(u.stderr)")
         }
         #expect(try Self.run(["plugin", "install", "nothere"], in: dir).status == 1)
-        #expect(try Self.run(["plugin", "new", "demo"], in: dir).status == 1)   // exists
+        #expect(try Self.run(["plugin", "new", "demo"], in: dir).status == 1)  // exists
     }
 }

@@ -26,8 +26,10 @@ import Testing
         }
 
         var env: [String: String] {
-            ["HOME": dir.path, "LLMSCRIPT_ROCKS": dir.appendingPathComponent("rocks").path, "TMPDIR": tmp.path,
-             "LLMSCRIPT_LUAROCKS": dir.appendingPathComponent("fake-luarocks").path]
+            [
+                "HOME": dir.path, "LLMSCRIPT_ROCKS": dir.appendingPathComponent("rocks").path, "TMPDIR": tmp.path,
+                "LLMSCRIPT_LUAROCKS": dir.appendingPathComponent("fake-luarocks").path
+            ]
         }
 
         func run(_ args: [String]) throws -> RunResult { try Subprocess.run(args, environment: env, cwd: dir, timeout: 60) }
@@ -53,16 +55,19 @@ import Testing
             (#"build = { type = "make" }"#, "", "build type 'make'"),
             (#"build = { type = "cmake" }"#, "", "build type 'cmake'"),
             (#"build = { type = "my_backend" }"#, "", "build type 'my_backend'"),
-            ("build = { type = 'builtin', \(lua), platforms = { unix = { type = 'command', install_command = 'x' } } }", "",
-             "build type 'command' (build.platforms.unix.type)"),
+            (
+                "build = { type = 'builtin', \(lua), platforms = { unix = { type = 'command', install_command = 'x' } } }", "",
+                "build type 'command' (build.platforms.unix.type)"
+            ),
             ("build = { type = 'builtin', \(lua) }", "hooks = { post_install = 'touch PWNED' }", "its hooks (post_install) would run shell commands"),
             ("build = { type = 42 }", "", "Invalid 'build.type': expected a string, got number"),
-            ("build = 'command'", "", "Invalid 'build': expected a table, got string"),
+            ("build = 'command'", "", "Invalid 'build': expected a table, got string")
         ] {
             try f.setBuild(build, extra: extra)
             let r = try f.run(["plugin", "install", "demo", "--allow-native"])
-            #expect(r.status == 1 && r.stderr.contains("refusing demo-0.1.0-1.rockspec: ") && r.stderr.contains(message),
-                    "\(build): \(r.stderr)")
+            #expect(
+                r.status == 1 && r.stderr.contains("refusing demo-0.1.0-1.rockspec: ") && r.stderr.contains(message),
+                "\(build): \(r.stderr)")
             #expect(!f.luarocksCalled, "\(build): luarocks ran")
         }
         #expect(f.stagingLeft.isEmpty, "\(f.stagingLeft)")
@@ -73,12 +78,14 @@ import Testing
         defer { f.remove() }
         let cases: [(String, String)] = [
             (#"build = { type = "builtin", modules = { ["demo.core"] = "src/core.c" } }"#, "module 'demo.core' ('src/core.c') is C code"),
-            (#"build = { type = "builtin", modules = { ["demo.core"] = { sources = { "a.c" }, libraries = { "m" } } } }"#,
-             "module 'demo.core' (a C module table) is C code"),
+            (
+                #"build = { type = "builtin", modules = { ["demo.core"] = { sources = { "a.c" }, libraries = { "m" } } } }"#,
+                "module 'demo.core' (a C module table) is C code"
+            ),
             (#"build = { type = "builtin", modules = { ["demo.core"] = { "a.c", "b.c" } } }"#, "module 'demo.core' (a C module table)"),
             (#"build = { type = "none", install = { lib = { ["demo.core"] = "core.so" } } }"#, "build.install.lib installs native libraries"),
             (#"build = { type = "builtin", platforms = { linux = { modules = { x = "x.cpp" } } } }"#, "module 'x' ('x.cpp') is C code"),
-            (#"build = { type = "builtin" }"#, "no build.modules, so LuaRocks would compile any C files it finds"),
+            (#"build = { type = "builtin" }"#, "no build.modules, so LuaRocks would compile any C files it finds")
         ]
         try "int x;\n".write(to: f.dir.appendingPathComponent("demo/src/core.c"), atomically: true, encoding: .utf8)
         for (build, message) in cases {
@@ -104,11 +111,12 @@ import Testing
             ("while true do end", "instruction limit of 10000000 exceeded"),
             ("local s = 'x' for i = 1, 40 do s = s .. s end", "memory limit of 67108864 bytes exceeded"),
             ("os.execute('touch PWNED')", "attempt to index a nil value (global 'os')"),
-            ("build = { type = 'builtin', modules = {} } build.self = build", "contains itself"),
+            ("build = { type = 'builtin', modules = {} } build.self = build", "contains itself")
         ] {
             try text.write(to: f.spec, atomically: true, encoding: .utf8)
             let r = try f.run(["plugin", "install", "demo"])
-            #expect(r.status == 1 && r.stderr.contains("refusing demo-0.1.0-1.rockspec: not a valid data file: ")
+            #expect(
+                r.status == 1 && r.stderr.contains("refusing demo-0.1.0-1.rockspec: not a valid data file: ")
                     && r.stderr.contains(message), "\(text): \(r.stderr)")
         }
         #expect(!f.luarocksCalled)
@@ -139,27 +147,49 @@ import Testing
         let spec = try String(contentsOf: f.spec, encoding: .utf8)
         let manifest = "rock_manifest = { lua = {} }\n"
         for (name, files, message) in [
-            ("demo-0.1.0-1.all.rock", ["demo-0.1.0-1.rockspec": spec + "hooks = { post_install = 'touch PWNED' }", "rock_manifest": manifest],
-             "its hooks (post_install) would run shell commands"),
-            ("demo-0.1.0-1.linux-x86_64.rock", ["demo-0.1.0-1.rockspec": spec, "rock_manifest": manifest, "lib/demo/core.so": "ELF"],
-             "contains the native library 'lib/demo/core.so'"),
-            ("demo-0.1.0-1.all.rock", ["demo-0.1.0-1.rockspec": spec, "rock_manifest": "while true do end"],
-             "demo-0.1.0-1.all.rock!rock_manifest: not a valid data file"),
-            ("demo-0.1.0-1.all.rock", ["demo-0.1.0-1.rockspec": "local s = 'x' for i = 1, 40 do s = s .. s end"],
-             "memory limit"),
-            ("demo-0.1.0-1.src.rock", ["demo-0.1.0-1.rockspec": spec.replacingOccurrences(of: "type = \"builtin\"", with: "type = \"make\""),
-                                       "src/demo/llmscript.lua": "return {}"], "build type 'make'"),
-            ("demo-0.1.0-1.src.rock", ["demo-0.1.0-1.rockspec": spec.replacingOccurrences(of: "modules = {", with: "nomodules = {"),
-                                       "src/demo/core.c": "int x;"], "LuaRocks would compile any C files"),
-            ("demo-0.1.0-1.all.rock", ["demo-0.1.0-1.rockspec": spec, "other-1.0-1.rockspec": spec], "expected one rockspec"),
+            (
+                "demo-0.1.0-1.all.rock", ["demo-0.1.0-1.rockspec": spec + "hooks = { post_install = 'touch PWNED' }", "rock_manifest": manifest],
+                "its hooks (post_install) would run shell commands"
+            ),
+            (
+                "demo-0.1.0-1.linux-x86_64.rock", ["demo-0.1.0-1.rockspec": spec, "rock_manifest": manifest, "lib/demo/core.so": "ELF"],
+                "contains the native library 'lib/demo/core.so'"
+            ),
+            (
+                "demo-0.1.0-1.all.rock", ["demo-0.1.0-1.rockspec": spec, "rock_manifest": "while true do end"],
+                "demo-0.1.0-1.all.rock!rock_manifest: not a valid data file"
+            ),
+            (
+                "demo-0.1.0-1.all.rock", ["demo-0.1.0-1.rockspec": "local s = 'x' for i = 1, 40 do s = s .. s end"],
+                "memory limit"
+            ),
+            (
+                "demo-0.1.0-1.src.rock",
+                [
+                    "demo-0.1.0-1.rockspec": spec.replacingOccurrences(of: "type = \"builtin\"", with: "type = \"make\""),
+                    "src/demo/llmscript.lua": "return {}"
+                ], "build type 'make'"
+            ),
+            (
+                "demo-0.1.0-1.src.rock",
+                [
+                    "demo-0.1.0-1.rockspec": spec.replacingOccurrences(of: "modules = {", with: "nomodules = {"),
+                    "src/demo/core.c": "int x;"
+                ], "LuaRocks would compile any C files"
+            ),
+            ("demo-0.1.0-1.all.rock", ["demo-0.1.0-1.rockspec": spec, "other-1.0-1.rockspec": spec], "expected one rockspec")
         ] {
             let r = try install(name, files)
             #expect(r.status == 1 && r.stderr.contains(message), "\(name) \(files.keys.sorted()): \(r.stderr)")
             #expect(!f.luarocksCalled, "\(name): luarocks ran")
         }
         // a binary rock with native code is accepted with --allow-native (then handed to LuaRocks)
-        let ok = try install("demo-0.1.0-1.linux-x86_64.rock", ["demo-0.1.0-1.rockspec": spec, "rock_manifest": manifest,
-                                                                "lib/demo/core.so": "ELF"], ["--allow-native"])
+        let ok = try install(
+            "demo-0.1.0-1.linux-x86_64.rock",
+            [
+                "demo-0.1.0-1.rockspec": spec, "rock_manifest": manifest,
+                "lib/demo/core.so": "ELF"
+            ], ["--allow-native"])
         #expect(ok.stderr.contains("staging demo-0.1.0-1.linux-x86_64.rock failed"), "\(ok.stderr)")
         #expect(f.luarocksCalled)
         #expect(!FileManager.default.fileExists(atPath: f.dir.appendingPathComponent("PWNED").path))
@@ -201,7 +231,7 @@ import Testing
         let deadline = Date().addingTimeInterval(30)
         while !f.luarocksCalled && Date() < deadline { usleep(20_000) }
         #expect(f.luarocksCalled)
-        #expect(f.stagingLeft.count == 1, "\(f.stagingLeft)")   // the staging folder exists while LuaRocks runs
+        #expect(f.stagingLeft.count == 1, "\(f.stagingLeft)")  // the staging folder exists while LuaRocks runs
         let pid = try String(contentsOf: f.calls, encoding: .utf8).split(separator: " ").first.flatMap { Int32($0) } ?? 0
         p.interrupt()
         let stop = Date().addingTimeInterval(20)
@@ -223,11 +253,15 @@ extension PluginVetTests {
         for (build, message) in [
             (#"build = { type = "builtin", modules = { ["demo.llmscript"] = "/etc/passwd.lua" } }"#, "build.modules names '/etc/passwd.lua'"),
             (#"build = { type = "builtin", modules = { ["demo.x"] = "../../x.lua" } }"#, "build.modules names '../../x.lua'"),
-            (#"build = { type = "none", install = { bin = { ["../../../.profile"] = "src/demo/shout.lua" } } }"#,
-             "build.install names '../../../.profile'"),
+            (
+                #"build = { type = "none", install = { bin = { ["../../../.profile"] = "src/demo/shout.lua" } } }"#,
+                "build.install names '../../../.profile'"
+            ),
             (#"build = { type = "builtin", modules = {}, copy_directories = { "/home" } }"#, "build.copy_directories names '/home'"),
-            (#"build = { type = "builtin", modules = {}, patches = { ["p.diff"] = "--- a\n+++ ../../.bashrc" } }"#,
-             "build.patches would rewrite files"),
+            (
+                #"build = { type = "builtin", modules = {}, patches = { ["p.diff"] = "--- a\n+++ ../../.bashrc" } }"#,
+                "build.patches would rewrite files"
+            )
         ] {
             try f.setBuild(build)
             let r = try f.run(["plugin", "install", "demo"])

@@ -3,7 +3,7 @@
 // appears or a deadline passes. The session is killed if still running when closed.
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 final class PseudoTerminal {
@@ -47,11 +47,13 @@ final class PseudoTerminal {
     private static let libc: LibC? = {
         let handle = dlopen(nil, RTLD_NOW)
         guard let o = dlsym(handle, "posix_openpt"), let g = dlsym(handle, "grantpt"),
-              let u = dlsym(handle, "unlockpt"), let n = dlsym(handle, "ptsname") else { return nil }
+            let u = dlsym(handle, "unlockpt"), let n = dlsym(handle, "ptsname")
+        else { return nil }
         typealias FdFn = @convention(c) (Int32) -> Int32
-        return LibC(openpt: unsafeBitCast(o, to: FdFn.self), grant: unsafeBitCast(g, to: FdFn.self),
-                    unlock: unsafeBitCast(u, to: FdFn.self),
-                    name: unsafeBitCast(n, to: (@convention(c) (Int32) -> UnsafeMutablePointer<CChar>?).self))
+        return LibC(
+            openpt: unsafeBitCast(o, to: FdFn.self), grant: unsafeBitCast(g, to: FdFn.self),
+            unlock: unsafeBitCast(u, to: FdFn.self),
+            name: unsafeBitCast(n, to: (@convention(c) (Int32) -> UnsafeMutablePointer<CChar>?).self))
     }()
 
     deinit {
@@ -86,7 +88,7 @@ final class PseudoTerminal {
     func waitForExit(timeout: TimeInterval = 10) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline {
-            _ = expect("\u{0}", timeout: 0.05)   // keep draining output so the child never blocks
+            _ = expect("\u{0}", timeout: 0.05)  // keep draining output so the child never blocks
         }
         return process.isRunning ? nil : process.terminationStatus
     }

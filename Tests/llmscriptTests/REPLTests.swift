@@ -28,7 +28,7 @@ import Testing
             "42\t\"s\"\tnil",
             "42",
             "\"still here\"",
-            "{1, 2, 3, x = 4}",
+            "{1, 2, 3, x = 4}"
         ]
         var lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(Array(lines.prefix(expected.count)) == expected, "\(r.stdout)")
@@ -66,9 +66,9 @@ import Testing
 
         // Each step waits for the next prompt: keys typed while the terminal is between two readline
         // calls (cooked mode) are subject to the tty's own editing, Ctrl-D in particular.
-        term.send("llm.ze\t")             // several matches: the common prefix (the README's example) ...
+        term.send("llm.ze\t")  // several matches: the common prefix (the README's example) ...
         #expect(term.expect("\u{7}"), "bell: \(term.transcript)")
-        term.send("\t")                    // ... then the list on a second Tab
+        term.send("\t")  // ... then the list on a second Tab
         #expect(term.expect("llm.zero_    llm.zeroGrad llm.zeros"), "completion list: \(term.transcript)")
         let t = term.transcript
         if let typed = t.range(of: "llm.ze"), let list = t.range(of: "llm.zero_    ") {
@@ -79,9 +79,9 @@ import Testing
 
         term.send("t = llm.zeros(2)\n")
         #expect(term.expect("t = llm.zeros(2)\r\n> "))
-        term.send("t:matm\t")              // a method through the tensor's metatable
+        term.send("t:matm\t")  // a method through the tensor's metatable
         #expect(term.expect("t:matmul"), "\(term.transcript)")
-        term.send("\u{15}")                // Ctrl-U: clear the line
+        term.send("\u{15}")  // Ctrl-U: clear the line
 
         term.send("error('oops')\n")
         #expect(term.expect("stdin:1: oops"), "\(term.transcript)")

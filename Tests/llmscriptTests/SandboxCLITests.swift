@@ -7,7 +7,9 @@ import Testing
 
 @Suite struct SandboxCLITests {
     @Test func memoryBombsHitTheLimitCleanly() throws {
-        let r = try Subprocess.withScript("bomb.lua", """
+        let r = try Subprocess.withScript(
+            "bomb.lua",
+            """
             for _, f in ipairs{
               function() return string.rep('x', 2^30) end,
               function() return ('x'):rep(1e6):rep(1e3) end,
@@ -19,7 +21,8 @@ import Testing
               print(ok, (tostring(err):gsub('^.-sandbox', 'sandbox'):gsub('%s*%(.*$', '')))
             end
             print('alive', #string.rep('y', 1000))
-            """) { try Subprocess.run(["--sandbox", "--max-memory", "32M", $0]) }
+            """
+        ) { try Subprocess.run(["--sandbox", "--max-memory", "32M", $0]) }
         #expect(r.status == 0, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 6, "\(r.stdout)")
@@ -38,18 +41,22 @@ import Testing
     @Test func recipeFolderIsReadableAndNothingElse() throws {
         let out = try Subprocess.tempDir()
         defer { try? FileManager.default.removeItem(at: out) }
-        let r = try Subprocess.withScript("r.lua", """
+        let r = try Subprocess.withScript(
+            "r.lua",
+            """
             local here = arg[0]:match('^(.*)/')
             assert(io.open(arg[0]):read('l'):find('local here'))
             print(pcall(io.open, '/etc/passwd'))
             local f = assert(io.open(arg[1] .. '/x.txt', 'w')); f:write('ok'); f:close()
             print(pcall(io.open, here .. '/y.txt', 'w'))
             print(pcall(os.execute, 'true'))
-            """) { try Subprocess.run(["--sandbox", "--allow-write", out.path, $0, out.path]) }
+            """
+        ) { try Subprocess.run(["--sandbox", "--allow-write", out.path, $0, out.path]) }
         #expect(r.status == 0, "\(r.stderr)")
         // io.open refuses like a missing file: nil, message, errno (EACCES)
-        #expect(r.stdout.contains("true\tnil\tsandbox: reading '/etc/passwd' is not allowed (outside the allowed folders: \(out.path), "),
-                "\(r.stdout)")
+        #expect(
+            r.stdout.contains("true\tnil\tsandbox: reading '/etc/passwd' is not allowed (outside the allowed folders: \(out.path), "),
+            "\(r.stdout)")
         #expect(r.stdout.contains("true\tnil\tsandbox: writing '"), "\(r.stdout)")
         #expect(r.stdout.contains("(outside the writable folders: \(out.path))\t13"), "\(r.stdout)")
         #expect(r.stdout.contains("false\tsandbox: os.execute is disabled"), "\(r.stdout)")
@@ -88,18 +95,23 @@ import Testing
     @Test func theHomeAndPluginFoldersAreNotNamed() throws {
         let home = try Subprocess.tempDir()
         defer { try? FileManager.default.removeItem(at: home) }
-        let r = try Subprocess.withScript("h.lua", """
+        let r = try Subprocess.withScript(
+            "h.lua",
+            """
             print(package.path)
             print(pcall(require, 'some.plugin'))
             print(select(2, io.open(os.getenv('HOME') or '/nonexistent-home')))
-            """) { try Subprocess.run(["--sandbox", $0], environment: ["HOME": home.path, "LLMSCRIPT_ROCKS": ""]) }
+            """
+        ) { try Subprocess.run(["--sandbox", $0], environment: ["HOME": home.path, "LLMSCRIPT_ROCKS": ""]) }
         #expect(r.status == 0, "\(r.stderr)")
         #expect(!r.stdout.contains(home.path) && !r.stdout.contains(".llmscript") && !r.stdout.contains("stdlib-lua"), "\(r.stdout)")
     }
 
     @Test func flagsAreCheckedAndNeedSandbox() throws {
-        for args in [["--max-time", "5", "-e", "x=1"], ["--allow-read", "/tmp", "-e", "x=1"], ["--sandbox", "--max-memory", "lots"],
-                     ["--sandbox", "--max-time", "-1"], ["--sandbox", "--allow-write"]] {
+        for args in [
+            ["--max-time", "5", "-e", "x=1"], ["--allow-read", "/tmp", "-e", "x=1"], ["--sandbox", "--max-memory", "lots"],
+            ["--sandbox", "--max-time", "-1"], ["--sandbox", "--allow-write"]
+        ] {
             let r = try Subprocess.run(args)
             #expect(r.status == 2, "\(args): \(r.stderr)")
             #expect(r.stderr.contains("usage: llmscript"), "\(args)")

@@ -25,8 +25,10 @@ enum Subprocess {
     }
 
     /// Runs llmscript with `args`, feeding `stdin`, and waits at most `timeout` seconds.
-    static func run(_ args: [String], stdin: String = "", environment extra: [String: String] = [:],
-                    cwd: URL? = nil, timeout: TimeInterval = 30) throws -> RunResult {
+    static func run(
+        _ args: [String], stdin: String = "", environment extra: [String: String] = [:],
+        cwd: URL? = nil, timeout: TimeInterval = 30
+    ) throws -> RunResult {
         let dir = try tempDir()
         defer { try? FileManager.default.removeItem(at: dir) }
         let inURL = dir.appendingPathComponent("stdin"), outURL = dir.appendingPathComponent("stdout"),

@@ -4,7 +4,7 @@
 // reference: PyTorch autograd semantics (accumulation, retain_graph, version counters), micrograd.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A recorded operation in the graph: what produced a non-leaf tensor.
@@ -129,7 +129,8 @@ extension Tensor {
                     continue
                 }
                 guard !node.released else {
-                    throw TensorError.autograd("backward: trying to backward through the graph a second time (its saved tensors were freed); pass {retainGraph=true} to the first backward")
+                    throw TensorError.autograd(
+                        "backward: trying to backward through the graph a second time (its saved tensors were freed); pass {retainGraph=true} to the first backward")
                 }
                 for (s, v) in zip(node.saved, node.savedVersions) where s.storage.version != v {
                     throw TensorError.autograd("backward: a tensor saved by \(node.op.kind.rawValue) was modified by an in-place operation after it was used")
@@ -144,12 +145,14 @@ extension Tensor {
                 }
                 let inputGrads: [Tensor?]
                 if case .narrow(let dim, let start, let length) = node.op, let input = node.inputs.first, input.requiresGradFlag,
-                   owned.contains(ObjectIdentifier(input)), let acc = grads[ObjectIdentifier(input)] {
-                    try Tensor.accumulate(into: acc.narrow(dim, start, length), g)   // no zero-padded copy
+                    owned.contains(ObjectIdentifier(input)), let acc = grads[ObjectIdentifier(input)]
+                {
+                    try Tensor.accumulate(into: acc.narrow(dim, start, length), g)  // no zero-padded copy
                     inputGrads = []
                 } else if case .embedding = node.op, let weight = node.inputs.first, weight.requiresGradFlag,
-                          owned.contains(ObjectIdentifier(weight)), let acc = grads[ObjectIdentifier(weight)], acc.isContiguous {
-                    try Tensor.embeddingAccumulate(into: acc, g, ids: node.saved[0])   // no dense V×C gradient
+                    owned.contains(ObjectIdentifier(weight)), let acc = grads[ObjectIdentifier(weight)], acc.isContiguous
+                {
+                    try Tensor.embeddingAccumulate(into: acc, g, ids: node.saved[0])  // no dense V×C gradient
                     inputGrads = []
                 } else {
                     inputGrads = try node.op.vjp(g, node)
@@ -157,7 +160,8 @@ extension Tensor {
                 for (input, ig) in zip(node.inputs, inputGrads) {
                     guard input.requiresGradFlag, let ig else { continue }
                     guard ig.shape == input.shape else {
-                        throw TensorError.autograd("internal: \(node.op.kind.rawValue) produced a gradient of shape \(shapeString(ig.shape)) for an input of shape \(shapeString(input.shape))")
+                        throw TensorError.autograd(
+                            "internal: \(node.op.kind.rawValue) produced a gradient of shape \(shapeString(ig.shape)) for an input of shape \(shapeString(input.shape))")
                     }
                     let k = ObjectIdentifier(input)
                     if let acc = grads[k] {
@@ -191,7 +195,9 @@ extension Tensor {
         let base = acc.storage.bytes.assumingMemoryBound(to: Float.self)
         guard acc.rank >= 1, acc.strides[acc.rank - 1] == 1 else {
             var i = 0
-            acc.forEachOffset { base[$0] += pg[i]; i += 1 }
+            acc.forEachOffset {
+                base[$0] += pg[i]; i += 1
+            }
             return
         }
         let inner = acc.shape[acc.rank - 1]

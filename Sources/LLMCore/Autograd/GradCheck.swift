@@ -12,8 +12,10 @@ public struct GradCheckResult: Sendable {
 
 public enum GradCheck {
     /// Checks `f` at `inputs` (float32 inputs that require grad are checked; others are held fixed).
-    public static func run(inputs: [Tensor], eps: Double = 1e-3, atol: Double = 1e-2, rtol: Double = 1e-2,
-                           _ f: ([Tensor]) throws -> Tensor) throws -> GradCheckResult {
+    public static func run(
+        inputs: [Tensor], eps: Double = 1e-3, atol: Double = 1e-2, rtol: Double = 1e-2,
+        _ f: ([Tensor]) throws -> Tensor
+    ) throws -> GradCheckResult {
         let checked = inputs.enumerated().filter { $0.element.requiresGrad }
         guard !checked.isEmpty else { throw TensorError.invalid("gradcheck: no input requires grad; create inputs with {requiresGrad=true}") }
         for (_, x) in checked where !x.isLeaf { throw TensorError.invalid("gradcheck: inputs must be leaf tensors") }
@@ -50,8 +52,10 @@ public enum GradCheck {
             x.grad = nil
         }
         let passed = failures.isEmpty
-        let report = passed ? "gradcheck passed: \(total) elements, max abs error \(maxErr)"
-                            : "gradcheck failed (max abs error \(maxErr)):\n" + failures.joined(separator: "\n")
+        let report =
+            passed
+            ? "gradcheck passed: \(total) elements, max abs error \(maxErr)"
+            : "gradcheck failed (max abs error \(maxErr)):\n" + failures.joined(separator: "\n")
         return GradCheckResult(passed: passed, maxAbsError: maxErr, report: report)
     }
 }

@@ -11,37 +11,37 @@ public enum Primitive {
     case unary(UnaryOp)
     case powScalar(Double)
     case clamp(min: Double?, max: Double?)
-    case `where`                                    // saved: condition
+    case `where`  // saved: condition
     // Reductions (Ops/Reduce.swift)
     case sum(dims: [Int], keepdim: Bool)
-    case extremum(dim: Int, keepdim: Bool)          // max/min along a dim; saved: indices
+    case extremum(dim: Int, keepdim: Bool)  // max/min along a dim; saved: indices
     case logsumexp(dim: Int, keepdim: Bool)
-    case softmax(dim: Int)                          // Ops/Softmax.swift
+    case softmax(dim: Int)  // Ops/Softmax.swift
     case logSoftmax(dim: Int)
     // Linear algebra (Ops/Matmul.swift, Ops/Linear.swift)
     case matmul
-    case linear(hasBias: Bool)                      // inputs: x, weight, [bias]
+    case linear(hasBias: Bool)  // inputs: x, weight, [bias]
     // Movement (Ops/Movement.swift)
     case reshape(from: [Int])
     case permute([Int])
     case expand(from: [Int])
     case narrow(dim: Int, start: Int, length: Int)
-    case copy                                       // contiguous / clone
+    case copy  // contiguous / clone
     // Joining and indexing (Ops/Join.swift, Ops/Index.swift)
     case cat(dim: Int, sizes: [Int])
-    case indexSelect(dim: Int)                      // saved: index
-    case gather(dim: Int)                           // saved: index
-    case scatterAdd(dim: Int)                       // saved: index
-    case embedding                                  // saved: ids
+    case indexSelect(dim: Int)  // saved: index
+    case gather(dim: Int)  // saved: index
+    case scatterAdd(dim: Int)  // saved: index
+    case embedding  // saved: ids
     case triangular(upper: Bool, diagonal: Int)
-    case cumsum(dim: Int)                           // Ops/Cumsum.swift
+    case cumsum(dim: Int)  // Ops/Cumsum.swift
     // Fused neural-network kernels (Ops/Normalization.swift, Ops/Attention.swift, Ops/CrossEntropy.swift)
-    case layerNorm(eps: Double, hasWeight: Bool, hasBias: Bool)   // saved: x, mean, rstd, [weight]
-    case rmsNorm(eps: Double, hasWeight: Bool)                    // saved: x, (unused), rstd, [weight]
-    case attention(scale: Double, layout: AttentionLayout)        // saved: q, k, v, row logsumexp
-    case rope                                                     // Ops/Rope.swift; saved: cos, sin
-    case glu(GLUActivation)                                       // Ops/GatedActivation.swift (swiglu, geglu)
-    case crossEntropy(smoothing: Double, reduction: Reduction, used: Int)   // saved: logits, lse, ids
+    case layerNorm(eps: Double, hasWeight: Bool, hasBias: Bool)  // saved: x, mean, rstd, [weight]
+    case rmsNorm(eps: Double, hasWeight: Bool)  // saved: x, (unused), rstd, [weight]
+    case attention(scale: Double, layout: AttentionLayout)  // saved: q, k, v, row logsumexp
+    case rope  // Ops/Rope.swift; saved: cos, sin
+    case glu(GLUActivation)  // Ops/GatedActivation.swift (swiglu, geglu)
+    case crossEntropy(smoothing: Double, reduction: Reduction, used: Int)  // saved: logits, lse, ids
 
     /// The case name, for enumeration and messages.
     public var kind: PrimitiveKind {
@@ -93,8 +93,9 @@ public enum Primitive {
             case .neg, .exp, .sqrt, .tanh, .sigmoid: return false
             }
         case .add, .sub, .where, .sum, .extremum, .softmax, .logSoftmax, .reshape, .permute, .expand, .narrow, .copy,
-             .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular, .cumsum: return false
-        case .layerNorm, .rmsNorm, .attention, .crossEntropy, .rope: return false   // they read their own saved copies
+            .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular, .cumsum:
+            return false
+        case .layerNorm, .rmsNorm, .attention, .crossEntropy, .rope: return false  // they read their own saved copies
         }
     }
 
@@ -108,8 +109,9 @@ public enum Primitive {
             case .neg, .log, .abs, .relu, .geluTanh, .geluExact, .silu: return false
             }
         case .add, .sub, .mul, .div, .powScalar, .clamp, .where, .sum, .extremum, .matmul, .linear, .reshape, .permute, .expand,
-             .narrow, .copy, .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular, .cumsum,
-             .layerNorm, .rmsNorm, .attention, .crossEntropy, .rope, .glu: return false
+            .narrow, .copy, .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular, .cumsum,
+            .layerNorm, .rmsNorm, .attention, .crossEntropy, .rope, .glu:
+            return false
         }
     }
 

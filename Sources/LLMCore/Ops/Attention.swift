@@ -22,8 +22,10 @@ import Foundation
 
 extension Tensor {
     /// Attention over (B, H, T, D) queries and (B, H, S, D) keys/values (the original signature).
-    public static func attention(_ q: Tensor, _ k: Tensor, _ v: Tensor, causal: Bool, scale: Double? = nil,
-                                 keyMask: Tensor? = nil) throws -> Tensor {
+    public static func attention(
+        _ q: Tensor, _ k: Tensor, _ v: Tensor, causal: Bool, scale: Double? = nil,
+        keyMask: Tensor? = nil
+    ) throws -> Tensor {
         try attention(q, k, v, mask: AttentionMask(causal: causal, keyMask: keyMask), scale: scale)
     }
 
@@ -35,7 +37,9 @@ extension Tensor {
         }
         let (b, h, t, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3]), (hkv, s) = (k.shape[1], k.shape[2])
         guard k.shape == [b, hkv, s, d], v.shape == [b, hkv, s, d], hkv > 0 || h == 0, hkv == 0 || h % hkv == 0 else {
-            throw TensorError.shape("attention: k \(shapeString(k.shape)) and v \(shapeString(v.shape)) must be [\(b), Hkv, S, \(d)] with \(h) query heads a multiple of Hkv, to match q \(shapeString(q.shape))")
+            throw TensorError.shape(
+                "attention: k \(shapeString(k.shape)) and v \(shapeString(v.shape)) must be [\(b), Hkv, S, \(d)] with \(h) query heads a multiple of Hkv, to match q \(shapeString(q.shape))"
+            )
         }
         guard [t, s, d].allSatisfy({ Int32(exactly: $0) != nil }) else { throw TensorError.shape("attention: sizes exceed BLAS's 32-bit limit") }
         let layout = try AttentionLayout(mask, b: b, h: h, t: t, s: s)
@@ -59,14 +63,16 @@ extension Tensor {
                     let po = outStore.f32 + bi * t * h * d + hi * d
                     for blk in layout.blocks(bi) {
                         let (i0, rows, k0, keys) = (blk.rows.lowerBound, blk.rows.count, blk.keys.lowerBound, blk.keys.count)
-                        if keys == 0 { for i in blk.rows { pl[bh * t + i] = .infinity }; continue }   // out rows stay 0
+                        if keys == 0 { for i in blk.rows { pl[bh * t + i] = .infinity }; continue }  // out rows stay 0
                         // scores (rows,keys) = q (rows,D) · kᵀ (D,keys) · scale
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keys), Int32(d), sc,
-                                    pq + i0 * Int(qc.ld), qc.ld, pk + k0 * Int(kc.ld), kc.ld, 0, pp + i0 * s + k0, Int32(s))
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keys), Int32(d), sc,
+                            pq + i0 * Int(qc.ld), qc.ld, pk + k0 * Int(kc.ld), kc.ld, 0, pp + i0 * s + k0, Int32(s))
                         for i in blk.rows { pl[bh * t + i] = layout.softmaxRow(pp + i * s, bi, hi, i, blk.keys) }
                         // out (rows,D) = P (rows,keys) · v (keys,D), rows H·D apart
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(keys), 1,
-                                    pp + i0 * s + k0, Int32(s), pv + k0 * Int(vc.ld), vc.ld, 0, po + i0 * h * d, Int32(h * d))
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(keys), 1,
+                            pp + i0 * s + k0, Int32(s), pv + k0 * Int(vc.ld), vc.ld, 0, po + i0 * h * d, Int32(h * d))
                     }
                 }
             }
@@ -81,7 +87,7 @@ extension Tensor {
         var live = false
         for j in 0..<limit { if !km[o + j] { row[j] = -.infinity } else { live = true } }
         if !live { for j in 0..<s { row[j] = 0 }; return .infinity }
-        let lse = llmk_softmax_row(row, limit, s)   // masked keys: e^(−∞ − max) clamps to ~1e-38 of the total
+        let lse = llmk_softmax_row(row, limit, s)  // masked keys: e^(−∞ − max) clamps to ~1e-38 of the total
         for j in 0..<limit where !km[o + j] { row[j] = 0 }
         return lse
     }
@@ -115,7 +121,7 @@ extension Tensor {
         let sc = Float(scale)
         let pl = lse.f32
         Parallel.forEachChunk(b * hkv, blasInside: true) { _, range in
-            let pp = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * s), ds = pp + t * s   // per chunk, as in the forward
+            let pp = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * s), ds = pp + t * s  // per chunk, as in the forward
             defer { pp.deallocate() }
             for bg in range {
                 let bi = bg / hkv, kh = bg % hkv
@@ -129,7 +135,7 @@ extension Tensor {
                     // row blocks from the last (which, on the simple path, sees every key) to the first
                     for blk in layout.blocks(bi).reversed() {
                         let (i0, rows, k0, keys) = (blk.rows.lowerBound, Int32(blk.rows.count), blk.keys.lowerBound, Int32(blk.keys.count))
-                        if keys == 0 { continue }   // dq rows stay 0
+                        if keys == 0 { continue }  // dq rows stay 0
                         let p = pp + i0 * s + k0, dsb = ds + i0 * s + k0, qb = pq + i0 * Int(q.ld), gb = pg + i0 * Int(gm.ld)
                         let kb = pk + k0 * Int(k.ld), vb = pv + k0 * Int(v.ld), dkb = pdk + k0 * Int(ldkv), dvb = pdv + k0 * Int(ldkv)
                         let beta: Float = first ? 0 : 1
@@ -143,8 +149,9 @@ extension Tensor {
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, Int32(d), 1, gb, gm.ld, vb, v.ld, 0, dsb, Int32(s))
                         for i in blk.rows { llmk_softmax_backward_row(pp + i * s + k0, ds + i * s + k0, Int(keys)) }
                         // dq (rows,D) = dS (rows,keys) · k (keys,D) · scale ; dk (keys,D) += dSᵀ (keys,rows) · q (rows,D) · scale
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Int32(d), keys, sc, dsb, Int32(s), kb, k.ld, 0,
-                                    pdq + i0 * Int(ldq), ldq)
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Int32(d), keys, sc, dsb, Int32(s), kb, k.ld, 0,
+                            pdq + i0 * Int(ldq), ldq)
                         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, Int32(d), rows, sc, dsb, Int32(s), qb, q.ld, beta, dkb, ldkv)
                     }
                 }

@@ -47,8 +47,10 @@ public struct AttentionMask {
     /// Linear position bias −slope_h·(queryPos − keyPos).
     public var alibi: ALiBi?
 
-    public init(causal: Bool = false, positions: Tensor? = nil, keyPositions: Tensor? = nil, window: Int? = nil,
-                keyMask: Tensor? = nil, segments: Tensor? = nil, querySegments: Tensor? = nil, alibi: ALiBi? = nil) {
+    public init(
+        causal: Bool = false, positions: Tensor? = nil, keyPositions: Tensor? = nil, window: Int? = nil,
+        keyMask: Tensor? = nil, segments: Tensor? = nil, querySegments: Tensor? = nil, alibi: ALiBi? = nil
+    ) {
         self.causal = causal
         self.positions = positions
         self.keyPositions = keyPositions
@@ -86,14 +88,14 @@ public final class AttentionLayout: @unchecked Sendable {
     let causal: Bool
     /// True when only `causal` and `keyMask` are set (the fast path: no per-key position tests).
     let simple: Bool
-    let keyLive: [Bool]?                // (B,S); the simple path's padding mask
+    let keyLive: [Bool]?  // (B,S); the simple path's padding mask
     // General layouts: int32 positions (B,T), (B,S); segment ids (0 when absent); live keys (1 when no keyMask);
     // key j visible to query i iff dlo ≤ qpos − kpos ≤ dhi, the segments match and the key is live.
     private let qpos: UnsafeMutablePointer<Int32>, kpos: UnsafeMutablePointer<Int32>
     private let qseg: UnsafeMutablePointer<Int32>, kseg: UnsafeMutablePointer<Int32>
     private let live: UnsafeMutablePointer<UInt8>
     private let dlo: Int32, dhi: Int32
-    private let slopes: [Float]         // (H), 0 without ALiBi
+    private let slopes: [Float]  // (H), 0 without ALiBi
     /// Per batch row (one shared entry when simple).
     private(set) var blockTable: [[AttentionBlock]] = []
 
@@ -103,7 +105,8 @@ public final class AttentionLayout: @unchecked Sendable {
     init(_ m: AttentionMask, b: Int, h: Int, t: Int, s: Int) throws {
         (self.b, self.h, self.t, self.s) = (b, h, t, s)
         causal = m.causal
-        let general = !(m.positions == nil && m.keyPositions == nil && m.window == nil && m.segments == nil
+        let general =
+            !(m.positions == nil && m.keyPositions == nil && m.window == nil && m.segments == nil
             && m.querySegments == nil && m.alibi == nil)
         simple = !general
         func buffer<T: FixedWidthInteger>(_ n: Int, _ v: [Int]?, _ fill: T) -> UnsafeMutablePointer<T> {
@@ -122,10 +125,14 @@ public final class AttentionLayout: @unchecked Sendable {
         }
         keyLive = liveValues
         let lim = AttentionLayout.positionLimit
-        let qp = general ? try m.positions.map { try AttentionLayout.perRow($0, "positions", b: b, n: t, limit: lim) }
-            ?? (0..<(b * t)).map { s - t + $0 % Swift.max(t, 1) } : nil
-        let kp = general ? try m.keyPositions.map { try AttentionLayout.perRow($0, "keyPositions", b: b, n: s, limit: lim) }
-            ?? (0..<(b * s)).map { $0 % Swift.max(s, 1) } : nil
+        let qp =
+            general
+            ? try m.positions.map { try AttentionLayout.perRow($0, "positions", b: b, n: t, limit: lim) }
+                ?? (0..<(b * t)).map { s - t + $0 % Swift.max(t, 1) } : nil
+        let kp =
+            general
+            ? try m.keyPositions.map { try AttentionLayout.perRow($0, "keyPositions", b: b, n: s, limit: lim) }
+                ?? (0..<(b * s)).map { $0 % Swift.max(s, 1) } : nil
         if m.querySegments != nil && m.segments == nil {
             throw TensorError.invalid("Invalid 'querySegments': expected it together with 'segments' (the key segment ids)")
         }
@@ -149,7 +156,7 @@ public final class AttentionLayout: @unchecked Sendable {
         let w = m.window.map { Int32(clamping: $0 - 1) } ?? Int32.max
         dhi = w
         dlo = m.causal ? 0 : (m.window == nil ? Int32.min : -w)
-        let n = general ? 1 : 0   // the simple path reads none of the buffers
+        let n = general ? 1 : 0  // the simple path reads none of the buffers
         qpos = buffer(n * b * t, qp, Int32(0)); kpos = buffer(n * b * s, kp, Int32(0))
         qseg = buffer(n * b * t, qs, Int32(0)); kseg = buffer(n * b * s, ks, Int32(0))
         live = buffer(n * b * s, liveValues.map { $0.map { $0 ? 1 : 0 } }, UInt8(1))
@@ -191,7 +198,7 @@ public final class AttentionLayout: @unchecked Sendable {
     /// for its first and last visible key.
     private func generalBlocks(bi: Int) -> [AttentionBlock] {
         let kp = kpos + bi * s, ks = kseg + bi * s
-        @inline(__always) func above(_ j: Int, _ seg: Int, _ pos: Int) -> Bool {   // (ks, kp)[j] > (seg, pos)
+        @inline(__always) func above(_ j: Int, _ seg: Int, _ pos: Int) -> Bool {  // (ks, kp)[j] > (seg, pos)
             Int(ks[j]) > seg || (Int(ks[j]) == seg && Int(kp[j]) > pos)
         }
         let sorted = s < 2 || (1..<s).allSatisfy { !above($0 - 1, Int(ks[$0]), Int(kp[$0])) }
@@ -233,8 +240,9 @@ public final class AttentionLayout: @unchecked Sendable {
             return Tensor.softmaxRow(row, s: keys.upperBound, limit: limit, keyLive: keyLive.map { ($0, bi * s) })
         }
         let k0 = bi * s + keys.lowerBound
-        return llmk_attn_softmax_row(row + keys.lowerBound, keys.count, kpos + k0, qpos[bi * t + i], dlo, dhi,
-                                     kseg + k0, qseg[bi * t + i], live + k0, slopes[hd])
+        return llmk_attn_softmax_row(
+            row + keys.lowerBound, keys.count, kpos + k0, qpos[bi * t + i], dlo, dhi,
+            kseg + k0, qseg[bi * t + i], live + k0, slopes[hd])
     }
 
     /// Recomputes probability row i from its scores and the saved logsumexp (same masking as softmaxRow).
@@ -246,7 +254,8 @@ public final class AttentionLayout: @unchecked Sendable {
             return
         }
         let k0 = bi * s + keys.lowerBound
-        llmk_attn_probs_row(row + keys.lowerBound, keys.count, kpos + k0, qpos[bi * t + i], dlo, dhi,
-                            kseg + k0, qseg[bi * t + i], live + k0, slopes[hd], lse)
+        llmk_attn_probs_row(
+            row + keys.lowerBound, keys.count, kpos + k0, qpos[bi * t + i], dlo, dhi,
+            kseg + k0, qseg[bi * t + i], live + k0, slopes[hd], lse)
     }
 }

@@ -88,8 +88,7 @@ extension Tensor {
         guard values.count == t.count else {
             throw TensorError.shape("tensor: \(values.count) values do not fill shape \(shapeString(shape))")
         }
-        if dtype == .float32 { let p = t.f32; for (i, v) in values.enumerated() { p[i] = Float(v) } }
-        else { for (i, v) in values.enumerated() { t.store(v, at: i) } }
+        if dtype == .float32 { let p = t.f32; for (i, v) in values.enumerated() { p[i] = Float(v) } } else { for (i, v) in values.enumerated() { t.store(v, at: i) } }
         return t
     }
 }

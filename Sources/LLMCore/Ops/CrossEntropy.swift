@@ -10,11 +10,14 @@ public enum Reduction: String, CaseIterable, Sendable { case mean, sum, none }
 
 extension Tensor {
     /// Cross-entropy between `self` (logits, classes in the last dim) and 0-based class `targets`.
-    public func crossEntropy(_ targets: Tensor, ignoreIndex: Int? = nil, labelSmoothing: Double = 0,
-                             reduction: Reduction = .mean) throws -> Tensor {
+    public func crossEntropy(
+        _ targets: Tensor, ignoreIndex: Int? = nil, labelSmoothing: Double = 0,
+        reduction: Reduction = .mean
+    ) throws -> Tensor {
         guard rank >= 1, let c = shape.last, c > 0 else { throw TensorError.shape("crossEntropy: logits need a non-empty class dim, got \(shapeString(shape))") }
         guard targets.shape == Array(shape.dropLast()) else {
-            throw TensorError.shape("crossEntropy: targets of shape \(shapeString(targets.shape)) do not match logits \(shapeString(shape)) (expected \(shapeString(Array(shape.dropLast()))))")
+            throw TensorError.shape(
+                "crossEntropy: targets of shape \(shapeString(targets.shape)) do not match logits \(shapeString(shape)) (expected \(shapeString(Array(shape.dropLast()))))")
         }
         guard labelSmoothing >= 0, labelSmoothing <= 1 else {
             throw TensorError.invalid("Invalid 'labelSmoothing': expected a number in [0, 1], got \(labelSmoothing)")

@@ -13,8 +13,11 @@ extension Tensor {
     func scan(dim d: Int, reverse: Bool) throws -> Tensor {
         try rowwise(d) { x, y, n in
             var acc: Double = 0
-            if reverse { for j in stride(from: n - 1, through: 0, by: -1) { acc += Double(x[j]); y[j] = Float(acc) } }
-            else { for j in 0..<n { acc += Double(x[j]); y[j] = Float(acc) } }
+            if reverse {
+                for j in stride(from: n - 1, through: 0, by: -1) { acc += Double(x[j]); y[j] = Float(acc) }
+            } else {
+                for j in 0..<n { acc += Double(x[j]); y[j] = Float(acc) }
+            }
         }
     }
 }

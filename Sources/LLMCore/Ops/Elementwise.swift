@@ -118,7 +118,7 @@ extension Tensor {
         case .mul: ga = try g.mul(b); gb = try g.mul(a)
         case .div:
             ga = try g.div(b)
-            gb = b.requiresGrad ? try g.mul(a).div(b.mul(b)).neg() : nil   // -g·a/b²
+            gb = b.requiresGrad ? try g.mul(a).div(b.mul(b)).neg() : nil  // -g·a/b²
         case .pow:
             // d/da a^b = b·a^(b-1); d/db a^b = a^b·log(a)
             ga = a.requiresGrad ? try g.mul(b).mul(a.pow(b.sub(Tensor.scalar(1)))) : nil

@@ -7,7 +7,8 @@ extension Tensor {
     func checkInPlace(_ op: String) throws {
         guard requiresGradFlag else { return }
         if !isLeaf || GradMode.isEnabled {
-            throw TensorError.autograd("\(op): cannot modify in place a tensor that requires grad and is part of the autograd graph; use the out-of-place op, detach(), or llm.noGrad")
+            throw TensorError.autograd(
+                "\(op): cannot modify in place a tensor that requires grad and is part of the autograd graph; use the out-of-place op, detach(), or llm.noGrad")
         }
     }
 
@@ -93,7 +94,7 @@ extension Tensor {
         let rows = shape[0], cols = count / Swift.max(rows, 1)
         guard rows > 0, cols > 0 else { return self }
         // Gram-Schmidt (modified, in f64) on the longer side of a normal matrix
-        let (n, m) = rows < cols ? (rows, cols) : (cols, rows)     // n vectors of length m, n <= m
+        let (n, m) = rows < cols ? (rows, cols) : (cols, rows)  // n vectors of length m, n <= m
         var q = [[Double]](repeating: [], count: n)
         for i in 0..<n {
             var v = (0..<m).map { _ in generator.normal() }

@@ -74,7 +74,8 @@ extension Tensor {
     public func scatterAdd(_ dim: Int, index: Tensor, source: Tensor) throws -> Tensor {
         let d = try Shape.normalize(dim: dim, rank: rank, op: "scatterAdd")
         guard index.rank == rank, source.rank == rank else {
-            throw TensorError.shape("scatterAdd: self \(shapeString(shape)), index \(shapeString(index.shape)) and source \(shapeString(source.shape)) must have the same number of dims")
+            throw TensorError.shape(
+                "scatterAdd: self \(shapeString(shape)), index \(shapeString(index.shape)) and source \(shapeString(source.shape)) must have the same number of dims")
         }
         for i in 0..<rank where index.shape[i] > source.shape[i] || (i != d && index.shape[i] > shape[i]) {
             throw TensorError.shape("scatterAdd: index \(shapeString(index.shape)) does not fit self \(shapeString(shape)) / source \(shapeString(source.shape)) at dim \(i + 1)")

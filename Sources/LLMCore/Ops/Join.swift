@@ -31,7 +31,9 @@ extension Tensor {
     }
     static func catVJP(_ g: Tensor, dim: Int, sizes: [Int]) throws -> [Tensor?] {
         var start = 0
-        return try sizes.map { n in defer { start += n }; return try g.narrow(dim, start, n) }
+        return try sizes.map { n in
+            defer { start += n }; return try g.narrow(dim, start, n)
+        }
     }
 
     /// Stacks same-shaped tensors along a new dim.
@@ -66,7 +68,9 @@ extension Tensor {
             throw TensorError.invalid("split: sizes \(sizes) do not add up to \(rank > 0 ? shape[d] : 0), the size of dimension \(d + 1)")
         }
         var start = 0
-        return try sizes.map { n in defer { start += n }; return try narrow(d, start, n) }
+        return try sizes.map { n in
+            defer { start += n }; return try narrow(d, start, n)
+        }
     }
 
     /// Splits along `dim` into `chunks` pieces of equal size (the last may be smaller). Views.

@@ -20,7 +20,7 @@ extension Tensor {
             throw TensorError.shape("linear: dimensions of \(shapeString(shape)) x \(shapeString(weight.shape)) exceed BLAS's 32-bit limit")
         }
         let m = k == 0 ? count : count / k
-        let out = try Tensor(shape: Array(shape.dropLast()) + [n], zeroed: bias == nil && k == 0)   // else the GEMM writes every element
+        let out = try Tensor(shape: Array(shape.dropLast()) + [n], zeroed: bias == nil && k == 0)  // else the GEMM writes every element
         try GradMode.withoutGrad {
             if let bias {
                 let pb = try bias.asFloat().contiguous().f32, po = out.f32
@@ -35,12 +35,15 @@ extension Tensor {
 
     /// out (m,n) = a (m,k) · (b or bᵀ) + beta·out, with b (k,n), or (n,k) when `transposeB`; any BLAS-compatible
     /// strides (other layouts are copied once); one row goes through sgemv.
-    static func gemm(_ a: Tensor, transposeB: Bool, _ b: Tensor, into out: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
-                     beta: Float) throws {
+    static func gemm(
+        _ a: Tensor, transposeB: Bool, _ b: Tensor, into out: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
+        beta: Float
+    ) throws {
         let (pa, ta, lda) = try blasOperand(a, m, k)
         let (pb, tb0, ldb) = try blasOperand(b, transposeB ? n : k, transposeB ? k : n)
-        gemmRows(pa.f32, transposedA: ta, lda: lda, pb.f32, transposedB: tb0 != transposeB, ldb: ldb, m: m, n: n, k: k,
-                 beta: beta, into: out)
+        gemmRows(
+            pa.f32, transposedA: ta, lda: lda, pb.f32, transposedB: tb0 != transposeB, ldb: ldb, m: m, n: n, k: k,
+            beta: beta, into: out)
     }
 
     // g: (..., N); inputs x (..., K), weight (N, K), [bias (N)] -> [dx, dweight, dbias]

@@ -25,7 +25,8 @@ extension Tensor {
         if other.rank == 1 { return try matmul(other.unsqueeze(1)).squeeze(-1) }
         // (..., m, k) · (k, n): one GEMM over all rows when the leading dims fold into m without a copy
         if rank > 2 && other.rank == 2, Tensor.viewStrides(shape, strides, [count / Swift.max(shape[rank - 1], 1), shape[rank - 1]]) != nil,
-           shape[rank - 1] > 0 {
+            shape[rank - 1] > 0
+        {
             let rows = try reshape([-1, shape[rank - 1]])
             return try rows.matmul(other).reshape(Array(shape.dropLast()) + [other.shape[1]])
         }
@@ -46,26 +47,30 @@ extension Tensor {
     /// out (m,n) = op(a) (m,k) · op(b) (k,n) + beta·out on row-major BLAS operands (op = transpose when flagged,
     /// leading dimensions lda/ldb); a single row (decoding with a KV cache) goes through sgemv, which streams b
     /// once without packing it.
-    static func gemmRows(_ a: UnsafePointer<Float>, transposedA ta: Bool, lda: Int, _ b: UnsafePointer<Float>, transposedB tb: Bool,
-                         ldb: Int, m: Int, n: Int, k: Int, beta: Float, into out: UnsafeMutablePointer<Float>) {
+    static func gemmRows(
+        _ a: UnsafePointer<Float>, transposedA ta: Bool, lda: Int, _ b: UnsafePointer<Float>, transposedB tb: Bool,
+        ldb: Int, m: Int, n: Int, k: Int, beta: Float, into out: UnsafeMutablePointer<Float>
+    ) {
         if m == 1 {
             let incx = Int32(ta ? lda : 1)
-            if tb {   // b = Wᵀ with W (n, k) row-major: out = W · a
+            if tb {  // b = Wᵀ with W (n, k) row-major: out = W · a
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), 1, b, Int32(ldb), a, incx, beta, out, 1)
             } else {  // b (k, n) row-major: out = bᵀ · a
                 cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), 1, b, Int32(ldb), a, incx, beta, out, 1)
             }
             return
         }
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, out, Int32(n))
+        cblas_sgemm(
+            CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, out, Int32(n))
     }
 
     /// The (rows, cols) matrices in the last two dims of `t` as a BLAS operand: (tensor, transposed?, leading
     /// dimension). Transposed views stay views; other strided layouts are copied once.
     static func blasOperand(_ t: Tensor, _ rows: Int, _ cols: Int) throws -> (Tensor, Bool, Int) {
         if let l = blasLayout(rows: rows, cols: cols, rowStride: t.strides[t.rank - 2], colStride: t.strides[t.rank - 1]),
-           Int32(exactly: l.ld) != nil {
+            Int32(exactly: l.ld) != nil
+        {
             return (t, l.trans, l.ld)
         }
         let c = try GradMode.withoutGrad { try t.detach().clone() }

@@ -6,7 +6,7 @@ extension Tensor {
     /// Resolves a target shape with at most one -1 against this tensor's element count.
     func inferShape(_ target: [Int], op: String) throws -> [Int] {
         var out = target
-        var infer = -1, known = 1, knownNonzero = 1   // knownNonzero: caps huge dims next to a 0
+        var infer = -1, known = 1, knownNonzero = 1  // knownNonzero: caps huge dims next to a 0
         for (i, d) in target.enumerated() {
             if d == -1 {
                 guard infer < 0 else { throw TensorError.invalid("\(op): only one dimension can be -1, got \(shapeString(target))") }
@@ -170,9 +170,13 @@ extension Tensor {
                 continue
             }
             let d = shape[i - lead]
-            if target[i] == -1 || target[i] == d { out[i] = d; st[i] = strides[i - lead] }
-            else if d == 1 { guard target[i] >= 0 else { throw TensorError.shape("expand: invalid size \(target[i])") }; st[i] = 0 }
-            else { throw TensorError.shape("expand: cannot expand \(shapeString(shape)) to \(shapeString(target)) (dim \(i + 1): \(d) vs \(target[i]))") }
+            if target[i] == -1 || target[i] == d {
+                out[i] = d; st[i] = strides[i - lead]
+            } else if d == 1 {
+                guard target[i] >= 0 else { throw TensorError.shape("expand: invalid size \(target[i])") }; st[i] = 0
+            } else {
+                throw TensorError.shape("expand: cannot expand \(shapeString(shape)) to \(shapeString(target)) (dim \(i + 1): \(d) vs \(target[i]))")
+            }
         }
         _ = try Shape.elementCount(out)
         if out == shape { return self }

@@ -48,9 +48,12 @@ extension Tensor {
         let pw = w?.f32
         // per-worker partial sums of dweight/dbias (rows are split across workers), added up at the end
         var partial: Tensor? = nil
-        Parallel.forRangesIndexed(n, cost: c, prepare: { workers in
-            partial = try? Tensor(shape: [workers, 2, c])
-        }) { worker, rows in
+        Parallel.forRangesIndexed(
+            n, cost: c,
+            prepare: { workers in
+                partial = try? Tensor(shape: [workers, 2, c])
+            }
+        ) { worker, rows in
             guard let partial else { return }
             let pdw = partial.f32 + worker * 2 * c, pdb = pdw + c
             for i in rows {

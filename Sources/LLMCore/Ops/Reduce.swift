@@ -50,7 +50,7 @@ extension Tensor {
         let out = try Tensor(shape: keepdim ? r.keepdimShape : r.keptShape, zeroed: false)
         let p = r.data.f32, o = out.f32
         for i in 0..<r.outer {
-            var acc: Double = 0   // f64 accumulation: sums of many f32 stay accurate
+            var acc: Double = 0  // f64 accumulation: sums of many f32 stay accurate
             let row = p + i * r.inner
             for j in 0..<r.inner { acc += Double(row[j]) }
             o[i] = Float(acc)

@@ -34,24 +34,30 @@ extension Tensor {
             throw TensorError.shape("rope: x must be 4-D (batch, heads, time, headDim) with an even headDim, got \(shapeString(shape))")
         }
         guard base.isFinite, base > 0 else { throw TensorError.invalid("Invalid 'base': expected a positive number, got \(base)") }
-        let (b, h, t, d) = (shape[0], shape[1], shape[2], shape[3]), half = d / 2
+        let (b, t, d) = (shape[0], shape[2], shape[3]), half = d / 2
         var invFreq = (0..<half).map { Foundation.pow(base, -2 * Double($0) / Double(d)) }
         var posScale = 1.0
         switch scaling {
         case nil: break
         case .linear(let f)?, .ntk(let f)?:
             guard f.isFinite, f > 0 else { throw TensorError.invalid("Invalid 'factor': expected a positive number, got \(f)") }
-            if case .linear = scaling { posScale = 1 / f } else if d > 2 {
+            if case .linear = scaling {
+                posScale = 1 / f
+            } else if d > 2 {
                 let nb = base * Foundation.pow(f, Double(d) / Double(d - 2))
                 invFreq = (0..<half).map { Foundation.pow(nb, -2 * Double($0) / Double(d)) }
             }
         }
         let pos: [Int], bp: Int
         if let p = positions {
-            if p.shape == [t] { pos = try AttentionLayout.perRow(p, "positions", b: 1, n: t); bp = 1 } else {
+            if p.shape == [t] {
+                pos = try AttentionLayout.perRow(p, "positions", b: 1, n: t); bp = 1
+            } else {
                 pos = try AttentionLayout.perRow(p, "positions", b: b, n: t); bp = b
             }
-        } else { pos = (0..<t).map { offset + $0 }; bp = 1 }
+        } else {
+            pos = (0..<t).map { offset + $0 }; bp = 1
+        }
         let cosT = try Tensor(shape: [bp, t, half], zeroed: false), sinT = try Tensor(shape: [bp, t, half], zeroed: false)
         let pc = cosT.f32, ps = sinT.f32
         for r in 0..<(bp * t) {

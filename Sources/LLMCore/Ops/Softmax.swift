@@ -43,7 +43,7 @@ extension Tensor {
             var s: Double = 0
             for j in 0..<n { s += Double(Foundation.exp(x[j] - m)) }
             let logSum = Float(Foundation.log(s))
-            for j in 0..<n { y[j] = (x[j] - m) - logSum }   // (x − m) first: exact for large inputs
+            for j in 0..<n { y[j] = (x[j] - m) - logSum }  // (x − m) first: exact for large inputs
         }.record(.logSoftmax(dim: d), [self])
     }
     static func logSoftmaxVJP(_ g: Tensor, y: Tensor, dim: Int) throws -> Tensor {

@@ -70,7 +70,7 @@ extension Tensor {
                 let u = generator.uniform() * total
                 var acc: Double = 0, pick = n - 1
                 for j in 0..<n { acc += Double(row[j]); if u < acc && row[j] > 0 { pick = j; break } }
-                while row[pick] == 0 && pick > 0 { pick -= 1 }   // guard against round-off landing on a zero
+                while row[pick] == 0 && pick > 0 { pick -= 1 }  // guard against round-off landing on a zero
                 po[r * samples + s] = Int64(pick)
             }
         }

@@ -41,7 +41,7 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         case .tanh: return llmk_tanh(x)
         case .sigmoid: return 1 / (1 + Foundation.exp(-x))
         case .relu: return x > 0 ? x : 0
-        case .geluTanh:   // the SIMD kernel's formula (CKernels), one element
+        case .geluTanh:  // the SIMD kernel's formula (CKernels), one element
             var v = x, y: Float = 0
             llmk_gelu_tanh_forward(&v, &y, 1)
             return y
@@ -76,7 +76,7 @@ public enum UnaryOp: String, CaseIterable, Sendable {
 
     /// y[i] = f(x[i]) for n contiguous elements; the switch is hoisted out of the loop.
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        if self == .geluTanh || self == .tanh {   // SIMD kernels (CKernels: AVX2+FMA when the CPU has it)
+        if self == .geluTanh || self == .tanh {  // SIMD kernels (CKernels: AVX2+FMA when the CPU has it)
             let kernel = self == .geluTanh ? llmk_gelu_tanh_forward : llmk_tanh_forward
             Parallel.forRanges(n, cost: 4) { r in kernel(x + r.lowerBound, y + r.lowerBound, r.count) }
             return
@@ -101,8 +101,10 @@ public enum UnaryOp: String, CaseIterable, Sendable {
     }
 
     /// dx[i] = g[i] · f'(x[i], y[i]) for n contiguous elements; the switch is hoisted out of the loop.
-    func backward(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
-                  _ dx: UnsafeMutablePointer<Float>, _ n: Int) {
+    func backward(
+        _ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>,
+        _ dx: UnsafeMutablePointer<Float>, _ n: Int
+    ) {
         if self == .geluTanh {
             Parallel.forRanges(n, cost: 4) { r in
                 llmk_gelu_tanh_backward(g + r.lowerBound, x + r.lowerBound, dx + r.lowerBound, r.count)
@@ -149,7 +151,9 @@ extension Tensor {
         } else {
             let base = x.storage.bytes.assumingMemoryBound(to: Float.self)
             var i = 0
-            x.forEachOffset { po[i] = f(base[$0]); i += 1 }
+            x.forEachOffset {
+                po[i] = f(base[$0]); i += 1
+            }
         }
         return out
     }

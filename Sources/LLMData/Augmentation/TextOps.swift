@@ -22,9 +22,9 @@ public enum TextOps {
     public static func isCJK(_ c: Character) -> Bool {
         guard let s = c.unicodeScalars.first else { return false }
         switch s.value {
-        case 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0x20000...0x2FA1F,   // Han
-             0x3040...0x30FF, 0x31F0...0x31FF,                                        // kana
-             0xAC00...0xD7AF, 0x1100...0x11FF, 0x3130...0x318F:                       // Hangul
+        case 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xF900...0xFAFF, 0x20000...0x2FA1F,  // Han
+            0x3040...0x30FF, 0x31F0...0x31FF,  // kana
+            0xAC00...0xD7AF, 0x1100...0x11FF, 0x3130...0x318F:  // Hangul
             return true
         default: return false
         }

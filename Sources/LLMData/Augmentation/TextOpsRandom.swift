@@ -52,9 +52,11 @@ extension TextOps {
     /// ```swift
     /// let (ids, chosen) = try TextOps.maskTokens([5, 6, 7, 8], rate: 0.5, maskId: 0, generator: Generator(seed: 1))
     /// ```
-    public static func maskTokens(_ ids: [Int], rate: Double, maskId: Int?, vocabSize: Int? = nil,
-                                  mode: TokenMaskMode = .mask, protected: Set<Int> = [],
-                                  generator: Generator) throws -> (ids: [Int], chosen: [Bool]) {
+    public static func maskTokens(
+        _ ids: [Int], rate: Double, maskId: Int?, vocabSize: Int? = nil,
+        mode: TokenMaskMode = .mask, protected: Set<Int> = [],
+        generator: Generator
+    ) throws -> (ids: [Int], chosen: [Bool]) {
         guard rate.isFinite, rate >= 0, rate <= 1 else {
             throw TextOpsError(description: "Invalid 'rate': expected a number in [0, 1], got \(rate)")
         }
@@ -63,7 +65,8 @@ extension TextOps {
         }
         if mode != .mask {
             guard let v = vocabSize, v > 0 else {
-                throw TextOpsError(description: "Invalid 'vocabSize': expected a positive integer (mode '\(mode.rawValue)' draws random ids), got \(vocabSize.map(String.init) ?? "nil")")
+                throw TextOpsError(
+                    description: "Invalid 'vocabSize': expected a positive integer (mode '\(mode.rawValue)' draws random ids), got \(vocabSize.map(String.init) ?? "nil")")
             }
         }
         let eligible = ids.indices.filter { !protected.contains(ids[$0]) }
@@ -79,8 +82,7 @@ extension TextOps {
             case .random: out[pos] = Int(generator.integer(below: UInt64(vocabSize ?? 1)))
             case .bert:
                 let u = generator.uniform()
-                if u < 0.8 { out[pos] = maskId ?? 0 }
-                else if u < 0.9 { out[pos] = Int(generator.integer(below: UInt64(vocabSize ?? 1))) }
+                if u < 0.8 { out[pos] = maskId ?? 0 } else if u < 0.9 { out[pos] = Int(generator.integer(below: UInt64(vocabSize ?? 1))) }
             }
         }
         return (out, chosen)

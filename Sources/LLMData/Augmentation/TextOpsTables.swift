@@ -27,9 +27,7 @@ extension TextOps {
         var out: [Character] = []
         for (rr, cc) in cand {
             let k = keyboardRows[rr][cc]
-            if k.isLetter { out.append(upper ? Character(k.uppercased()) : k) }
-            else if k.isNumber { if digits { out.append(k) } }
-            else if symbols { out.append(k) }
+            if k.isLetter { out.append(upper ? Character(k.uppercased()) : k) } else if k.isNumber { if digits { out.append(k) } } else if symbols { out.append(k) }
         }
         return out
     }
@@ -41,7 +39,7 @@ extension TextOps {
         "o": ["0"], "O": ["0", "Q", "D"], "D": ["0", "O"], "Q": ["O", "0"], "I": ["1", "l"], "l": ["1", "I"],
         "i": ["1", "l"], "z": ["2"], "Z": ["2"], "A": ["4"], "s": ["5", "8"], "S": ["5", "8"], "b": ["6", "h"],
         "G": ["6"], "T": ["7"], "B": ["8", "E"], "g": ["9", "q"], "q": ["9", "g"], "e": ["c"], "c": ["e"],
-        "h": ["b"], "u": ["v"], "v": ["u"], "m": ["rn"], "E": ["B"],
+        "h": ["b"], "u": ["v"], "v": ["u"], "m": ["rn"], "E": ["B"]
     ]
 
     /// Characters (or short strings: `m` -> `rn`) an OCR engine may read instead of `c`.

@@ -85,19 +85,21 @@ public final class WordNet: Sendable {
             let path = directory + "/" + name
             let bytes: [UInt8]
             do { bytes = try Files.readAll(path, maxBytes: 1 << 30, what: "wordnet") } catch let e as FileError {
-                if e.denied { throw WordNetError(description: e.message) }   // the sandbox's denial, unchanged
+                if e.denied { throw WordNetError(description: e.message) }  // the sandbox's denial, unchanged
                 if !required { return [] }
                 let what = Files.exists(path) ? "cannot read" : "not found"
-                throw WordNetError(description: "wordnet: database file \(what): \(path); install the Debian package "
-                                   + "'wordnet-base' (scripts/setup.sh does) or set WNSEARCHDIR to a WordNet 3.0 'dict' folder")
+                throw WordNetError(
+                    description: "wordnet: database file \(what): \(path); install the Debian package "
+                        + "'wordnet-base' (scripts/setup.sh does) or set WNSEARCHDIR to a WordNet 3.0 'dict' folder")
             }
             return bytes
         }
         var files: [WordNetPOS: WordNetPosFiles] = [:]
         var exc: [WordNetPOS: [String: [String]]] = [:]
         for pos in WordNetPOS.allCases {
-            files[pos] = WordNetPosFiles(index: try read("index.\(pos.rawValue)", required: true),
-                                         data: try read("data.\(pos.rawValue)", required: true))
+            files[pos] = WordNetPosFiles(
+                index: try read("index.\(pos.rawValue)", required: true),
+                data: try read("data.\(pos.rawValue)", required: true))
             exc[pos] = parseWordNetExceptions(try read("\(pos.rawValue).exc", required: false))
         }
         self.files = files

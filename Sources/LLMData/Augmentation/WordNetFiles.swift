@@ -44,12 +44,13 @@ struct WordNetPosFiles: Sendable {
         while end < data.count && data[end] != 0x0A { end += 1 }
         let line = data[offset..<end]
         var glossStart = line.endIndex
-        if let bar = line.firstIndex(of: 0x7C) { glossStart = bar }   // "|"
+        if let bar = line.firstIndex(of: 0x7C) { glossStart = bar }  // "|"
         // offset lex_filenum ss_type w_cnt(hex) [word lex_id(hex)]... (the pointers after them are not read)
         let head = line[line.startIndex..<glossStart].split(separator: 0x20, maxSplits: 4)
         guard head.count == 5, Int(String(decoding: head[0], as: UTF8.self)) == offset,
-              let type = String(decoding: head[2], as: UTF8.self).first,
-              let wCount = Int(String(decoding: head[3], as: UTF8.self), radix: 16), wCount >= 0 else { return nil }
+            let type = String(decoding: head[2], as: UTF8.self).first,
+            let wCount = Int(String(decoding: head[3], as: UTF8.self), radix: 16), wCount >= 0
+        else { return nil }
         let f = fields(head[4], maxSplits: 2 * wCount)
         guard 2 * wCount <= f.count else { return nil }
         var lemmas: [String] = []

@@ -6,11 +6,13 @@
 extension WordNet {
     /// Detachment rules per POS: (suffix, replacement), in WordNet's order.
     static let substitutions: [WordNetPOS: [(String, String)]] = [
-        .noun: [("s", ""), ("ses", "s"), ("ves", "f"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
-                ("men", "man"), ("ies", "y")],
+        .noun: [
+            ("s", ""), ("ses", "s"), ("ves", "f"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
+            ("men", "man"), ("ies", "y")
+        ],
         .verb: [("s", ""), ("ies", "y"), ("es", "e"), ("es", ""), ("ed", "e"), ("ed", ""), ("ing", "e"), ("ing", "")],
         .adj: [("er", ""), ("est", ""), ("er", "e"), ("est", "e")],
-        .adv: [],
+        .adv: []
     ]
 
     /// Every base form of `word` in `pos` that the database knows (empty when none), best first.
@@ -26,7 +28,7 @@ extension WordNet {
             for f in forms where !f.isEmpty && hasLemma(f, pos) && seen.insert(f).inserted { out.append(f) }
             return out
         }
-        if let exc = exceptions[pos]?[form] { return known(exc + [form]) }   // the listed base forms first, as morphy(7WN)
+        if let exc = exceptions[pos]?[form] { return known(exc + [form]) }  // the listed base forms first, as morphy(7WN)
         let rules = WordNet.substitutions[pos] ?? []
         func apply(_ forms: [String]) -> [String] {
             var out: [String] = []

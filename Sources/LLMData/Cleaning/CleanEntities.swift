@@ -57,11 +57,11 @@ extension TextClean {
             for r in rep { out.append(r) }
             return j
         }
-        var len = min(j - i - 2, longestLegacyName)       // longest proper prefix first, at least 2 long
+        var len = min(j - i - 2, longestLegacyName)  // longest proper prefix first, at least 2 long
         while len >= 2 {
             if let rep = namedReferences[String(String.UnicodeScalarView(s[(i + 1)..<(i + 1 + len)]))] {
                 for r in rep { out.append(r) }
-                return i + 1 + len                          // the rest of the run is plain text
+                return i + 1 + len  // the rest of the run is plain text
             }
             len -= 1
         }
@@ -70,7 +70,7 @@ extension TextClean {
 
     @inline(__always) static func isReferenceStop(_ c: Unicode.Scalar) -> Bool {
         switch c.value {
-        case 0x09, 0x0A, 0x0C, 0x20, 0x3C, 0x26, 0x23, 0x3B: return true     // \t \n \f space < & # ;
+        case 0x09, 0x0A, 0x0C, 0x20, 0x3C, 0x26, 0x23, 0x3B: return true  // \t \n \f space < & # ;
         default: return false
         }
     }
@@ -84,7 +84,7 @@ extension TextClean {
         let start = j
         var value: UInt32 = 0
         while j < n, let d = digitValue(s[j], hex: hex) {
-            value = value > 0x10FFFF ? value : value * (hex ? 16 : 10) + d   // saturates past U+10FFFF
+            value = value > 0x10FFFF ? value : value * (hex ? 16 : 10) + d  // saturates past U+10FFFF
             j += 1
         }
         guard j > start else { return nil }

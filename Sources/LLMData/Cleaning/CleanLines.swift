@@ -17,8 +17,7 @@ extension TextClean {
             let v = c.value
             if v > 0x20 && v != 0xA0 && v != 0x3000 && (v < 0x1680 || !Scalars.isSpace(c)) {
                 if !out.isEmpty {
-                    if pendingNewlines > 0 { out.append(0x0A); if pendingNewlines > 1 { out.append(0x0A) } }
-                    else if pendingSpace { out.append(0x20) }
+                    if pendingNewlines > 0 { out.append(0x0A); if pendingNewlines > 1 { out.append(0x0A) } } else if pendingSpace { out.append(0x20) }
                 }
                 pendingSpace = false; pendingNewlines = 0
                 out.append(c)
@@ -26,10 +25,9 @@ extension TextClean {
                 if keepNewlines { pendingNewlines += 1; pendingSpace = false } else { pendingSpace = true }
             } else if Scalars.isSpace(c) {
                 pendingSpace = true
-            } else {                                   // other C0 controls are text here
+            } else {  // other C0 controls are text here
                 if !out.isEmpty {
-                    if pendingNewlines > 0 { out.append(0x0A); if pendingNewlines > 1 { out.append(0x0A) } }
-                    else if pendingSpace { out.append(0x20) }
+                    if pendingNewlines > 0 { out.append(0x0A); if pendingNewlines > 1 { out.append(0x0A) } } else if pendingSpace { out.append(0x20) }
                 }
                 pendingSpace = false; pendingNewlines = 0
                 out.append(c)
@@ -42,7 +40,7 @@ extension TextClean {
     public static let defaultBoilerplatePatterns = [
         "cookie", "all rights reserved", "privacy policy", "terms of use", "terms of service",
         "skip to content", "subscribe to our newsletter", "javascript is disabled", "enable javascript",
-        "版权所有", "隐私政策", "使用条款",
+        "版权所有", "隐私政策", "使用条款"
     ]
     static let navSeparators: Set<Unicode.Scalar> = ["|", "·", "•", "»", "›", ">"]
 
@@ -54,8 +52,10 @@ extension TextClean {
     /// TextClean.removeBoilerplate("Home | About | Blog\nReal text.\n© 2024 All rights reserved.").text
     /// // "Real text."
     /// ```
-    public static func removeBoilerplate(_ text: String, patterns: [String] = defaultBoilerplatePatterns,
-                                         navigation: Bool = true) -> (text: String, removed: Int) {
+    public static func removeBoilerplate(
+        _ text: String, patterns: [String] = defaultBoilerplatePatterns,
+        navigation: Bool = true
+    ) -> (text: String, removed: Int) {
         let pats = patterns.map { $0.lowercased() }.filter { !$0.isEmpty }
         var kept: [Substring] = []
         var removed = 0

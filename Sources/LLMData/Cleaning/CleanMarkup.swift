@@ -17,7 +17,7 @@ extension TextClean {
     public static let blockTags: Set<String> = [
         "address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl", "dt", "figcaption", "figure",
         "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section",
-        "table", "td", "th", "title", "tr", "ul",
+        "table", "td", "th", "title", "tr", "ul"
     ]
     /// Elements whose content is raw text, dropped with the element.
     static let rawTextTags: Set<String> = ["script", "style"]
@@ -45,26 +45,26 @@ extension TextClean {
             }
             guard c == "<", i + 1 < n else { out.append(c); i += 1; continue }
             let d = s[i + 1]
-            if isASCIILetter(d) {                                        // start tag
+            if isASCIILetter(d) {  // start tag
                 guard let tag = scanTag(s, nameAt: i + 1) else { break }  // EOF inside the tag: dropped
                 i = tag.end
                 if blockTags.contains(tag.name) { out.append("\n") }
                 if rawTextTags.contains(tag.name) { i = rawTextEnd(s, from: i, tag: tag.name) }
             } else if d == "/" {
-                guard i + 2 < n else { out.append("<"); out.append("/"); break }      // `</` at EOF is text
-                if isASCIILetter(s[i + 2]) {                              // end tag
+                guard i + 2 < n else { out.append("<"); out.append("/"); break }  // `</` at EOF is text
+                if isASCIILetter(s[i + 2]) {  // end tag
                     guard let tag = scanTag(s, nameAt: i + 2) else { break }
                     i = tag.end
                     if blockTags.contains(tag.name) { out.append("\n") }
                 } else if s[i + 2] == ">" {
-                    i += 3                                                // `</>` is ignored
+                    i += 3  // `</>` is ignored
                 } else {
-                    i = afterNext(">", in: s, from: i + 2)                // `</ x>`, `</3>`: bogus comment
+                    i = afterNext(">", in: s, from: i + 2)  // `</ x>`, `</3>`: bogus comment
                 }
             } else if d == "!" {
                 i = markupDeclarationEnd(s, from: i + 2)
             } else if d == "?" {
-                i = afterNext(">", in: s, from: i + 2)                    // processing instruction: bogus comment
+                i = afterNext(">", in: s, from: i + 2)  // processing instruction: bogus comment
             } else {
                 out.append(c); i += 1
             }
@@ -106,9 +106,12 @@ extension TextClean {
             switch state {
             case .name:
                 if c == ">" { return (String(name), j) }
-                if isTagSpace(c) { state = .beforeAttr } else if c == "/" { state = .selfClosing }
-                else {
-                    nameLength += 1                              // an overlong name is never a known tag
+                if isTagSpace(c) {
+                    state = .beforeAttr
+                } else if c == "/" {
+                    state = .selfClosing
+                } else {
+                    nameLength += 1  // an overlong name is never a known tag
                     if nameLength <= 16 { name.append(Unicode.Scalar(lowerASCII(c.value)) ?? c) } else if nameLength == 17 { name.append("\u{FFFD}") }
                 }
             case .beforeAttr:
@@ -116,12 +119,10 @@ extension TextClean {
                 if c == "/" { state = .selfClosing } else if !isTagSpace(c) { state = .attrName }
             case .attrName:
                 if c == ">" { return (String(name), j) }
-                if isTagSpace(c) { state = .afterAttrName } else if c == "/" { state = .selfClosing }
-                else if c == "=" { state = .beforeValue }
+                if isTagSpace(c) { state = .afterAttrName } else if c == "/" { state = .selfClosing } else if c == "=" { state = .beforeValue }
             case .afterAttrName:
                 if c == ">" { return (String(name), j) }
-                if c == "/" { state = .selfClosing } else if c == "=" { state = .beforeValue }
-                else if !isTagSpace(c) { state = .attrName }
+                if c == "/" { state = .selfClosing } else if c == "=" { state = .beforeValue } else if !isTagSpace(c) { state = .attrName }
             case .beforeValue:
                 if c == ">" { return (String(name), j) }
                 if c == "\"" || c == "'" { state = .quoted(c) } else if !isTagSpace(c) { state = .unquoted }
@@ -135,7 +136,7 @@ extension TextClean {
                 if c == "/" { state = .selfClosing } else if isTagSpace(c) { state = .beforeAttr } else { state = .attrName }
             case .selfClosing:
                 if c == ">" { return (String(name), j) }
-                j -= 1; state = .beforeAttr                      // reconsume as the start of an attribute
+                j -= 1; state = .beforeAttr  // reconsume as the start of an attribute
             }
         }
         return nil

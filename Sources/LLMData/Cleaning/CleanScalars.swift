@@ -15,8 +15,8 @@ public enum Scalars {
     public static func isCJK(_ v: UInt32) -> Bool {
         switch v {
         case 0x2E80...0x2FDF, 0x3040...0x30FF, 0x3100...0x312F, 0x3190...0x31FF,
-             0x3400...0x4DBF, 0x4E00...0x9FFF, 0xAC00...0xD7AF, 0x1100...0x11FF, 0x3130...0x318F,
-             0xF900...0xFAFF, 0x20000...0x3134F:
+            0x3400...0x4DBF, 0x4E00...0x9FFF, 0xAC00...0xD7AF, 0x1100...0x11FF, 0x3130...0x318F,
+            0xF900...0xFAFF, 0x20000...0x3134F:
             return true
         default: return false
         }
@@ -56,7 +56,7 @@ public enum Scalars {
         let v = s.value
         if v < 0x20 { return v != 0x0A && v != 0x09 }
         if v < 0x7F { return false }
-        if v <= 0x9F { return true }   // DEL and C1 controls
+        if v <= 0x9F { return true }  // DEL and C1 controls
         switch s.properties.generalCategory {
         case .control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .unassigned, .surrogate: return true
         default: return false
@@ -72,7 +72,7 @@ public enum Scalars {
         if v < 0xA9 { return false }
         switch v {
         case 0x1F000...0x1FAFF, 0x2600...0x27BF, 0x2B00...0x2BFF, 0x1F1E6...0x1F1FF, 0x1F3FB...0x1F3FF,
-             0xE0020...0xE007F, 0x2190...0x21FF, 0x2300...0x23FF, 0x25A0...0x25FF, 0x3030, 0x303D, 0x3297, 0x3299:
+            0xE0020...0xE007F, 0x2190...0x21FF, 0x2300...0x23FF, 0x25A0...0x25FF, 0x3030, 0x303D, 0x3297, 0x3299:
             return s.properties.isEmoji || s.properties.isEmojiPresentation || (0x1F000...0x1FAFF).contains(v)
                 || (0xE0020...0xE007F).contains(v)
         default:
@@ -101,8 +101,9 @@ public enum Scalars {
         }
         switch s.properties.generalCategory {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation, .mathSymbol, .currencySymbol,
-             .modifierSymbol, .otherSymbol: return true
+            .initialPunctuation, .finalPunctuation, .otherPunctuation, .mathSymbol, .currencySymbol,
+            .modifierSymbol, .otherSymbol:
+            return true
         default: return false
         }
     }

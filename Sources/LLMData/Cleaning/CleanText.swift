@@ -49,7 +49,8 @@ public enum TextClean {
             } else if !Scalars.isInvisibleOrControl(c) {
                 out.append(c)
             } else if keepEmojiJoiners, v == 0x200D, let n = next, Scalars.isPictographic(n),
-                      Scalars.isPictographic(prev) || Scalars.isEmojiGlue(prev.value) {
+                Scalars.isPictographic(prev) || Scalars.isEmojiGlue(prev.value)
+            {
                 out.append(c)
             }
         }
@@ -73,14 +74,16 @@ public enum TextClean {
             let next = i + 1 < s.count ? s[i + 1].value : 0
             if v < 0x80 {
                 if next == 0x20E3 || (next == 0xFE0F && i + 2 < s.count && s[i + 2].value == 0x20E3) {
-                    inSequence = true                     // keycap
-                } else { inSequence = false; out.append(UInt8(truncatingIfNeeded: v)) }
+                    inSequence = true  // keycap
+                } else {
+                    inSequence = false; out.append(UInt8(truncatingIfNeeded: v))
+                }
             } else if Scalars.isPictographic(c) {
                 inSequence = true
             } else if Scalars.isEmojiGlue(v) || (0xE0020...0xE007F).contains(v) {
-                if !inSequence && v == 0x200D { out.append(c) }   // a ZWJ outside emoji is left to removeControl
+                if !inSequence && v == 0x200D { out.append(c) }  // a ZWJ outside emoji is left to removeControl
             } else if next == 0xFE0F && c.properties.isEmoji {
-                inSequence = true                         // VS16 emoji presentation of a text symbol (©️)
+                inSequence = true  // VS16 emoji presentation of a text symbol (©️)
             } else {
                 inSequence = false
                 out.append(c)

@@ -42,7 +42,10 @@ extension TextClean {
         while j < s.count {
             let v = s[j].value
             if Scalars.isSpace(s[j]) || v == 0x0A || v == 0x3C || v == 0x3E || v == 0x22 || v == 0x27
-                || Scalars.isCJK(v) || Scalars.isCJKPunctuation(v) || v < 0x20 { break }
+                || Scalars.isCJK(v) || Scalars.isCJKPunctuation(v) || v < 0x20
+            {
+                break
+            }
             j += 1
         }
         while j > i + matched, ".,;:!?)]}".unicodeScalars.contains(s[j - 1]) { j -= 1 }

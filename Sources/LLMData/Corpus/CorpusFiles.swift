@@ -25,7 +25,7 @@ public enum CorpusFiles {
         var seen = Set<String>(), visitedDirs = Set<String>()
         for path in paths {
             guard let kind = kind(of: path) else {
-                if let refused = Files.refusal(path) { throw DataError.corpus(refused.message) }   // the sandbox's, not "missing"
+                if let refused = Files.refusal(path) { throw DataError.corpus(refused.message) }  // the sandbox's, not "missing"
                 throw DataError.corpus("corpus: no such file or directory: \(path)")
             }
             if kind == .directory {
@@ -55,9 +55,11 @@ public enum CorpusFiles {
         return "\(st.st_dev):\(st.st_ino)"
     }
 
-    private static func walk(_ dir: String, _ files: inout [String], _ skipped: inout [Skipped],
-                             _ seen: inout Set<String>, _ visited: inout Set<String>) throws {
-        guard visited.insert(realPath(dir)).inserted else { return }   // symlink cycle or repeat
+    private static func walk(
+        _ dir: String, _ files: inout [String], _ skipped: inout [Skipped],
+        _ seen: inout Set<String>, _ visited: inout Set<String>
+    ) throws {
+        guard visited.insert(realPath(dir)).inserted else { return }  // symlink cycle or repeat
         let names: [String]
         do { names = try Files.list(dir, what: "corpus") } catch let e as FileError {
             throw DataError.corpus(e.denied ? e.message : "corpus: cannot read directory \(dir): \(e.message)")
@@ -68,9 +70,12 @@ public enum CorpusFiles {
             switch kind(of: path) {
             case .directory?: try walk(path, &files, &skipped, &seen, &visited)
             case .file?:
-                if name.hasSuffix(".dat") { skipped.append(Skipped(path: path, reason: "fortune index file (.dat)")) }
-                else if seen.insert(realPath(path)).inserted { files.append(path) }
-            case nil where Files.exists(path):   // a link that cannot be followed (the sandbox's policy refused it)
+                if name.hasSuffix(".dat") {
+                    skipped.append(Skipped(path: path, reason: "fortune index file (.dat)"))
+                } else if seen.insert(realPath(path)).inserted {
+                    files.append(path)
+                }
+            case nil where Files.exists(path):  // a link that cannot be followed (the sandbox's policy refused it)
                 skipped.append(Skipped(path: path, reason: "a dangling link or one outside the allowed folders"))
             default: skipped.append(Skipped(path: path, reason: "not a regular file"))
             }
@@ -92,7 +97,7 @@ public enum CorpusFiles {
         defer { close(fd) }
         var st = stat()
         let size = fstat(fd, &st) == 0 ? max(Int(st.st_size), 0) : 0
-        var bytes = [UInt8](repeating: 0, count: min(size, limit) + 1)   // +1 sees growth and the limit
+        var bytes = [UInt8](repeating: 0, count: min(size, limit) + 1)  // +1 sees growth and the limit
         var used = 0
         while true {
             if used == bytes.count {

@@ -47,9 +47,12 @@ public enum Fortunes {
     /// let text = try Fortunes.corpus().text()
     /// ```
     /// - Throws: ``DataError/corpus(_:)`` telling the user to install `fortunes` when the folder is missing or empty.
-    public static func corpus(directory: String = defaultDirectory,
-                              maxBytes: Int = TextCorpus.defaultMaxBytes) throws -> TextCorpus {
-        let hint = directory == defaultDirectory
+    public static func corpus(
+        directory: String = defaultDirectory,
+        maxBytes: Int = TextCorpus.defaultMaxBytes
+    ) throws -> TextCorpus {
+        let hint =
+            directory == defaultDirectory
             ? "install the Debian package 'fortunes' (apt-get install fortunes) or pass another folder"
             : "pass a folder of fortune files"
         guard CorpusFiles.kind(of: directory) == .directory else {

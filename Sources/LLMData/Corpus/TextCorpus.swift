@@ -85,8 +85,10 @@ public struct TextCorpus: Sendable {
     }
 
     /// Reads `paths` and returns the joined text (a shortcut for `TextCorpus(...).text(separator:)`).
-    public static func read(_ paths: [String], format: CorpusFormat = .plain, separator: String = defaultSeparator,
-                            maxBytes: Int = defaultMaxBytes) throws -> String {
+    public static func read(
+        _ paths: [String], format: CorpusFormat = .plain, separator: String = defaultSeparator,
+        maxBytes: Int = defaultMaxBytes
+    ) throws -> String {
         try TextCorpus(paths: paths, format: format, maxBytes: maxBytes).text(separator: separator)
     }
 

@@ -53,7 +53,7 @@ public final class MinHashDedup: OrderedDocumentStage {
             let opt = MinHashLSH.optimalBands(threshold: options.threshold, numPerm: p)
             if b == nil && r == nil { b = opt.bands; r = opt.rows } else if b == nil { b = max(1, p / r!) } else { r = max(1, p / b!) }
         }
-        guard let bb = b, let rr = r, bb >= 1, rr >= 1, bb <= p, rr <= p, bb * rr <= p else {   // each <= p first: the product cannot overflow
+        guard let bb = b, let rr = r, bb >= 1, rr >= 1, bb <= p, rr <= p, bb * rr <= p else {  // each <= p first: the product cannot overflow
             throw DataError.batch("minhash: bands × rows must be at most numPerm (\(p)), got \(b ?? 0) × \(r ?? 0)")
         }
         self.bands = bb; self.rows = rr; self.options = options; self.name = name
@@ -99,7 +99,7 @@ public final class MinHashDedup: OrderedDocumentStage {
         for k in keys { index.insertIfAbsent(k, ord) }
         ids.append(doc.id)
         if options.verify { signatures.append(contentsOf: sig) }
-        if ids.count & 1023 == 0 { try held.set(memoryBytes) }   // the index counts against the memory budget
+        if ids.count & 1023 == 0 { try held.set(memoryBytes) }  // the index counts against the memory budget
         return .keep(doc)
     }
 }

@@ -56,8 +56,13 @@ public struct MinHasher: Sendable {
                 if Scalars.isSpace(c) || c == "\n" { space = !units.isEmpty; continue }
                 if space { units.append(0x20); space = false }
                 var v = c.value
-                if v >= 0x41 && v <= 0x5A { v |= 0x20 } else if v >= 0x80, c.properties.isUppercase,
-                    let l = c.properties.lowercaseMapping.unicodeScalars.first { v = l.value }
+                if v >= 0x41 && v <= 0x5A {
+                    v |= 0x20
+                } else if v >= 0x80, c.properties.isUppercase,
+                    let l = c.properties.lowercaseMapping.unicodeScalars.first
+                {
+                    v = l.value
+                }
                 units.append(UInt64(v))
             }
         }
@@ -129,7 +134,7 @@ public enum MinHashLSH {
     /// ```
     public static func optimalBands(threshold t: Double, numPerm: Int) -> (bands: Int, rows: Int) {
         func integrate(_ f: (Double) -> Double, _ lo: Double, _ hi: Double) -> Double {
-            let n = 64, h = (hi - lo) / Double(n)           // composite Simpson
+            let n = 64, h = (hi - lo) / Double(n)  // composite Simpson
             var s = f(lo) + f(hi)
             for k in 1..<n { s += f(lo + Double(k) * h) * (k % 2 == 1 ? 4 : 2) }
             return s * h / 3

@@ -72,7 +72,8 @@ public struct C4Filter: Sendable {
             out += rest[..<open]
             guard let close = rest[open...].firstIndex(of: "]") else { out += rest[open...]; return out }
             let inner = rest[rest.index(after: open)..<close]
-            let isCitation = (!inner.isEmpty && inner.count <= 4 && inner.allSatisfy(\.isNumber))
+            let isCitation =
+                (!inner.isEmpty && inner.count <= 4 && inner.allSatisfy(\.isNumber))
                 || inner == "edit" || inner == "citation needed"
             if !isCitation { out += rest[open...close] }
             rest = rest[rest.index(after: close)...]

@@ -17,8 +17,10 @@ public struct GopherQuality: Sendable {
     public var minAlphaWordsRatio = 0.8
     public var minStopWords = 2
     /// Stop words (lowercase). Gopher's English list plus Chinese function characters.
-    public var stopWords: Set<String> = ["the", "be", "to", "of", "and", "that", "have", "with",
-                                         "的", "了", "是", "在", "和", "有", "我", "不", "这", "也"]
+    public var stopWords: Set<String> = [
+        "the", "be", "to", "of", "and", "that", "have", "with",
+        "的", "了", "是", "在", "和", "有", "我", "不", "这", "也"
+    ]
     public init() {}
 
     /// Nil when `text` passes; otherwise `gopher_quality: <heuristic> <value> <op> <bound>`.
@@ -26,7 +28,10 @@ public struct GopherQuality: Sendable {
         let w = WordSplit(text)
         let n = w.words.count
         var nonSymbol = 0, latinChars = 0, latinWords = 0, alphaWords = 0, stop = 0
-        let stopHashes = Set(stopWords.map { s in let x = WordSplit(s); return x.hash(0..<x.scalars.count, folding: true) })
+        let stopHashes = Set(
+            stopWords.map { s in
+                let x = WordSplit(s); return x.hash(0..<x.scalars.count, folding: true)
+            })
         for r in w.words {
             if !w.isSymbolWord(r) {
                 nonSymbol += 1
@@ -45,9 +50,13 @@ public struct GopherQuality: Sendable {
         var hashes = 0, ellipses = 0
         let s = w.scalars
         for (i, c) in s.enumerated() {
-            if c == "#" { hashes += 1 }
-            else if c == "…" { ellipses += 1 }
-            else if c == ".", i + 2 < s.count, s[i + 1] == ".", s[i + 2] == ".", i == 0 || s[i - 1] != "." { ellipses += 1 }
+            if c == "#" {
+                hashes += 1
+            } else if c == "…" {
+                ellipses += 1
+            } else if c == ".", i + 2 < s.count, s[i + 1] == ".", s[i + 2] == ".", i == 0 || s[i - 1] != "." {
+                ellipses += 1
+            }
         }
         let hashRatio = Double(hashes) / Double(n), ellRatio = Double(ellipses) / Double(n)
         if hashRatio > maxSymbolWordRatio { return "gopher_quality: hash/word ratio \(fmt(hashRatio)) > \(fmt(maxSymbolWordRatio))" }
@@ -104,7 +113,9 @@ public struct GopherRepetition: Sendable {
                 while j < hi && s[j] == "\n" { j += 1 }
                 if j - i >= 2 { paras.append(pStart..<i); pStart = j }
                 i = j
-            } else { i += 1 }
+            } else {
+                i += 1
+            }
         }
         paras.append(pStart..<hi)
         // lines: the text split at runs of line breaks (datatrove: re.split(r"\n+", text))
@@ -114,14 +125,20 @@ public struct GopherRepetition: Sendable {
                 lines.append(lStart..<i)
                 while i < s.count && s[i] == "\n" { i += 1 }
                 lStart = i
-            } else { i += 1 }
+            } else {
+                i += 1
+            }
         }
         lines.append(lStart..<s.count)
         let (pDup, pChars) = Self.duplicates(w, paras)
-        if Double(pDup) / Double(max(1, paras.count)) > dupParaFrac { return "gopher_repetition: duplicate paragraph fraction \(fmt(Double(pDup) / Double(paras.count))) > \(fmt(dupParaFrac))" }
+        if Double(pDup) / Double(max(1, paras.count)) > dupParaFrac {
+            return "gopher_repetition: duplicate paragraph fraction \(fmt(Double(pDup) / Double(paras.count))) > \(fmt(dupParaFrac))"
+        }
         if Double(pChars) / total > dupParaCharFrac { return "gopher_repetition: duplicate paragraph char fraction \(fmt(Double(pChars) / total)) > \(fmt(dupParaCharFrac))" }
         let (lDup, lChars) = Self.duplicates(w, lines)
-        if Double(lDup) / Double(max(1, lines.count)) > dupLineFrac { return "gopher_repetition: duplicate line fraction \(fmt(Double(lDup) / Double(lines.count))) > \(fmt(dupLineFrac))" }
+        if Double(lDup) / Double(max(1, lines.count)) > dupLineFrac {
+            return "gopher_repetition: duplicate line fraction \(fmt(Double(lDup) / Double(lines.count))) > \(fmt(dupLineFrac))"
+        }
         if Double(lChars) / total > dupLineCharFrac { return "gopher_repetition: duplicate line char fraction \(fmt(Double(lChars) / total)) > \(fmt(dupLineCharFrac))" }
         let hashes = w.words.map { w.hash($0) }
         let lens = w.words.map(\.count)
@@ -201,4 +218,3 @@ func fmt(_ x: Double) -> String {
     if s.count > 12 { s = String(s.prefix(12)) }
     return s
 }
-

@@ -83,9 +83,13 @@ public struct BadWordsFilter: Sendable {
     public init(words: [String], maxHits: Int = 0) {
         var hashes = Set<UInt64>(), cjk: [String] = [], phrases: [String] = []
         for w in words.map({ $0.lowercased() }) where !w.isEmpty {
-            if w.unicodeScalars.contains(where: { Scalars.isCJK($0.value) }) { cjk.append(w) }
-            else if w.unicodeScalars.contains(where: { Scalars.isSpace($0) }) { phrases.append(w) }
-            else { let s = WordSplit(w); hashes.insert(s.hash(0..<s.scalars.count, folding: true)) }
+            if w.unicodeScalars.contains(where: { Scalars.isCJK($0.value) }) {
+                cjk.append(w)
+            } else if w.unicodeScalars.contains(where: { Scalars.isSpace($0) }) {
+                phrases.append(w)
+            } else {
+                let s = WordSplit(w); hashes.insert(s.hash(0..<s.scalars.count, folding: true))
+            }
         }
         wordHashes = hashes; cjkEntries = cjk; self.phrases = phrases; self.maxHits = maxHits
     }

@@ -56,8 +56,7 @@ public struct WordSplit {
     public func hasAlpha(_ r: Range<Int>) -> Bool {
         for k in r {
             let v = scalars[k].value
-            if v < 0x80 { if (v | 0x20) >= 0x61 && (v | 0x20) <= 0x7A { return true } }
-            else if Scalars.isCJK(v) || scalars[k].properties.isAlphabetic { return true }
+            if v < 0x80 { if (v | 0x20) >= 0x61 && (v | 0x20) <= 0x7A { return true } } else if Scalars.isCJK(v) || scalars[k].properties.isAlphabetic { return true }
         }
         return false
     }

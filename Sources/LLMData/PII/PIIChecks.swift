@@ -91,7 +91,9 @@ public enum PIIChecks {
                 guard doubleAt < 0 else { return false }
                 doubleAt = i
                 halves.append(b[start..<i]); i += 2; start = i
-            } else { i += 1 }
+            } else {
+                i += 1
+            }
         }
         halves.append(b[start..<b.endIndex])
         var groups = 0

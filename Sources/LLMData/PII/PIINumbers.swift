@@ -13,7 +13,8 @@ extension PIIScan {
         while i < n {
             let c = b[i]
             guard isDigit(c) || ((c == 0x2B || c == 0x28) && i + 1 < n && isDigit(b[i + 1])),
-                  i == 0 || !(isAlnum(b[i - 1]) || b[i - 1] == 0x2E || b[i - 1] == 0x2D || b[i - 1] == 0x2B) else { i += 1; continue }
+                i == 0 || !(isAlnum(b[i - 1]) || b[i - 1] == 0x2E || b[i - 1] == 0x2D || b[i - 1] == 0x2B)
+            else { i += 1; continue }
             let plus = c == 0x2B
             var j = plus ? i + 1 : i
             var groups: [Group] = []
@@ -32,7 +33,9 @@ extension PIIScan {
                     sep = b[j]; j += 1
                 } else if j < n && b[j] == 0x28 || (j < n && isDigit(b[j])) {
                     sep = 0
-                } else { break }
+                } else {
+                    break
+                }
             }
             guard !groups.isEmpty else { i += 1; continue }
             let runEnd = groups[groups.count - 1].end
@@ -69,7 +72,10 @@ extension PIIScan {
         if g.count == 1 && d == 18 { return PIIChecks.chineseResidentID(bytes: digits) ? .cnID : nil }
         if digits.contains(0x58) { return nil }
         if !plus && !anyParen && (13...19).contains(d) && seps.isSubset(of: [0x20, 0x2D, 0]) && (g.count == 1 || lens.allSatisfy { $0 >= 4 })
-            && PIIChecks.luhn(digits: digits.map { $0 - 0x30 }) { return .creditCard }
+            && PIIChecks.luhn(digits: digits.map { $0 - 0x30 })
+        {
+            return .creditCard
+        }
         if plus { return (8...15).contains(d) && lens[0] <= 4 ? .phone : nil }
         let first = g[g.startIndex].digits
         func cnMobile(_ x: ArraySlice<UInt8>) -> Bool { x.count == 11 && x.first == 0x31 && x[x.startIndex + 1] >= 0x33 }

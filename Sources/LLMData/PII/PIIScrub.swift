@@ -61,11 +61,14 @@ enum PIIScan {
             while hi > i + 1 && (b[hi - 1] == 0x2E || b[hi - 1] == 0x2D) { hi -= 1 }
             let domain = b[(i + 1)..<hi]
             if lo < i, let dot = domain.lastIndex(of: 0x2E), dot > i + 1, hi - dot - 1 >= 2,
-               b[(dot + 1)..<hi].allSatisfy({ !isDigit($0) && $0 != 0x2D }) {
+                b[(dot + 1)..<hi].allSatisfy({ !isDigit($0) && $0 != 0x2D })
+            {
                 out.append(contentsOf: b[copied..<lo]); out.append(contentsOf: PIIKind.email.placeholder.utf8)
                 counts[.email, default: 0] += 1
                 copied = hi; i = hi
-            } else { i += 1 }
+            } else {
+                i += 1
+            }
         }
         out.append(contentsOf: b[copied...])
         return out
@@ -82,8 +85,8 @@ enum PIIScan {
             var j = i
             while j < b.count && isIPChar(b[j]) { j += 1 }
             var end = j
-            while end > i && b[end - 1] == 0x2E { end -= 1 }                 // sentence-final dots
-            if end > i && b[end - 1] == 0x3A && !(end - 2 >= i && b[end - 2] == 0x3A) { end -= 1 }   // "host: " colon
+            while end > i && b[end - 1] == 0x2E { end -= 1 }  // sentence-final dots
+            if end > i && b[end - 1] == 0x3A && !(end - 2 >= i && b[end - 2] == 0x3A) { end -= 1 }  // "host: " colon
             let run = b[i..<end]
             let nextOK = end >= b.count || !isAlnum(b[end]) || end < j
             if nextOK && !run.isEmpty && (PIIChecks.isIPv4(bytes: run) || (run.contains(0x3A) && PIIChecks.isIPv6(bytes: run))) {

@@ -80,8 +80,8 @@ final class LineReader {
 
     /// The next line; nil at the end of the input (a final line without '\n' is returned too).
     func next() throws -> Line? {
-        var long: [UInt8] = []     // pieces of a line longer than the buffer
-        var longCount = 0          // its length so far (counted even when over the limit)
+        var long: [UInt8] = []  // pieces of a line longer than the buffer
+        var longCount = 0  // its length so far (counted even when over the limit)
         while true {
             if let nl = findNewline() {
                 let piece = nl - start

@@ -66,8 +66,9 @@ public final class JSONLReader: DocumentReader {
             let id = "\(path):\(lr.lineNumber)"
             switch line {
             case .tooLong(let n):
-                return .rejected(Document(text: "", id: id, meta: ["source": path]),
-                                 reason: "line longer than maxLineBytes (\(n) > \(options.maxLineBytes))")
+                return .rejected(
+                    Document(text: "", id: id, meta: ["source": path]),
+                    reason: "line longer than maxLineBytes (\(n) > \(options.maxLineBytes))")
             case .bytes(let b):
                 if b.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { notes["blank line", default: 0] += 1; continue }
                 return try record(b, id: id, path: path)

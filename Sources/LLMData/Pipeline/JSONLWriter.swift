@@ -23,7 +23,6 @@ public protocol DocumentWriter: AnyObject {
     var bytesWritten: Int { get }
 }
 
-
 /// Writes documents as JSON Lines, atomically.
 ///
 /// ```swift

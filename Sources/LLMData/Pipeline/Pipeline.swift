@@ -57,8 +57,10 @@ public final class Pipeline {
     let rejects: RejectsWriter?
     let options: Options
 
-    public init(reader: any DocumentReader, steps: [PipelineStep], writer: (any DocumentWriter)? = nil,
-                rejects: RejectsWriter? = nil, options: Options = Options()) {
+    public init(
+        reader: any DocumentReader, steps: [PipelineStep], writer: (any DocumentWriter)? = nil,
+        rejects: RejectsWriter? = nil, options: Options = Options()
+    ) {
         self.reader = reader; self.steps = steps; self.writer = writer; self.rejects = rejects
         var o = options
         o.threads = max(1, o.threads); o.chunkDocuments = max(1, o.chunkDocuments); o.chunkBytes = max(1, o.chunkBytes)
@@ -80,8 +82,7 @@ public final class Pipeline {
         let start = now()
         var rows = [StageReport(name: reader.name, kind: "read")]
         for s in steps {
-            if case .parallel = s { rows.append(StageReport(name: s.name, kind: "parallel")) }
-            else { rows.append(StageReport(name: s.name, kind: "ordered")) }
+            if case .parallel = s { rows.append(StageReport(name: s.name, kind: "parallel")) } else { rows.append(StageReport(name: s.name, kind: "ordered")) }
         }
         rows.append(StageReport(name: writer?.name ?? "output", kind: "write"))
         do {
@@ -181,9 +182,10 @@ public final class Pipeline {
         let names = steps.map { $0.name }
         chunk.withUnsafeMutableBufferPointer { slots in
             partial.withUnsafeMutableBufferPointer { parts in
-                let job = ParallelJob(slots: slots, parts: parts, segment: segment, names: names, first: first,
-                                      block: max(1, min(256, n / (workers * 8))))
-                let files = FileAccess.capture()   // the sandbox's file policy follows the work to the workers
+                let job = ParallelJob(
+                    slots: slots, parts: parts, segment: segment, names: names, first: first,
+                    block: max(1, min(256, n / (workers * 8))))
+                let files = FileAccess.capture()  // the sandbox's file policy follows the work to the workers
                 if workers == 1 { job.work(0) } else { DispatchQueue.concurrentPerform(iterations: workers) { i in FileAccess.with(files) { job.work(i) } } }
             }
         }
@@ -234,8 +236,10 @@ private final class ParallelJob: @unchecked Sendable {
     let block: Int
     let next = Atomic<Int>(0)
 
-    init(slots: UnsafeMutableBufferPointer<Pipeline.Slot>, parts: UnsafeMutableBufferPointer<[StageReport]>,
-         segment: [any DocumentStage], names: [String], first: Int, block: Int) {
+    init(
+        slots: UnsafeMutableBufferPointer<Pipeline.Slot>, parts: UnsafeMutableBufferPointer<[StageReport]>,
+        segment: [any DocumentStage], names: [String], first: Int, block: Int
+    ) {
         self.slots = slots; self.parts = parts; self.segment = segment; self.names = names; self.first = first; self.block = block
     }
 

@@ -40,8 +40,7 @@ public struct StageReport: Sendable {
     /// Counts one drop.
     mutating func drop(_ reason: String) {
         let c = Self.category(reason)
-        if drops[c] == nil && drops.count >= Self.maxReasons { drops["(other reasons)", default: 0] += 1 }
-        else { drops[c, default: 0] += 1 }
+        if drops[c] == nil && drops.count >= Self.maxReasons { drops["(other reasons)", default: 0] += 1 } else { drops[c, default: 0] += 1 }
     }
 
     /// Adds the counters of `o` (same step, another worker or chunk).
@@ -83,13 +82,16 @@ public struct PipelineReport: Sendable {
         }
         func mb(_ b: Int) -> String { String(format: "%.2f", Double(b) / 1_000_000) }
         let nameWidth = max(12, stages.map { $0.name.count }.max() ?? 0)
-        var lines = [pad("step", nameWidth, left: true) + pad("in", 10) + pad("out", 10) + pad("dropped", 9)
-                     + pad("MB in", 9) + pad("MB out", 9) + pad("time", 9) + "  top drop reasons"]
+        var lines = [
+            pad("step", nameWidth, left: true) + pad("in", 10) + pad("out", 10) + pad("dropped", 9)
+                + pad("MB in", 9) + pad("MB out", 9) + pad("time", 9) + "  top drop reasons"
+        ]
         for s in stages {
             let reasons = s.topDrops.prefix(topReasons).map { "\($0.reason) (\($0.count))" }.joined(separator: ", ")
-            lines.append(pad(s.name, nameWidth, left: true) + pad("\(s.documentsIn)", 10) + pad("\(s.documentsOut)", 10)
-                         + pad("\(s.dropped)", 9) + pad(mb(s.bytesIn), 9) + pad(mb(s.bytesOut), 9)
-                         + pad(String(format: "%.3fs", s.seconds), 9) + (reasons.isEmpty ? "" : "  " + reasons))
+            lines.append(
+                pad(s.name, nameWidth, left: true) + pad("\(s.documentsIn)", 10) + pad("\(s.documentsOut)", 10)
+                    + pad("\(s.dropped)", 9) + pad(mb(s.bytesIn), 9) + pad(mb(s.bytesOut), 9)
+                    + pad(String(format: "%.3fs", s.seconds), 9) + (reasons.isEmpty ? "" : "  " + reasons))
         }
         var tail = "total: \(documentsRead) read, \(documentsKept) kept, \(documentsDropped) dropped"
         if rejectsWritten > 0 { tail += " (\(rejectsWritten) in the rejects file)" }

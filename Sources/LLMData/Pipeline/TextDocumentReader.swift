@@ -123,8 +123,9 @@ public final class TextDocumentReader: DocumentReader {
 
     /// The rejection of a line over maxBytes (reported with its line number).
     private func tooLong(_ lr: LineReader, _ path: String, _ n: Int) -> ReadItem {
-        .rejected(Document(text: "", id: "\(path):\(lr.lineNumber)", meta: ["source": path]),
-                  reason: "line longer than maxBytes (\(n) > \(options.maxBytes))")
+        .rejected(
+            Document(text: "", id: "\(path):\(lr.lineNumber)", meta: ["source": path]),
+            reason: "line longer than maxBytes (\(n) > \(options.maxBytes))")
     }
 
     private func nextLine(_ lr: LineReader, _ path: String) throws -> ReadItem? {
@@ -163,8 +164,9 @@ public final class TextDocumentReader: DocumentReader {
                 doc.append(contentsOf: b)
                 guard doc.count <= options.maxBytes else {
                     doc = []; firstLine = 0
-                    return .rejected(Document(text: "", id: "\(path):\(lr.lineNumber)", meta: ["source": path]),
-                                     reason: "document longer than maxBytes (\(options.maxBytes))")
+                    return .rejected(
+                        Document(text: "", id: "\(path):\(lr.lineNumber)", meta: ["source": path]),
+                        reason: "document longer than maxBytes (\(options.maxBytes))")
                 }
             }
         }

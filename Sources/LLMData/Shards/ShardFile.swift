@@ -10,7 +10,7 @@ import LLMCore
 import LLMIO
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A memory-mapped, validated token shard.
@@ -41,7 +41,7 @@ public final class ShardFile: @unchecked Sendable {
         }
         func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
         func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
-        do {   // the map is released with `map` when a check fails
+        do {  // the map is released with `map` when a check fails
             guard (0..<8).allSatisfy({ raw.load(fromByteOffset: $0, as: UInt8.self) == ShardFile.magic[$0] }) else {
                 throw bad("not a token shard (bad magic)")
             }
@@ -75,8 +75,9 @@ public final class ShardFile: @unchecked Sendable {
     /// The token at position `i` (0 ≤ i < tokenCount, checked by callers).
     @inline(__always) public func token(_ i: Int) -> Int64 {
         let o = ShardFile.headerSize + i * width
-        return width == 2 ? Int64(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
-                          : Int64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+        return width == 2
+            ? Int64(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
+            : Int64(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
     }
 
     /// Copies tokens [start, start + n) into `out` as int64.
@@ -110,7 +111,8 @@ public final class ShardFile: @unchecked Sendable {
 
     /// Writes `data` atomically (LLMIO.AtomicFile: temp file in the same folder, fsync, rename, folder fsync).
     static func writeAtomically(_ data: Data, to path: String) throws {
-        do { try Files.writeAtomically(path, what: "shard '\(path)'") { w in try data.withUnsafeBytes { try w.write($0) } } }
-        catch let e as FileError { throw DataError.batch(e.message) }
+        do { try Files.writeAtomically(path, what: "shard '\(path)'") { w in try data.withUnsafeBytes { try w.write($0) } } } catch let e as FileError {
+            throw DataError.batch(e.message)
+        }
     }
 }

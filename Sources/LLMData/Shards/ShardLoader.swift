@@ -22,20 +22,20 @@ public final class ShardLoader: @unchecked Sendable {
     public private(set) var position = Position(epoch: 0, batch: 0)
 
     private let split: ShardSplit
-    private let windowEnds: [Int]          // prefix sums of windows per shard
+    private let windowEnds: [Int]  // prefix sums of windows per shard
     private let prefetch: Int
     private let queue = DispatchQueue(label: "llmscript.shardloader")
     /// The memory budget current when the loader was made: batches built on `queue` are charged to it.
     private let account: (any MemoryAccount)? = MemoryAccounts.current
     private var inflight: [(Position, DispatchSemaphore, Box)] = []
-    private var permutationEpoch = -1      // touched only on `queue`
+    private var permutationEpoch = -1  // touched only on `queue`
     private var permutation: [Int32] = []
 
     final class Box: @unchecked Sendable { var batch: Batch?; var error: Error? }
 
     public init(split: ShardSplit, batchSize: Int, blockSize: Int, seed: UInt64, rank: Int = 0, worldSize: Int = 1, prefetch: Int = 2) throws {
         guard batchSize > 0, blockSize > 0 else { throw DataError.batch("ShardLoader: batchSize and blockSize must be positive") }
-        guard batchSize <= Int(Int32.max), blockSize <= Int(Int32.max) else {   // windows are counted in Int32; blockSize + 1 must not overflow
+        guard batchSize <= Int(Int32.max), blockSize <= Int(Int32.max) else {  // windows are counted in Int32; blockSize + 1 must not overflow
             throw DataError.batch("ShardLoader: batchSize and blockSize must be at most \(Int32.max), got \(batchSize) and \(blockSize)")
         }
         guard worldSize > 0, rank >= 0, rank < worldSize else { throw DataError.batch("ShardLoader: rank \(rank) is not in 0..<\(worldSize)") }

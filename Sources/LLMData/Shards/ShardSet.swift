@@ -53,7 +53,7 @@ public final class ShardSetWriter {
             throw DataError.batch("shards: token id \(bad) in document \(documents + 1) is out of range for vocabSize \(vocabSize)")
         }
         let s = forced ?? split(of: documents)
-        try held.set(held.bytes &+ tokens.count &* 8 &+ 32)   // before the copy is kept
+        try held.set(held.bytes &+ tokens.count &* 8 &+ 32)  // before the copy is kept
         documents += 1
         pending[s, default: []].append(tokens)
         pendingTokens[s, default: 0] += tokens.count
@@ -75,9 +75,11 @@ public final class ShardSetWriter {
         guard !finished else { throw DataError.batch("shards: the writer is already finished") }
         try flush("train"); try flush("val")
         finished = true
-        let manifest: [String: Any] = ["format": "llmscript-shards", "version": 1, "vocabSize": vocabSize,
-                                       "tokenWidth": vocabSize <= 65536 ? 2 : 4, "documents": documents,
-                                       "train": files["train"]!, "val": files["val"]!]
+        let manifest: [String: Any] = [
+            "format": "llmscript-shards", "version": 1, "vocabSize": vocabSize,
+            "tokenWidth": vocabSize <= 65536 ? 2 : 4, "documents": documents,
+            "train": files["train"]!, "val": files["val"]!
+        ]
         let data = try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
         try ShardFile.writeAtomically(data, to: folder + "/shards.json")
         return manifest
@@ -98,8 +100,9 @@ public struct ShardSplit: Sendable {
             throw bad("no shards.json (is this a shard folder written by llm.data.ShardWriter?)")
         }
         guard let m = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
-              m["format"] as? String == "llmscript-shards", m["version"] as? Int == 1,
-              let vocab = m["vocabSize"] as? Int, let list = m[split] as? [[String: Any]] else {
+            m["format"] as? String == "llmscript-shards", m["version"] as? Int == 1,
+            let vocab = m["vocabSize"] as? Int, let list = m[split] as? [[String: Any]]
+        else {
             throw bad("shards.json is not a version 1 llmscript shard manifest")
         }
         var shards: [ShardFile] = []

@@ -13,7 +13,7 @@ public struct Batch: @unchecked Sendable {
 
 /// Validated token ids for windowing.
 struct TokenSource: @unchecked Sendable {
-    let tokens: Tensor                       // (N,) int64, contiguous
+    let tokens: Tensor  // (N,) int64, contiguous
     var count: Int { tokens.count }
 
     /// Checks that `t` is a 1-D integer tensor (`what` names the caller in messages).
@@ -30,7 +30,9 @@ struct TokenSource: @unchecked Sendable {
             let out = try Tensor(shape: [t.count], dtype: .int64, zeroed: false)
             let p = out.rawPointer.assumingMemoryBound(to: Int64.self)
             var i = 0
-            t.forEachOffset { p[i] = t.loadInteger(at: $0); i += 1 }
+            t.forEachOffset {
+                p[i] = t.loadInteger(at: $0); i += 1
+            }
             tokens = out
         }
     }
@@ -41,8 +43,9 @@ struct TokenSource: @unchecked Sendable {
         guard blockSize > 0 else { throw DataError.batch("Invalid 'blockSize': expected a positive integer, got \(blockSize)") }
         let n = available ?? count
         guard blockSize < n else {
-            throw DataError.batch("\(what): the data has \(n) tokens, fewer than blockSize + 1 = \(blockSize &+ 1); "
-                                  + "use a smaller blockSize or more text")
+            throw DataError.batch(
+                "\(what): the data has \(n) tokens, fewer than blockSize + 1 = \(blockSize &+ 1); "
+                    + "use a smaller blockSize or more text")
         }
         let (cells, o) = batchSize.multipliedReportingOverflow(by: blockSize)
         guard !o, cells <= 1 << 31 else {

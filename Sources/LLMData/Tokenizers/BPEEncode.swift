@@ -62,7 +62,7 @@ extension BPETokenizer {
 
     /// The longest added token starting at `i`.
     private func addedMatch(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> (Int, Int32)? {
-        for t in addedUTF8 where t.bytes.count <= n - i {   // sorted longest first
+        for t in addedUTF8 where t.bytes.count <= n - i {  // sorted longest first
             if t.bytes.withUnsafeBufferPointer({ memcmpBytes($0.baseAddress!, p + i, t.bytes.count) }) { return (t.bytes.count, t.id) }
         }
         return nil

@@ -82,7 +82,7 @@ struct PairTable {
 
 /// Interns byte strings: each distinct string gets the next dense index (0, 1, 2, ...).
 struct ByteStringTable {
-    private var slots: [Int32]          // entry index + 1; 0 = empty
+    private var slots: [Int32]  // entry index + 1; 0 = empty
     private var hashes: [UInt64] = []
     /// Entry i's bytes are `bytes[starts[i]..<starts[i + 1]]`.
     private(set) var starts: [Int] = [0]

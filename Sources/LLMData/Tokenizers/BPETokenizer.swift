@@ -72,8 +72,10 @@ public final class BPETokenizer: Tokenizer {
     /// A tokenizer from its parts. `tokens` covers ids `0..<tokens.count`; `merges` are id pairs whose
     /// concatenated token must be in `tokens`; every added token's content must equal `tokens[id]`.
     /// - Throws: ``DataError/tokenizer(_:)`` naming the first inconsistency.
-    public init(tokens: [String], merges: [(Int32, Int32)], addedTokens: [BPEAddedToken] = [],
-                addedOutsideModel: Set<Int> = [], options: BPEOptions = BPEOptions()) throws {
+    public init(
+        tokens: [String], merges: [(Int32, Int32)], addedTokens: [BPEAddedToken] = [],
+        addedOutsideModel: Set<Int> = [], options: BPEOptions = BPEOptions()
+    ) throws {
         func fail(_ m: String) -> DataError { .tokenizer("BPETokenizer: \(m)") }
         guard !tokens.isEmpty else { throw fail("the vocabulary is empty") }
         guard tokens.count < Int(Int32.max) else { throw fail("the vocabulary is too large (\(tokens.count) tokens)") }
@@ -95,7 +97,7 @@ public final class BPETokenizer: Tokenizer {
             guard let m = ids[merged] else {
                 throw fail("merge \(r + 1) ('\(tokens[Int(a)])' '\(tokens[Int(b)])'): the merged token '\(merged)' is not in the vocabulary")
             }
-            table.set(packPair(a, b), Int64(r) << 32 | Int64(m))   // a repeated pair keeps its last rank, as HF does
+            table.set(packPair(a, b), Int64(r) << 32 | Int64(m))  // a repeated pair keeps its last rank, as HF does
         }
         var added: [(bytes: [UInt8], id: Int32)] = []
         var first = [Bool](repeating: false, count: 256)
@@ -109,7 +111,7 @@ public final class BPETokenizer: Tokenizer {
         }
         added.sort { $0.bytes.count > $1.bytes.count }
         var dec: [UInt8] = [], starts = [0]
-        for t in tokens {   // HF's ByteLevel decoder: alphabet characters -> bytes, else the token's UTF-8
+        for t in tokens {  // HF's ByteLevel decoder: alphabet characters -> bytes, else the token's UTF-8
             dec.append(contentsOf: GPT2ByteLevel.bytes(ofToken: t) ?? Array(t.utf8))
             starts.append(dec.count)
         }
@@ -164,9 +166,11 @@ public final class BPETokenizer: Tokenizer {
             "vocab": tokens,
             "merges": merges.map { "\(tokens[Int($0.0)]) \(tokens[Int($0.1)])" },
             "added": addedTokens.map { t -> [String: any Sendable] in
-                ["id": t.id, "content": t.content, "special": t.special, "normalized": t.normalized,
-                 "model": !addedOutsideModel.contains(t.id)]
-            },
+                [
+                    "id": t.id, "content": t.content, "special": t.special, "normalized": t.normalized,
+                    "model": !addedOutsideModel.contains(t.id)
+                ]
+            }
         ]
         if options.addPrefixSpace { o["addPrefixSpace"] = true }
         if !options.useRegex { o["useRegex"] = false }
@@ -177,7 +181,7 @@ public final class BPETokenizer: Tokenizer {
     /// Rebuilds a tokenizer from ``toJSONObject()``'s dictionary.
     public convenience init(jsonObject o: [String: any Sendable]) throws {
         func fail(_ m: String) -> DataError { .tokenizer("tokenizerFromTable: a 'bpe' tokenizer \(m)") }
-        func list(_ key: String) -> [any Sendable]? {   // an empty Lua table arrives as an empty dictionary
+        func list(_ key: String) -> [any Sendable]? {  // an empty Lua table arrives as an empty dictionary
             if let l = o[key] as? [any Sendable] { return l }
             if let d = o[key] as? [String: any Sendable], d.isEmpty { return [] }
             return nil
@@ -200,12 +204,15 @@ public final class BPETokenizer: Tokenizer {
             guard let d = item as? [String: any Sendable], let id = d["id"] as? Int, let content = d["content"] as? String else {
                 throw fail("has a bad added token \(k + 1): expected {id=..., content=...}")
             }
-            added.append(BPEAddedToken(id: id, content: content, special: d["special"] as? Bool ?? true,
-                                       normalized: d["normalized"] as? Bool ?? false))
+            added.append(
+                BPEAddedToken(
+                    id: id, content: content, special: d["special"] as? Bool ?? true,
+                    normalized: d["normalized"] as? Bool ?? false))
             if d["model"] as? Bool == false { outside.insert(id) }
         }
-        let opts = BPEOptions(addPrefixSpace: o["addPrefixSpace"] as? Bool ?? false, useRegex: o["useRegex"] as? Bool ?? true,
-                              ignoreMerges: o["ignoreMerges"] as? Bool ?? false)
+        let opts = BPEOptions(
+            addPrefixSpace: o["addPrefixSpace"] as? Bool ?? false, useRegex: o["useRegex"] as? Bool ?? true,
+            ignoreMerges: o["ignoreMerges"] as? Bool ?? false)
         try self.init(tokens: vocab, merges: merges, addedTokens: added, addedOutsideModel: outside, options: opts)
     }
 }

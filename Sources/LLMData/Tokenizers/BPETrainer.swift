@@ -58,7 +58,8 @@ public struct BPETrainer: Sendable {
         }
         let base = 256 + specialTokens.count
         guard vocabSize >= base && vocabSize <= 1 << 24 else {
-            throw DataError.tokenizer("Invalid 'vocabSize': expected an integer in \(base)..\(1 << 24) (256 byte tokens + \(specialTokens.count) special tokens at least), got \(vocabSize)")
+            throw DataError.tokenizer(
+                "Invalid 'vocabSize': expected an integer in \(base)..\(1 << 24) (256 byte tokens + \(specialTokens.count) special tokens at least), got \(vocabSize)")
         }
         guard minFrequency >= 0 else { throw DataError.tokenizer("Invalid 'minFrequency': expected a non-negative integer, got \(minFrequency)") }
 
@@ -208,8 +209,10 @@ private struct MergeHeap {
 
 extension BPETokenizer {
     /// Trains a tokenizer on `texts` (see ``BPETrainer``).
-    public static func train(_ texts: [String], vocabSize: Int, minFrequency: Int = 2,
-                             specialTokens: [String] = []) throws -> BPETokenizer {
+    public static func train(
+        _ texts: [String], vocabSize: Int, minFrequency: Int = 2,
+        specialTokens: [String] = []
+    ) throws -> BPETokenizer {
         var trainer = BPETrainer()
         for t in texts { trainer.add(t) }
         return try trainer.train(vocabSize: vocabSize, minFrequency: minFrequency, specialTokens: specialTokens)

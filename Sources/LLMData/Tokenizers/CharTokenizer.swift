@@ -138,8 +138,9 @@ public final class CharTokenizer: Tokenizer {
     }
 
     private func unknown(_ s: Unicode.Scalar, at k: Int) -> DataError {
-        .tokenizer("CharTokenizer.encode: character \(Self.describe(s)) at position \(k + 1) is not in the vocabulary "
-                   + "(\(vocabulary.count) characters); build the tokenizer from text that contains it, or pass unk")
+        .tokenizer(
+            "CharTokenizer.encode: character \(Self.describe(s)) at position \(k + 1) is not in the vocabulary "
+                + "(\(vocabulary.count) characters); build the tokenizer from text that contains it, or pass unk")
     }
 
     private func invalidUTF8() -> DataError { .tokenizer("CharTokenizer.encode: the text is not valid UTF-8") }

@@ -119,18 +119,18 @@ public enum GPT2PreTokenizer {
             } else {
                 var (c, len) = classAt(p, i, end)
                 var k = i
-                if p[i] == 0x20 && i + 1 < end {          // ` ?` before a letter, number or other run
+                if p[i] == 0x20 && i + 1 < end {  // ` ?` before a letter, number or other run
                     let (c1, len1) = classAt(p, i + 1, end)
                     if c1 != .space { c = c1; len = len1; k = i + 1 }
                 }
-                if c != .space {                          // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`
+                if c != .space {  // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`
                     j = k + len
                     while j < end {
                         let (cj, lj) = classAt(p, j, end)
                         if cj != c { break }
                         j += lj
                     }
-                } else {                                  // `\s+(?!\S)`, else `\s+`
+                } else {  // `\s+(?!\S)`, else `\s+`
                     j = i + len
                     var last = len
                     while j < end {

@@ -37,7 +37,7 @@ extension Tokenizer {
         guard !ids.dtype.isFloatingPoint else {
             throw DataError.tokenizer("\(Self.typeName).decode: expected an integer tensor of ids, got \(ids.dtype.rawValue)")
         }
-        if ids.dtype == .int64 && ids.isContiguous {   // fast path: the usual output of encode and batches
+        if ids.dtype == .int64 && ids.isContiguous {  // fast path: the usual output of encode and batches
             let p = ids.rawPointer.assumingMemoryBound(to: Int64.self)
             return try decode((0..<ids.count).map { Int(p[$0]) })
         }

@@ -73,7 +73,8 @@ public enum TokenizerJSON {
             guard let items = list.array else { throw fail("'added_tokens' must be an array") }
             for (k, item) in items.enumerated() {
                 guard let content = item["content"]?.string, !content.isEmpty, let id64 = item["id"]?.int,
-                      id64 >= 0, id64 < Int64(Int32.max) else {
+                    id64 >= 0, id64 < Int64(Int32.max)
+                else {
                     throw fail("added_tokens[\(k)] needs a non-empty 'content' string and a non-negative integer 'id'")
                 }
                 for key in ["lstrip", "rstrip", "single_word"] where item[key] == .bool(true) {
@@ -84,8 +85,10 @@ public enum TokenizerJSON {
                     throw fail("added token '\(content)' has id \(id), which the vocab gives to '\(existing)'")
                 }
                 byID[id] = content
-                added.append(BPEAddedToken(id: id, content: content, special: item["special"] == .bool(true),
-                                           normalized: item["normalized"] == .bool(true)))
+                added.append(
+                    BPEAddedToken(
+                        id: id, content: content, special: item["special"] == .bool(true),
+                        normalized: item["normalized"] == .bool(true)))
             }
         }
 

@@ -11,13 +11,17 @@ extension TokenizerJSON {
     public static func document(_ tok: BPETokenizer) -> JSONValue {
         func m(_ k: String, _ v: JSONValue) -> JSONMember { JSONMember(k, v) }
         func byteLevel(prefix: Bool, trim: Bool) -> JSONValue {
-            .object([m("type", .string("ByteLevel")), m("add_prefix_space", .bool(prefix)), m("trim_offsets", .bool(trim)),
-                     m("use_regex", .bool(tok.options.useRegex))])
+            .object([
+                m("type", .string("ByteLevel")), m("add_prefix_space", .bool(prefix)), m("trim_offsets", .bool(trim)),
+                m("use_regex", .bool(tok.options.useRegex))
+            ])
         }
         let added: [JSONValue] = tok.addedTokens.map { t in
-            .object([m("id", .int(Int64(t.id))), m("content", .string(t.content)), m("single_word", .bool(false)),
-                     m("lstrip", .bool(false)), m("rstrip", .bool(false)), m("normalized", .bool(t.normalized)),
-                     m("special", .bool(t.special))])
+            .object([
+                m("id", .int(Int64(t.id))), m("content", .string(t.content)), m("single_word", .bool(false)),
+                m("lstrip", .bool(false)), m("rstrip", .bool(false)), m("normalized", .bool(t.normalized)),
+                m("special", .bool(t.special))
+            ])
         }
         var vocab: [JSONMember] = []
         vocab.reserveCapacity(tok.tokens.count)
@@ -26,7 +30,7 @@ extension TokenizerJSON {
         let model: JSONValue = .object([
             m("type", .string("BPE")), m("dropout", .null), m("unk_token", .null), m("continuing_subword_prefix", .null),
             m("end_of_word_suffix", .null), m("fuse_unk", .bool(false)), m("byte_fallback", .bool(false)),
-            m("ignore_merges", .bool(tok.options.ignoreMerges)), m("vocab", .object(vocab)), m("merges", .array(merges)),
+            m("ignore_merges", .bool(tok.options.ignoreMerges)), m("vocab", .object(vocab)), m("merges", .array(merges))
         ])
         return .object([
             m("version", .string("1.0")), m("truncation", .null), m("padding", .null), m("added_tokens", .array(added)),
@@ -34,7 +38,7 @@ extension TokenizerJSON {
             m("pre_tokenizer", byteLevel(prefix: tok.options.addPrefixSpace, trim: true)),
             m("post_processor", byteLevel(prefix: true, trim: false)),
             m("decoder", byteLevel(prefix: true, trim: true)),
-            m("model", model),
+            m("model", model)
         ])
     }
 

@@ -208,7 +208,7 @@ public struct LuaArgs {
         guard lua_type(L, i) == LUA_TTABLE else { return false }
         if lua_rawlen(L, i) > 0 { return false }
         lua_pushnil(L)
-        guard lua_next(L, i < 0 ? i - 1 : i) != 0 else { return false }   // empty table: treat as shape {}
+        guard lua_next(L, i < 0 ? i - 1 : i) != 0 else { return false }  // empty table: treat as shape {}
         llms_pop(L, 2)
         return true
     }
@@ -256,7 +256,7 @@ public struct LuaArgs {
 /// A validated options table. Getters check the type and report `Invalid 'key': expected ..., got ...`.
 public struct LuaOptions {
     let L: OpaquePointer
-    let index: Int32   // 0 when no table was given
+    let index: Int32  // 0 when no table was given
     let arg: Int32
 
     /// Pushes the raw value of `key` (nil when absent; no metamethod runs) and returns its Lua type.
@@ -387,7 +387,7 @@ extension LuaArgs {
     public func call(_ fn: Int32, nresults: Int32, _ pushArgs: () -> Int32) throws {
         lua_pushvalue(L, fn)
         let n = pushArgs()
-        let status = llms_callback_pcall(L, n, nresults)   // lua_pcall; a sandbox counts the callback's memory
+        let status = llms_callback_pcall(L, n, nresults)  // lua_pcall; a sandbox counts the callback's memory
         if status != LUA_OK {
             let msg = llms_tostring(L, -1).map { String(cString: $0) } ?? "(error object is a \(typeName(-1)) value)"
             llms_pop(L, 1)

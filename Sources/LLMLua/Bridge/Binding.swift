@@ -42,40 +42,42 @@ struct BindingTable {
 }
 let bindingTable = Mutex(BindingTable())
 
-private let dispatcher: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?,
-                                        UnsafeMutablePointer<Int32>?) -> Int32 = { L, ctx, arg, gckb in
-    guard let L, let ctx, let arg, let gckb else { return LLMS_ERR_MSG }
-    let before = Storage.allocatedBytes.load(ordering: .relaxed)
-    // sandboxed state: tensor storages made during the call are charged to the state's own budget
-    let budget = MemoryBudget.of(L)
-    defer {
-        let now = Storage.allocatedBytes.load(ordering: .relaxed)
-        let grown = now &- before
-        if grown > 0 {
-            // sandboxed: step the GC by the native bytes (its memory budget counts tensors the GC has not freed)
-            if budget != nil { gckb.pointee = Int32(clamping: grown >> 10) }
-            else if NativeGCPacing.shouldCollect(allocated: now) { gckb.pointee = -1 }   // full cycle (C side)
+private let dispatcher:
+    @convention(c) (
+        OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?,
+        UnsafeMutablePointer<Int32>?
+    ) -> Int32 = { L, ctx, arg, gckb in
+        guard let L, let ctx, let arg, let gckb else { return LLMS_ERR_MSG }
+        let before = Storage.allocatedBytes.load(ordering: .relaxed)
+        // sandboxed state: tensor storages made during the call are charged to the state's own budget
+        let budget = MemoryBudget.of(L)
+        defer {
+            let now = Storage.allocatedBytes.load(ordering: .relaxed)
+            let grown = now &- before
+            if grown > 0 {
+                // sandboxed: step the GC by the native bytes (its memory budget counts tensors the GC has not freed)
+                if budget != nil { gckb.pointee = Int32(clamping: grown >> 10) } else if NativeGCPacing.shouldCollect(allocated: now) { gckb.pointee = -1 }  // full cycle (C side)
+            }
+        }
+        let box = Unmanaged<FunctionBox>.fromOpaque(ctx).takeUnretainedValue()
+        if budget != nil, let denial = box.sandboxDenial { lua_pushstring(L, denial); return LLMS_ERR_MSG }
+        do {
+            if let budget { return try MemoryAccounts.withCurrent(budget) { try Sandbox.withFiles(L) { try box.binding.fn(LuaArgs(L, box.binding.name)) } } }
+            return try box.binding.fn(LuaArgs(L, box.binding.name))
+        } catch let e as LuaError {
+            switch e {
+            case .argument(let i, let m): arg.pointee = i; lua_pushstring(L, m); return LLMS_ERR_ARG
+            case .type(let i, let t): arg.pointee = i; lua_pushstring(L, t); return LLMS_ERR_TYPE
+            case .runtime(let m): lua_pushstring(L, m); return LLMS_ERR_MSG
+            case .script(let m): lua_pushstring(L, m); return LLMS_ERR_RAW
+            }
+        } catch let e as any UserFacingError {
+            let prefixed = type(of: e).prefixedWithFunctionName
+            lua_pushstring(L, prefixed ? "\(box.binding.name): \(e.description)" : e.description); return LLMS_ERR_MSG
+        } catch {
+            lua_pushstring(L, "\(box.binding.name): \(error)"); return LLMS_ERR_MSG
         }
     }
-    let box = Unmanaged<FunctionBox>.fromOpaque(ctx).takeUnretainedValue()
-    if budget != nil, let denial = box.sandboxDenial { lua_pushstring(L, denial); return LLMS_ERR_MSG }
-    do {
-        if let budget { return try MemoryAccounts.withCurrent(budget) { try Sandbox.withFiles(L) { try box.binding.fn(LuaArgs(L, box.binding.name)) } } }
-        return try box.binding.fn(LuaArgs(L, box.binding.name))
-    } catch let e as LuaError {
-        switch e {
-        case .argument(let i, let m): arg.pointee = i; lua_pushstring(L, m); return LLMS_ERR_ARG
-        case .type(let i, let t): arg.pointee = i; lua_pushstring(L, t); return LLMS_ERR_TYPE
-        case .runtime(let m): lua_pushstring(L, m); return LLMS_ERR_MSG
-        case .script(let m): lua_pushstring(L, m); return LLMS_ERR_RAW
-        }
-    } catch let e as any UserFacingError {
-        let prefixed = type(of: e).prefixedWithFunctionName
-        lua_pushstring(L, prefixed ? "\(box.binding.name): \(e.description)" : e.description); return LLMS_ERR_MSG
-    } catch {
-        lua_pushstring(L, "\(box.binding.name): \(error)"); return LLMS_ERR_MSG
-    }
-}
 
 func installDispatcher() { llms_set_dispatcher(dispatcher) }
 

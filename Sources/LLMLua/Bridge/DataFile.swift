@@ -10,7 +10,7 @@ import CLua
 import CLuaShim
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A plain value from a data file.
@@ -78,8 +78,10 @@ public struct DataLimits: Sendable, Equatable {
     /// Deepest table nesting copied out.
     public var maxDepth: Int
 
-    public init(maxInstructions: Int = 10_000_000, maxMemory: Int = 64 << 20, maxSeconds: Double = 2,
-                maxBytes: Int = 16 << 20, maxDepth: Int = 100) {
+    public init(
+        maxInstructions: Int = 10_000_000, maxMemory: Int = 64 << 20, maxSeconds: Double = 2,
+        maxBytes: Int = 16 << 20, maxDepth: Int = 100
+    ) {
         self.maxInstructions = maxInstructions; self.maxMemory = maxMemory; self.maxSeconds = maxSeconds
         self.maxBytes = maxBytes; self.maxDepth = maxDepth
     }
@@ -114,7 +116,7 @@ public enum DataFile {
         guard let L = llms_sandbox_newstate(limits.maxMemory) else { throw fail("cannot create a Lua state") }
         defer { llms_sandbox_close(L) }
         let memoryHit = { llms_sandbox_of(L).map { $0.pointee.mem_hit != 0 } ?? false }
-        let loaded = (text.isEmpty ? [0] : text).withUnsafeBufferPointer { buf in   // a valid pointer even for ""
+        let loaded = (text.isEmpty ? [0] : text).withUnsafeBufferPointer { buf in  // a valid pointer even for ""
             buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
                 llms_loadbuffer(L, $0, text.count, "=" + name)
             }
@@ -125,7 +127,7 @@ public enum DataFile {
             status = withUnsafeMutablePointer(to: &budget) { b in
                 llms_set_data_budget(L, b)
                 defer { llms_clear_data_budget(L) }
-                return lua_pcallk(L, 0, 1, 0, 0, nil)   // no traceback: the message names the file and line
+                return lua_pcallk(L, 0, 1, 0, 0, nil)  // no traceback: the message names the file and line
             }
         }
         guard status == LUA_OK else {

@@ -38,8 +38,10 @@ public struct LuaClass: Sendable {
     /// and for users extending the class from Lua.
     public let methodsPath: String?
 
-    public init(_ name: String, methods: [LuaBinding] = [], metamethods: [LuaBinding] = [],
-                representation: Representation = .userdata, methodsPath: String? = nil) {
+    public init(
+        _ name: String, methods: [LuaBinding] = [], metamethods: [LuaBinding] = [],
+        representation: Representation = .userdata, methodsPath: String? = nil
+    ) {
         self.name = name; self.methods = methods; self.metamethods = metamethods
         self.representation = representation; self.methodsPath = methodsPath
     }
@@ -49,12 +51,12 @@ public struct LuaClass: Sendable {
     func install(_ vm: LuaVM) {
         let L = vm.L
         let ctx = LuaContext.of(L)
-        _ = luaL_newmetatable(L, name)                     // sets __name
+        _ = luaL_newmetatable(L, name)  // sets __name
         let mt = lua_topointer(L, -1)!
         ctx.metatables[name] = mt
         if name == Tensor.luaTypeName { ctx.tensorMetatable = mt }
 
-        lua_createtable(L, 0, Int32(methods.count + 1))    // __index
+        lua_createtable(L, 0, Int32(methods.count + 1))  // __index
         for b in methods { pushBinding(L, b, key: "\(name).\(b.name)"); lua_setfield(L, -2, b.name) }
         if representation == .userdata {
             if !methods.contains(where: { $0.name == "free" }) {

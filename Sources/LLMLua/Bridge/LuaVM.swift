@@ -6,7 +6,7 @@ import CLuaShim
 import LLMCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A Lua state with the llmscript libraries (`llm`, ...) loaded.
@@ -31,9 +31,10 @@ public final class LuaVM {
     /// A state whose memory budget, when sandboxed, is a child of `parentBudget` (a worker state: it gets
     /// what the parent has left, and its allocations count against the parent too).
     init(strict: Bool, sandbox: SandboxPolicy?, parentBudget: MemoryBudget?) throws {
-        let state = sandbox.map { policy in
-            parentBudget.map { llms_sandbox_newstate_child($0.raw) } ?? llms_sandbox_newstate(policy.memoryLimit ?? 0)
-        } ?? luaL_newstate()
+        let state =
+            sandbox.map { policy in
+                parentBudget.map { llms_sandbox_newstate_child($0.raw) } ?? llms_sandbox_newstate(policy.memoryLimit ?? 0)
+            } ?? luaL_newstate()
         guard let L = state else { throw LuaError.runtime("cannot create a Lua state (out of memory)") }
         self.L = L
         context = LuaContext()
@@ -52,10 +53,10 @@ public final class LuaVM {
 
     deinit {
         if llms_sandbox_of(L) != nil {
-            llms_sandbox_set_time_limit(L, 0)   // let the pending __gc run past the deadline
-            MemoryBudget.close(L)   // this state's budget only: nothing process-wide to reset
+            llms_sandbox_set_time_limit(L, 0)  // let the pending __gc run past the deadline
+            MemoryBudget.close(L)  // this state's budget only: nothing process-wide to reset
         } else {
-            lua_close(L)   // runs every pending __gc, releasing all tensors
+            lua_close(L)  // runs every pending __gc, releasing all tensors
         }
     }
 
@@ -103,7 +104,7 @@ public final class LuaVM {
     public func rawSetGlobal(_ name: String) {
         llms_pushglobaltable(L)
         lua_pushstring(L, name)
-        lua_rotate(L, -3, -1)   // table, name, value
+        lua_rotate(L, -3, -1)  // table, name, value
         lua_rawset(L, -3)
         llms_pop(L, 1)
     }
@@ -124,7 +125,7 @@ public final class LuaVM {
             templates += env.split(separator: ";").map(String.init).filter { !$0.isEmpty }
         }
         if let lib = stdlibPath { templates += ["\(lib)/?.lua", "\(lib)/?/init.lua"] }
-        templates += LuaVM.pluginPathTemplates()   // plugin rock trees (PluginPaths.swift)
+        templates += LuaVM.pluginPathTemplates()  // plugin rock trees (PluginPaths.swift)
         templates += ["./?.lua", "./?/init.lua"]
         lua_getglobal(L, "package")
         lua_getfield(L, -1, "path")

@@ -6,7 +6,7 @@ import CLua
 import CLuaShim
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension LuaVM {

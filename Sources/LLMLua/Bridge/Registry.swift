@@ -28,12 +28,14 @@ extension LuaLibrary {
 
 enum Registry {
     /// Every library, in load order.
-    static let libraries: [any LuaLibrary.Type] = [TensorLib.self, IntrospectionLib.self, OptimLib.self, ScheduleLib.self,
-                                                    FormatsLib.self, DataFileLib.self, JSONLib.self, CheckpointLib.self,
-                                                    DataLib.self, ShardBindings.self, PipelineLib.self, PipelineReadersLib.self,
-                                                    PipelineWritersLib.self, BPELib.self,
-                                                    TextLib.self, WordNetLib.self,
-                                                    CleaningLib.self, PIILib.self, FilterLib.self, DedupLib.self]
+    static let libraries: [any LuaLibrary.Type] = [
+        TensorLib.self, IntrospectionLib.self, OptimLib.self, ScheduleLib.self,
+        FormatsLib.self, DataFileLib.self, JSONLib.self, CheckpointLib.self,
+        DataLib.self, ShardBindings.self, PipelineLib.self, PipelineReadersLib.self,
+        PipelineWritersLib.self, BPELib.self,
+        TextLib.self, WordNetLib.self,
+        CleaningLib.self, PIILib.self, FilterLib.self, DedupLib.self
+    ]
 
     static func openAll(_ vm: LuaVM) throws {
         let L = vm.L
@@ -64,7 +66,7 @@ enum Registry {
         lua_getglobal(L, "llm")
         lua_getfield(L, -1, "Tensor")
         llms_remove(L, -2)
-        try vm.protectedCall(nargs: 2, nresults: 0)      // require('llm.tensor')(metatable, methods)
+        try vm.protectedCall(nargs: 2, nresults: 0)  // require('llm.tensor')(metatable, methods)
 
         // other namespaces (nn, optim, llm.data, ...): functions, then each library's own set-up
         for lib in libraries where lib.namespace != "llm" {
@@ -75,7 +77,7 @@ enum Registry {
         for lib in libraries { try lib.open(vm) }
         lua_getglobal(L, "require")
         lua_pushstring(L, "llm")
-        try vm.protectedCall(nargs: 1, nresults: 0)      // stdlib-lua/llm/init.lua: Lua-side additions
+        try vm.protectedCall(nargs: 1, nresults: 0)  // stdlib-lua/llm/init.lua: Lua-side additions
     }
 
     /// Pops the value on top of the stack into the (dotted) path `a.b.C`, creating missing tables.
@@ -84,7 +86,7 @@ enum Registry {
         guard let dot = path.lastIndex(of: ".") else { vm.rawSetGlobal(path); return }
         pushNamespace(vm, String(path[..<dot]))
         lua_pushstring(L, String(path[path.index(after: dot)...]))
-        lua_rotate(L, -3, -1)          // table, key, value
+        lua_rotate(L, -3, -1)  // table, key, value
         lua_rawset(L, -3)
         llms_pop(L, 1)
     }

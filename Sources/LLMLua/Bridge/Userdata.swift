@@ -27,7 +27,9 @@ enum Userdata {
             lua_pushstring(L, "v"); lua_setfield(L, -2, "__mode")
             lua_setmetatable(L, -2)
             lua_setfield(L, llms_registryindex(), identityKey)
-        } else { llms_pop(L, 1) }
+        } else {
+            llms_pop(L, 1)
+        }
     }
 
     /// True when the value at `i` is a full userdata whose metatable is the one registered as `typeName`.
@@ -41,7 +43,7 @@ enum Userdata {
         lua_getfield(L, llms_registryindex(), identityKey)
         lua_pushlightuserdata(L, key)
         if lua_rawget(L, -2) == LUA_TUSERDATA {
-            llms_remove(L, -2)    // leave the userdata
+            llms_remove(L, -2)  // leave the userdata
             return
         }
         llms_pop(L, 1)
@@ -51,8 +53,8 @@ enum Userdata {
         lua_setmetatable(L, -2)
         lua_pushlightuserdata(L, key)
         lua_pushvalue(L, -2)
-        lua_rawset(L, -4)          // identity[key] = userdata
-        llms_remove(L, -2)         // drop the identity table
+        lua_rawset(L, -4)  // identity[key] = userdata
+        llms_remove(L, -2)  // drop the identity table
     }
 
     static func push(_ L: OpaquePointer, _ t: Tensor) { push(L, t, typeName: Tensor.luaTypeName) }
@@ -96,7 +98,8 @@ enum Userdata {
     /// __gc: release once (nil stored first), after the same type check as __close. Cannot raise.
     static let gcHandler: @convention(c) (OpaquePointer?) -> Int32 = { L in
         guard let L, let name = llms_tostring(L, llms_upvalueindex(1)), let slot = luaL_testudata(L, 1, name),
-              let p = slot.load(as: UnsafeMutableRawPointer?.self) else { return 0 }
+            let p = slot.load(as: UnsafeMutableRawPointer?.self)
+        else { return 0 }
         slot.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
         Unmanaged<AnyObject>.fromOpaque(p).release()
         return 0

@@ -30,8 +30,10 @@ public struct SandboxPolicy: Sendable, Equatable {
     /// Whether `os.exit` works (the CLI allows it: the process is the recipe's own; embedders don't).
     public var allowExit: Bool
 
-    public init(readDirs: [String] = [], writeDirs: [String] = [], recipeDir: String? = nil,
-                memoryLimit: Int? = nil, timeLimit: Double? = nil, allowExit: Bool = false) {
+    public init(
+        readDirs: [String] = [], writeDirs: [String] = [], recipeDir: String? = nil,
+        memoryLimit: Int? = nil, timeLimit: Double? = nil, allowExit: Bool = false
+    ) {
         self.readDirs = readDirs; self.writeDirs = writeDirs; self.recipeDir = recipeDir
         self.memoryLimit = memoryLimit; self.timeLimit = timeLimit; self.allowExit = allowExit
     }
@@ -56,10 +58,11 @@ enum Sandbox {
     /// Locks down `vm` (already opened) with `policy`: path rules, then the Lua-side lockdown.
     static func install(_ vm: LuaVM, _ policy: SandboxPolicy) throws {
         let L = vm.L
-        var folders = policy.readDirs.map { FilePolicy.Folder($0) }
+        var folders =
+            policy.readDirs.map { FilePolicy.Folder($0) }
             + policy.writeDirs.map { FilePolicy.Folder($0, writable: true, create: true) }
         if let r = policy.recipeDir { folders.append(FilePolicy.Folder(r)) }
-        if let lib = vm.stdlibPath { folders.append(.hidden(lib)) }   // the engine's own Lua modules (help reads them)
+        if let lib = vm.stdlibPath { folders.append(.hidden(lib)) }  // the engine's own Lua modules (help reads them)
         let files: FilePolicy
         do { files = try FilePolicy(folders) } catch let e as FileError { throw LuaError.runtime(e.message) }
         vm.context.paths = PathPolicy(files: files)
@@ -67,9 +70,9 @@ enum Sandbox {
 
         lua_getglobal(L, "require")
         lua_pushstring(L, "llm.sandbox")
-        try vm.protectedCall(nargs: 1, nresults: 1)       // the one-shot installer
+        try vm.protectedCall(nargs: 1, nresults: 1)  // the one-shot installer
         lua_createtable(L, 0, 8)
-        llms_push_fs(L, UnsafeMutableRawPointer(files.raw)); lua_setfield(L, -2, "fs")   // kept alive by vm.context.paths
+        llms_push_fs(L, UnsafeMutableRawPointer(files.raw)); lua_setfield(L, -2, "fs")  // kept alive by vm.context.paths
         llms_pushcfunction(L, llms_sandbox_status); lua_setfield(L, -2, "status")
         lua_pushboolean(L, policy.allowExit ? 1 : 0); lua_setfield(L, -2, "allowExit")
         if let dir = policy.recipeDir {
@@ -97,7 +100,7 @@ enum Sandbox {
         "llm.checkpoint.latest", "llm.checkpoint.prune", "llm.checkpoint.lock", "llm.data.readText", "llm.data.fortunes",
         "llm.data.ShardWriter", "llm.data.ShardLoader", "llm.data.readers.text", "llm.data.readers.jsonl",
         "llm.data.writers.jsonl", "llm.data.pipeline", "llm.wordnet.open", "llm.wordnet.available",
-        "llm.data.BPETokenizer.fromFile", "llm.data.BPETokenizer.save",
+        "llm.data.BPETokenizer.fromFile", "llm.data.BPETokenizer.save"
     ]
     /// Bindings that cannot run sandboxed at all, with the reason.
     static let disabled: [String: String] = [:]

@@ -11,13 +11,15 @@ extension RunFolderLock: LuaBridged { public static var luaTypeName: String { "l
 
 enum RunLockBindings {
     static let functions: [LuaBinding] = [
-        LuaBinding("lock", "llm.checkpoint.lock(dir: string) -> llm.checkpoint.Lock",
-                   "Takes the exclusive lock of a run folder (created if missing); an error when another run holds it.") { a in
+        LuaBinding(
+            "lock", "llm.checkpoint.lock(dir: string) -> llm.checkpoint.Lock",
+            "Takes the exclusive lock of a run folder (created if missing); an error when another run holds it."
+        ) { a in
             let dir = try a.path(1, .write)
             let lock = try RunFolderLock(dir: dir)
             Userdata.push(a.L, lock, typeName: RunFolderLock.luaTypeName)
             return 1
-        },
+        }
     ]
 
     static let methods: [LuaBinding] = [
@@ -30,20 +32,22 @@ enum RunLockBindings {
         LuaBinding("dir", "lock:dir() -> string", "The locked folder.") { a in
             a.push(try a.object(1, RunFolderLock.self).dir); return 1
         },
-        LuaBinding("removeStale", "lock:removeStale() -> {string}",
-                   "Removes leftovers of interrupted checkpoint writes (*.tmp-PID, *.deleting-PID; *.old-PID restored when its checkpoint is missing); returns their paths.") { a in
+        LuaBinding(
+            "removeStale", "lock:removeStale() -> {string}",
+            "Removes leftovers of interrupted checkpoint writes (*.tmp-PID, *.deleting-PID; *.old-PID restored when its checkpoint is missing); returns their paths."
+        ) { a in
             let lock = try a.object(1, RunFolderLock.self)
             let done = try lock.removeStaleTemporaries()
             lua_createtable(a.L, Int32(clamping: done.count), 0)
             for (i, p) in done.enumerated() { a.push(p); lua_rawseti(a.L, -2, lua_Integer(i + 1)) }
             return 1
-        },
+        }
     ]
 
     static let metamethods: [LuaBinding] = [
         LuaBinding("__tostring", "tostring(lock) -> string", "The folder and whether the lock is held.") { a in
             let lock = try a.object(1, RunFolderLock.self)
             a.push("llm.checkpoint.Lock('\(lock.dir)'\(lock.isHeld ? "" : ", released"))"); return 1
-        },
+        }
     ]
 }

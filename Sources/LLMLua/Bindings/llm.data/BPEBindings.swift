@@ -12,8 +12,10 @@ enum BPELib: LuaLibrary {
     static let typeName = "llm.data.BPETokenizer"
 
     static let functions: [LuaBinding] = [
-        LuaBinding("train", "llm.data.BPETokenizer.train(text: string | {string}, {vocabSize: int, minFrequency: int = 2, specialTokens: {string}}) -> BPETokenizer",
-                        "Trains a byte-level BPE tokenizer (GPT-2 pre-tokenization; same merges as HF tokenizers' BpeTrainer).") { a in
+        LuaBinding(
+            "train", "llm.data.BPETokenizer.train(text: string | {string}, {vocabSize: int, minFrequency: int = 2, specialTokens: {string}}) -> BPETokenizer",
+            "Trains a byte-level BPE tokenizer (GPT-2 pre-tokenization; same merges as HF tokenizers' BpeTrainer)."
+        ) { a in
             let o = try a.options(2, allowed: ["vocabSize", "minFrequency", "specialTokens"])
             guard let vocabSize = try o.integer("vocabSize") else {
                 throw LuaError.runtime("Invalid 'vocabSize': expected an integer (at least 256 + the number of special tokens), got nil")
@@ -41,18 +43,20 @@ enum BPELib: LuaLibrary {
             Userdata.push(a.L, tok, typeName: typeName)
             return 1
         },
-        LuaBinding("fromFile", "llm.data.BPETokenizer.fromFile(path: string) -> BPETokenizer",
-                        "Loads a Hugging Face tokenizer.json (byte-level BPE; merges as \"a b\" strings or pairs).") { a in
-            let path = try a.path(1, .read)   // checked against the sandbox's read folders
+        LuaBinding(
+            "fromFile", "llm.data.BPETokenizer.fromFile(path: string) -> BPETokenizer",
+            "Loads a Hugging Face tokenizer.json (byte-level BPE; merges as \"a b\" strings or pairs)."
+        ) { a in
+            let path = try a.path(1, .read)  // checked against the sandbox's read folders
             Userdata.push(a.L, try TokenizerJSON.load(path: path), typeName: typeName)
             return 1
-        },
+        }
     ]
 
     static let methods: [LuaBinding] = [
         LuaBinding("save", "tok:save(path: string)", "Writes the tokenizer as a Hugging Face tokenizer.json (atomically).") { a in
             let tok = try bpe(a, 1)
-            try TokenizerJSON.save(tok, path: try a.path(2, .write))   // checked against the sandbox's write folders
+            try TokenizerJSON.save(tok, path: try a.path(2, .write))  // checked against the sandbox's write folders
             return 0
         },
         LuaBinding("tokenToId", "tok:tokenToId(token: string) -> int | nil", "The id of a token string (byte-level form, e.g. 'Ġthe'), or nil.") { a in
@@ -65,11 +69,14 @@ enum BPELib: LuaLibrary {
             let tok = try bpe(a, 1)
             if let t = tok.idToToken(try a.integer(2)) { DataLib.pushString(a.L, t) } else { a.pushNil() }
             return 1
-        },
+        }
     ]
 
-    static let classes = [LuaClass(typeName, methods: DataTokenizerBindings.methods + methods,
-                                   metamethods: DataTokenizerBindings.metamethods)]
+    static let classes = [
+        LuaClass(
+            typeName, methods: DataTokenizerBindings.methods + methods,
+            metamethods: DataTokenizerBindings.metamethods)
+    ]
 
     /// The BPE tokenizer at `i`, or a type error.
     static func bpe(_ a: LuaArgs, _ i: Int32) throws -> BPETokenizer {

@@ -8,20 +8,26 @@ import LLMData
 
 enum DataBatchBindings {
     static let functions: [LuaBinding] = [
-        LuaBinding("split", "llm.data.split(tokens: Tensor, valFraction: number) -> Tensor, Tensor",
-                        "Contiguous train/validation split: the last valFraction of the tokens validate.") { a in
+        LuaBinding(
+            "split", "llm.data.split(tokens: Tensor, valFraction: number) -> Tensor, Tensor",
+            "Contiguous train/validation split: the last valFraction of the tokens validate."
+        ) { a in
             let (train, val) = try DataSplit.split(try a.tensor(1), valFraction: try a.number(2))
             a.push(train); a.push(val)
             return 2
         },
-        LuaBinding("randomWindows", "llm.data.randomWindows(tokens: Tensor, batchSize: int, blockSize: int) -> Tensor, Tensor",
-                        "One batch of random windows (x and y = x shifted by one), drawn with the llm.manualSeed generator.") { a in
+        LuaBinding(
+            "randomWindows", "llm.data.randomWindows(tokens: Tensor, batchSize: int, blockSize: int) -> Tensor, Tensor",
+            "One batch of random windows (x and y = x shifted by one), drawn with the llm.manualSeed generator."
+        ) { a in
             let b = try Windows.random(try a.tensor(1), batchSize: try a.integer(2), blockSize: try a.integer(3), generator: .shared)
             a.push(b.x); a.push(b.y)
             return 2
         },
-        LuaBinding("Batcher", "llm.data.Batcher(tokens: Tensor, {batchSize, blockSize, seed}) -> Batcher",
-                        "Seeded random (x, y) batches of blockSize-token windows; seed defaults to one drawn from llm.manualSeed.") { a in
+        LuaBinding(
+            "Batcher", "llm.data.Batcher(tokens: Tensor, {batchSize, blockSize, seed}) -> Batcher",
+            "Seeded random (x, y) batches of blockSize-token windows; seed defaults to one drawn from llm.manualSeed."
+        ) { a in
             let tokens = try a.tensor(1)
             try a.table(2)
             let o = try a.options(2, allowed: ["batchSize", "blockSize", "seed"])
@@ -31,15 +37,17 @@ enum DataBatchBindings {
             Userdata.push(a.L, try Batcher(tokens: tokens, batchSize: bs, blockSize: t, seed: seed), typeName: DataLib.batcher)
             return 1
         },
-        LuaBinding("evalWindows", "llm.data.evalWindows(tokens: Tensor, batchSize: int, blockSize: int, [{start}]) -> EvalWindows",
-                        "Sequential non-overlapping windows for evaluation: for x, y in llm.data.evalWindows(val, 8, 64) do ... end.") { a in
+        LuaBinding(
+            "evalWindows", "llm.data.evalWindows(tokens: Tensor, batchSize: int, blockSize: int, [{start}]) -> EvalWindows",
+            "Sequential non-overlapping windows for evaluation: for x, y in llm.data.evalWindows(val, 8, 64) do ... end."
+        ) { a in
             let tokens = try a.tensor(1)
             let bs = try a.integer(2), t = try a.integer(3)
             let o = try a.options(4, allowed: ["start"])
             let start = try o.integer("start") ?? 0
             Userdata.push(a.L, try EvalWindows(tokens: tokens, batchSize: bs, blockSize: t, start: start), typeName: DataLib.evalWindows)
             return 1
-        },
+        }
     ]
 
     static func batcher(_ a: LuaArgs) throws -> Batcher {
@@ -80,7 +88,7 @@ enum DataBatchBindings {
         },
         LuaBinding("step", "batcher:step() -> int", "Number of batches drawn so far.") { a in
             a.push(try batcher(a).step); return 1
-        },
+        }
     ]
 
     static let batcherMeta: [LuaBinding] = [
@@ -88,7 +96,7 @@ enum DataBatchBindings {
             let b = try batcher(a)
             a.push("llm.data.Batcher(batchSize=\(b.batchSize), blockSize=\(b.blockSize), tokens=\(b.tokenCount), step=\(b.step))")
             return 1
-        },
+        }
     ]
 
     static func windows(_ a: LuaArgs) throws -> EvalWindows {
@@ -106,7 +114,9 @@ enum DataBatchBindings {
 
     static let windowMethods: [LuaBinding] = [
         LuaBinding("next", "windows:next() -> Tensor, Tensor | nil", "The next batch of the pass, or nil at its end (then it starts over).", nextWindow),
-        LuaBinding("reset", "windows:reset()", "Starts the pass over.") { a in try windows(a).reset(); return 0 },
+        LuaBinding("reset", "windows:reset()", "Starts the pass over.") { a in
+            try windows(a).reset(); return 0
+        },
         LuaBinding("numBatches", "windows:numBatches() -> int", "Number of batches in one pass (the last may be smaller).") { a in
             a.push(try windows(a).batchCount); return 1
         },
@@ -118,16 +128,18 @@ enum DataBatchBindings {
             }
             a.push(b.x); a.push(b.y)
             return 2
-        },
+        }
     ]
 
     static let windowMeta: [LuaBinding] = [
         LuaBinding("__call", "windows() -> Tensor, Tensor | nil", "Iterator protocol: the next batch, or nil at the end.", nextWindow),
-        LuaBinding("__len", "#windows -> int", "Number of batches in one pass.") { a in a.push(try windows(a).batchCount); return 1 },
+        LuaBinding("__len", "#windows -> int", "Number of batches in one pass.") { a in
+            a.push(try windows(a).batchCount); return 1
+        },
         LuaBinding("__tostring", "tostring(windows) -> string", "Sizes of the evaluation windows.") { a in
             let w = try windows(a)
             a.push("llm.data.EvalWindows(batchSize=\(w.batchSize), blockSize=\(w.blockSize), windows=\(w.windowCount), batches=\(w.batchCount))")
             return 1
-        },
+        }
     ]
 }

@@ -7,9 +7,11 @@ import LLMData
 
 enum DataCorpusBindings {
     static let functions: [LuaBinding] = [
-        LuaBinding("readText",
-                        "llm.data.readText(path: string | {string}, [{format='plain'|'fortunes', separator, maxBytes}]) -> string",
-                        "Reads text files or folders (recursively, sorted; binary files skipped) into one string.") { a in
+        LuaBinding(
+            "readText",
+            "llm.data.readText(path: string | {string}, [{format='plain'|'fortunes', separator, maxBytes}]) -> string",
+            "Reads text files or folders (recursively, sorted; binary files skipped) into one string."
+        ) { a in
             let paths: [String] = a.type(1) == LUA_TTABLE ? try DataLib.stringList(a, 1) : [try a.string(1)]
             for p in paths { try a.checkPath(p, .readTree) }
             let o = try a.options(2, allowed: ["format", "separator", "maxBytes"])
@@ -18,8 +20,10 @@ enum DataCorpusBindings {
             try pushCorpus(a, maxBytes: try maxBytes(o)) { try TextCorpus.read(paths, format: format, separator: separator, maxBytes: $0) }
             return 1
         },
-        LuaBinding("fortunes", "llm.data.fortunes([dir: string], [{separator, maxBytes}]) -> string",
-                        "The quotes of the fortune files in dir (default /usr/share/games/fortunes) joined into one string.") { a in
+        LuaBinding(
+            "fortunes", "llm.data.fortunes([dir: string], [{separator, maxBytes}]) -> string",
+            "The quotes of the fortune files in dir (default /usr/share/games/fortunes) joined into one string."
+        ) { a in
             let optIndex: Int32 = a.type(1) == LUA_TTABLE ? 1 : 2
             let dir = optIndex == 2 ? try a.optString(1) ?? Fortunes.defaultDirectory : Fortunes.defaultDirectory
             try a.checkPath(dir, .readTree)
@@ -27,7 +31,7 @@ enum DataCorpusBindings {
             let separator = try o.string("separator") ?? TextCorpus.defaultSeparator
             try pushCorpus(a, maxBytes: try maxBytes(o)) { try Fortunes.corpus(directory: dir, maxBytes: $0).text(separator: separator) }
             return 1
-        },
+        }
     ]
 
     /// Reads a corpus with `read(maxBytes)` and pushes its text. Sandboxed, it reads at most what the memory

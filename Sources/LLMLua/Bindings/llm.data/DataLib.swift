@@ -9,7 +9,8 @@ import LLMData
 
 enum DataLib: LuaLibrary {
     static let namespace = "llm.data"
-    static let functions: [LuaBinding] = DataCorpusBindings.functions + DataTokenizerBindings.functions
+    static let functions: [LuaBinding] =
+        DataCorpusBindings.functions + DataTokenizerBindings.functions
         + DataBatchBindings.functions
 
     static let charTokenizer = "llm.data.CharTokenizer"
@@ -21,7 +22,7 @@ enum DataLib: LuaLibrary {
         LuaClass(charTokenizer, methods: DataTokenizerBindings.methods, metamethods: DataTokenizerBindings.metamethods),
         LuaClass(byteTokenizer, methods: DataTokenizerBindings.methods, metamethods: DataTokenizerBindings.metamethods),
         LuaClass(batcher, methods: DataBatchBindings.batcherMethods, metamethods: DataBatchBindings.batcherMeta),
-        LuaClass(evalWindows, methods: DataBatchBindings.windowMethods, metamethods: DataBatchBindings.windowMeta),
+        LuaClass(evalWindows, methods: DataBatchBindings.windowMethods, metamethods: DataBatchBindings.windowMeta)
     ]
 
     /// The object of type `name` at `i`, or a type error.

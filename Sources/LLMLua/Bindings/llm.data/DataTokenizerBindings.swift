@@ -8,8 +8,10 @@ import LLMData
 
 enum DataTokenizerBindings {
     static let functions: [LuaBinding] = [
-        LuaBinding("CharTokenizer", "llm.data.CharTokenizer(text: string, [{unk: int | string}]) -> CharTokenizer",
-                        "Character-level tokenizer whose vocabulary is the sorted characters of text; unk maps unknown ones.") { a in
+        LuaBinding(
+            "CharTokenizer", "llm.data.CharTokenizer(text: string, [{unk: int | string}]) -> CharTokenizer",
+            "Character-level tokenizer whose vocabulary is the sorted characters of text; unk maps unknown ones."
+        ) { a in
             let text = try DataLib.utf8String(a, 1, what: "CharTokenizer")
             let o = try a.options(2, allowed: ["unk"])
             var tok = try CharTokenizer(training: text)
@@ -29,20 +31,24 @@ enum DataTokenizerBindings {
             Userdata.push(a.L, tok, typeName: DataLib.charTokenizer)
             return 1
         },
-        LuaBinding("ByteTokenizer", "llm.data.ByteTokenizer() -> ByteTokenizer",
-                        "Byte-level tokenizer: 256 ids, one per UTF-8 byte.") { a in
+        LuaBinding(
+            "ByteTokenizer", "llm.data.ByteTokenizer() -> ByteTokenizer",
+            "Byte-level tokenizer: 256 ids, one per UTF-8 byte."
+        ) { a in
             _ = try a.options(1, allowed: [])
             Userdata.push(a.L, ByteTokenizer(), typeName: DataLib.byteTokenizer)
             return 1
         },
-        LuaBinding("tokenizerFromTable", "llm.data.tokenizerFromTable(t: table) -> CharTokenizer | ByteTokenizer | BPETokenizer",
-                        "Rebuilds a tokenizer from the table its :toTable() returned.") { a in
+        LuaBinding(
+            "tokenizerFromTable", "llm.data.tokenizerFromTable(t: table) -> CharTokenizer | ByteTokenizer | BPETokenizer",
+            "Rebuilds a tokenizer from the table its :toTable() returned."
+        ) { a in
             try a.table(1)
             let tok = try TokenizerCoding.decode(try readTable(a, lua_absindex(a.L, 1)))
             let name = tok is CharTokenizer ? DataLib.charTokenizer : tok is BPETokenizer ? BPELib.typeName : DataLib.byteTokenizer
             Userdata.push(a.L, tok, typeName: name)
             return 1
-        },
+        }
     ]
 
     static let methods: [LuaBinding] = [
@@ -58,9 +64,13 @@ enum DataTokenizerBindings {
             let count = a.isTensor(2) ? try a.tensor(2).count : Int(lua_rawlen(a.L, 2))
             try a.reserve(native: LuaSize.total((count, 8)))
             let text: String
-            if a.type(2) == LUA_TTABLE { text = try tok.decode(try idList(a, 2)) }
-            else if a.isTensor(2) { text = try tok.decode(try a.tensor(2)) }
-            else { throw LuaError.type(2, expected: "llm.Tensor or table") }
+            if a.type(2) == LUA_TTABLE {
+                text = try tok.decode(try idList(a, 2))
+            } else if a.isTensor(2) {
+                text = try tok.decode(try a.tensor(2))
+            } else {
+                throw LuaError.type(2, expected: "llm.Tensor or table")
+            }
             try a.reserve(lua: LuaSize.string(text.utf8.count), native: text.utf8.count)
             DataLib.pushString(a.L, text)
             return 1
@@ -72,7 +82,7 @@ enum DataTokenizerBindings {
         LuaBinding("toTable", "tok:toTable() -> table", "Plain Lua values describing the tokenizer (for checkpoints).") { a in
             pushValue(a.L, try DataLib.tokenizer(a, 1).toJSONObject())
             return 1
-        },
+        }
     ]
 
     static let metamethods: [LuaBinding] = [
@@ -80,7 +90,7 @@ enum DataTokenizerBindings {
             let tok = try DataLib.tokenizer(a, 1)
             a.push("llm.data.\(type(of: tok).typeName)(vocabSize=\(tok.vocabSize))")
             return 1
-        },
+        }
     ]
 
     /// Integer ids from a Lua array.

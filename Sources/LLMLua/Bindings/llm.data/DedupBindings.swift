@@ -11,16 +11,21 @@ enum DedupLib: LuaLibrary {
     static let minhashKeys = ["unit", "shingle", "numPerm", "seed"]
 
     static let functions: [LuaBinding] = [
-        LuaBinding("Exact", "dedup.Exact{[bits=128|64], [name='exactDedup']} -> Stage",
-                        "Exact dedup by a hash of the lowercased, whitespace-collapsed text; keeps the first.") { a in
+        LuaBinding(
+            "Exact", "dedup.Exact{[bits=128|64], [name='exactDedup']} -> Stage",
+            "Exact dedup by a hash of the lowercased, whitespace-collapsed text; keeps the first."
+        ) { a in
             let o = try a.options(1, allowed: ["bits", "name"])
             let bits = try o.integer("bits") ?? 128
             guard bits == 64 || bits == 128 else { throw LuaError.runtime("Invalid 'bits': expected 64 or 128, got \(bits)") }
             PipelineBindings.pushStage(a.L, ordered: ExactDedup(bits: bits, name: try o.string("name") ?? "exactDedup"))
             return 1
         },
-        LuaBinding("MinHash", "dedup.MinHash{[unit='word'|'char'], [shingle=5], [numPerm=128], [seed=1], [threshold=0.8], [bands], [rows], [verify=false], [name='minhashDedup']} -> Stage",
-                        "Near-duplicate dedup with MinHash + LSH banding; keeps the first of each cluster.") { a in
+        LuaBinding(
+            "MinHash",
+            "dedup.MinHash{[unit='word'|'char'], [shingle=5], [numPerm=128], [seed=1], [threshold=0.8], [bands], [rows], [verify=false], [name='minhashDedup']} -> Stage",
+            "Near-duplicate dedup with MinHash + LSH banding; keeps the first of each cluster."
+        ) { a in
             let o = try a.options(1, allowed: minhashKeys + ["threshold", "bands", "rows", "verify", "name"])
             var d = MinHashDedupOptions()
             d.minhash = try minhashOptions(o)
@@ -30,8 +35,10 @@ enum DedupLib: LuaLibrary {
             PipelineBindings.pushStage(a.L, ordered: try MinHashDedup(d, name: try o.string("name") ?? "minhashDedup"))
             return 1
         },
-        LuaBinding("stats", "dedup.stats(stage) -> {seen, duplicates, clusters?, bands?, rows?, memory}",
-                        "Counters of a dedup stage made by dedup.Exact or dedup.MinHash.") { a in
+        LuaBinding(
+            "stats", "dedup.stats(stage) -> {seen, duplicates, clusters?, bands?, rows?, memory}",
+            "Counters of a dedup stage made by dedup.Exact or dedup.MinHash."
+        ) { a in
             let box = try a.object(1, StageBox.self)
             guard case .ordered(let s) = box.step else { throw LuaError.argument(1, "expected a dedup stage, got stage '\(box.step.name)'") }
             lua_createtable(a.L, 0, 6)
@@ -41,11 +48,15 @@ enum DedupLib: LuaLibrary {
                 set("bands", m.bands); set("rows", m.rows); set("memory", m.memoryBytes)
             } else if let e = s as? ExactDedup {
                 set("seen", e.seen); set("duplicates", e.duplicates)
-            } else { throw LuaError.argument(1, "expected a dedup stage, got stage '\(s.name)'") }
+            } else {
+                throw LuaError.argument(1, "expected a dedup stage, got stage '\(s.name)'")
+            }
             return 1
         },
-        LuaBinding("similarity", "dedup.similarity(a, b, [{unit='word', shingle=5, numPerm=128, seed=1}]) -> number",
-                        "MinHash estimate of the Jaccard similarity of two texts' shingle sets.") { a in
+        LuaBinding(
+            "similarity", "dedup.similarity(a, b, [{unit='word', shingle=5, numPerm=128, seed=1}]) -> number",
+            "MinHash estimate of the Jaccard similarity of two texts' shingle sets."
+        ) { a in
             let x = try CleaningLib.text(a, 1), y = try CleaningLib.text(a, 2)
             let o = try minhashOptions(try a.options(3, allowed: minhashKeys))
             a.push(MinHasher(o).similarity(x, y)); return 1
@@ -66,14 +77,16 @@ enum DedupLib: LuaLibrary {
             }
             return 1
         },
-        LuaBinding("optimalBands", "dedup.optimalBands(threshold, numPerm) -> bands, rows",
-                        "LSH bands × rows minimizing false positives + false negatives for the threshold (as datasketch).") { a in
+        LuaBinding(
+            "optimalBands", "dedup.optimalBands(threshold, numPerm) -> bands, rows",
+            "LSH bands × rows minimizing false positives + false negatives for the threshold (as datasketch)."
+        ) { a in
             let t = try a.number(1), p = try a.integer(2)
             guard t > 0 && t < 1 else { throw LuaError.argument(1, "Invalid 'threshold': expected a number in (0, 1), got \(t)") }
             guard (1...4096).contains(p) else { throw LuaError.argument(2, "Invalid 'numPerm': expected an integer in 1...4096, got \(p)") }
             let r = MinHashLSH.optimalBands(threshold: t, numPerm: p)
             a.push(r.bands); a.push(r.rows); return 2
-        },
+        }
     ]
 
     static func hex(_ v: UInt64) -> String {

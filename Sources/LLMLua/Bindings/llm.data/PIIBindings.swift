@@ -9,16 +9,20 @@ enum PIILib: LuaLibrary {
     static let namespace = "llm.data.pii"
 
     static let functions: [LuaBinding] = [
-        LuaBinding("scrub", "pii.scrub(text, [{kinds={'email','phone','ip','creditCard','cnID'}}]) -> string, counts",
-                        "Replaces e-mails, phones, IPs, Luhn-valid card numbers and Chinese IDs by <EMAIL> <PHONE> <IP> <CREDIT_CARD> <CN_ID>.") { a in
+        LuaBinding(
+            "scrub", "pii.scrub(text, [{kinds={'email','phone','ip','creditCard','cnID'}}]) -> string, counts",
+            "Replaces e-mails, phones, IPs, Luhn-valid card numbers and Chinese IDs by <EMAIL> <PHONE> <IP> <CREDIT_CARD> <CN_ID>."
+        ) { a in
             let s = try CleaningLib.text(a, 1)
             let (t, c) = try scrubber(a, 2).0.scrub(s)
             DataLib.pushString(a.L, t)
             pushCounts(a.L, c)
             return 2
         },
-        LuaBinding("Scrubber", "pii.Scrubber{[kinds={...}], [name='pii']} -> Stage",
-                        "A PII scrubbing stage; per-document counts go to meta.pii ('email=1,phone=2').") { a in
+        LuaBinding(
+            "Scrubber", "pii.Scrubber{[kinds={...}], [name='pii']} -> Stage",
+            "A PII scrubbing stage; per-document counts go to meta.pii ('email=1,phone=2')."
+        ) { a in
             let (s, name) = try scrubber(a, 1)
             PipelineBindings.pushStage(a.L, PIIStage(s, name: name))
             return 1
@@ -26,8 +30,10 @@ enum PIILib: LuaLibrary {
         LuaBinding("luhn", "pii.luhn(number: string) -> boolean", "Luhn checksum of the digits (spaces and dashes ignored).") { a in
             a.push(PIIChecks.luhn(try a.string(1))); return 1
         },
-        LuaBinding("chineseID", "pii.chineseID(s: string) -> boolean",
-                        "True for a valid 18-character Chinese resident ID (GB 11643 check character, real birth date).") { a in
+        LuaBinding(
+            "chineseID", "pii.chineseID(s: string) -> boolean",
+            "True for a valid 18-character Chinese resident ID (GB 11643 check character, real birth date)."
+        ) { a in
             a.push(PIIChecks.chineseResidentID(try a.string(1))); return 1
         },
         LuaBinding("isIPv4", "pii.isIPv4(s: string) -> boolean", "True for a dotted-quad IPv4 address.") { a in
@@ -35,7 +41,7 @@ enum PIILib: LuaLibrary {
         },
         LuaBinding("isIPv6", "pii.isIPv6(s: string) -> boolean", "True for an RFC 4291 IPv6 address.") { a in
             a.push(PIIChecks.isIPv6(try a.string(1))); return 1
-        },
+        }
     ]
 
     static func scrubber(_ a: LuaArgs, _ i: Int32) throws -> (PIIScrubber, String) {

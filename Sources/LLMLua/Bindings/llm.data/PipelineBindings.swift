@@ -11,9 +11,11 @@ enum PipelineLib: LuaLibrary {
     static let namespace = "llm.data"
     static let pipelineType = "llm.data.Pipeline"
     static let functions: [LuaBinding] = [
-        LuaBinding("pipeline",
-                        "llm.data.pipeline{reader, step..., [writer], [rejects=path], [threads=n], [chunkSize=n], [quiet=false]} -> Pipeline",
-                        "A document pipeline: a reader, steps (Lua functions doc -> doc|nil, or stages), an optional writer; p:run() returns the report.") { a in
+        LuaBinding(
+            "pipeline",
+            "llm.data.pipeline{reader, step..., [writer], [rejects=path], [threads=n], [chunkSize=n], [quiet=false]} -> Pipeline",
+            "A document pipeline: a reader, steps (Lua functions doc -> doc|nil, or stages), an optional writer; p:run() returns the report."
+        ) { a in
             try a.table(1)
             _ = try PipelineRun.Spec(a, 1, build: false)
             lua_createtable(a.L, 0, 1)
@@ -22,15 +24,19 @@ enum PipelineLib: LuaLibrary {
             lua_setmetatable(a.L, -2)
             return 1
         },
-        LuaBinding("luaStep", "llm.data.luaStep{module: string, fn: string, [name: string]} -> Stage",
-                        "A step running require(module)[fn] in worker Lua states (one per thread); fn(doc) -> doc | text | nil, reason.") { a in
+        LuaBinding(
+            "luaStep", "llm.data.luaStep{module: string, fn: string, [name: string]} -> Stage",
+            "A step running require(module)[fn] in worker Lua states (one per thread); fn(doc) -> doc | text | nil, reason."
+        ) { a in
             let o = try a.options(1, allowed: ["module", "fn", "name"])
             guard let module = try o.string("module") else { throw LuaError.runtime("Invalid 'module': expected a module name, got nil") }
             guard let fn = try o.string("fn") else { throw LuaError.runtime("Invalid 'fn': expected a function name, got nil") }
             let name = try o.string("name") ?? "\(module).\(fn)"
             // load it here first: a missing module or function is an error now, not in a worker
             lua_getglobal(a.L, "require")
-            try a.call(-1, nresults: 1) { lua_pushstring(a.L, module); return 1 }
+            try a.call(-1, nresults: 1) {
+                lua_pushstring(a.L, module); return 1
+            }
             let t = lua_type(a.L, -1) == LUA_TTABLE ? lua_getfield(a.L, -1, fn) : LUA_TNIL
             guard t == LUA_TFUNCTION else {
                 throw LuaError.runtime("llm.data.luaStep: module '\(module)' has no function '\(fn)' (require('\(module)') must return a table holding it)")
@@ -39,15 +45,18 @@ enum PipelineLib: LuaLibrary {
             _ = lua_getfield(a.L, -1, "path"); _ = lua_getfield(a.L, -2, "cpath")
             let path = llms_tostring(a.L, -2).map { String(cString: $0) } ?? ""
             let cpath = llms_tostring(a.L, -1).map { String(cString: $0) } ?? ""
-            PipelineBindings.pushStage(a.L, LuaWorkerStage(module: module, fn: fn, name: name, path: path, cpath: cpath,
-                                                          sandbox: LuaContext.of(a.L).sandbox))
+            PipelineBindings.pushStage(
+                a.L,
+                LuaWorkerStage(
+                    module: module, fn: fn, name: name, path: path, cpath: cpath,
+                    sandbox: LuaContext.of(a.L).sandbox))
             return 1
-        },
+        }
     ]
 
     static let classes = [
         LuaClass(StageBox.luaTypeName, methods: PipelineBindings.stageMethods, metamethods: PipelineBindings.stageMeta),
-        LuaClass(pipelineType, methods: [PipelineRun.run], representation: .table),
+        LuaClass(pipelineType, methods: [PipelineRun.run], representation: .table)
     ]
 }
 
@@ -64,8 +73,10 @@ public enum PipelineBindings {
     }
 
     static let stageMethods: [LuaBinding] = [
-        LuaBinding("process", "stage:process(doc: {text, id, meta} | string) -> doc | nil, reason",
-                        "Runs the stage on one document (for tests and the REPL).") { a in
+        LuaBinding(
+            "process", "stage:process(doc: {text, id, meta} | string) -> doc | nil, reason",
+            "Runs the stage on one document (for tests and the REPL)."
+        ) { a in
             let box = try a.object(1, StageBox.self)
             let doc = try document(a, 2)
             let outcome: StageOutcome
@@ -82,7 +93,7 @@ public enum PipelineBindings {
         },
         LuaBinding("name", "stage:name() -> string", "The stage's name (as shown in the report).") { a in
             DataLib.pushString(a.L, try a.object(1, StageBox.self).step.name); return 1
-        },
+        }
     ]
 
     static let stageMeta: [LuaBinding] = [
@@ -91,7 +102,7 @@ public enum PipelineBindings {
             let kind: String
             if case .ordered = box.step { kind = "ordered" } else { kind = "parallel" }
             DataLib.pushString(a.L, "llm.data.Stage(\(box.step.name), \(kind))"); return 1
-        },
+        }
     ]
 
     /// True when the value at `i` is a table whose metatable is the one registered as `name`.
@@ -151,7 +162,7 @@ public enum PipelineBindings {
                 guard kt == LUA_TSTRING else { llms_pop(L, 2); throw LuaError.runtime("\(what): meta keys must be strings") }
                 switch vt {
                 case LUA_TSTRING, LUA_TNUMBER:
-                    lua_pushvalue(L, -1)              // tolstring on a copy: never convert a number in place
+                    lua_pushvalue(L, -1)  // tolstring on a copy: never convert a number in place
                     doc.meta[text(L, -3)] = text(L, -1)
                     llms_pop(L, 1)
                 case LUA_TBOOLEAN: doc.meta[text(L, -2)] = lua_toboolean(L, -1) != 0 ? "true" : "false"
@@ -182,7 +193,7 @@ public enum PipelineBindings {
             let msg = llms_tostring(L, -1).map { String(cString: $0) } ?? "(error object is not a string)"
             throw LuaError.script(msg)
         }
-        if lua_toboolean(L, -2) == 0 {   // nil or false: dropped
+        if lua_toboolean(L, -2) == 0 {  // nil or false: dropped
             let reason = lua_type(L, -1) == LUA_TSTRING ? text(L, -1) : "dropped by \(name)"
             return .drop(reason: reason)
         }

@@ -14,16 +14,22 @@ enum PipelineReadersLib: LuaLibrary {
     static let jsonlOptions = ["textField", "idField", "fallbackFields", "fill", "invalidUTF8", "maxLineBytes"]
 
     static let functions: [LuaBinding] = [
-        LuaBinding("text", "llm.data.readers.text(path: string | {string}, [{split='file'|'line'|'separator', separator='%', invalidUTF8='repair'|'reject', maxBytes}]) -> Reader",
-                        "Text files or folders (gzip too): one document per file, per line, or per separator line (fortune files).") { a in
+        LuaBinding(
+            "text", "llm.data.readers.text(path: string | {string}, [{split='file'|'line'|'separator', separator='%', invalidUTF8='repair'|'reject', maxBytes}]) -> Reader",
+            "Text files or folders (gzip too): one document per file, per line, or per separator line (fortune files)."
+        ) { a in
             try make(a, kind: "text")
         },
-        LuaBinding("jsonl", "llm.data.readers.jsonl(path: string | {string}, [{textField='text', idField='id', fallbackFields, fill, invalidUTF8, maxLineBytes}]) -> Reader",
-                        "JSON Lines files or folders (gzip too); bad lines and records without text are counted and sent to the rejects file.") { a in
+        LuaBinding(
+            "jsonl", "llm.data.readers.jsonl(path: string | {string}, [{textField='text', idField='id', fallbackFields, fill, invalidUTF8, maxLineBytes}]) -> Reader",
+            "JSON Lines files or folders (gzip too); bad lines and records without text are counted and sent to the rejects file."
+        ) { a in
             try make(a, kind: "jsonl")
         },
-        LuaBinding("list", "llm.data.readers.list(docs: {string | {text, id, meta}}) -> Reader",
-                        "Documents from a Lua list (strings or document tables); ids default to their positions.") { a in
+        LuaBinding(
+            "list", "llm.data.readers.list(docs: {string | {text, id, meta}}) -> Reader",
+            "Documents from a Lua list (strings or document tables); ids default to their positions."
+        ) { a in
             try a.table(1)
             _ = try listDocuments(a.L, 1)
             lua_createtable(a.L, 0, 2)
@@ -31,11 +37,13 @@ enum PipelineReadersLib: LuaLibrary {
             lua_pushvalue(a.L, 1); lua_setfield(a.L, -2, "docs")
             _ = llms_getmetatable_named(a.L, readerType); lua_setmetatable(a.L, -2)
             return 1
-        },
+        }
     ]
 
-    static let classes = [LuaClass(readerType, representation: .table),
-                          LuaClass(PipelineWritersLib.writerType, representation: .table)]
+    static let classes = [
+        LuaClass(readerType, representation: .table),
+        LuaClass(PipelineWritersLib.writerType, representation: .table)
+    ]
 
     /// Checks the arguments (building the reader once) and returns the reader table.
     static func make(_ a: LuaArgs, kind: String) throws -> Int32 {
@@ -52,7 +60,7 @@ enum PipelineReadersLib: LuaLibrary {
         if hasOptions { lua_pushvalue(a.L, 2); lua_setfield(a.L, -2, "options") }
         _ = llms_getmetatable_named(a.L, readerType); lua_setmetatable(a.L, -2)
         let t = lua_gettop(a.L)
-        _ = try build(a, t)   // errors now: missing paths, bad options
+        _ = try build(a, t)  // errors now: missing paths, bad options
         lua_settop(a.L, t)
         return 1
     }
@@ -101,7 +109,7 @@ enum PipelineReadersLib: LuaLibrary {
                 throw LuaError.runtime("Invalid 'fill': expected a function(record) -> text | nil, got \(a.typeName(-1))")
             }
         }
-        lua_rotate(L, oi, -1); llms_pop(L, 1)   // drop the options table, keep fill (if any) on top
+        lua_rotate(L, oi, -1); llms_pop(L, 1)  // drop the options table, keep fill (if any) on top
         if hasFill {
             let fi = lua_gettop(L)
             opts.fill = { doc in
@@ -121,8 +129,10 @@ enum PipelineReadersLib: LuaLibrary {
         for k in 0..<n {
             lua_rawgeti(L, i, lua_Integer(k + 1))
             defer { llms_pop(L, 1) }
-            docs.append(try PipelineBindings.document(L, -1, base: Document(text: "", id: "\(k + 1)"),
-                                                      what: "llm.data.readers.list: entry \(k + 1)"))
+            docs.append(
+                try PipelineBindings.document(
+                    L, -1, base: Document(text: "", id: "\(k + 1)"),
+                    what: "llm.data.readers.list: entry \(k + 1)"))
         }
         return docs
     }
@@ -133,8 +143,10 @@ enum PipelineWritersLib: LuaLibrary {
     static let writerType = "llm.data.Writer"
 
     static let functions: [LuaBinding] = [
-        LuaBinding("jsonl", "llm.data.writers.jsonl(path: string, [{textField='text'}]) -> Writer",
-                        "Writes {id, text, meta} records as JSON Lines, atomically (temporary file, fsync, rename); .gz paths are compressed.") { a in
+        LuaBinding(
+            "jsonl", "llm.data.writers.jsonl(path: string, [{textField='text'}]) -> Writer",
+            "Writes {id, text, meta} records as JSON Lines, atomically (temporary file, fsync, rename); .gz paths are compressed."
+        ) { a in
             let path = try a.path(1, .write)
             let o = try a.options(2, allowed: ["textField"])
             let field = try o.string("textField") ?? "text"
@@ -145,7 +157,7 @@ enum PipelineWritersLib: LuaLibrary {
             DataLib.pushString(a.L, field); lua_setfield(a.L, -2, "textField")
             _ = llms_getmetatable_named(a.L, writerType); lua_setmetatable(a.L, -2)
             return 1
-        },
+        }
     ]
 
     /// Builds the Swift writer for the writer table at `i` (creates its temporary file).

@@ -41,7 +41,7 @@ final class LuaWorkerStage: DocumentStage, @unchecked Sendable {
 
     init(module: String, fn: String, name: String, path: String, cpath: String, sandbox: SandboxPolicy?) {
         self.module = module; self.fn = fn; self.name = name; self.path = path; self.cpath = cpath; self.sandbox = sandbox
-        parentBudget = sandbox == nil ? nil : MemoryAccounts.current as? MemoryBudget   // set by the dispatcher for the caller
+        parentBudget = sandbox == nil ? nil : MemoryAccounts.current as? MemoryBudget  // set by the dispatcher for the caller
     }
 
     func process(_ doc: Document) throws -> StageOutcome {

@@ -36,7 +36,7 @@ enum PipelineRun {
                     throw LuaError.runtime("llm.data.pipeline: keys must be option names or list positions")
                 }
             }
-            let o = LuaOptions(L: L, index: s, arg: 1)   // keys checked above; raw reads, no metamethods
+            let o = LuaOptions(L: L, index: s, arg: 1)  // keys checked above; raw reads, no metamethods
             rejects = try o.string("rejects")
             if let r = rejects { try a.checkPath(r, .write) }
             if let t = try o.integer("threads") {
@@ -63,20 +63,23 @@ enum PipelineRun {
             if n > 1 && PipelineBindings.isInstance(L, -1, PipelineWritersLib.writerType) {
                 last = n - 1
                 if build { writerIndex = lua_gettop(L) } else { llms_pop(L, 1) }
-            } else { llms_pop(L, 1) }
+            } else {
+                llms_pop(L, 1)
+            }
             if last >= 2 {
                 for k in 2...last {
                     lua_rawgeti(L, s, lua_Integer(k))
                     let idx = lua_gettop(L)
                     if lua_type(L, idx) == LUA_TFUNCTION {
-                        if build { steps.append(.ordered(LuaFunctionStage(L: L, index: idx, name: functionName(L, idx, k))))  }
-                        else { llms_pop(L, 1) }
+                        if build { steps.append(.ordered(LuaFunctionStage(L: L, index: idx, name: functionName(L, idx, k)))) } else { llms_pop(L, 1) }
                         continue
                     }
                     let mt = LuaContext.of(L).metatables[StageBox.luaTypeName]
                     guard let box = try Userdata.object(L, idx, typeName: StageBox.luaTypeName, mt: mt) as? StageBox else {
                         let got = a.typeName(idx)
-                        let hint = PipelineBindings.isInstance(L, idx, PipelineWritersLib.writerType) ? " (a writer must be last)"
+                        let hint =
+                            PipelineBindings.isInstance(L, idx, PipelineWritersLib.writerType)
+                            ? " (a writer must be last)"
                             : PipelineBindings.isInstance(L, idx, PipelineReadersLib.readerType) ? " (the reader must be first)" : ""
                         throw LuaError.runtime("llm.data.pipeline: entry \(k) must be a step (a function doc -> doc|nil or an llm.data.Stage), got \(got)\(hint)")
                     }
@@ -97,8 +100,10 @@ enum PipelineRun {
         return "lua step \(k) (\(file):\(ar.linedefined))"
     }
 
-    static let run = LuaBinding("run", "p:run() -> report [, docs]",
-                                     "Runs the pipeline; returns the report table (and prints it unless quiet); without a writer also the kept documents.") { a in
+    static let run = LuaBinding(
+        "run", "p:run() -> report [, docs]",
+        "Runs the pipeline; returns the report table (and prints it unless quiet); without a writer also the kept documents."
+    ) { a in
         let L = a.L
         guard PipelineBindings.isInstance(L, 1, PipelineLib.pipelineType) else { throw LuaError.type(1, expected: PipelineLib.pipelineType) }
         lua_settop(L, 1)
@@ -114,13 +119,16 @@ enum PipelineRun {
         let pipeline = Pipeline(reader: reader, steps: spec.steps, writer: writer, rejects: rejects, options: spec.options)
         let report: PipelineReport
         do {
-            report = try pipeline.run(output: writer != nil ? nil : { doc in
-                // kept documents become Lua tables: stop at the memory limit, not after the run
-                try a.reserve(lua: LuaSize.total((1, LuaSize.table), (doc.text.utf8.count, 1), (3, LuaSize.string(32))))
-                count += 1
-                PipelineBindings.pushDocument(L, doc)
-                lua_rawseti(L, collected, count)
-            })
+            report = try pipeline.run(
+                output: writer != nil
+                    ? nil
+                    : { doc in
+                        // kept documents become Lua tables: stop at the memory limit, not after the run
+                        try a.reserve(lua: LuaSize.total((1, LuaSize.table), (doc.text.utf8.count, 1), (3, LuaSize.string(32))))
+                        count += 1
+                        PipelineBindings.pushDocument(L, doc)
+                        lua_rawseti(L, collected, count)
+                    })
         } catch let e as PipelineError {
             if case LuaError.script(let m)? = e.underlying as? LuaError {
                 throw LuaError.script("pipeline: step '\(e.stage)' failed on document '\(e.documentID)': \(m)")
@@ -130,7 +138,9 @@ enum PipelineRun {
         pushReport(L, report)
         if !spec.quiet {
             lua_getglobal(L, "print")
-            try a.call(-1, nresults: 0) { DataLib.pushString(L, report.formatted()); return 1 }
+            try a.call(-1, nresults: 0) {
+                DataLib.pushString(L, report.formatted()); return 1
+            }
             llms_pop(L, 1)
         }
         if writer == nil { lua_pushvalue(L, collected); return 2 }
@@ -150,8 +160,10 @@ enum PipelineRun {
             lua_createtable(L, 0, 10)
             DataLib.pushString(L, s.name); lua_setfield(L, -2, "name")
             DataLib.pushString(L, s.kind); lua_setfield(L, -2, "kind")
-            for (key, v) in [("documentsIn", s.documentsIn), ("documentsOut", s.documentsOut), ("dropped", s.dropped),
-                             ("bytesIn", s.bytesIn), ("bytesOut", s.bytesOut)] {
+            for (key, v) in [
+                ("documentsIn", s.documentsIn), ("documentsOut", s.documentsOut), ("dropped", s.dropped),
+                ("bytesIn", s.bytesIn), ("bytesOut", s.bytesOut)
+            ] {
                 lua_pushinteger(L, lua_Integer(v)); lua_setfield(L, -2, key)
             }
             lua_pushnumber(L, s.seconds); lua_setfield(L, -2, "seconds")

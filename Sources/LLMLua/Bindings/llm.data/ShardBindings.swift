@@ -26,27 +26,33 @@ enum ShardBindings: LuaLibrary {
     }
 
     static let functions: [LuaBinding] = [
-        LuaBinding("ShardWriter", "llm.data.ShardWriter(folder: string, {vocabSize, valFraction=0, shardTokens=5e7, seed=0}) -> ShardWriter",
-          "Writes documents of token ids into train/val token shards (split by document) and shards.json.") { a in
+        LuaBinding(
+            "ShardWriter", "llm.data.ShardWriter(folder: string, {vocabSize, valFraction=0, shardTokens=5e7, seed=0}) -> ShardWriter",
+            "Writes documents of token ids into train/val token shards (split by document) and shards.json."
+        ) { a in
             let folder = try a.path(1, .write)
             let o = try a.options(2, allowed: ["vocabSize", "valFraction", "shardTokens", "seed"])
             guard let vocab = try o.integer("vocabSize") else { throw LuaError.runtime("ShardWriter: missing option 'vocabSize'") }
-            let w = try ShardSetWriter(folder: folder, vocabSize: vocab, valFraction: o.number("valFraction") ?? 0,
-                                       shardTokens: o.integer("shardTokens") ?? 50_000_000, seed: UInt64(bitPattern: Int64(o.integer("seed") ?? 0)))
+            let w = try ShardSetWriter(
+                folder: folder, vocabSize: vocab, valFraction: o.number("valFraction") ?? 0,
+                shardTokens: o.integer("shardTokens") ?? 50_000_000, seed: UInt64(bitPattern: Int64(o.integer("seed") ?? 0)))
             Userdata.push(a.L, w, typeName: ShardSetWriter.luaTypeName); return 1
         },
-        LuaBinding("ShardLoader", "llm.data.ShardLoader(folder: string, {batchSize, blockSize, split='train', seed=0, rank=0, worldSize=1, prefetch=2}) -> ShardLoader",
-          "Shuffled, rank-sharded, prefetching (x, y) batches from a shard folder; :state()/:setState() resume exactly.") { a in
+        LuaBinding(
+            "ShardLoader", "llm.data.ShardLoader(folder: string, {batchSize, blockSize, split='train', seed=0, rank=0, worldSize=1, prefetch=2}) -> ShardLoader",
+            "Shuffled, rank-sharded, prefetching (x, y) batches from a shard folder; :state()/:setState() resume exactly."
+        ) { a in
             let folder = try a.path(1, .readTree)
             let o = try a.options(2, allowed: ["batchSize", "blockSize", "split", "seed", "rank", "worldSize", "prefetch"])
             guard let bs = try o.integer("batchSize"), let t = try o.integer("blockSize") else {
                 throw LuaError.runtime("ShardLoader: options 'batchSize' and 'blockSize' are required")
             }
             let split = try ShardSplit(folder: folder, split: o.string("split") ?? "train")
-            let loader = try ShardLoader(split: split, batchSize: bs, blockSize: t, seed: UInt64(bitPattern: Int64(o.integer("seed") ?? 0)),
-                                         rank: o.integer("rank") ?? 0, worldSize: o.integer("worldSize") ?? 1, prefetch: o.integer("prefetch") ?? 2)
+            let loader = try ShardLoader(
+                split: split, batchSize: bs, blockSize: t, seed: UInt64(bitPattern: Int64(o.integer("seed") ?? 0)),
+                rank: o.integer("rank") ?? 0, worldSize: o.integer("worldSize") ?? 1, prefetch: o.integer("prefetch") ?? 2)
             Userdata.push(a.L, loader, typeName: ShardLoader.luaTypeName); return 1
-        },
+        }
     ]
 
     static let writerMethods: [LuaBinding] = [
@@ -60,7 +66,7 @@ enum ShardBindings: LuaLibrary {
             lua_pushinteger(a.L, lua_Integer((m["val"] as? [Any])?.count ?? 0)); lua_setfield(a.L, -2, "val")
             lua_pushinteger(a.L, lua_Integer(m["documents"] as? Int ?? 0)); lua_setfield(a.L, -2, "documents")
             return 1
-        },
+        }
     ]
 
     static let loaderMethods: [LuaBinding] = [
@@ -90,9 +96,11 @@ enum ShardBindings: LuaLibrary {
             guard i >= 1 else { throw LuaError.argument(2, "expected a batch index >= 1, got \(i)") }
             let batch = try loader.batch(at: i - 1)
             a.push(batch.x); a.push(batch.y); return 2
-        },
+        }
     ]
 
-    static let classes = [LuaClass(ShardSetWriter.luaTypeName, methods: writerMethods),
-                          LuaClass(ShardLoader.luaTypeName, methods: loaderMethods)]
+    static let classes = [
+        LuaClass(ShardSetWriter.luaTypeName, methods: writerMethods),
+        LuaClass(ShardLoader.luaTypeName, methods: loaderMethods)
+    ]
 }

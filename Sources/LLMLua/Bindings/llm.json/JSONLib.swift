@@ -9,8 +9,10 @@ enum JSONLib: LuaLibrary {
     static let namespace = "llm.json"
 
     static let functions: [LuaBinding] = [
-        LuaBinding("encode", "llm.json.encode(value, [{indent: boolean = false, sortKeys: boolean = true}]) -> string",
-                   "JSON text of a Lua value; tables with keys 1..n are arrays, other tables objects.") { a in
+        LuaBinding(
+            "encode", "llm.json.encode(value, [{indent: boolean = false, sortKeys: boolean = true}]) -> string",
+            "JSON text of a Lua value; tables with keys 1..n are arrays, other tables objects."
+        ) { a in
             let o = try a.options(2, allowed: ["indent", "sortKeys"])
             let indent = try o.bool("indent") ?? false
             let sortKeys = try o.bool("sortKeys") ?? true
@@ -20,8 +22,10 @@ enum JSONLib: LuaLibrary {
             LuaJSON.pushString(a.L, try JSONWriter.string(v, indent: indent ? 2 : 0, sortKeys: sortKeys))
             return 1
         },
-        LuaBinding("decode", "llm.json.decode(text: string) -> value",
-                   "The Lua value of JSON text; null becomes llm.json.null, empty arrays are marked arrays.") { a in
+        LuaBinding(
+            "decode", "llm.json.decode(text: string) -> value",
+            "The Lua value of JSON text; null becomes llm.json.null, empty arrays are marked arrays."
+        ) { a in
             guard a.type(1) == LUA_TSTRING else { throw LuaError.type(1, expected: "string") }
             var len = 0
             guard let p = lua_tolstring(a.L, 1, &len) else { throw LuaError.type(1, expected: "string") }
@@ -29,7 +33,7 @@ enum JSONLib: LuaLibrary {
             do {
                 v = try p.withMemoryRebound(to: UInt8.self, capacity: len) {
                     let text = UnsafeBufferPointer(start: $0, count: len)
-                    let need = LuaJSON.decodeEstimate(text)   // checked before the parse tree and the tables exist
+                    let need = LuaJSON.decodeEstimate(text)  // checked before the parse tree and the tables exist
                     try a.reserve(lua: need.lua, native: need.native)
                     return try JSONParser.parse(text, maxDepth: LuaJSON.maxDepth)
                 }
@@ -37,8 +41,10 @@ enum JSONLib: LuaLibrary {
             try LuaJSON.push(a.L, v)
             return 1
         },
-        LuaBinding("array", "llm.json.array([t: table]) -> table",
-                   "Marks t (default: a new table) to encode as a JSON array even when empty; returns it.") { a in
+        LuaBinding(
+            "array", "llm.json.array([t: table]) -> table",
+            "Marks t (default: a new table) to encode as a JSON array even when empty; returns it."
+        ) { a in
             if a.isNoneOrNil(1) { lua_createtable(a.L, 0, 0) } else { try a.table(1); lua_pushvalue(a.L, 1) }
             if lua_getmetatable(a.L, -1) != 0 {
                 let marked = LuaJSON.isRegistryValue(a.L, -1, LuaJSON.arrayKey)
@@ -49,7 +55,7 @@ enum JSONLib: LuaLibrary {
             lua_getfield(a.L, llms_registryindex(), LuaJSON.arrayKey)
             lua_setmetatable(a.L, -2)
             return 1
-        },
+        }
     ]
 
     static let readOnly = LuaBinding("__newindex", "llm.json.null.__newindex", "llm.json.null is read-only.") { _ in
@@ -62,11 +68,11 @@ enum JSONLib: LuaLibrary {
     /// Creates the null sentinel and the array mark (in the registry) and sets `llm.json.null`.
     static func open(_ vm: LuaVM) throws {
         let L = vm.L
-        lua_createtable(L, 0, 0)                       // array mark metatable
+        lua_createtable(L, 0, 0)  // array mark metatable
         lua_pushstring(L, "llm.json.array"); lua_setfield(L, -2, "__name")
         lua_setfield(L, llms_registryindex(), LuaJSON.arrayKey)
 
-        lua_createtable(L, 0, 0)                       // null sentinel
+        lua_createtable(L, 0, 0)  // null sentinel
         lua_createtable(L, 0, 4)
         lua_pushstring(L, "llm.json.null"); lua_setfield(L, -2, "__name")
         pushBinding(L, nullToString, key: "llm.json.null.__tostring"); lua_setfield(L, -2, "__tostring")

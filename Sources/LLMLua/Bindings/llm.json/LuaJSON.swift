@@ -14,7 +14,7 @@ enum LuaJSON {
 
     /// True when the value at `idx` is the registry value stored under `key` (raw identity).
     static func isRegistryValue(_ L: OpaquePointer, _ idx: Int32, _ key: String) -> Bool {
-        let idx = lua_absindex(L, idx)   // before the push below shifts relative indices
+        let idx = lua_absindex(L, idx)  // before the push below shifts relative indices
         lua_getfield(L, llms_registryindex(), key)
         defer { llms_pop(L, 1) }
         return lua_rawequal(L, idx, -1) != 0
@@ -60,12 +60,14 @@ enum LuaJSON {
         return (v, walk.textBytes)
     }
 
-    private static func value(_ L: OpaquePointer, _ idx: Int32, path: String, depth: Int,
-                              walk: inout Walk, fn: String) throws -> JSONValue {
+    private static func value(
+        _ L: OpaquePointer, _ idx: Int32, path: String, depth: Int,
+        walk: inout Walk, fn: String
+    ) throws -> JSONValue {
         func fail(_ m: String) -> LuaError { LuaError.runtime("\(fn): \(m) at \(path)") }
         var len = 0
         if lua_type(L, idx) == LUA_TSTRING { _ = lua_tolstring(L, idx, &len) }
-        try walk.count(len &+ 2 * depth &+ 26)   // text: the string (or a number), separators and indent
+        try walk.count(len &+ 2 * depth &+ 26)  // text: the string (or a number), separators and indent
         switch lua_type(L, idx) {
         case LUA_TNIL, LUA_TNONE: return .null
         case LUA_TBOOLEAN: return .bool(lua_toboolean(L, idx) != 0)
@@ -111,8 +113,10 @@ enum LuaJSON {
         }
     }
 
-    private static func table(_ L: OpaquePointer, _ idx: Int32, path: String, depth: Int,
-                              walk: inout Walk, fn: String) throws -> JSONValue {
+    private static func table(
+        _ L: OpaquePointer, _ idx: Int32, path: String, depth: Int,
+        walk: inout Walk, fn: String
+    ) throws -> JSONValue {
         var count = 0, maxInt: lua_Integer = 0, stringKeys = 0
         var badKey: String? = nil
         lua_pushnil(L)
@@ -169,20 +173,20 @@ enum LuaJSON {
         var inString = false, escaped = false
         for c in text {
             if inString {
-                if escaped { escaped = false } else if c == 0x5C { escaped = true } else if c == 0x22 { inString = false }
-                else { stringBytes += 1 }
+                if escaped { escaped = false } else if c == 0x5C { escaped = true } else if c == 0x22 { inString = false } else { stringBytes += 1 }
                 continue
             }
             switch c {
             case 0x22: inString = true; strings += 1
-            case 0x2C: values += 1                        // ,
-            case 0x3A: members += 1                       // :
-            case 0x5B, 0x7B: containers += 1; values += 1 // [ {
+            case 0x2C: values += 1  // ,
+            case 0x3A: members += 1  // :
+            case 0x5B, 0x7B: containers += 1; values += 1  // [ {
             default: break
             }
         }
-        let lua = LuaSize.total((containers, LuaSize.table), (values, LuaSize.arraySlot), (members, LuaSize.hashEntry),
-                                (strings, LuaSize.string(0)), (stringBytes, 1))
+        let lua = LuaSize.total(
+            (containers, LuaSize.table), (values, LuaSize.arraySlot), (members, LuaSize.hashEntry),
+            (strings, LuaSize.string(0)), (stringBytes, 1))
         let native = LuaSize.total((values, 64), (members, 48), (containers, 64), (strings, 48), (stringBytes, 1))
         return (lua, native)
     }

@@ -12,8 +12,10 @@ enum AutogradBindings {
     }
 
     static let methods: [LuaBinding] = [
-        LuaBinding("backward", "t:backward([gradient: Tensor], [{retainGraph=false}])",
-                   "Back-propagates from t (a one-element tensor unless gradient is given), accumulating into leaves' .grad.") { a in
+        LuaBinding(
+            "backward", "t:backward([gradient: Tensor], [{retainGraph=false}])",
+            "Back-propagates from t (a one-element tensor unless gradient is given), accumulating into leaves' .grad."
+        ) { a in
             let t = try a.tensor(1)
             let g = a.isTensor(2) ? try a.tensor(2) : nil
             if g == nil && !a.isNoneOrNil(2) && a.type(2) != LUA_TTABLE { throw LuaError.type(2, expected: "llm.Tensor or options table") }
@@ -29,7 +31,9 @@ enum AutogradBindings {
             try t.setRequiresGrad(a.optBool(2, true))
             a.push(t); return 1
         },
-        LuaBinding("zeroGrad", "t:zeroGrad()", "Clears t.grad.") { a in try a.tensor(1).zeroGrad(); return 0 },
+        LuaBinding("zeroGrad", "t:zeroGrad()", "Clears t.grad.") { a in
+            try a.tensor(1).zeroGrad(); return 0
+        },
         LuaBinding("add_", "t:add_(other: Tensor | number, [{alpha=1}]) -> t", "In place: t += alpha * other.") { a in
             let t = try a.tensor(1), o = try a.tensorOrNumber(2)
             let alpha = try a.options(3, allowed: ["alpha"]).number("alpha") ?? 1
@@ -42,7 +46,9 @@ enum AutogradBindings {
         LuaBinding("fill_", "t:fill_(value: number) -> t", "In place: sets every element to value.") { a in
             a.push(try a.tensor(1).fillInPlace(a.number(2))); return 1
         },
-        LuaBinding("zero_", "t:zero_() -> t", "In place: sets every element to 0.") { a in a.push(try a.tensor(1).zeroInPlace()); return 1 },
+        LuaBinding("zero_", "t:zero_() -> t", "In place: sets every element to 0.") { a in
+            a.push(try a.tensor(1).zeroInPlace()); return 1
+        },
         LuaBinding("clamp_", "t:clamp_([min: number], [max: number]) -> t", "In place clamp.") { a in
             let t = try a.tensor(1)
             a.push(try t.clampInPlace(min: a.isNoneOrNil(2) ? nil : a.number(2), max: a.isNoneOrNil(3) ? nil : a.number(3))); return 1
@@ -54,7 +60,7 @@ enum AutogradBindings {
             let std = try a.optNumber(3, 1)
             guard std >= 0 else { throw LuaError.argument(3, "std must be non-negative, got \(std)") }
             a.push(try a.tensor(1).normalInPlace(mean: a.optNumber(2, 0), std: std)); return 1
-        },
+        }
     ]
 
     static let functions: [LuaBinding] = [
@@ -78,15 +84,19 @@ enum AutogradBindings {
             for (i, k) in PrimitiveKind.allCases.enumerated() { lua_pushstring(a.L, k.rawValue); lua_rawseti(a.L, -2, lua_Integer(i + 1)) }
             return 1
         },
-        LuaBinding("gradcheck", "llm.gradcheck(fn: function, inputs: {Tensor}, [{eps=1e-3, atol=1e-2, rtol=1e-2}]) -> boolean, string",
-                   "Compares autograd gradients of fn(inputs...) with central finite differences; returns ok and a report.") { a in
+        LuaBinding(
+            "gradcheck", "llm.gradcheck(fn: function, inputs: {Tensor}, [{eps=1e-3, atol=1e-2, rtol=1e-2}]) -> boolean, string",
+            "Compares autograd gradients of fn(inputs...) with central finite differences; returns ok and a report."
+        ) { a in
             try a.function(1)
             let inputs = try a.tensorList(2)
             let o = try a.options(3, allowed: ["eps", "atol", "rtol"])
             let eps = try o.number("eps") ?? 1e-3, atol = try o.number("atol") ?? 1e-2, rtol = try o.number("rtol") ?? 1e-2
             guard eps > 0, atol >= 0, rtol >= 0 else { throw LuaError.runtime("Invalid tolerances: eps must be positive and atol, rtol non-negative") }
             let result = try GradCheck.run(inputs: inputs, eps: eps, atol: atol, rtol: rtol) { xs in
-                try a.call(1, nresults: 1) { for x in xs { a.push(x) }; return Int32(xs.count) }
+                try a.call(1, nresults: 1) {
+                    for x in xs { a.push(x) }; return Int32(xs.count)
+                }
                 defer { llms_pop(a.L, 1) }
                 guard let out = try Userdata.tensor(a.L, -1) else {
                     throw LuaError.runtime("gradcheck: fn must return an llm.Tensor, got \(a.typeName(-1))")
@@ -94,6 +104,6 @@ enum AutogradBindings {
                 return out
             }
             a.push(result.passed); a.push(result.report); return 2
-        },
+        }
     ]
 }

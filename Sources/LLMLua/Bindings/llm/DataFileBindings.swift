@@ -9,9 +9,11 @@ enum DataFileLib: LuaLibrary {
     static let namespace = "llm"
 
     static let functions: [LuaBinding] = [
-        LuaBinding("loadData",
-                   "llm.loadData(text: string, [{name: string, maxInstructions: integer, maxMemory: integer, maxSeconds: number}]) -> value, globals",
-                   "Evaluates a Lua data file's text in a bare bounded state (no libraries); returns its result and globals as plain tables.") { a in
+        LuaBinding(
+            "loadData",
+            "llm.loadData(text: string, [{name: string, maxInstructions: integer, maxMemory: integer, maxSeconds: number}]) -> value, globals",
+            "Evaluates a Lua data file's text in a bare bounded state (no libraries); returns its result and globals as plain tables."
+        ) { a in
             var n = 0
             guard a.type(1) == LUA_TSTRING, let p = lua_tolstring(a.L, 1, &n) else {
                 throw LuaError.type(1, expected: "string")
@@ -39,7 +41,7 @@ enum DataFileLib: LuaLibrary {
             push(a.L, result.value)
             push(a.L, result.globals)
             return 2
-        },
+        }
     ]
 
     /// Pushes `v` (nil for nil) as fresh Lua values; depth is bounded by the reader's maxDepth.

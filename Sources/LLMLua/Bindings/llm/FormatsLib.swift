@@ -13,8 +13,10 @@ enum FormatsLib: LuaLibrary {
     static let namespace = "llm"
 
     static let functions: [LuaBinding] = [
-        LuaBinding("save", "llm.save(path: string, tensors: {name = Tensor}, [{metadata: {string = string}}])",
-                   "Writes tensors to a safetensors file atomically (metadata gets format = 'pt' by default).") { a in
+        LuaBinding(
+            "save", "llm.save(path: string, tensors: {name = Tensor}, [{metadata: {string = string}}])",
+            "Writes tensors to a safetensors file atomically (metadata gets format = 'pt' by default)."
+        ) { a in
             let path = try a.path(1, .write)
             let tensors = try tensorMap(a, 2, arg: 2, what: nil)
             let o = try a.options(3, allowed: ["metadata"])
@@ -29,8 +31,10 @@ enum FormatsLib: LuaLibrary {
             try Safetensors.write(tensors, metadata: metadata, to: path)
             return 0
         },
-        LuaBinding("load", "llm.load(path: string, [{metadata: boolean}]) -> {name = Tensor}, [{string = string}]",
-                   "Reads a safetensors file (validated as untrusted): its tensors; with {metadata = true} also its metadata.") { a in
+        LuaBinding(
+            "load", "llm.load(path: string, [{metadata: boolean}]) -> {name = Tensor}, [{string = string}]",
+            "Reads a safetensors file (validated as untrusted): its tensors; with {metadata = true} also its metadata."
+        ) { a in
             let path = try a.path(1, .read)
             // one result by default, so `m:loadStateDict(llm.load(p))` passes no stray second argument
             let withMetadata = try a.options(2, allowed: ["metadata"]).bool("metadata") ?? false
@@ -39,7 +43,7 @@ enum FormatsLib: LuaLibrary {
             guard withMetadata else { return 1 }
             pushStringMap(a.L, file.metadata)
             return 2
-        },
+        }
     ]
 
     /// Reads the table at `idx` as name -> tensor. `what` qualifies messages (`files['m.safetensors']`).

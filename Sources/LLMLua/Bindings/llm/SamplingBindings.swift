@@ -39,13 +39,15 @@ enum SamplingBindings {
             let (v, i) = try t.sort(dim: d, descending: a.optBool(3, false))
             a.push(v); a.push(i); return 2
         },
-        LuaBinding("topk", "t:topk(k: int, [dim: int], [largest: boolean]) -> Tensor, Tensor", "The k largest (default) values along dim (default last) and their 0-based indices.") { a in
+        LuaBinding("topk", "t:topk(k: int, [dim: int], [largest: boolean]) -> Tensor, Tensor", "The k largest (default) values along dim (default last) and their 0-based indices.")
+        { a in
             let t = try a.tensor(1)
             let d = try a.optDim(3, rank: t.rank) ?? -1
             let (v, i) = try t.topk(a.integer(2), dim: d, largest: a.optBool(4, true))
             a.push(v); a.push(i); return 2
         },
-        LuaBinding("multinomial", "probs:multinomial(n: int, [{generator}]) -> Tensor", "n 0-based class ids drawn (with replacement) from each row of non-negative weights.") { a in
+        LuaBinding("multinomial", "probs:multinomial(n: int, [{generator}]) -> Tensor", "n 0-based class ids drawn (with replacement) from each row of non-negative weights.") {
+            a in
             let t = try a.tensor(1)
             a.push(try t.multinomial(a.integer(2), generator: generatorOption(a, 3))); return 1
         },
@@ -54,14 +56,14 @@ enum SamplingBindings {
         },
         LuaBinding("orthogonal_", "t:orthogonal_([gain: number]) -> t", "In place: a (semi-)orthogonal matrix scaled by gain.") { a in
             a.push(try a.tensor(1).orthogonalInPlace(gain: a.optNumber(2, 1))); return 1
-        },
+        }
     ]
 
     static let functions: [LuaBinding] = [
         LuaBinding("Generator", "llm.Generator(seed: int) -> Generator", "A seeded random stream independent of llm.manualSeed (for sampling).") { a in
             Userdata.push(a.L, Generator(seed: UInt64(bitPattern: Int64(try a.integer(1)))), typeName: Generator.luaTypeName)
             return 1
-        },
+        }
     ]
 
     static let generatorMethods: [LuaBinding] = [
@@ -77,7 +79,7 @@ enum SamplingBindings {
             guard s.count == 6 else { throw LuaError.argument(2, "expected a state of 6 integers from g:state(), got \(s.count)") }
             g.state = s.map { UInt64(bitPattern: Int64($0)) }
             return 0
-        },
+        }
     ]
 
 }

@@ -8,7 +8,7 @@ import LLMCore
 import LLMIO
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum SystemBindings {
@@ -48,19 +48,25 @@ enum SystemBindings {
             do { try Files.makeDirectories(path, what: "makeDirs") } catch let e as FileError { throw LuaError.runtime(e.message) }
             return 0
         },
-        LuaBinding("getThreads", "llm.getThreads() -> int", "The number of BLAS threads.") { a in a.push(BLAS.threads); return 1 },
-        LuaBinding("system", "llm.system() -> table",
-                   "What this process runs on, for bug reports and benchmark records: cpu (brand string), vendor, family, model, simd ('baseline', 'avx2' or 'avx512': what the CPU and OS support), features (list: sse4_2, avx, fma, avx2, avx512f/bw/vl/dq, avx512_bf16, avx512_fp16, avx512_vnni, avx_vnni, amx_*), kernels (the SIMD kernel version in use; LLMSCRIPT_NO_AVX2=1 / LLMSCRIPT_NO_AVX512=1 lower it), blasCore (OpenBLAS's kernels, e.g. 'Haswell', 'SkylakeX'), blasCoreChoice ('openblas', 'llmscript' when the binary forced a better core for the CPU's features, 'user' for OPENBLAS_CORETYPE), blasConfig (OpenBLAS's build line), threads (BLAS threads).") { a in
+        LuaBinding("getThreads", "llm.getThreads() -> int", "The number of BLAS threads.") { a in
+            a.push(BLAS.threads); return 1
+        },
+        LuaBinding(
+            "system", "llm.system() -> table",
+            "What this process runs on, for bug reports and benchmark records: cpu (brand string), vendor, family, model, simd ('baseline', 'avx2' or 'avx512': what the CPU and OS support), features (list: sse4_2, avx, fma, avx2, avx512f/bw/vl/dq, avx512_bf16, avx512_fp16, avx512_vnni, avx_vnni, amx_*), kernels (the SIMD kernel version in use; LLMSCRIPT_NO_AVX2=1 / LLMSCRIPT_NO_AVX512=1 lower it), blasCore (OpenBLAS's kernels, e.g. 'Haswell', 'SkylakeX'), blasCoreChoice ('openblas', 'llmscript' when the binary forced a better core for the CPU's features, 'user' for OPENBLAS_CORETYPE), blasConfig (OpenBLAS's build line), threads (BLAS threads)."
+        ) { a in
             let id = RuntimeIdentity.current, L = a.L
             lua_createtable(L, 0, 12)
-            let strings = [("cpu", id.cpu.brand), ("vendor", id.cpu.vendor), ("simd", id.cpu.simd.name), ("kernels", id.kernels.name),
-                           ("blasCore", id.blasCore), ("blasCoreChoice", id.blasCoreChoice.rawValue), ("blasConfig", id.blasConfig)]
+            let strings = [
+                ("cpu", id.cpu.brand), ("vendor", id.cpu.vendor), ("simd", id.cpu.simd.name), ("kernels", id.kernels.name),
+                ("blasCore", id.blasCore), ("blasCoreChoice", id.blasCoreChoice.rawValue), ("blasConfig", id.blasConfig)
+            ]
             for (k, v) in strings { a.push(v); lua_setfield(L, -2, k) }
             for (k, v) in [("family", id.cpu.family), ("model", id.cpu.model), ("threads", id.threads)] { a.push(v); lua_setfield(L, -2, k) }
             lua_createtable(L, Int32(id.cpu.features.count), 0)
             for (i, f) in id.cpu.features.enumerated() { a.push(f); lua_rawseti(L, -2, lua_Integer(i + 1)) }
             lua_setfield(L, -2, "features")
             return 1
-        },
+        }
     ]
 }

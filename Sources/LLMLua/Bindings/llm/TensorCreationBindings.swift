@@ -5,7 +5,7 @@ import CLuaShim
 import LLMCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 enum TensorCreationBindings {
@@ -18,8 +18,10 @@ enum TensorCreationBindings {
         return 1
     }
 
-    static func sized(_ name: String, _ sig: String, _ doc: String, extra: [String] = [],
-                      _ make: @escaping @Sendable ([Int], LuaOptions) throws -> Tensor) -> LuaBinding {
+    static func sized(
+        _ name: String, _ sig: String, _ doc: String, extra: [String] = [],
+        _ make: @escaping @Sendable ([Int], LuaOptions) throws -> Tensor
+    ) -> LuaBinding {
         LuaBinding(name, sig, doc) { a in
             let (shape, next) = try a.shape(from: 1)
             if !a.isNoneOrNil(next) && a.type(next) != LUA_TTABLE {
@@ -31,8 +33,10 @@ enum TensorCreationBindings {
     }
 
     static let functions: [LuaBinding] = [
-        LuaBinding("tensor", "llm.tensor(data: number | nested table, [{dtype, requiresGrad}]) -> Tensor",
-                   "A tensor from a number or nested tables of numbers: llm.tensor{{1, 2}, {3, 4}}.") { a in
+        LuaBinding(
+            "tensor", "llm.tensor(data: number | nested table, [{dtype, requiresGrad}]) -> Tensor",
+            "A tensor from a number or nested tables of numbers: llm.tensor{{1, 2}, {3, 4}}."
+        ) { a in
             let o = try a.options(2, allowed: creationOptions)
             let dtype = try o.dtype() ?? .float32
             let t: Tensor
@@ -54,15 +58,19 @@ enum TensorCreationBindings {
         sized("ones", "llm.ones(size...: int | {int}, [{dtype, requiresGrad}]) -> Tensor", "A tensor of ones.") { s, o in
             try Tensor.ones(s, dtype: o.dtype() ?? .float32)
         },
-        LuaBinding("full", "llm.full(size: {int}, value: number, [{dtype, requiresGrad}]) -> Tensor",
-                   "A tensor filled with value.") { a in
+        LuaBinding(
+            "full", "llm.full(size: {int}, value: number, [{dtype, requiresGrad}]) -> Tensor",
+            "A tensor filled with value."
+        ) { a in
             let shape = try a.intList(1)
             let v = try a.number(2)
             let o = try a.options(3, allowed: creationOptions)
             return try finish(a, Tensor.full(shape, v, dtype: o.dtype() ?? .float32), o)
         },
-        LuaBinding("arange", "llm.arange([start: number,] end: number, [step: number], [{dtype, requiresGrad}]) -> Tensor",
-                   "Values from start (default 0) up to but excluding end, by step (default 1).") { a in
+        LuaBinding(
+            "arange", "llm.arange([start: number,] end: number, [step: number], [{dtype, requiresGrad}]) -> Tensor",
+            "Values from start (default 0) up to but excluding end, by step (default 1)."
+        ) { a in
             var nums: [Double] = []
             var i: Int32 = 1
             while a.type(i) == LUA_TNUMBER && nums.count < 3 { nums.append(try a.number(i)); i += 1 }
@@ -71,8 +79,10 @@ enum TensorCreationBindings {
             let (start, end, step) = nums.count == 1 ? (0, nums[0], 1) : (nums[0], nums[1], nums.count > 2 ? nums[2] : 1)
             return try finish(a, Tensor.arange(start, end, step, dtype: o.dtype() ?? .float32), o)
         },
-        LuaBinding("linspace", "llm.linspace(start: number, end: number, steps: int, [{requiresGrad}]) -> Tensor",
-                   "steps evenly spaced values from start to end inclusive.") { a in
+        LuaBinding(
+            "linspace", "llm.linspace(start: number, end: number, steps: int, [{requiresGrad}]) -> Tensor",
+            "steps evenly spaced values from start to end inclusive."
+        ) { a in
             let o = try a.options(4, allowed: ["requiresGrad"])
             return try finish(a, Tensor.linspace(a.number(1), a.number(2), a.integer(3)), o)
         },
@@ -83,16 +93,22 @@ enum TensorCreationBindings {
             let o = try a.options(m == nil ? 2 : 3, allowed: creationOptions)
             return try finish(a, Tensor.eye(n, m, dtype: o.dtype() ?? .float32), o)
         },
-        sized("rand", "llm.rand(size...: int | {int}, [{low, high, requiresGrad}]) -> Tensor",
-              "Uniform random values in [low, high) (default [0, 1)), from the seeded generator.", extra: ["low", "high"]) { s, o in
+        sized(
+            "rand", "llm.rand(size...: int | {int}, [{low, high, requiresGrad}]) -> Tensor",
+            "Uniform random values in [low, high) (default [0, 1)), from the seeded generator.", extra: ["low", "high"]
+        ) { s, o in
             try Tensor.rand(s, low: o.number("low") ?? 0, high: o.number("high") ?? 1)
         },
-        sized("randn", "llm.randn(size...: int | {int}, [{mean, std, requiresGrad}]) -> Tensor",
-              "Normal random values (default mean 0, std 1), from the seeded generator.", extra: ["mean", "std"]) { s, o in
+        sized(
+            "randn", "llm.randn(size...: int | {int}, [{mean, std, requiresGrad}]) -> Tensor",
+            "Normal random values (default mean 0, std 1), from the seeded generator.", extra: ["mean", "std"]
+        ) { s, o in
             try Tensor.randn(s, mean: o.number("mean") ?? 0, std: o.number("std") ?? 1)
         },
-        LuaBinding("randint", "llm.randint(low: int, high: int, size: {int}, [{dtype}]) -> Tensor",
-                   "Uniform random integers in [low, high) (int64 by default).") { a in
+        LuaBinding(
+            "randint", "llm.randint(low: int, high: int, size: {int}, [{dtype}]) -> Tensor",
+            "Uniform random integers in [low, high) (int64 by default)."
+        ) { a in
             let low = try a.integer(1), high = try a.integer(2)
             let shape = try a.intList(3)
             let o = try a.options(4, allowed: ["dtype"])
@@ -113,7 +129,7 @@ enum TensorCreationBindings {
             var u = rusage()
             getrusage(RUSAGE_SELF.rawValue, &u)
             a.push(Int(u.ru_maxrss) &* 1024); return 1
-        },
+        }
     ]
 
     /// Reads nested tables of numbers (depth-first) into a shape and row-major values; rejects ragged input.
@@ -122,12 +138,16 @@ enum TensorCreationBindings {
         try readNested(a, index: index, depth: depth, shape: &shape, values: &values, leafDepth: &leafDepth)
     }
 
-    private static func readNested(_ a: LuaArgs, index: Int32, depth: Int, shape: inout [Int], values: inout [Double],
-                                   leafDepth: inout Int?) throws {
+    private static func readNested(
+        _ a: LuaArgs, index: Int32, depth: Int, shape: inout [Int], values: inout [Double],
+        leafDepth: inout Int?
+    ) throws {
         guard depth < 32 else { throw LuaError.argument(1, "nested tables are too deep (more than 32 levels, or a cycle)") }
         let L = a.L
         let n = Int(lua_rawlen(L, index))
-        if depth == shape.count { shape.append(n) } else if shape[depth] != n {
+        if depth == shape.count {
+            shape.append(n)
+        } else if shape[depth] != n {
             throw LuaError.argument(1, "ragged nested table: expected \(shape[depth]) elements at depth \(depth + 1), found \(n)")
         }
         guard values.count + n <= maxElementCount else { throw LuaError.argument(1, "too many elements") }

@@ -26,12 +26,12 @@ enum TensorIndexBindings {
         },
         LuaBinding("oneHot", "ids:oneHot(classes: int) -> Tensor", "One-hot float32 rows for 0-based class ids: shape (ids..., classes).") { a in
             a.push(try Tensor.oneHot(a.tensor(1), classes: a.integer(2))); return 1
-        },
+        }
     ]
 
     static let functions: [LuaBinding] = [
         LuaBinding("embedding", "llm.embedding(weight: Tensor, ids: Tensor) -> Tensor", "Rows of weight (vocab, dim) for 0-based ids: shape (ids..., dim).") { a in
             a.push(try Tensor.embedding(a.tensor(1), a.tensor(2))); return 1
-        },
+        }
     ]
 }

@@ -15,12 +15,18 @@ enum TensorInfoBindings {
             let d = try a.dim(2, rank: t.rank)
             a.push(t.rank == 0 ? 1 : t.shape[d]); return 1
         },
-        LuaBinding("dim", "t:dim() -> int", "Number of dims.") { a in a.push(try a.tensor(1).rank); return 1 },
-        LuaBinding("numel", "t:numel() -> int", "Number of elements.") { a in a.push(try a.tensor(1).count); return 1 },
+        LuaBinding("dim", "t:dim() -> int", "Number of dims.") { a in
+            a.push(try a.tensor(1).rank); return 1
+        },
+        LuaBinding("numel", "t:numel() -> int", "Number of elements.") { a in
+            a.push(try a.tensor(1).count); return 1
+        },
         LuaBinding("dtype", "t:dtype() -> string", "Element type: 'float32', 'int64', ...") { a in
             a.push(try a.tensor(1).dtype.rawValue); return 1
         },
-        LuaBinding("stride", "t:stride() -> {int}", "Element strides of each dim.") { a in a.push(ints: try a.tensor(1).strides); return 1 },
+        LuaBinding("stride", "t:stride() -> {int}", "Element strides of each dim.") { a in
+            a.push(ints: try a.tensor(1).strides); return 1
+        },
         LuaBinding("isContiguous", "t:isContiguous() -> boolean", "True when elements are laid out row-major without gaps.") { a in
             a.push(try a.tensor(1).isContiguous); return 1
         },
@@ -37,8 +43,9 @@ enum TensorInfoBindings {
             let tables = t.shape.dropLast().reduce(1) { Swift.min($0 &* Swift.max($1, 1), 1 << 40) }
             guard tables <= 1 << 26 else { throw LuaError.runtime("totable: tensor of shape \(shapeString(t.shape)) needs too many tables to convert") }
             // before building: the offsets buffer (native) and the nested tables (a slot per value, a header per row)
-            try a.reserve(lua: LuaSize.total((tables, LuaSize.table), (t.count, LuaSize.arraySlot), (tables, LuaSize.arraySlot)),
-                          native: LuaSize.total((t.count, 8)))
+            try a.reserve(
+                lua: LuaSize.total((tables, LuaSize.table), (t.count, LuaSize.arraySlot), (tables, LuaSize.arraySlot)),
+                native: LuaSize.total((t.count, 8)))
             let isFloat = t.dtype.isFloatingPoint
             var offsets: [Int] = []
             offsets.reserveCapacity(t.count)
@@ -59,9 +66,15 @@ enum TensorInfoBindings {
         LuaBinding("to", "t:to(dtype: string) -> Tensor", "A copy converted to dtype (self if it already has it).") { a in
             a.push(try a.tensor(1).toDType(DType.parse(a.string(2)))); return 1
         },
-        LuaBinding("float", "t:float() -> Tensor", "Converted to float32.") { a in a.push(try a.tensor(1).toDType(.float32)); return 1 },
-        LuaBinding("long", "t:long() -> Tensor", "Converted to int64.") { a in a.push(try a.tensor(1).toDType(.int64)); return 1 },
-        LuaBinding("int", "t:int() -> Tensor", "Converted to int32.") { a in a.push(try a.tensor(1).toDType(.int32)); return 1 },
+        LuaBinding("float", "t:float() -> Tensor", "Converted to float32.") { a in
+            a.push(try a.tensor(1).toDType(.float32)); return 1
+        },
+        LuaBinding("long", "t:long() -> Tensor", "Converted to int64.") { a in
+            a.push(try a.tensor(1).toDType(.int64)); return 1
+        },
+        LuaBinding("int", "t:int() -> Tensor", "Converted to int32.") { a in
+            a.push(try a.tensor(1).toDType(.int32)); return 1
+        },
         LuaBinding("free", "t:free()", "Releases this handle now (memory is freed once no view uses it); later use is an error.") { a in
             _ = try a.tensor(1); Userdata.free(a.L, 1); return 0
         },
@@ -108,14 +121,16 @@ enum TensorInfoBindings {
                 throw LuaError.runtime("index \(i) is out of range 1..\(t.shape[0]) for dimension 1")
             }
             let row = try t.select(0, i - 1)
-            if a.type(3) == LUA_TNUMBER { try row.fillInPlace(a.number(3)) } else {
+            if a.type(3) == LUA_TNUMBER {
+                try row.fillInPlace(a.number(3))
+            } else {
                 guard let src = try Userdata.tensor(a.L, 3) else {
                     throw LuaError.runtime("t[\(i)] = value: expected a number or an llm.Tensor, got \(a.typeName(3))")
                 }
                 try row.copyInPlace(src)
             }
             return 0
-        },
+        }
     ]
 
     static let metamethods: [LuaBinding] = [
@@ -124,6 +139,6 @@ enum TensorInfoBindings {
         },
         LuaBinding("__len", "#t -> int", "Size of dim 1 (0 for a 0-d tensor).") { a in
             let t = try a.tensor(1); a.push(t.shape.first ?? 0); return 1
-        },
+        }
     ]
 }

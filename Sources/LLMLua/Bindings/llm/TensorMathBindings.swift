@@ -11,7 +11,9 @@ enum TensorMathBindings {
         }
     }
     static func unary(_ name: String, _ doc: String, _ f: @escaping @Sendable (Tensor) throws -> Tensor) -> LuaBinding {
-        LuaBinding(name, "t:\(name)() -> Tensor", doc) { a in a.push(try f(a.tensor(1))); return 1 }
+        LuaBinding(name, "t:\(name)() -> Tensor", doc) { a in
+            a.push(try f(a.tensor(1))); return 1
+        }
     }
     static func compare(_ name: String, _ sym: String) -> LuaBinding {
         LuaBinding(name, "t:\(name)(other: Tensor | number) -> Tensor", "Elementwise \(sym) as a float32 mask of 0 and 1.") { a in
@@ -105,12 +107,14 @@ enum TensorMathBindings {
         },
         LuaBinding("logSoftmax", "t:logSoftmax(dim: int) -> Tensor", "Log-softmax along dim (stable).") { a in
             let t = try a.tensor(1); a.push(try t.logSoftmax(dim: a.dim(2, rank: t.rank))); return 1
-        },
+        }
     ]
 
     static func extremum(_ name: String, isMax: Bool) -> LuaBinding {
-        LuaBinding(name, "t:\(name)([dim: int], [keepdim: boolean]) -> Tensor[, Tensor]",
-                   "Without dim: the \(name) of all elements. With dim: values and 0-based int64 indices along dim.") { a in
+        LuaBinding(
+            name, "t:\(name)([dim: int], [keepdim: boolean]) -> Tensor[, Tensor]",
+            "Without dim: the \(name) of all elements. With dim: values and 0-based int64 indices along dim."
+        ) { a in
             let t = try a.tensor(1)
             if a.isNoneOrNil(2) {
                 guard t.count > 0 else { throw LuaError.runtime("\(name): the tensor is empty") }
@@ -123,8 +127,10 @@ enum TensorMathBindings {
         }
     }
     static func argExtremum(_ name: String, isMax: Bool) -> LuaBinding {
-        LuaBinding(name, "t:\(name)([dim: int], [keepdim: boolean]) -> Tensor",
-                   "0-based int64 index of the \(isMax ? "max" : "min") along dim, or into the flattened tensor.") { a in
+        LuaBinding(
+            name, "t:\(name)([dim: int], [keepdim: boolean]) -> Tensor",
+            "0-based int64 index of the \(isMax ? "max" : "min") along dim, or into the flattened tensor."
+        ) { a in
             let t = try a.tensor(1)
             guard t.count > 0 else { throw LuaError.runtime("\(name): the tensor is empty") }
             let d = try a.optDim(2, rank: t.rank)
@@ -134,10 +140,12 @@ enum TensorMathBindings {
     }
 
     static let functions: [LuaBinding] = [
-        LuaBinding("where", "llm.where(condition: Tensor, a: Tensor | number, b: Tensor | number) -> Tensor",
-                   "a where condition is non-zero, else b (broadcasting).") { a in
+        LuaBinding(
+            "where", "llm.where(condition: Tensor, a: Tensor | number, b: Tensor | number) -> Tensor",
+            "a where condition is non-zero, else b (broadcasting)."
+        ) { a in
             a.push(try Tensor.where(a.tensor(1), a.tensorOrNumber(2), a.tensorOrNumber(3))); return 1
-        },
+        }
     ]
 
     static func arith(_ name: String, _ sym: String, _ f: @escaping @Sendable (Tensor, Tensor) throws -> Tensor) -> LuaBinding {
@@ -152,10 +160,11 @@ enum TensorMathBindings {
         arith("__mul", "*") { try $0.mul($1) },
         arith("__div", "/") { try $0.div($1) },
         LuaBinding("__pow", "a ^ b", "Elementwise power.") { a in
-            if a.type(2) == LUA_TNUMBER { a.push(try a.tensor(1).pow(a.number(2))) }
-            else { a.push(try a.tensorOrNumber(1).pow(a.tensor(2))) }
+            if a.type(2) == LUA_TNUMBER { a.push(try a.tensor(1).pow(a.number(2))) } else { a.push(try a.tensorOrNumber(1).pow(a.tensor(2))) }
             return 1
         },
-        LuaBinding("__unm", "-t", "Negation.") { a in a.push(try a.tensor(1).neg()); return 1 },
+        LuaBinding("__unm", "-t", "Negation.") { a in
+            a.push(try a.tensor(1).neg()); return 1
+        }
     ]
 }

@@ -81,7 +81,7 @@ enum TensorShapeBindings {
         LuaBinding("chunk", "t:chunk(n: int, [dim: int]) -> {Tensor}", "n pieces of (nearly) equal size along dim (default 1). Views.") { a in
             let t = try a.tensor(1)
             a.push(try t.chunk(a.integer(2), dim: a.optDim(3, rank: t.rank) ?? 0)); return 1
-        },
+        }
     ]
 
     static let functions: [LuaBinding] = [
@@ -92,6 +92,6 @@ enum TensorShapeBindings {
         LuaBinding("stack", "llm.stack(tensors: {Tensor}, [dim: int]) -> Tensor", "Stacks same-shaped tensors along a new dim (default 1).") { a in
             let ts = try a.tensorList(1)
             a.push(try Tensor.stack(ts, dim: a.isNoneOrNil(2) ? 0 : a.dim(2, rank: ts[0].rank, extra: 1))); return 1
-        },
+        }
     ]
 }

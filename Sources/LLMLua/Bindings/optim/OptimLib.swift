@@ -40,8 +40,10 @@ enum OptimLib: LuaLibrary {
     }
 
     /// `optim.X(params, options)`: params is a list of tensors or a list of group tables `{params=..., key=value}`.
-    static func construct(_ a: LuaArgs, schema: [HyperParameter],
-                          _ make: ([ParamGroup], [String: Double]) throws -> Optimizer) throws -> Int32 {
+    static func construct(
+        _ a: LuaArgs, schema: [HyperParameter],
+        _ make: ([ParamGroup], [String: Double]) throws -> Optimizer
+    ) throws -> Int32 {
         try a.table(1)
         let keys = schema.options.map(\.name)
         let n = lua_rawlen(a.L, 1)
@@ -81,8 +83,10 @@ enum OptimLib: LuaLibrary {
         return 1
     }
 
-    static func constructor(_ name: String, _ schema: [HyperParameter], _ doc: String,
-                            _ make: @escaping @Sendable ([ParamGroup], [String: Double]) throws -> Optimizer) -> LuaBinding {
+    static func constructor(
+        _ name: String, _ schema: [HyperParameter], _ doc: String,
+        _ make: @escaping @Sendable ([ParamGroup], [String: Double]) throws -> Optimizer
+    ) -> LuaBinding {
         let keys = schema.options.map(\.name).joined(separator: ", ")
         return LuaBinding(name, "optim.\(name)(params: {Tensor} | {{params={Tensor}, ...}}, [{\(keys)}]) -> optim.Optimizer", doc) { a in
             try construct(a, schema: schema, make)
@@ -105,25 +109,34 @@ enum OptimLib: LuaLibrary {
         constructor("Adagrad", Adagrad.schema, "Adagrad with learning-rate decay.") {
             try Adagrad(groups: $0, options: $1)
         },
-        LuaBinding("clipGradNorm", "optim.clipGradNorm(params: {Tensor}, maxNorm: number, [{normType=2}]) -> number",
-                   "Scales the grads so their joint norm is at most maxNorm (normType 2, 1, ... or math.huge); returns the norm before clipping.") { a in
+        LuaBinding(
+            "clipGradNorm", "optim.clipGradNorm(params: {Tensor}, maxNorm: number, [{normType=2}]) -> number",
+            "Scales the grads so their joint norm is at most maxNorm (normType 2, 1, ... or math.huge); returns the norm before clipping."
+        ) { a in
             let params = try a.tensorList(1)
             let maxNorm = try a.number(2)
             let normType = try a.options(3, allowed: ["normType"]).number("normType") ?? 2
             a.push(try clipGradNorm(params, maxNorm: maxNorm, normType: normType)); return 1
         },
-        LuaBinding("l1Penalty", "optim.l1Penalty(params: {Tensor}, lambda: number) -> Tensor",
-                   "lambda * sum of |p| over all params: a differentiable scalar to add to the loss.") { a in
+        LuaBinding(
+            "l1Penalty", "optim.l1Penalty(params: {Tensor}, lambda: number) -> Tensor",
+            "lambda * sum of |p| over all params: a differentiable scalar to add to the loss."
+        ) { a in
             a.push(try l1Penalty(a.tensorList(1), lambda: a.number(2))); return 1
         },
-        LuaBinding("l2Penalty", "optim.l2Penalty(params: {Tensor}, lambda: number) -> Tensor",
-                   "lambda * sum of p^2 over all params (gradient 2*lambda*p): a differentiable scalar to add to the loss.") { a in
+        LuaBinding(
+            "l2Penalty", "optim.l2Penalty(params: {Tensor}, lambda: number) -> Tensor",
+            "lambda * sum of p^2 over all params (gradient 2*lambda*p): a differentiable scalar to add to the loss."
+        ) { a in
             a.push(try l2Penalty(a.tensorList(1), lambda: a.number(2))); return 1
-        },
+        }
     ]
 
-    static let classes = [LuaClass(Optimizer.luaTypeName, methods: OptimizerBindings.methods,
-                                   metamethods: OptimizerBindings.metamethods, methodsPath: "optim.Optimizer")]
+    static let classes = [
+        LuaClass(
+            Optimizer.luaTypeName, methods: OptimizerBindings.methods,
+            metamethods: OptimizerBindings.metamethods, methodsPath: "optim.Optimizer")
+    ]
 
     /// package.loaded['llm.optim'] = optim.
     static func open(_ vm: LuaVM) throws {
@@ -132,7 +145,7 @@ enum OptimLib: LuaLibrary {
         lua_getglobal(L, "package")
         lua_getfield(L, -1, "loaded")
         lua_pushvalue(L, -3)
-        lua_setfield(L, -2, "llm.optim")    // require 'llm.optim' returns the same table
+        lua_setfield(L, -2, "llm.optim")  // require 'llm.optim' returns the same table
         llms_pop(L, 3)
     }
 }

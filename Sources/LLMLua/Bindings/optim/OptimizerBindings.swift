@@ -22,16 +22,20 @@ enum OptimizerBindings {
             let o = try OptimLib.optimizer(a, 1)
             try o.setLR(a.number(2), group: OptimLib.group(a, 3)); return 0
         },
-        LuaBinding("get", "opt:get(key: string, [group: int]) -> number | boolean",
-                   "A hyper-parameter of a group (default group 1): 'lr', 'momentum', 'beta1', 'weightDecay', ...") { a in
+        LuaBinding(
+            "get", "opt:get(key: string, [group: int]) -> number | boolean",
+            "A hyper-parameter of a group (default group 1): 'lr', 'momentum', 'beta1', 'weightDecay', ..."
+        ) { a in
             let o = try OptimLib.optimizer(a, 1)
             let key = try a.string(2)
             let v = try o.get(key, group: OptimLib.group(a, 3) ?? 0)
             if o.schema.first(where: { $0.name == key })?.kind == .bool { a.push(v != 0) } else { a.push(v) }
             return 1
         },
-        LuaBinding("set", "opt:set(key: string, value: number | boolean, [group: int])",
-                   "Sets a hyper-parameter of one group, or of all groups.") { a in
+        LuaBinding(
+            "set", "opt:set(key: string, value: number | boolean, [group: int])",
+            "Sets a hyper-parameter of one group, or of all groups."
+        ) { a in
             let o = try OptimLib.optimizer(a, 1)
             let key = try a.string(2)
             let v: Double = a.type(3) == LUA_TBOOLEAN ? (try a.bool(3) ? 1 : 0) : try a.number(3)
@@ -45,11 +49,15 @@ enum OptimizerBindings {
             if let g = try OptimLib.group(a, 2) {
                 guard g >= 0 && g < o.groups.count else { throw LuaError.argument(2, "group \(g + 1) out of range (1..\(o.groups.count))") }
                 a.push(o.groups[g].params)
-            } else { a.push(o.parameters) }
+            } else {
+                a.push(o.parameters)
+            }
             return 1
         },
-        LuaBinding("stateDict", "opt:stateDict() -> {[string]=Tensor|number}",
-                   "A snapshot of the state: 'group.<g>.<key>', 'group.<g>.numParams', 'state.<k>.step', 'state.<k>.<buffer>' (0-based).") { a in
+        LuaBinding(
+            "stateDict", "opt:stateDict() -> {[string]=Tensor|number}",
+            "A snapshot of the state: 'group.<g>.<key>', 'group.<g>.numParams', 'state.<k>.step', 'state.<k>.<buffer>' (0-based)."
+        ) { a in
             let sd = try OptimLib.optimizer(a, 1).stateDict()
             lua_createtable(a.L, 0, Int32(clamping: sd.count))
             for (k, v) in sd {
@@ -61,8 +69,10 @@ enum OptimizerBindings {
             }
             return 1
         },
-        LuaBinding("loadStateDict", "opt:loadStateDict(sd: table)",
-                   "Restores a state from stateDict() (same optimizer type, same parameter shapes); errors change nothing.") { a in
+        LuaBinding(
+            "loadStateDict", "opt:loadStateDict(sd: table)",
+            "Restores a state from stateDict() (same optimizer type, same parameter shapes); errors change nothing."
+        ) { a in
             let o = try OptimLib.optimizer(a, 1)
             try a.table(2)
             var sd: [String: StateValue] = [:]
@@ -73,21 +83,25 @@ enum OptimizerBindings {
                     throw LuaError.argument(2, "state dict keys must be strings, got \(a.typeName(-2))")
                 }
                 let key = String(cString: ks)
-                if lua_type(a.L, -1) == LUA_TNUMBER { sd[key] = .number(lua_tonumberx(a.L, -1, nil)) }
-                else if let t = try Userdata.tensor(a.L, -1) { sd[key] = .tensor(t) }
-                else { throw LuaError.argument(2, "value of '\(key)' is a \(a.typeName(-1)), expected llm.Tensor or number") }
+                if lua_type(a.L, -1) == LUA_TNUMBER {
+                    sd[key] = .number(lua_tonumberx(a.L, -1, nil))
+                } else if let t = try Userdata.tensor(a.L, -1) {
+                    sd[key] = .tensor(t)
+                } else {
+                    throw LuaError.argument(2, "value of '\(key)' is a \(a.typeName(-1)), expected llm.Tensor or number")
+                }
             }
             try o.loadStateDict(sd)
             return 0
         },
         LuaBinding("free", "opt:free()", "Releases this handle now; later use is an error.") { a in
             _ = try OptimLib.optimizer(a, 1); Userdata.free(a.L, 1); return 0
-        },
+        }
     ]
 
     static let metamethods: [LuaBinding] = [
         LuaBinding("__tostring", "tostring(opt) -> string", "The optimizer, its hyper-parameters and parameter count.") { a in
             a.push(try OptimLib.optimizer(a, 1).description); return 1
-        },
+        }
     ]
 }

@@ -18,8 +18,11 @@ final class ScheduleBox: LuaBridged {
 enum ScheduleLib: LuaLibrary {
     static let namespace = "optim.schedule"
     static let functions = ScheduleBindings.functions
-    static let classes = [LuaClass(ScheduleBox.luaTypeName, methods: ScheduleBindings.methods,
-                                   metamethods: ScheduleBindings.metamethods, methodsPath: "optim.schedule.Schedule")]
+    static let classes = [
+        LuaClass(
+            ScheduleBox.luaTypeName, methods: ScheduleBindings.methods,
+            metamethods: ScheduleBindings.metamethods, methodsPath: "optim.schedule.Schedule")
+    ]
 }
 
 enum ScheduleBindings {
@@ -36,7 +39,7 @@ enum ScheduleBindings {
     static func count(_ a: LuaArgs, _ i: Int32) throws -> Int {
         let n = try a.integer(i)
         guard n >= 0 && n <= 1 << 24 else { throw LuaError.argument(i, "count must be an integer in 0..2^24, got \(n)") }
-        try a.reserve(lua: LuaSize.total((1, LuaSize.table), (n, LuaSize.arraySlot)), native: LuaSize.total((n, 8)))   // the values, before computing them
+        try a.reserve(lua: LuaSize.total((1, LuaSize.table), (n, LuaSize.arraySlot)), native: LuaSize.total((n, 8)))  // the values, before computing them
         return n
     }
 
@@ -50,8 +53,10 @@ enum ScheduleBindings {
         return v
     }
 
-    static func make(_ name: String, _ keys: [String], _ doc: String,
-                     _ build: @escaping @Sendable (LuaArgs, LuaOptions) throws -> any LRSchedule) -> LuaBinding {
+    static func make(
+        _ name: String, _ keys: [String], _ doc: String,
+        _ build: @escaping @Sendable (LuaArgs, LuaOptions) throws -> any LRSchedule
+    ) -> LuaBinding {
         LuaBinding(name, "optim.schedule.\(name){\(keys.joined(separator: ", "))} -> optim.schedule.Schedule", doc) { a in
             try a.table(1)
             let o = try a.options(1, allowed: keys)
@@ -72,32 +77,45 @@ enum ScheduleBindings {
         make("exponential", ["lr", "gamma"], "lr * gamma^step (PyTorch ExponentialLR).") { _, o in
             try ExponentialLR(lr: req(o.number("lr"), "lr"), gamma: req(o.number("gamma"), "gamma"))
         },
-        make("warmupCosine", ["maxLR", "warmupSteps", "totalSteps", "minLR"],
-             "The GPT default (nanoGPT get_lr): linear warmup, cosine decay to minLR at totalSteps, then constant.") { _, o in
-            try WarmupCosine(maxLR: req(o.number("maxLR"), "maxLR"), warmupSteps: reqInt(o.integer("warmupSteps") ?? 0, "warmupSteps"),
-                             totalSteps: reqInt(o.integer("totalSteps"), "totalSteps"), minLR: o.number("minLR") ?? 0)
+        make(
+            "warmupCosine", ["maxLR", "warmupSteps", "totalSteps", "minLR"],
+            "The GPT default (nanoGPT get_lr): linear warmup, cosine decay to minLR at totalSteps, then constant."
+        ) { _, o in
+            try WarmupCosine(
+                maxLR: req(o.number("maxLR"), "maxLR"), warmupSteps: reqInt(o.integer("warmupSteps") ?? 0, "warmupSteps"),
+                totalSteps: reqInt(o.integer("totalSteps"), "totalSteps"), minLR: o.number("minLR") ?? 0)
         },
-        make("oneCycle", ["maxLR", "totalSteps", "pctStart", "anneal", "divFactor", "finalDivFactor", "threePhase"],
-             "PyTorch OneCycleLR's lr (pctStart 0.3, anneal 'cos', divFactor 25, finalDivFactor 1e4, threePhase false).") { _, o in
-            try OneCycle(maxLR: req(o.number("maxLR"), "maxLR"), totalSteps: reqInt(o.integer("totalSteps"), "totalSteps"),
-                         pctStart: o.number("pctStart") ?? 0.3, anneal: o.string("anneal") ?? "cos", divFactor: o.number("divFactor") ?? 25,
-                         finalDivFactor: o.number("finalDivFactor") ?? 1e4, threePhase: o.bool("threePhase") ?? false)
+        make(
+            "oneCycle", ["maxLR", "totalSteps", "pctStart", "anneal", "divFactor", "finalDivFactor", "threePhase"],
+            "PyTorch OneCycleLR's lr (pctStart 0.3, anneal 'cos', divFactor 25, finalDivFactor 1e4, threePhase false)."
+        ) { _, o in
+            try OneCycle(
+                maxLR: req(o.number("maxLR"), "maxLR"), totalSteps: reqInt(o.integer("totalSteps"), "totalSteps"),
+                pctStart: o.number("pctStart") ?? 0.3, anneal: o.string("anneal") ?? "cos", divFactor: o.number("divFactor") ?? 25,
+                finalDivFactor: o.number("finalDivFactor") ?? 1e4, threePhase: o.bool("threePhase") ?? false)
         },
-        make("reduceOnPlateau", ["lr", "mode", "factor", "patience", "threshold", "thresholdMode", "cooldown", "minLR"],
-             "PyTorch ReduceLROnPlateau: call s:step(metric) after each evaluation; s(step) is the current lr.") { _, o in
-            try ReduceOnPlateau(lr: req(o.number("lr"), "lr"), mode: o.string("mode") ?? "min", factor: o.number("factor") ?? 0.1,
-                                patience: reqInt(o.integer("patience") ?? 10, "patience"), threshold: o.number("threshold") ?? 1e-4,
-                                thresholdMode: o.string("thresholdMode") ?? "rel", cooldown: reqInt(o.integer("cooldown") ?? 0, "cooldown"),
-                                minLR: o.number("minLR") ?? 0)
+        make(
+            "reduceOnPlateau", ["lr", "mode", "factor", "patience", "threshold", "thresholdMode", "cooldown", "minLR"],
+            "PyTorch ReduceLROnPlateau: call s:step(metric) after each evaluation; s(step) is the current lr."
+        ) { _, o in
+            try ReduceOnPlateau(
+                lr: req(o.number("lr"), "lr"), mode: o.string("mode") ?? "min", factor: o.number("factor") ?? 0.1,
+                patience: reqInt(o.integer("patience") ?? 10, "patience"), threshold: o.number("threshold") ?? 1e-4,
+                thresholdMode: o.string("thresholdMode") ?? "rel", cooldown: reqInt(o.integer("cooldown") ?? 0, "cooldown"),
+                minLR: o.number("minLR") ?? 0)
         },
-        LuaBinding("values", "optim.schedule.values(s: optim.schedule.Schedule | function, n: int) -> {number}",
-                   "The learning rates of steps 0..n-1 of a schedule object or of any Lua function step -> lr.") { a in
+        LuaBinding(
+            "values", "optim.schedule.values(s: optim.schedule.Schedule | function, n: int) -> {number}",
+            "The learning rates of steps 0..n-1 of a schedule object or of any Lua function step -> lr."
+        ) { a in
             let n = try count(a, 2)
             if a.type(1) == LUA_TFUNCTION {
                 lua_createtable(a.L, Int32(n), 0)
                 let out = lua_gettop(a.L)
                 for s in 0..<n {
-                    try a.call(1, nresults: 1) { a.push(s); return 1 }
+                    try a.call(1, nresults: 1) {
+                        a.push(s); return 1
+                    }
                     guard lua_type(a.L, -1) == LUA_TNUMBER else {
                         throw LuaError.runtime("schedule function returned a \(a.typeName(-1)) for step \(s), expected a number")
                     }
@@ -106,7 +124,7 @@ enum ScheduleBindings {
                 return 1
             }
             pushNumbers(a, try box(a, 1).schedule.values(steps: n)); return 1
-        },
+        }
     ]
 
     static func pushNumbers(_ a: LuaArgs, _ xs: [Double]) {
@@ -130,7 +148,7 @@ enum ScheduleBindings {
             let lr = p.observe(m)
             b.schedule = p
             a.push(lr); return 1
-        },
+        }
     ]
 
     static let metamethods: [LuaBinding] = [
@@ -139,6 +157,6 @@ enum ScheduleBindings {
         },
         LuaBinding("__tostring", "tostring(s) -> string", "The schedule and its parameters.") { a in
             a.push(try box(a, 1).schedule.description); return 1
-        },
+        }
     ]
 }
