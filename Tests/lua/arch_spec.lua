@@ -440,6 +440,7 @@ describe('recipes/sample.lua on a Llama checkpoint', function()
       ['model.safetensors'] = m:stateDict(),
       ['trainer.json'] = {step = 2, extra = {model = m:config(), modelClass = 'nn.Mystery', tokenizer = tok:toTable()}},
     })
+    local _
     code, _, stderr = cli.run({cli.root .. 'recipes/sample.lua', '--checkpoint=' .. out})
     assert.are_not.equal(0, code)
     assert.truthy(stderr:find("class 'nn.Mystery'", 1, true), stderr)
