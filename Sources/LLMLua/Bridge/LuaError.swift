@@ -1,6 +1,8 @@
 // LuaError: the errors a bound Swift function throws to the trampoline, and the error a Lua script
 // raises back into Swift. Wording rules: DESIGN.md §2 (type errors via luaL_typeerror, values via
 // "Invalid 'key': expected ..., got ...", shapes name the op and both shapes).
+import LLMCore
+import LLMIO
 
 /// An error crossing the Lua boundary.
 public enum LuaError: Error, CustomStringConvertible {
@@ -21,3 +23,7 @@ public enum LuaError: Error, CustomStringConvertible {
         }
     }
 }
+
+// The IO layer has no dependency on LLMCore (where the protocol lives), so its error adopts the one
+// user-facing error protocol here, where both meet; the dispatcher maps it like every engine error.
+extension FileError: UserFacingError {}

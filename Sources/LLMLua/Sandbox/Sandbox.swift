@@ -64,7 +64,7 @@ enum Sandbox {
         if let r = policy.recipeDir { folders.append(FilePolicy.Folder(r)) }
         if let lib = vm.stdlibPath { folders.append(.hidden(lib)) }  // the engine's own Lua modules (help reads them)
         let files: FilePolicy
-        do { files = try FilePolicy(folders) } catch let e as FileError { throw LuaError.runtime(e.message) }
+        files = try FilePolicy(folders)
         vm.context.paths = PathPolicy(files: files)
         vm.context.sandbox = policy
 

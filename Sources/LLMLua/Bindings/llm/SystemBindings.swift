@@ -45,7 +45,7 @@ enum SystemBindings {
         LuaBinding("makeDirs", "llm.makeDirs(path: string)", "Creates a folder and its missing parents (like mkdir -p); an existing folder is fine.") { a in
             let path = try a.path(1, .write)
             guard !path.isEmpty, !path.utf8.contains(0) else { throw LuaError.argument(1, "expected a non-empty path") }
-            do { try Files.makeDirectories(path, what: "makeDirs") } catch let e as FileError { throw LuaError.runtime(e.message) }
+            try Files.makeDirectories(path, what: "makeDirs")
             return 0
         },
         LuaBinding("getThreads", "llm.getThreads() -> int", "The number of BLAS threads.") { a in
