@@ -118,4 +118,25 @@ function M.adamwLosses(model, idx, targets, a)
   return losses, decay, noDecay
 end
 
+--- The JSON records of a JSONL file (metrics.jsonl), in order.
+function M.jsonLines(path)
+  local out = {}
+  for line in io.lines(path) do out[#out + 1] = llm.json.decode(line) end
+  return out
+end
+
+--- Writes `dir/corpus.txt`: `lines` sentences of `perLine` words drawn from `words` by a fixed LCG from
+--- `seed` (the same text on every machine); returns its path.
+function M.syntheticCorpus(dir, words, lines, perLine, seed)
+  local out, s = {}, seed
+  for _ = 1, lines do
+    local w = {}
+    for k = 1, perLine do s = (s * 1103515245 + 12345) % 2147483648; w[k] = words[s % #words + 1] end
+    out[#out + 1] = table.concat(w, ' ') .. '.'
+  end
+  local path = dir .. '/corpus.txt'
+  local f = assert(io.open(path, 'wb')); f:write(table.concat(out, '\n'), '\n'); f:close()
+  return path
+end
+
 return M

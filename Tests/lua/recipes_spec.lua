@@ -26,14 +26,8 @@ end
 local helpers = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'helpers.lua')
 local function workdir()
   local dir = helpers.tmpdir('recipes')
-  local words = {'the', 'a', 'fox', 'dog', 'cat', 'runs', 'jumps', 'over', 'under', 'quickly', 'brown', 'lazy', 'red', 'small'}
-  local lines, state = {}, 12345
-  for _ = 1, 150 do
-    local w = {}
-    for i = 1, 9 do state = (state * 1103515245 + 12345) % 2147483648; w[i] = words[state % #words + 1] end
-    lines[#lines + 1] = table.concat(w, ' ') .. '.'
-  end
-  local f = assert(io.open(dir .. '/corpus.txt', 'wb')); f:write(table.concat(lines, '\n'), '\n'); f:close()
+  helpers.syntheticCorpus(dir, {'the', 'a', 'fox', 'dog', 'cat', 'runs', 'jumps', 'over', 'under', 'quickly', 'brown', 'lazy',
+                                'red', 'small'}, 150, 9, 12345)
   return dir
 end
 teardown(helpers.removeTmpdirs)
@@ -46,11 +40,7 @@ local function tiny(dir, extra)
   return args
 end
 
-local function metrics(path)
-  local out = {}
-  for line in io.lines(path) do out[#out + 1] = llm.json.decode(line) end
-  return out
-end
+local metrics = helpers.jsonLines
 
 local gptChar = root .. 'recipes/gpt-char.lua'
 

@@ -39,14 +39,7 @@ describe('reproducibility', function()
 
   it('the same recipe, seed and thread count in two processes gives bit-identical parameters and equal losses', function()
     local dir = helpers.tmpdir('repro')
-    local words = {'the', 'fox', 'dog', 'runs', 'over', 'lazy', 'red'}
-    local lines, s = {}, 7
-    for _ = 1, 120 do
-      local w = {}
-      for k = 1, 8 do s = (s * 1103515245 + 12345) % 2147483648; w[k] = words[s % #words + 1] end
-      lines[#lines + 1] = table.concat(w, ' ') .. '.'
-    end
-    local f = assert(io.open(dir .. '/corpus.txt', 'wb')); f:write(table.concat(lines, '\n')); f:close()
+    helpers.syntheticCorpus(dir, {'the', 'fox', 'dog', 'runs', 'over', 'lazy', 'red'}, 120, 8, 7)
     local function run(out)
       local cmd = table.concat({shq(helpers.binary()), '--threads=2', shq(gptChar), '--corpus=' .. shq(dir .. '/corpus.txt'),
         '--steps=6', '--layers=1', '--dim=16', '--heads=2', '--blockSize=16', '--batchSize=4', '--dropout=0.1',

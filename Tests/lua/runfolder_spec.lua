@@ -19,11 +19,7 @@ local function mkfile(path, content)
   local f = assert(io.open(path, 'wb')); f:write(content or 'x'); f:close()
 end
 
-local function records(path)
-  local out = {}
-  for line in io.lines(path) do out[#out + 1] = llm.json.decode(line) end
-  return out
-end
+local records = helpers.jsonLines
 
 local function quiet(fn) return select(2, helpers.captured(fn)) end
 
