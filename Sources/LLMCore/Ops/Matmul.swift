@@ -4,14 +4,6 @@
 // Shapes: a (..., m, k) · b (..., k, n) -> (..., m, n). VJP: da = g·bᵀ, db = aᵀ·g.
 import CBLAS
 
-/// BLAS thread control (OpenBLAS).
-public enum BLAS {
-    /// Sets the number of BLAS threads.
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(clamping: Swift.max(1, n))) }
-    /// The current number of BLAS threads.
-    public static var threads: Int { Int(openblas_get_num_threads()) }
-}
-
 extension Tensor {
     /// Matrix product with PyTorch's `matmul` semantics for 1-D, 2-D and batched operands.
     public func matmul(_ other: Tensor) throws -> Tensor {

@@ -15,14 +15,10 @@ public enum Parallel {
     static func forEachChunk(_ n: Int, blasInside: Bool, _ body: (Int, Range<Int>) -> Void) {
         let w = workers(n)
         if w <= 1 { body(0, 0..<n); return }
-        let saved = BLAS.threads
-        if blasInside { BLAS.setThreads(1) }
-        defer { if blasInside { BLAS.setThreads(saved) } }
         withoutActuallyEscaping(body) { fn in
             let box = UncheckedBox(fn)
-            DispatchQueue.concurrentPerform(iterations: w) { i in
-                box.value(i, (i * n / w)..<((i + 1) * n / w))
-            }
+            let run = { DispatchQueue.concurrentPerform(iterations: w) { i in box.value(i, (i * n / w)..<((i + 1) * n / w)) } }
+            if blasInside { BLAS.withSingleThreaded(run) } else { run() }
         }
     }
 }
