@@ -35,8 +35,8 @@ enum Launcher {
             Output.out(CommandLineParser.usage + "\n")
             return 0
         }
+        if let n = options.threads { LuaVM.setBLASThreads(n) }   // first, so --version reports the count in force
         if options.showVersion { Output.out(versionLine + "\n" + BLASEnvironment.identity + "\n") }
-        if let n = options.threads { LuaVM.setBLASThreads(n) }
         let runner: ScriptRunner
         do {
             runner = ScriptRunner(vm: try LuaVM(strict: options.strict, sandbox: options.sandbox.policy(script: options.script)))
