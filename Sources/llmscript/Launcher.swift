@@ -35,7 +35,7 @@ enum Launcher {
             Output.out(CommandLineParser.usage + "\n")
             return 0
         }
-        if let n = options.threads { LuaVM.setBLASThreads(n) }   // first, so --version reports the count in force
+        if let n = options.threads { LuaVM.setBLASThreads(n) }  // first, so --version reports the count in force
         if options.showVersion { Output.out(versionLine + "\n" + BLASEnvironment.identity + "\n") }
         let runner: ScriptRunner
         do {

@@ -100,7 +100,7 @@ import Testing
         #expect(r.stdout.contains("\(s["threads"] ?? "?") thread"))
         let baseline = try Subprocess.run(["--version"], environment: ["LLMSCRIPT_NO_AVX2": "1"])
         #expect(baseline.stdout.contains("kernels baseline"), "\(baseline.stdout)")
-        let one = try Subprocess.run(["--threads", "1", "--version"])   // the count in force, after --threads
+        let one = try Subprocess.run(["--threads", "1", "--version"])  // the count in force, after --threads
         #expect(one.stdout.contains(", 1 thread"), "\(one.stdout)")
         let noAVX512 = try system(["LLMSCRIPT_NO_AVX512": "1"])
         #expect(noAVX512["kernels"] != "avx512" && noAVX512["kernels"] == (s["simd"] == "baseline" ? "baseline" : "avx2"))
