@@ -52,6 +52,13 @@ end
 function GPT:_build(c, level)
   local name = self.__name
   for _, k in ipairs({'vocab', 'blockSize', 'layers', 'heads', 'dim'}) do options.positiveInt(name, k, c[k], level) end
+  if c.dim % c.heads ~= 0 then error(string.format('%s: dim (%d) must be divisible by heads (%d)', name, c.dim, c.heads), level) end
+  if c.kvHeads ~= nil then
+    options.positiveInt(name, 'kvHeads', c.kvHeads, level)
+    if c.heads % c.kvHeads ~= 0 then
+      error(string.format('%s: heads (%d) must be divisible by kvHeads (%d)', name, c.heads, c.kvHeads), level)
+    end
+  end
   if not positionKinds[c.positions] then
     error(string.format("%s: Invalid 'positions': expected one of: 'learned', 'sinusoidal', 'rope', 'alibi', got '%s'", name, tostring(c.positions)), level)
   end
