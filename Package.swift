@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "CLLMIO"),
         // The shared IO layer: opens, atomic writes, memory maps, all through the sandbox's file policy.
         .target(name: "LLMIO", dependencies: ["CLLMIO"]),
-        // SIMD CPU kernels in C, compiled for baseline x86-64 and for AVX2+FMA, chosen at run time.
+        // SIMD CPU kernels in C, compiled for baseline x86-64, AVX2+FMA and AVX-512, chosen at run time.
         .target(name: "CKernels"),
         // Engine: tensors, kernels, autograd. Knows nothing of Lua.
         .target(name: "LLMCore", dependencies: ["CBLAS", "CKernels"]),
