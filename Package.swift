@@ -11,7 +11,8 @@ let package = Package(
         .library(name: "LLMLua", targets: ["LLMLua"]),
         .library(name: "LLMOptim", targets: ["LLMOptim"]),
         .library(name: "LLMData", targets: ["LLMData"]),
-        .library(name: "LLMFormats", targets: ["LLMFormats"])
+        .library(name: "LLMFormats", targets: ["LLMFormats"]),
+        .library(name: "LLMDistributed", targets: ["LLMDistributed"])
     ],
     targets: [
         // System libraries. Headers are found through __has_include so a missing pkg-config is harmless.
@@ -36,8 +37,12 @@ let package = Package(
         .target(name: "LLMData", dependencies: ["LLMCore", "LLMFormats", "LLMIO", "CZlib"]),
         // safetensors, checkpoint directories, JSON. Knows nothing of Lua.
         .target(name: "LLMFormats", dependencies: ["LLMCore", "LLMIO", "COpenSSL"]),
+        // MPI calls through libmpi loaded at run time (dlopen): no MPI headers or library at build time.
+        .target(name: "CMPIShim", linkerSettings: [.linkedLibrary("dl")]),
+        // Collectives over MPI (Communicator) for data-parallel training. Knows nothing of Lua.
+        .target(name: "LLMDistributed", dependencies: ["LLMCore", "CMPIShim"]),
         // The bridge: VM wrapper, userdata, argument checking, binding tables.
-        .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore", "LLMOptim", "LLMData", "LLMFormats", "LLMIO"]),
+        .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore", "LLMOptim", "LLMData", "LLMFormats", "LLMIO", "LLMDistributed"]),
         // CLI and REPL only; no ML logic.
         .executableTarget(name: "llmscript", dependencies: ["LLMLua", "CEdit", "CLuaShim", "CLua"]),
         .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),

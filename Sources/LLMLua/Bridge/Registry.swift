@@ -34,7 +34,8 @@ enum Registry {
         DataLib.self, ShardBindings.self, PipelineLib.self, PipelineReadersLib.self,
         PipelineWritersLib.self, BPELib.self,
         TextLib.self, WordNetLib.self,
-        CleaningLib.self, PIILib.self, FilterLib.self, DedupLib.self
+        CleaningLib.self, PIILib.self, FilterLib.self, DedupLib.self,
+        DistLib.self
     ]
 
     static func openAll(_ vm: LuaVM) throws {

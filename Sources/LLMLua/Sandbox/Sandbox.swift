@@ -103,7 +103,10 @@ enum Sandbox {
         "llm.data.BPETokenizer.fromFile", "llm.data.BPETokenizer.save"
     ]
     /// Bindings that cannot run sandboxed at all, with the reason.
-    static let disabled: [String: String] = [:]
+    static let disabled: [String: String] = Dictionary(
+        uniqueKeysWithValues: ["init", "initialized", "rank", "size", "barrier", "broadcast", "allReduce", "allGather", "split"].map {
+            ("dist.\($0)", "MPI is not available to sandboxed scripts")
+        })
 
     /// Fail closed: a binding whose signature has a path-like parameter (`path:`, `dir:`, `folder:`,
     /// `file:`, `parent:` ...) and is not in ``pathChecked`` is refused in a sandboxed state, so a new

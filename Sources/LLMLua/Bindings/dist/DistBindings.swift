@@ -1,0 +1,105 @@
+// DistBindings: the `dist` namespace, collectives over MPI (LLMDistributed.Communicator). `dist.init()`
+// loads libmpi and joins the job started by mpirun (or runs alone: size 1); the namespace functions act
+// on the world communicator, `dist.split(color)` returns a `dist.Communicator` whose methods are the same
+// collectives on the sub-group. Tensors are float32 and contiguous, reduced and broadcast in place.
+// Sandboxed states cannot use dist (see Sandbox.disabled).
+import CLua
+import CLuaShim
+import LLMCore
+import LLMDistributed
+
+extension Communicator: LuaBridged {
+    public static var luaTypeName: String { "dist.Communicator" }
+}
+
+enum DistLib: LuaLibrary {
+    static let namespace = "dist"
+
+    /// The world communicator, or an error telling the user to call dist.init() first.
+    static func world(_ fn: String) throws -> Communicator {
+        guard let w = Communicator.initialized else { throw LuaError.runtime("\(fn): call dist.init() first") }
+        return w
+    }
+
+    /// The collectives, for the namespace (`self` = the world, arguments from 1) and as methods
+    /// (`self` = argument 1, arguments from 2).
+    static func collectives(prefix: String, method: Bool) -> [LuaBinding] {
+        let base: Int32 = method ? 2 : 1
+        let sep = method ? ":" : "."
+        let comm: @Sendable (LuaArgs, String) throws -> Communicator = { a, fn in
+            method ? try a.object(1, Communicator.self) : try world(fn)
+        }
+        return [
+            LuaBinding("rank", "\(prefix)\(sep)rank() -> integer", "This process's rank, 0..size-1.") { a in
+                a.push(try comm(a, "\(prefix).rank").rank); return 1
+            },
+            LuaBinding("size", "\(prefix)\(sep)size() -> integer", "Number of processes in the group.") { a in
+                a.push(try comm(a, "\(prefix).size").size); return 1
+            },
+            LuaBinding("barrier", "\(prefix)\(sep)barrier()", "Waits until every rank reaches the barrier.") { a in
+                try comm(a, "\(prefix).barrier").barrier(); return 0
+            },
+            LuaBinding(
+                "broadcast", "\(prefix)\(sep)broadcast(t: Tensor, [root: integer = 0]) -> Tensor",
+                "Overwrites t (float32, contiguous) on every rank with root's values; returns t."
+            ) { a in
+                let c = try comm(a, "\(prefix).broadcast")
+                let t = try a.tensor(base)
+                let root = a.isNoneOrNil(base + 1) ? 0 : try a.integer(base + 1)
+                try c.broadcast(t, root: root)
+                a.push(t); return 1
+            },
+            LuaBinding(
+                "allReduce", "\(prefix)\(sep)allReduce(t: Tensor, [{op: string = 'sum'}]) -> Tensor",
+                "Reduces t (float32, contiguous) across ranks in place: op 'sum', 'avg', 'max' or 'min'; returns t."
+            ) { a in
+                let c = try comm(a, "\(prefix).allReduce")
+                let t = try a.tensor(base)
+                let o = try a.options(base + 1, allowed: ["op"])
+                let name = try o.string("op") ?? "sum"
+                guard let op = ReduceOp(rawValue: name) else {
+                    throw LuaError.runtime("Invalid 'op': expected 'sum', 'avg', 'max' or 'min', got '\(name)'")
+                }
+                try c.allReduce(t, op: op)
+                a.push(t); return 1
+            },
+            LuaBinding(
+                "allGather", "\(prefix)\(sep)allGather(t: Tensor) -> Tensor",
+                "Every rank's t stacked along a new first dimension: shape {size, ...t.shape}."
+            ) { a in
+                let c = try comm(a, "\(prefix).allGather")
+                a.push(try c.allGather(try a.tensor(base))); return 1
+            },
+            LuaBinding(
+                "split", "\(prefix)\(sep)split(color: integer, [key: integer = rank]) -> dist.Communicator",
+                "A sub-communicator of the ranks that pass the same color, ordered by key."
+            ) { a in
+                let c = try comm(a, "\(prefix).split")
+                let color = try a.integer(base)
+                let key = a.isNoneOrNil(base + 1) ? c.rank : try a.integer(base + 1)
+                Userdata.push(a.L, try c.split(color: color, key: key), typeName: Communicator.luaTypeName)
+                return 1
+            }
+        ]
+    }
+
+    static let functions: [LuaBinding] = [
+        LuaBinding(
+            "init", "dist.init([{timeout: number = 300}]) -> integer, integer",
+            "Loads MPI (libmpi.so.40) and joins the job; returns rank and size (0, 1 without mpirun)."
+        ) { a in
+            let o = try a.options(1, allowed: ["timeout"])
+            if let t = try o.number("timeout") {
+                guard t > 0 && t.isFinite else { throw LuaError.runtime("Invalid 'timeout': expected a positive number of seconds, got \(t)") }
+                Communicator.timeout.withLock { $0 = t }
+            }
+            let w = try Communicator.world()
+            a.push(w.rank); a.push(w.size); return 2
+        },
+        LuaBinding("initialized", "dist.initialized() -> boolean", "True once dist.init() has run.") { a in
+            a.push(Communicator.initialized != nil); return 1
+        }
+    ] + collectives(prefix: "dist", method: false)
+
+    static let classes = [LuaClass(Communicator.luaTypeName, methods: collectives(prefix: "dist.Communicator", method: true))]
+}
