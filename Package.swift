@@ -44,7 +44,7 @@ let package = Package(
         // The bridge: VM wrapper, userdata, argument checking, binding tables.
         .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore", "LLMOptim", "LLMData", "LLMFormats", "LLMIO", "LLMDistributed"]),
         // CLI and REPL only; no ML logic.
-        .executableTarget(name: "llmscript", dependencies: ["LLMLua", "CEdit", "CLuaShim", "CLua"]),
+        .executableTarget(name: "llmscript", dependencies: ["LLMLua", "LLMDistributed", "CEdit", "CLuaShim", "CLua"]),
         .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),
         .testTarget(name: "LLMLuaTests", dependencies: ["LLMLua", "LLMCore"]),
         .testTarget(name: "LLMOptimTests", dependencies: ["LLMOptim", "LLMCore"]),

@@ -56,6 +56,15 @@ public final class Communicator: @unchecked Sendable {
         }
     }
 
+    /// When MPI runs with more than one rank, prints that this rank failed and aborts the whole job
+    /// (MPI_Abort): the other ranks would otherwise wait for it in their next collective or in
+    /// MPI_Finalize. Does nothing in a single process or before `world()`.
+    public static func abortJobIfDistributed(status: Int32) {
+        guard let w = initialized, w.size > 1 else { return }
+        FileHandle.standardError.write(Data("dist: rank \(w.rank) of \(w.size) failed (exit status \(status)); aborting the job\n".utf8))
+        llms_mpi_abort(status)
+    }
+
     /// The world communicator if `world()` has run, else nil.
     public static var initialized: Communicator? { worldComm.withLock { $0 } }
 

@@ -5,6 +5,7 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import LLMDistributed
 
 // OpenBLAS reads its environment once, when the library loads (before main): the thread timeout (idle
 // workers otherwise spin ~2^28 cycles after every call against the engine's own threads; 16 measured best
@@ -15,4 +16,7 @@ if BLASEnvironment.prepare() {
     execv("/proc/self/exe", CommandLine.unsafeArgv)  // returns only on failure: then run as we are
 }
 
-exit(Launcher.main(CommandLine.arguments))
+let status = Launcher.main(CommandLine.arguments)
+// under mpirun: a rank that fails must end the job, not wait in MPI_Finalize for ranks that wait for it
+if status != 0 { Communicator.abortJobIfDistributed(status: status) }
+exit(status)

@@ -16,6 +16,12 @@ rawset(_G, 'augment', require 'llm.augment')
 llm.config = require 'llm.config'
 llm.Trainer = require('llm.train').new
 
+-- dist: data parallelism over the MPI collectives (dist.dataParallel, dist.shardBatches), when dist exists.
+if rawget(_G, 'dist') then
+  local d = require 'llm.dist'
+  dist.dataParallel, dist.shardBatches = d.dataParallel, d.shardBatches
+end
+
 -- plugins: what installed LuaRocks plugins provide (llm.plugins.list(), llm.plugins.provides(kind)).
 llm.plugins = require 'llm.plugins'
 

@@ -5,6 +5,8 @@
 -- uninterrupted run's. Features that act inside a step plug in as extensions (llm/extensions.lua:
 -- `extensions = {...}` or trainer:use(ext)); the onStep/onEval/onCheckpoint options are one. A run
 -- holds its folder's lock while it runs (llm/runlog.lua): a second run on the same folder fails at start.
+-- An extension with `primary = false` (dist.dataParallel on ranks other than 0) makes this process a
+-- silent worker: no lock, no progress or log lines, no metrics records, no checkpoints.
 local options = require 'llm.nn.options'
 local Progress = require 'llm.progress'
 local Extensions = require 'llm.extensions'
@@ -90,6 +92,14 @@ function Trainer:hook(name, ...)
   return Extensions.call(self.hooks, name, self, ...)
 end
 
+--- False when an extension marks this process as a non-primary worker (ext.primary == false).
+function Trainer:isPrimary()
+  for _, ext in ipairs(self.extensions) do if ext.primary == false then return false end end
+  return true
+end
+
+local silent = {write = function() end, flush = function() end}
+
 -- The run folder: the checkpoint folder, else the folder of the metrics file (nil when neither is set).
 function Trainer:runFolder()
   if self.checkpointDir then return self.checkpointDir end
@@ -106,7 +116,7 @@ end
 --- Appends a record to the metrics file (with a wall-clock `time`; marked `replay` during a run when the
 --- file already has that step).
 function Trainer:record(entry)
-  if not self.metrics then return end
+  if not self.metrics or not self:isPrimary() then return end
   if self.runLog then self.runLog:record(entry) else RunLog.append(self.metrics, entry) end
 end
 
@@ -174,9 +184,12 @@ end
 --- Runs until `steps` (or early stopping); returns {step, loss, valLoss, bestValLoss, stoppedEarly}.
 function Trainer:run()
   -- the run folder's lock, held until run() returns or fails; then the stale temporaries it makes safe to delete
-  local runLog <close> = RunLog.open{dir = self:runFolder(), metrics = self.metrics, step = self.step, resumedFrom = self.resumedFrom}
+  local primary = self:isPrimary()
+  local runLog <close> = RunLog.open{dir = primary and self:runFolder() or nil, metrics = primary and self.metrics or nil,
+                                     step = self.step, resumedFrom = self.resumedFrom}
   self.runLog, self.resumedFrom = runLog, nil
-  local bar = Progress.new{total = self.steps, every = self.logEvery, terminal = self.progress, startStep = self.step}
+  local bar = Progress.new{total = self.steps, every = self.logEvery, terminal = primary and self.progress or false,
+                           startStep = self.step, out = not primary and silent or nil}
   self.progressBar = bar
   if #runLog.stale > 0 then bar:log('removed stale temporaries of interrupted checkpoint writes: ' .. table.concat(runLog.stale, ', ')) end
   self:hook('onRunStart')
@@ -244,6 +257,7 @@ end
 --- Writes a checkpoint of the current step (best = also remember it as the best one).
 function Trainer:checkpoint(best)
   local dir = self.checkpointDir .. '/' .. llm.checkpoint.stepName(self.step)
+  if not self:isPrimary() then return dir end
   if self.lastCheckpoint == dir then
     if best then self.bestCheckpoint = dir end
     return dir
