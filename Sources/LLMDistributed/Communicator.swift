@@ -46,7 +46,8 @@ public final class Communicator: @unchecked Sendable {
             if let w { return w }
             if llms_mpi_load(nil) != 0 {
                 let why = String(cString: llms_mpi_error())
-                throw DistError("dist: cannot load MPI (libmpi.so.40, Open MPI): \(why); install the Debian packages libopenmpi-dev and openmpi-bin, or set LLMS_MPI_LIB to the library's path")
+                throw DistError(
+                    "dist: cannot load MPI (libmpi.so.40, Open MPI): \(why); install the Debian packages libopenmpi-dev and openmpi-bin, or set LLMS_MPI_LIB to the library's path")
             }
             try check(llms_mpi_init(), "MPI_Init")
             guard let h = llms_mpi_world() else { throw DistError("dist: MPI has no world communicator") }
@@ -79,7 +80,9 @@ public final class Communicator: @unchecked Sendable {
     /// Runs `body` (one MPI call) under the watchdog.
     func guarded(_ what: String, _ body: () -> Int32) throws {
         let t = Communicator.timeout.withLock { $0 }
-        llms_mpi_watch_begin("dist: rank \(rank) of \(size): \(what) did not complete within \(Int(t)) s: another rank died, hangs or did not call it; aborting the job (set LLMS_DIST_TIMEOUT to change the limit)", t)
+        llms_mpi_watch_begin(
+            "dist: rank \(rank) of \(size): \(what) did not complete within \(Int(t)) s: another rank died, hangs or did not call it; aborting the job (set LLMS_DIST_TIMEOUT to change the limit)",
+            t)
         let rc = body()
         llms_mpi_watch_end()
         try Communicator.check(rc, what)

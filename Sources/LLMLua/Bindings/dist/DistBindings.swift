@@ -83,23 +83,24 @@ enum DistLib: LuaLibrary {
         ]
     }
 
-    static let functions: [LuaBinding] = [
-        LuaBinding(
-            "init", "dist.init([{timeout: number = 300}]) -> integer, integer",
-            "Loads MPI (libmpi.so.40) and joins the job; returns rank and size (0, 1 without mpirun)."
-        ) { a in
-            let o = try a.options(1, allowed: ["timeout"])
-            if let t = try o.number("timeout") {
-                guard t > 0 && t.isFinite else { throw LuaError.runtime("Invalid 'timeout': expected a positive number of seconds, got \(t)") }
-                Communicator.timeout.withLock { $0 = t }
+    static let functions: [LuaBinding] =
+        [
+            LuaBinding(
+                "init", "dist.init([{timeout: number = 300}]) -> integer, integer",
+                "Loads MPI (libmpi.so.40) and joins the job; returns rank and size (0, 1 without mpirun)."
+            ) { a in
+                let o = try a.options(1, allowed: ["timeout"])
+                if let t = try o.number("timeout") {
+                    guard t > 0 && t.isFinite else { throw LuaError.runtime("Invalid 'timeout': expected a positive number of seconds, got \(t)") }
+                    Communicator.timeout.withLock { $0 = t }
+                }
+                let w = try Communicator.world()
+                a.push(w.rank); a.push(w.size); return 2
+            },
+            LuaBinding("initialized", "dist.initialized() -> boolean", "True once dist.init() has run.") { a in
+                a.push(Communicator.initialized != nil); return 1
             }
-            let w = try Communicator.world()
-            a.push(w.rank); a.push(w.size); return 2
-        },
-        LuaBinding("initialized", "dist.initialized() -> boolean", "True once dist.init() has run.") { a in
-            a.push(Communicator.initialized != nil); return 1
-        }
-    ] + collectives(prefix: "dist", method: false)
+        ] + collectives(prefix: "dist", method: false)
 
     static let classes = [LuaClass(Communicator.luaTypeName, methods: collectives(prefix: "dist.Communicator", method: true))]
 }
