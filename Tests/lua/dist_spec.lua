@@ -45,6 +45,13 @@ describe('dist (one process)', function()
     end
   end)
 
+  it('does not link libmpi: the binary runs where MPI is absent', function()
+    local status, out = sh('ldd ' .. h.shq(h.binary()))
+    assert.are.equal(0, status, out)
+    assert.truthy(out:find('libc', 1, true), out)
+    assert.falsy(out:find('libmpi', 1, true), out)
+  end)
+
   it('is disabled in a sandboxed state', function()
     local status, _, err = h.runCode('dist.init()', {'--sandbox'})
     assert.are_not.equal(0, status)
@@ -73,6 +80,7 @@ describe('dist (one process)', function()
         function() dist.allReduce(llm.tensor({1}):int()) end,
         function() dist.allReduce(llm.tensor({{1, 2}, {3, 4}}):transpose(1, 2)) end,
         function() dist.broadcast(llm.tensor({1}), 1) end,
+        function() dist.split(-1) end,
       } do print('error', select(2, pcall(bad))) end
       local tiny = dofile(]] .. string.format('%q', fixtures .. 'tiny_gpt.lua') .. [[)
       local m1, o1, b1 = tiny.build(7)
@@ -96,6 +104,7 @@ describe('dist (one process)', function()
     assert.truthy(out:find('dist.allReduce: expected a float32 tensor', 1, true), out)
     assert.truthy(out:find('dist.allReduce: expected a contiguous tensor', 1, true), out)
     assert.truthy(out:find('dist.broadcast: root 1 is not a rank (size 1)', 1, true), out)
+    assert.truthy(out:find('dist.split: color must be a non-negative integer, got -1', 1, true), out)
     assert.truthy(out:find('dp same\t' .. tiny.steps, 1, true), out)
   end)
 end)
