@@ -4,6 +4,8 @@
 // all-reduces a short shape signature (min and max of [op, count, shape...]) so that ranks passing
 // different shapes get a clear error on every rank instead of corrupt data or a hang; a watchdog aborts
 // the job with a message when a collective has not completed within `timeout` seconds.
+// MPI is initialised without thread support (MPI_Init): call collectives from one thread at a time.
+// Sub-communicators from `split` are not freed (MPI_Comm_free) before MPI_Finalize.
 import CMPIShim
 import Foundation
 import LLMCore
