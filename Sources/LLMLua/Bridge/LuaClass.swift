@@ -76,10 +76,12 @@ public struct LuaClass: Sendable {
         Userdata.ensureIdentityTable(L)
     }
 
-    /// `obj:free()`: releases the native object now; later uses raise "... was already freed".
+    /// `obj:free()`: releases the native object now; later uses (a second free included) raise
+    /// "... was already freed".
     static func freeBinding(_ name: String) -> LuaBinding {
-        LuaBinding("free", "obj:free()", "Releases the native object now; later uses are errors.") { a in
-            guard Userdata.isInstance(a.L, 1, typeName: name) else { throw LuaError.type(1, expected: name) }
+        LuaBinding("free", "obj:free()", "Releases the native object now (a tensor's memory once no view uses it); later uses are errors.") { a in
+            let mt = LuaContext.of(a.L).metatables[name]
+            guard try Userdata.object(a.L, 1, typeName: name, mt: mt) != nil else { throw LuaError.type(1, expected: name) }
             Userdata.free(a.L, 1)
             return 0
         }

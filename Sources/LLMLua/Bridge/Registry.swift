@@ -53,7 +53,7 @@ enum Registry {
         }
         lua_getglobal(L, "llm")
         lua_getfield(L, -1, "Tensor")
-        for b in TensorLib.methods { lua_getfield(L, -1, b.name); lua_setfield(L, -3, b.name) }
+        for name in TensorLib.methods.map(\.name) + ["free"] { lua_getfield(L, -1, name); lua_setfield(L, -3, name) }
         llms_pop(L, 2)
 
         // Lua-side glue: __index/__newindex (methods, properties, t[i]) and strict globals live in stdlib-lua.

@@ -75,9 +75,6 @@ enum TensorInfoBindings {
         LuaBinding("int", "t:int() -> Tensor", "Converted to int32.") { a in
             a.push(try a.tensor(1).toDType(.int32)); return 1
         },
-        LuaBinding("free", "t:free()", "Releases this handle now (memory is freed once no view uses it); later use is an error.") { a in
-            _ = try a.tensor(1); Userdata.free(a.L, 1); return 0
-        },
         LuaBinding("_getProperty", "t.grad | t.requiresGrad | t.isLeaf | t.gradFn", "Tensor properties.") { a in
             let t = try a.tensor(1)
             guard a.type(2) == LUA_TSTRING else { a.pushNil(); return 1 }

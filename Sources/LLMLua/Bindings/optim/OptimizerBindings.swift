@@ -93,9 +93,6 @@ enum OptimizerBindings {
             }
             try o.loadStateDict(sd)
             return 0
-        },
-        LuaBinding("free", "opt:free()", "Releases this handle now; later use is an error.") { a in
-            _ = try OptimLib.optimizer(a, 1); Userdata.free(a.L, 1); return 0
         }
     ]
 
