@@ -101,13 +101,13 @@ public final class Communicator: @unchecked Sendable {
     }
 
     /// [tag, extra, rank of shape, dims padded to 8]: the same length on every rank.
-    private func signature(_ tag: Int64, _ t: Tensor, extra: Int64 = 0) -> [Int64] {
+    func signature(_ tag: Int64, _ t: Tensor, extra: Int64 = 0) -> [Int64] {
         [tag, extra, Int64(t.shape.count)] + t.shape.map(Int64.init) + Array(repeating: 0, count: max(0, 8 - t.shape.count))
     }
 
-    private static func shapeText(_ t: Tensor) -> String { "shape {" + t.shape.map(String.init).joined(separator: ", ") + "}" }
+    static func shapeText(_ t: Tensor) -> String { "shape {" + t.shape.map(String.init).joined(separator: ", ") + "}" }
 
-    private func checkTensor(_ t: Tensor, _ what: String) throws {
+    func checkTensor(_ t: Tensor, _ what: String) throws {
         guard t.dtype == .float32 else { throw DistError("dist.\(what): expected a float32 tensor, got \(t.dtype)") }
         guard t.isContiguous else { throw DistError("dist.\(what): expected a contiguous tensor (call :contiguous() first)") }
         guard t.shape.count <= 8 else { throw DistError("dist.\(what): tensors of rank above 8 are not supported") }

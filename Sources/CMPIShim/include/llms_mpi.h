@@ -26,6 +26,24 @@ int llms_mpi_allreduce_float(void *comm, float *buf, int64_t count, int op);
 int llms_mpi_allreduce_int64(void *comm, int64_t *buf, int count, int op);
 /// All-gather: each rank contributes count floats; recv holds size * count floats in rank order.
 int llms_mpi_allgather_float(void *comm, const float *send, float *recv, int count);
+/// MPI_Reduce_scatter_block: send holds size * count floats; recv receives this rank's count (op as above).
+int llms_mpi_reduce_scatter_float(void *comm, const float *send, float *recv, int count, int op);
+/// Blocking point-to-point of count floats with a tag. recv stores the number of floats received in *received.
+int llms_mpi_send_float(void *comm, const float *buf, int count, int dest, int tag);
+int llms_mpi_recv_float(void *comm, float *buf, int count, int source, int tag, int *received);
+/// Non-blocking operations: *request receives an opaque MPI_Request, completed by llms_mpi_wait / llms_mpi_test.
+int llms_mpi_isend_float(void *comm, const float *buf, int count, int dest, int tag, void **request);
+int llms_mpi_irecv_float(void *comm, float *buf, int count, int source, int tag, void **request);
+/// In-place non-blocking all-reduce of count floats; op: 0 sum, 1 max, 2 min.
+int llms_mpi_iallreduce_float(void *comm, float *buf, int count, int op, void **request);
+/// Waits for a request; *received: floats received (receives; -1 for other requests). Frees the request.
+int llms_mpi_wait(void **request, int *received);
+/// Tests a request: *done 1 when complete (then freed, *received as for wait), else 0.
+int llms_mpi_test(void **request, int *done, int *received);
+/// In-place sum all-reduce of count floats sent as 16-bit values: kind 0 = IEEE half, 1 = bfloat16 (round to
+/// nearest even on the way out; partial sums are rounded to the 16-bit format at each reduction step, as
+/// NCCL's half all-reduce does). Values are converted back to float32 in buf.
+int llms_mpi_allreduce_half(void *comm, float *buf, int64_t count, int kind);
 /// MPI_Comm_split; *out receives the new communicator (with MPI_ERRORS_RETURN set).
 int llms_mpi_split(void *comm, int color, int key, void **out);
 /// The text of an MPI error code.

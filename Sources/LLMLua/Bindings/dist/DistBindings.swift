@@ -12,6 +12,10 @@ extension Communicator: LuaBridged {
     public static var luaTypeName: String { "dist.Communicator" }
 }
 
+extension Request: LuaBridged {
+    public static var luaTypeName: String { "dist.Request" }
+}
+
 enum DistLib: LuaLibrary {
     static let namespace = "dist"
 
@@ -20,6 +24,30 @@ enum DistLib: LuaLibrary {
         guard let w = Communicator.initialized else { throw LuaError.runtime("\(fn): call dist.init() first") }
         return w
     }
+
+    /// The 'op' option of a reduction (default 'sum').
+    static func reduceOp(_ o: LuaOptions) throws -> ReduceOp {
+        let name = try o.string("op") ?? "sum"
+        guard let op = ReduceOp(rawValue: name) else {
+            throw LuaError.runtime("Invalid 'op': expected 'sum', 'avg', 'max' or 'min', got '\(name)'")
+        }
+        return op
+    }
+
+    /// The methods of a non-blocking operation.
+    static let requestMethods: [LuaBinding] = [
+        LuaBinding("wait", "dist.Request:wait() -> Tensor", "Blocks until the operation completes (under the dist watchdog); returns its tensor. Waiting again returns at once.") {
+            a in
+            let r = try a.object(1, Request.self)
+            let t = r.tensor
+            try r.wait()
+            if let t { a.push(t) } else { a.pushNil() }
+            return 1
+        },
+        LuaBinding("test", "dist.Request:test() -> boolean", "True when the operation has completed (completing it); never blocks.") { a in
+            a.push(try a.object(1, Request.self).test()); return 1
+        }
+    ]
 
     /// The collectives, for the namespace (`self` = the world, arguments from 1) and as methods
     /// (`self` = argument 1, arguments from 2).
@@ -55,13 +83,65 @@ enum DistLib: LuaLibrary {
             ) { a in
                 let c = try comm(a, "\(prefix).allReduce")
                 let t = try a.tensor(base)
-                let o = try a.options(base + 1, allowed: ["op"])
-                let name = try o.string("op") ?? "sum"
-                guard let op = ReduceOp(rawValue: name) else {
-                    throw LuaError.runtime("Invalid 'op': expected 'sum', 'avg', 'max' or 'min', got '\(name)'")
+                let o = try a.options(base + 1, allowed: ["op", "compress"])
+                let op = try reduceOp(o)
+                if let w = try o.string("compress") {
+                    guard let wire = WireFormat(rawValue: w) else { throw LuaError.runtime("Invalid 'compress': expected 'f16' or 'bf16', got '\(w)'") }
+                    try c.allReduce(t, op: op, wire: wire)
+                } else {
+                    try c.allReduce(t, op: op)
                 }
-                try c.allReduce(t, op: op)
                 a.push(t); return 1
+            },
+            LuaBinding(
+                "reduceScatter", "\(prefix)\(sep)reduceScatter(t: Tensor, [{op: string = 'sum'}]) -> Tensor",
+                "Reduces t (float32, contiguous, numel divisible by size) across ranks; returns this rank's block of the result (1-D, numel/size: rank r gets elements r*n/size+1 .. (r+1)*n/size)."
+            ) { a in
+                let c = try comm(a, "\(prefix).reduceScatter")
+                let t = try a.tensor(base)
+                a.push(try c.reduceScatter(t, op: try reduceOp(try a.options(base + 1, allowed: ["op"])))); return 1
+            },
+            LuaBinding(
+                "send", "\(prefix)\(sep)send(t: Tensor, dst: integer, [tag: integer = 0])",
+                "Sends t (float32, contiguous) to rank dst; blocks until t may be reused. The receiver's tensor must have the same number of elements."
+            ) { a in
+                let c = try comm(a, "\(prefix).send")
+                try c.send(try a.tensor(base), to: try a.integer(base + 1), tag: a.isNoneOrNil(base + 2) ? 0 : try a.integer(base + 2))
+                return 0
+            },
+            LuaBinding(
+                "recv", "\(prefix)\(sep)recv(t: Tensor, src: integer, [tag: integer = 0]) -> Tensor",
+                "Receives into t (float32, contiguous) from rank src; the message must have exactly t:numel() floats. Returns t."
+            ) { a in
+                let c = try comm(a, "\(prefix).recv")
+                let t = try a.tensor(base)
+                try c.recv(t, from: try a.integer(base + 1), tag: a.isNoneOrNil(base + 2) ? 0 : try a.integer(base + 2))
+                a.push(t); return 1
+            },
+            LuaBinding(
+                "isend", "\(prefix)\(sep)isend(t: Tensor, dst: integer, [tag: integer = 0]) -> dist.Request",
+                "Starts sending t to rank dst without blocking; do not modify t until the request's :wait() returns."
+            ) { a in
+                let c = try comm(a, "\(prefix).isend")
+                let r = try c.isend(try a.tensor(base), to: try a.integer(base + 1), tag: a.isNoneOrNil(base + 2) ? 0 : try a.integer(base + 2))
+                Userdata.push(a.L, r, typeName: Request.luaTypeName); return 1
+            },
+            LuaBinding(
+                "irecv", "\(prefix)\(sep)irecv(t: Tensor, src: integer, [tag: integer = 0]) -> dist.Request",
+                "Starts receiving into t from rank src without blocking; read t only after the request's :wait() returns."
+            ) { a in
+                let c = try comm(a, "\(prefix).irecv")
+                let r = try c.irecv(try a.tensor(base), from: try a.integer(base + 1), tag: a.isNoneOrNil(base + 2) ? 0 : try a.integer(base + 2))
+                Userdata.push(a.L, r, typeName: Request.luaTypeName); return 1
+            },
+            LuaBinding(
+                "iallReduce", "\(prefix)\(sep)iallReduce(t: Tensor, [{op: string = 'sum'}]) -> dist.Request",
+                "Starts an in-place all-reduce of t without blocking ('avg' divides on completion); every rank must start the same sequence; read t after :wait()."
+            ) { a in
+                let c = try comm(a, "\(prefix).iallReduce")
+                let t = try a.tensor(base)
+                let r = try c.iallReduce(t, op: try reduceOp(try a.options(base + 1, allowed: ["op"])))
+                Userdata.push(a.L, r, typeName: Request.luaTypeName); return 1
             },
             LuaBinding(
                 "allGather", "\(prefix)\(sep)allGather(t: Tensor) -> Tensor",
@@ -102,5 +182,8 @@ enum DistLib: LuaLibrary {
             }
         ] + collectives(prefix: "dist", method: false)
 
-    static let classes = [LuaClass(Communicator.luaTypeName, methods: collectives(prefix: "dist.Communicator", method: true))]
+    static let classes = [
+        LuaClass(Communicator.luaTypeName, methods: collectives(prefix: "dist.Communicator", method: true)),
+        LuaClass(Request.luaTypeName, methods: requestMethods)
+    ]
 }
