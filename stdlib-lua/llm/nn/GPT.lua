@@ -123,13 +123,7 @@ function GPT:forward(idx, targets, opts)
     error(string.format("Invalid 'positions': expected an int64 tensor of shape [%d, %d], got %s", idx:size(1), t,
       llm.isTensor(o.positions) and ('[' .. table.concat(o.positions:shape(), ', ') .. ']') or type(o.positions)), 2)
   end
-  local x = self.tokEmb(idx)
-  local kind = self._config.positions
-  if kind == 'learned' or kind == 'sinusoidal' then
-    local pos = o.positions or llm.arange(start, start + t, {dtype = 'int64'})
-    x = x + (kind == 'learned' and self.posEmb(pos) or llm.embedding(self._sinusoid, pos))
-  end
-  x = dropout(x, self._config.dropout, self.training)
+  local x = self:embed(idx, o.positions, start)
   local blockOpts = (o.positions or o.keyMask or o.segments) and {positions = o.positions, keyMask = o.keyMask, segments = o.segments} or nil
   for i = 1, #self.blocks do
     local layerOpts = blockOpts
@@ -141,10 +135,30 @@ function GPT:forward(idx, targets, opts)
     x = self.blocks[i](x, layerOpts)
   end
   if o.cache then o.cache.length = start + t end
-  local lnF = rawget(self, 'lnF')
-  local logits = self.head(lnF and lnF(x) or x)
+  local logits = self:headLogits(x)
   if targets == nil then return logits end
   return logits, llm.crossEntropy(logits, targets)
+end
+
+-- The pieces of forward before and after the blocks (also the first and last pipeline stage's own work,
+-- llm/dist/pipeline.lua).
+--- The blocks' input (B,T,dim) for token ids idx (B,T): token embedding plus the position embedding of
+--- positions (B,T) or of start..start+T-1 (learned or sinusoidal positions), then dropout.
+function GPT:embed(idx, positions, start)
+  local x = self.tokEmb(idx)
+  local kind = self._config.positions
+  if kind == 'learned' or kind == 'sinusoidal' then
+    start = start or 0
+    local pos = positions or llm.arange(start, start + idx:size(2), {dtype = 'int64'})
+    x = x + (kind == 'learned' and self.posEmb(pos) or llm.embedding(self._sinusoid, pos))
+  end
+  return dropout(x, self._config.dropout, self.training)
+end
+
+--- Logits (B,T,vocab) from the last block's output x (B,T,dim): the final norm (if any), then the head.
+function GPT:headLogits(x)
+  local lnF = rawget(self, 'lnF')
+  return self.head(lnF and lnF(x) or x)
 end
 
 function GPT:extraRepr()
