@@ -149,6 +149,12 @@ func gradCase(for kind: PrimitiveKind) throws -> GradCase {
         let logits = try gradLeaf(smoothValues(12), [3, 4])
         let targets = try indexTensor([2, 0, 3], [3])
         return GradCase(inputs: [logits]) { try $0[0].crossEntropy(targets, labelSmoothing: 0.1) }
+    case .custom:
+        // y = 2·x computed unrecorded, with the VJP given as a closure (as LLMDistributed's collectives do)
+        let double = CustomFunction(name: "double") { g in [try g.mul(2)] }
+        return GradCase(inputs: [try gradLeaf(mixed, [2, 3])]) { xs in
+            try GradMode.withoutGrad { try xs[0].mul(2) }.recordCustom(double, inputs: [xs[0]])
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 // Primitive: the closed set of differentiable operations the tape records. Each case carries what its
 // vector-Jacobian product needs besides the saved tensors. Forward kernels and VJPs live side by side in
 // Ops/<Family>.swift; this file only dispatches, with exhaustive switches, so a new case without a VJP
-// does not compile. `PrimitiveKind` enumerates the cases for the gradient-check coverage test.
+// does not compile. `PrimitiveKind` enumerates the cases for the gradient-check coverage test. `custom`
+// is the one open case: a ``CustomFunction`` carries its own VJP (collectives in LLMDistributed).
 
 /// One recorded operation.
 public enum Primitive {
@@ -42,6 +43,8 @@ public enum Primitive {
     case rope  // Ops/Rope.swift; saved: cos, sin
     case glu(GLUActivation)  // Ops/GatedActivation.swift (swiglu, geglu)
     case crossEntropy(smoothing: Double, reduction: Reduction, used: Int)  // saved: logits, lse, ids
+    // Defined outside LLMCore (Autograd/CustomFunction.swift): the VJP is the function's closure
+    case custom(CustomFunction)
 
     /// The case name, for enumeration and messages.
     public var kind: PrimitiveKind {
@@ -80,6 +83,7 @@ public enum Primitive {
         case .rope: return .rope
         case .glu(let a): return a.kind
         case .crossEntropy: return .crossEntropy
+        case .custom: return .custom
         }
     }
 
@@ -96,6 +100,7 @@ public enum Primitive {
             .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular, .cumsum:
             return false
         case .layerNorm, .rmsNorm, .attention, .crossEntropy, .rope: return false  // they read their own saved copies
+        case .custom: return false  // the closure holds what it needs
         }
     }
 
@@ -110,7 +115,7 @@ public enum Primitive {
             }
         case .add, .sub, .mul, .div, .powScalar, .clamp, .where, .sum, .extremum, .matmul, .linear, .reshape, .permute, .expand,
             .narrow, .copy, .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular, .cumsum,
-            .layerNorm, .rmsNorm, .attention, .crossEntropy, .rope, .glu:
+            .layerNorm, .rmsNorm, .attention, .crossEntropy, .rope, .glu, .custom:
             return false
         }
     }
@@ -160,6 +165,7 @@ public enum Primitive {
         case .glu(let a): return [try Tensor.gluVJP(g, x: x[0], a)]
         case .crossEntropy(let sm, let red, let used):
             return [try Tensor.crossEntropyVJP(g, logitsShape: x[0].shape, saved: s, smoothing: sm, reduction: red, used: used)]
+        case .custom(let f): return try f.vjp(g)
         }
     }
 }
@@ -175,4 +181,5 @@ public enum PrimitiveKind: String, CaseIterable, Sendable {
     case cat, indexSelect, gather, scatterAdd, embedding, triangular, cumsum
     case layerNorm, rmsNorm, attention, crossEntropy
     case rope, swiglu, geglu
+    case custom
 }
