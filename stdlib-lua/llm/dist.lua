@@ -137,4 +137,6 @@ function M.shardBatches(source)
   return w
 end
 
+for k, v in pairs(require('llm.dist.tp')) do dist[k] = v end  -- tensor parallel and grids (llm/dist/tp.lua)
+
 return M
