@@ -1,5 +1,5 @@
 -- tp_check.lua: run under `mpirun -np 2` by dist_tp_spec.lua. Builds the same dense model on every rank
--- (the same seed), converts a second copy with dist.tensorParallel and prints, per rank, the largest
+-- (the same seed), checks the standalone parallel layers against nn.Linear, converts a second copy with dist.tensorParallel and prints, per rank, the largest
 -- differences from the dense model: logits (gathered), loss, every gradient (gathered to the dense
 -- layout), then the losses and final weights of a few Trainer steps (AdamW, gradient accumulation and
 -- clipping through the model's trainerExtension) against dense training with the same batches.
@@ -17,6 +17,18 @@ end
 
 local function maxDiff(a, b) return (a - b):abs():max():item() end
 local function say(key, v) print(string.format('rank %d %s %.3g', rank, key, v)) end
+
+-- the standalone layers: column-parallel (gathered output) then row-parallel (full input), against nn.Linear
+llm.manualSeed(3)
+local col, row = dist.ColumnParallelLinear(8, 6, {gatherOutput = true}), dist.RowParallelLinear(6, 4, {inputIsParallel = false})
+llm.manualSeed(3)
+local dcol, drow = nn.Linear(8, 6), nn.Linear(6, 4)
+local xin, xd = llm.randn(3, 8):requiresGrad_(), nil
+xd = xin:detach():clone():requiresGrad_()
+local out, dout = row(col(xin)), drow(dcol(xd))
+say('layers', maxDiff(out, dout))
+out:sum():backward(); dout:sum():backward()
+say('layersgrad', maxDiff(xin.grad, xd.grad))
 
 local _, _, batches = tiny.build(7)
 local x, y = batches:next()

@@ -346,30 +346,34 @@ local function tpClass(cls)
   return tpClasses[cls]
 end
 
--- Checks that model can be converted for group g (before anything changes); errors at `level`.
-local function checkConvertible(model, g, level)
+-- Checks that model is a dense nn.GPT or nn.Llama (before MPI is touched); errors at `level`.
+local function checkModel(model, level)
   local who = 'dist.tensorParallel'
   if not Module.isModule(model) or not rawget(model, '_config') or not rawget(model, 'blocks') then
     error(who .. ": Invalid 'model': expected an nn.GPT or nn.Llama, got " .. (Module.isModule(model) and model.__name or type(model)), level + 1)
   end
   if rawget(model, '_tp') then error(who .. ': the model is already tensor parallel', level + 1) end
-  local c = rawget(model, '_config')
-  if c.positions == 'alibi' then
+  if rawget(model, '_config').positions == 'alibi' then
     error(who .. ": ALiBi positions are not supported (each head's slope depends on its global index)", level + 1)
   end
+end
+
+-- Checks that every split size divides among the group g (before anything changes); errors at `level`.
+local function checkDivisible(model, g, level)
+  local who, c = 'dist.tensorParallel', rawget(model, '_config')
   divisible(who, 'heads', c.heads, g, level + 1)
   divisible(who, 'kvHeads', c.kvHeads or c.heads, g, level + 1)
   divisible(who, 'vocab', c.vocab, g, level + 1)
   for i = 1, #model.blocks do
-    local mlp = model.blocks[i].mlp
-    divisible(who, 'the MLP hidden size', mlp.proj.weight:size(2), g, level + 1)
+    divisible(who, 'the MLP hidden size', model.blocks[i].mlp.proj.weight:size(2), g, level + 1)
   end
 end
 
 function M.tensorParallel(model, opts)
+  checkModel(model, 2)
   local o = options.check('dist.tensorParallel', opts, {comm = options.NONE, gatherLogits = false}, 2)
   local g = group(o.comm, 'dist.tensorParallel', 2)
-  checkConvertible(model, g, 2)
+  checkDivisible(model, g, 2)
   local tied = rawget(model.head, 'weight') == model.tokEmb.weight
   local lo = {comm = o.comm}
   for i = 1, #model.blocks do
