@@ -47,15 +47,17 @@ local function recorder(tag, log)
     afterStep = function(info) return info.step end,
     onEval = function(info) return info.step end,
     onCheckpoint = function(info) return info.step end,
+    beforeCheckpoint = function(info) return info.step end,
     onRunEnd = function(result) return result.step end,
   }
-  for _, h in ipairs(require('llm.extensions').hooks) do
-    ext[h] = function(self, tr, a)
+  local E = require 'llm.extensions'
+  for _, h in ipairs(E.hooks) do
+    if not E.replacing[h] then ext[h] = function(self, tr, a)
       assert(self == ext, 'hooks are called as methods')
       assert(type(tr.run) == 'function' and math.type(tr.step) == 'integer', 'the trainer is the first argument')
       local d = detail[h] and detail[h](a)
       log[#log + 1] = tag .. ':' .. h .. (d and (':' .. d) or '')
-    end
+    end end  -- not the hooks that replace part of the step (one extension each)
   end
   return ext
 end
@@ -83,6 +85,7 @@ describe('llm.Trainer extensions', function()
       both('afterOptimizerStep:' .. step)
       if step == 2 then
         expected[#expected + 1] = 'cb:onEval:2'; both('onEval:2')
+        both('beforeCheckpoint:2')
         expected[#expected + 1] = 'cb:onCheckpoint:2'; both('onCheckpoint:2')   -- the best; the periodic one is the same folder
       end
       expected[#expected + 1] = 'cb:onStep:' .. step; both('afterStep:' .. step)

@@ -137,6 +137,8 @@ function M.shardBatches(source)
   return w
 end
 
+M.dataParallel = require('llm.dist.zero').wrap(M)  -- {zero = 1}: ZeRO stage 1 (llm/dist/zero.lua)
+
 for k, v in pairs(require('llm.dist.tp')) do dist[k] = v end  -- tensor parallel and grids (llm/dist/tp.lua)
 
 return M

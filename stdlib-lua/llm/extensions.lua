@@ -10,20 +10,25 @@
 --     afterBackward(trainer, batch, out)       the micro-batch's gradients are accumulated in p.grad
 --   transformGradients(trainer, info)          the summed gradients, BEFORE clipping (so the clip sees the
 --                                              transformed gradients: averaged across ranks, masked, noised)
---   (clipping, optimizer:step())
+--   (clipping, optimizer:step())                or, when an extension defines it (at most one may):
+--   optimizerStep(trainer, info)               replaces clipping and optimizer:step() (ZeRO-1, llm/dist/zero.lua:
+--                                              sharded update, global-norm clip; sets trainer.gradNorm when clipping)
 --   afterOptimizerStep(trainer, info)          weights updated, gradients still present (re-apply masks)
 --   (gradients zeroed; log line, metrics record, evaluation, checkpoints)
 --   afterStep(trainer, info)                   info = {step, loss, lr, tokensPerSec}; returning false stops the run
 --                                              (it runs after the step's checkpoint: change saved state earlier)
 -- and around them: onRunStart(trainer), onEval(trainer, info) with info = {step, valLoss, improved} (fields
--- it adds go into the eval metrics record), onCheckpoint(trainer, info) with info = {step, path, best},
+-- it adds go into the eval metrics record), beforeCheckpoint(trainer, info) on EVERY process, primary or not,
+-- before a checkpoint is written (collective work such as gathering sharded optimizer state into the
+-- optimizer; info = {step, path, best}), onCheckpoint(trainer, info) with info = {step, path, best},
 -- onRunEnd(trainer, result). State: ext:stateDict() -> table and ext:loadStateDict(table) save and restore
 -- the extension's own state in every checkpoint under ext.name (tensors in extensions.safetensors as
 -- '<name>.<key>', other values in trainer.json), so a resumed run continues exactly.
 local M = {}
 
 M.hooks = {'onRunStart', 'beforeStep', 'beforeForward', 'afterForward', 'beforeBackward', 'afterBackward',
-           'transformGradients', 'afterOptimizerStep', 'afterStep', 'onEval', 'onCheckpoint', 'onRunEnd'}
+           'transformGradients', 'optimizerStep', 'afterOptimizerStep', 'afterStep', 'onEval', 'beforeCheckpoint',
+           'onCheckpoint', 'onRunEnd'}
 local isHook = {}
 for _, h in ipairs(M.hooks) do isHook[h] = true end
 
@@ -70,13 +75,25 @@ function M.check(ext, index, level)
   return ext
 end
 
---- Checks that the names of extensions are unique.
+--- The hooks that replace part of the Trainer's step: at most one extension may define each.
+M.replacing = {optimizerStep = 'the optimizer step'}
+
+--- Checks that the names of extensions are unique and that at most one defines each replacing hook.
 function M.checkNames(list, level)
-  local seen = {}
-  for _, ext in ipairs(list) do
+  local seen, owner = {}, {}
+  for i, ext in ipairs(list) do
     if ext.name then
       if seen[ext.name] then error("llm.Trainer: two extensions are named '" .. ext.name .. "'", (level or 1) + 1) end
       seen[ext.name] = true
+    end
+    for hook, what in pairs(M.replacing) do
+      if ext[hook] then
+        if owner[hook] then
+          error(string.format("llm.Trainer: %s and %s both define %s (one extension may replace %s)",
+            owner[hook], label(ext, i), hook, what), (level or 1) + 1)
+        end
+        owner[hook] = label(ext, i)
+      end
     end
   end
 end

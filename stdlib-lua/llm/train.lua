@@ -174,8 +174,12 @@ function Trainer:trainStep()
     tokens = tokens + batch.y:numel()
   end
   self:hook('transformGradients', info)
-  if self.clip > 0 then self.gradNorm = optim.clipGradNorm(self.params, self.clip) end
-  self.optimizer:step()
+  if #self.hooks.optimizerStep > 0 then
+    self:hook('optimizerStep', info)  -- an extension clips and steps (ZeRO-1: sharded optimizer)
+  else
+    if self.clip > 0 then self.gradNorm = optim.clipGradNorm(self.params, self.clip) end
+    self.optimizer:step()
+  end
   self:hook('afterOptimizerStep', info)
   self.optimizer:zeroGrad()
   return total / self.gradAccum, lr, tokens
@@ -257,11 +261,12 @@ end
 --- Writes a checkpoint of the current step (best = also remember it as the best one).
 function Trainer:checkpoint(best)
   local dir = self.checkpointDir .. '/' .. llm.checkpoint.stepName(self.step)
-  if not self:isPrimary() then return dir end
   if self.lastCheckpoint == dir then
     if best then self.bestCheckpoint = dir end
     return dir
   end
+  self:hook('beforeCheckpoint', {step = self.step, path = dir, best = best})  -- every process (collectives)
+  if not self:isPrimary() then self.lastCheckpoint = dir; return dir end
   local optTensors, optValues = {}, {}
   for k, v in pairs(self.optimizer:stateDict()) do
     if llm.isTensor(v) then optTensors[k] = v else optValues[k] = v end

@@ -1,0 +1,39 @@
+-- zero_one.lua: run by dist_zero_spec.lua as one process (dist.init() without mpirun: rank 0 of 1, where
+-- the collectives are the identity). Prints one line per check:
+--   same <optimizer> <max |weight difference|>   ZeRO-1 against the plain optimizer, no clipping (expected: 0)
+--   clipped <max |weight difference|>            the same with clipping (the norm is summed in other blocks)
+--   error <message>                              ZeRO-1 with an optimizer it cannot shard
+local setup = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'zero_setup.lua')
+local ok, err = pcall(dist.init)
+if not ok then print('NOMPI ' .. tostring(err)) return end
+
+local function maxDiff(a, b)
+  local m = 0
+  for name, t in pairs(a:stateDict()) do m = math.max(m, (t - b:stateDict()[name]):abs():max():item()) end
+  return m
+end
+
+local makers = {
+  AdamW = function(_, opt) return opt end,
+  SGD = function(model)
+    return optim.SGD(optim.paramGroups(model, {{match = function(_, p) return p:dim() < 2 end, weightDecay = 0}}),
+                     {lr = 0.1, momentum = 0.9, nesterov = true, weightDecay = 1e-2})
+  end,
+  Adagrad = function(model) return optim.Adagrad(model:parameters(), {lr = 0.05, weightDecay = 1e-3}) end,
+}
+local function compare(name, clip)
+  setup.clip = clip
+  local m1, o1, b1 = setup.build(7)
+  setup.train(m1, makers[name](m1, o1), b1)
+  local m2, o2, b2 = setup.build(7)
+  setup.train(m2, makers[name](m2, o2), dist.shardBatches(b2), {extensions = {dist.dataParallel(m2, {zero = 1})}})
+  return maxDiff(m1, m2)
+end
+for _, name in ipairs{'AdamW', 'SGD', 'Adagrad'} do print('same ' .. name .. ' ' .. compare(name, 0)) end
+print('clipped ' .. compare('AdamW', 0.5))
+
+local model, _, batches = setup.build(7)
+local luaOptimizer = {getLR = function() return 0.1 end, setLR = function() end, step = function() end,
+                      zeroGrad = function() end, stateDict = function() return {} end}
+local okRun, msg = pcall(setup.train, model, luaOptimizer, batches, {extensions = {dist.dataParallel(model, {zero = 1})}})
+print('error ' .. tostring(okRun) .. ' ' .. tostring(msg))

@@ -1,0 +1,19 @@
+-- zero_train.lua: run by dist_zero_spec.lua under `mpirun -np 2` (or alone: one rank). Trains zero_setup's
+-- model with dist.dataParallel{zero = 1} on dist.shardBatches of the global batch (each rank a different
+-- initial seed: the broadcast from rank 0 must make them equal) and writes <out>/rank<r>.safetensors:
+-- parameters, losses, gradient norms and the memory report.
+--   zero_train.lua <out folder> [run folder | -] [checkpoint to resume | -]
+local out = assert(arg[1], 'usage: zero_train.lua <out folder> [run folder | -] [resume from | -]')
+local runDir = arg[2] ~= '-' and arg[2] or nil
+local resume = arg[3] ~= '-' and arg[3] or nil
+local setup = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'zero_setup.lua')
+local rank = dist.init()
+local model, opt, batches = setup.build(7 + rank * 100)
+local ext = dist.dataParallel(model, {zero = 1})
+local losses, norms = setup.train(model, opt, dist.shardBatches(batches), {extensions = {ext}, runDir = runDir, resume = resume})
+local m = ext:memory()
+llm.save(string.format('%s/rank%d.safetensors', out, rank), setup.result(model, losses, norms, {
+  memory = llm.tensor({m.stateFloats, m.unshardedStateFloats, m.size}),
+  reduceScatterCalls = llm.tensor({ext.reduceScatterCalls}),
+}))
+print(string.format('rank %d done: optimizer state %d of %d floats', rank, m.stateFloats, m.unshardedStateFloats))
