@@ -1,7 +1,7 @@
 -- tp_check.lua: run under `mpirun -np 2` by dist_tp_spec.lua. Builds the same dense model on every rank
 -- (the same seed), checks the standalone parallel layers against nn.Linear, converts a second copy with dist.tensorParallel and prints, per rank, the largest
 -- differences from the dense model: logits (gathered), loss, every gradient (gathered to the dense
--- layout), then the losses and final weights of a few Trainer steps (AdamW, gradient accumulation and
+-- layout), greedy generation, then the losses and final weights of a few Trainer steps (AdamW, gradient accumulation and
 -- clipping through the model's trainerExtension) against dense training with the same batches.
 -- arg[1]: 'gpt' (a tied GPT-2 with learned positions) or 'llama' (RoPE, RMSNorm, SwiGLU, grouped-query, untied head).
 local tiny = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'tiny_gpt.lua')
@@ -48,6 +48,12 @@ for path, g in pairs(tp:denseStateDict(grads)) do
 end
 say('grads', worst); say('ngrads', n)
 say('gradnorm', math.abs(tp:gradNorm() - optim.clipGradNorm(dense:parameters(), math.huge)))
+
+-- greedy generation with the KV cache (local heads cached on each rank, logits gathered)
+local prompt = x:narrow(1, 1, 1):narrow(2, 1, 4):squeeze(1)
+local same = table.concat(dense:generate(prompt, {maxTokens = 6, temperature = 0}):totable(), ',')
+  == table.concat(tp:generate(prompt, {maxTokens = 6, temperature = 0}):totable(), ',')
+say('generate', same and 0 or 1)
 
 -- training: the dense model and the TP model from the same weights, on the same global batches
 local function train(model, extensions)

@@ -96,12 +96,26 @@ local function divisible(who, what, n, g, level)
   end
 end
 
--- Checks the options shared by the parallel layers; `from` (a dense layer to slice) is internal.
-local function layerOptions(who, opts, extra, level)
+-- The set-up shared by the parallel Linear layers (errors at the constructor's caller): checks the sizes
+-- and options (`from`, a dense nn.Linear to slice, and `blocks` are internal: dist.tensorParallel's),
+-- slices the weight along `dim` (1: rows, column-parallel; 2: columns, row-parallel) and the bias with it
+-- (row-parallel: replicated) from `from` or a new nn.Linear; returns the options.
+local function setupLinear(self, who, inFeatures, outFeatures, opts, extra, dim)
+  options.positiveInt(who, 'inFeatures', inFeatures, 4)
+  options.positiveInt(who, 'outFeatures', outFeatures, 4)
   local defaults = {bias = true, comm = options.NONE, from = options.NONE, blocks = options.NONE}
   for k, v in pairs(extra) do defaults[k] = v end
-  local o = options.check(who, opts, defaults, level + 1)
-  o.group = group(o.comm, who, level + 1)
+  local o = options.check(who, opts, defaults, 4)
+  local g = group(o.comm, who, 4)
+  local blocks = o.blocks or {{0, dim == 1 and outFeatures or inFeatures}}
+  for _, b in ipairs(blocks) do divisible(who, dim == 1 and 'outFeatures' or 'inFeatures', b[2], g, 4) end
+  local dense = o.from or Linear(inFeatures, outFeatures, {bias = o.bias})
+  self._in, self._out, self._comm, self._group = inFeatures, outFeatures, o.comm, g
+  self._split = {weight = {dim, blocks}, bias = dim == 1 and {1, blocks} or nil}
+  self.weight = slice(dense.weight, dim, blocks, g)
+  if rawget(dense, 'bias') then
+    self.bias = slice(dense.bias, 1, dim == 1 and blocks or {{0, outFeatures}}, dim == 1 and g or {rank = 0, size = 1})
+  end
   return o
 end
 
@@ -109,18 +123,7 @@ end
 local ColumnParallelLinear = Module:extend('dist.ColumnParallelLinear')
 
 function ColumnParallelLinear:init(inFeatures, outFeatures, opts)
-  local who = 'dist.ColumnParallelLinear'
-  options.positiveInt(who, 'inFeatures', inFeatures, 3)
-  options.positiveInt(who, 'outFeatures', outFeatures, 3)
-  local o = layerOptions(who, opts, {gatherOutput = false}, 3)
-  local g = o.group
-  local blocks = o.blocks or {{0, outFeatures}}
-  for _, b in ipairs(blocks) do divisible(who, 'outFeatures', b[2], g, 3) end
-  local dense = o.from or Linear(inFeatures, outFeatures, {bias = o.bias})
-  self._in, self._out, self._comm, self._gather, self._group = inFeatures, outFeatures, o.comm, o.gatherOutput, g
-  self._split = {weight = {1, blocks}, bias = {1, blocks}}
-  self.weight = slice(dense.weight, 1, blocks, g)
-  if rawget(dense, 'bias') then self.bias = slice(dense.bias, 1, blocks, g) end
+  self._gather = setupLinear(self, 'dist.ColumnParallelLinear', inFeatures, outFeatures, opts, {gatherOutput = false}, 1).gatherOutput
 end
 
 function ColumnParallelLinear:forward(x)
@@ -137,17 +140,7 @@ end
 local RowParallelLinear = Module:extend('dist.RowParallelLinear')
 
 function RowParallelLinear:init(inFeatures, outFeatures, opts)
-  local who = 'dist.RowParallelLinear'
-  options.positiveInt(who, 'inFeatures', inFeatures, 3)
-  options.positiveInt(who, 'outFeatures', outFeatures, 3)
-  local o = layerOptions(who, opts, {inputIsParallel = true}, 3)
-  local g = o.group
-  divisible(who, 'inFeatures', inFeatures, g, 3)
-  local dense = o.from or Linear(inFeatures, outFeatures, {bias = o.bias})
-  self._in, self._out, self._comm, self._parallelInput, self._group = inFeatures, outFeatures, o.comm, o.inputIsParallel, g
-  self._split = {weight = {2, {{0, inFeatures}}}}
-  self.weight = slice(dense.weight, 2, {{0, inFeatures}}, g)
-  if rawget(dense, 'bias') then self.bias = slice(dense.bias, 1, {{0, outFeatures}}, {rank = 0, size = 1}) end
+  self._parallelInput = setupLinear(self, 'dist.RowParallelLinear', inFeatures, outFeatures, opts, {inputIsParallel = true}, 2).inputIsParallel
 end
 
 function RowParallelLinear:forward(x)
