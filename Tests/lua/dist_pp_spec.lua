@@ -42,6 +42,48 @@ end
 
 local function maxRelDiff(a, b) return (a - b):abs():max():item() / math.max(b:abs():max():item(), 1e-12) end
 
+describe('the Trainer hooks a pipeline replaces the step with (llm/extensions.lua)', function()
+  -- an extension that does what the Trainer would: the model's forward and backward per batch
+  local function plain(log)
+    return {name = 'plain',
+      forwardBackward = function(_, trainer, batches)
+        log[#log + 1] = 'forwardBackward:' .. #batches
+        for _, b in ipairs(batches) do
+          local _, loss = trainer.model(b.x, b.y)
+          b.loss = loss:item()
+          local scaled = loss / trainer.gradAccum
+          scaled:backward()
+        end
+      end,
+      evaluateBatch = function(_, trainer, batch)
+        log[#log + 1] = 'evaluateBatch'
+        local _, loss = trainer.model(batch.x, batch.y)
+        batch.loss = loss:item()
+      end,
+      beforeForward = function(_, _, b) log[#log + 1] = 'beforeForward:' .. b.micro end,
+      afterForward = function(_, _, b, out) log[#log + 1] = 'afterForward:' .. b.micro .. ':' .. type(out.loss:item()) end,
+      beforeBackward = function() log[#log + 1] = 'beforeBackward' end}
+  end
+
+  it('forwardBackward and evaluateBatch replace the micro-batch loop and the validation forward', function()
+    local losses, valLoss = denseTraining()
+    local log = {}
+    local model, opt, batches = setup.build(7)
+    local _, got, gotVal = h.captured(function() return setup.train(model, opt, batches, {plain(log)}) end)
+    for i = 1, setup.steps do assert.are.equal(losses[i], got[i]) end
+    assert.are.equal(valLoss, gotVal)
+    assert.are.same({'beforeForward:1', 'beforeForward:2', 'forwardBackward:2', 'afterForward:1:number', 'afterForward:2:number'},
+                    {table.unpack(log, 1, 5)})
+    for _, entry in ipairs(log) do assert.are_not.equal('beforeBackward', entry) end
+    local n = 0
+    for _, entry in ipairs(log) do if entry == 'evaluateBatch' then n = n + 1 end end
+    assert.are.equal(4, n)  -- evalBatches = 2 at steps 2 and 4
+    local m2, o2, b2 = setup.build(7)
+    h.fails(function() setup.train(m2, o2, b2, {plain({}), {name = 'other', forwardBackward = function() end}}) end,
+      "llm.Trainer: extension 'plain' and extension 'other' both define forwardBackward (one extension may replace the step's forward and backward)")
+  end)
+end)
+
 describe('dist.pipelineParallel (one process)', function()
   it('refuses bad input with errors naming the problem', function()
     local model = setup.build(1)

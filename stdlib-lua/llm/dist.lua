@@ -141,4 +141,6 @@ M.dataParallel = require('llm.dist.zero').wrap(M)  -- {zero = 1}: ZeRO stage 1 (
 
 for k, v in pairs(require('llm.dist.tp')) do dist[k] = v end  -- tensor parallel and grids (llm/dist/tp.lua)
 
+dist.pipelineParallel = require('llm.dist.pipeline').pipelineParallel  -- pipeline parallel (llm/dist/pipeline.lua)
+
 return M

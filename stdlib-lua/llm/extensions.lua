@@ -3,11 +3,19 @@
 -- called as methods — ext:hook(trainer, ...) — in registration order; the Trainer's onStep / onEval /
 -- onCheckpoint options are one such extension ('callbacks'). Per optimizer step:
 --   beforeStep(trainer, info)                  info = {step, lr}            (step: the one being taken, 1-based)
---   per micro-batch (gradAccum of them):
+--   per micro-batch (gradAccum of them):                   (unless an extension defines forwardBackward, below)
 --     beforeForward(trainer, batch)            batch = {x, y, micro}: may replace batch.x / batch.y
 --     afterForward(trainer, batch, out)        out = {logits, loss}: may replace out.loss (a distillation term)
 --     beforeBackward(trainer, batch, out)      out.loss is final; the trainer backpropagates out.loss / gradAccum
 --     afterBackward(trainer, batch, out)       the micro-batch's gradients are accumulated in p.grad
+--   or, when an extension defines it (at most one may; pipeline parallel, llm/dist/pipeline.lua):
+--   forwardBackward(trainer, batches)          replaces the per-micro-batch forward and backward: batches = the
+--                                              step's gradAccum {x, y, micro} tables (beforeForward already called
+--                                              on each); it runs forward and backward of them all (gradients of
+--                                              loss/gradAccum accumulated in p.grad) and sets batch.loss (a number,
+--                                              the same on every process) on each; then the Trainer calls
+--                                              afterForward(trainer, batch, {loss = Tensor}) per batch (the value
+--                                              only; beforeBackward/afterBackward are not called)
 --   transformGradients(trainer, info)          the summed gradients, BEFORE clipping (so the clip sees the
 --                                              transformed gradients: averaged across ranks, masked, noised)
 --   (clipping, optimizer:step())                or, when an extension defines it (at most one may):
@@ -17,18 +25,20 @@
 --   (gradients zeroed; log line, metrics record, evaluation, checkpoints)
 --   afterStep(trainer, info)                   info = {step, loss, lr, tokensPerSec}; returning false stops the run
 --                                              (it runs after the step's checkpoint: change saved state earlier)
--- and around them: onRunStart(trainer), onEval(trainer, info) with info = {step, valLoss, improved} (fields
--- it adds go into the eval metrics record), beforeCheckpoint(trainer, info) on EVERY process, primary or not,
--- before a checkpoint is written (collective work such as gathering sharded optimizer state into the
--- optimizer; info = {step, path, best}), onCheckpoint(trainer, info) with info = {step, path, best},
+-- and around them: onRunStart(trainer), evaluateBatch(trainer, batch) (at most one extension: sets
+-- batch.loss, a number, for a validation batch {x, y} in place of the model's forward; pipeline parallel),
+-- onEval(trainer, info) with info = {step, valLoss, improved} (fields it adds go into the eval metrics record),
+-- beforeCheckpoint(trainer, info) on EVERY process, primary or not, before a checkpoint is written
+-- (collective work such as gathering sharded optimizer state into the optimizer; info = {step, path, best}),
+-- onCheckpoint(trainer, info) with info = {step, path, best},
 -- onRunEnd(trainer, result). State: ext:stateDict() -> table and ext:loadStateDict(table) save and restore
 -- the extension's own state in every checkpoint under ext.name (tensors in extensions.safetensors as
 -- '<name>.<key>', other values in trainer.json), so a resumed run continues exactly.
 local M = {}
 
 M.hooks = {'onRunStart', 'beforeStep', 'beforeForward', 'afterForward', 'beforeBackward', 'afterBackward',
-           'transformGradients', 'optimizerStep', 'afterOptimizerStep', 'afterStep', 'onEval', 'beforeCheckpoint',
-           'onCheckpoint', 'onRunEnd'}
+           'forwardBackward', 'transformGradients', 'optimizerStep', 'afterOptimizerStep', 'afterStep', 'evaluateBatch',
+           'onEval', 'beforeCheckpoint', 'onCheckpoint', 'onRunEnd'}
 local isHook = {}
 for _, h in ipairs(M.hooks) do isHook[h] = true end
 
@@ -76,7 +86,8 @@ function M.check(ext, index, level)
 end
 
 --- The hooks that replace part of the Trainer's step: at most one extension may define each.
-M.replacing = {optimizerStep = 'the optimizer step'}
+M.replacing = {forwardBackward = "the step's forward and backward", optimizerStep = 'the optimizer step',
+               evaluateBatch = 'the evaluation forward'}
 
 --- Checks that the names of extensions are unique and that at most one defines each replacing hook.
 function M.checkNames(list, level)

@@ -7,6 +7,8 @@
 -- holds its folder's lock while it runs (llm/runlog.lua): a second run on the same folder fails at start.
 -- An extension with `primary = false` (dist.dataParallel on ranks other than 0) makes this process a
 -- silent worker: no lock, no progress or log lines, no metrics records, no checkpoints.
+-- An extension may replace the step's micro-batch forward/backward (forwardBackward) and the validation
+-- forward (evaluateBatch): dist.pipelineParallel, whose loss exists on one rank only.
 local options = require 'llm.nn.options'
 local Progress = require 'llm.progress'
 local Extensions = require 'llm.extensions'
@@ -132,13 +134,32 @@ function Trainer:evaluate()
   llm.noGrad(function()
     for i = 1, n do
       local x, y = self.val:batch(i)
-      local _, loss = model(x, y)
-      total = total + loss:item() * y:numel()
+      local batch = {x = x, y = y}
+      if #self.hooks.evaluateBatch > 0 then
+        self:hook('evaluateBatch', batch)  -- an extension computes batch.loss (pipeline parallel)
+      else
+        local _, loss = model(x, y)
+        batch.loss = loss:item()
+      end
+      total = total + batch.loss * y:numel()
       count = count + y:numel()
     end
   end)
   model:train(wasTraining)
   return count > 0 and total / count or nil
+end
+
+-- The step's batches when an extension runs their forward and backward (forwardBackward hook: pipeline
+-- parallel): beforeForward on each as it is drawn, then the hook, which sets batch.loss on each.
+function Trainer:forwardBackward()
+  local batches = {}
+  for micro = 1, self.gradAccum do
+    local x, y = self.train:next()
+    batches[micro] = {x = x, y = y, micro = micro}
+    self:hook('beforeForward', batches[micro])
+  end
+  self:hook('forwardBackward', batches)
+  return batches
 end
 
 --- One optimizer step over gradAccum micro-batches; returns the mean loss (or nil when skipped).
@@ -148,12 +169,18 @@ function Trainer:trainStep()
   local info = {step = self.step + 1, lr = lr}
   self:hook('beforeStep', info)
   local total, tokens = 0, 0
+  local owned = #self.hooks.forwardBackward > 0 and self:forwardBackward() or nil
   for micro = 1, self.gradAccum do
-    local x, y = self.train:next()
-    local batch = {x = x, y = y, micro = micro}
-    self:hook('beforeForward', batch)
-    local logits, loss = self.model(batch.x, batch.y)
-    local out = {logits = logits, loss = loss}
+    local batch, out = owned and owned[micro]
+    if owned then
+      out = {loss = llm.tensor(batch.loss)}
+    else
+      local x, y = self.train:next()
+      batch = {x = x, y = y, micro = micro}
+      self:hook('beforeForward', batch)
+      local logits, loss = self.model(batch.x, batch.y)
+      out = {logits = logits, loss = loss}
+    end
     self:hook('afterForward', batch, out)
     local value = out.loss:item()
     if value ~= value or value == math.huge or value == -math.huge then
@@ -166,10 +193,12 @@ function Trainer:trainStep()
       end
       error(string.format('llm.Trainer: non-finite loss (%s) at step %d; stopping (the last checkpoint is intact; set nonFinite=\'skip\' to skip such steps)', tostring(value), self.step + 1), 0)
     end
-    self:hook('beforeBackward', batch, out)
-    local scaled = out.loss / self.gradAccum
-    scaled:backward()
-    self:hook('afterBackward', batch, out)
+    if not owned then
+      self:hook('beforeBackward', batch, out)
+      local scaled = out.loss / self.gradAccum
+      scaled:backward()
+      self:hook('afterBackward', batch, out)
+    end
     total = total + value
     tokens = tokens + batch.y:numel()
   end
