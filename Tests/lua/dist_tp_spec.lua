@@ -104,6 +104,7 @@ describe('dist tensor parallel under mpirun', function()
       below(got, 2, 'generate', 0, out)  -- greedy decoding with the KV cache gives the same tokens
       below(got, 2, 'trainloss', TRAIN_LOSS_TOL, out)
       below(got, 2, 'trainweights', WEIGHT_TOL, out)
+      below(got, 2, 'loaddense', LOGITS_TOL, out)
       assert.are.equal(kind == 'gpt' and 28 or 15, got[0].ngrads, out)  -- every parameter compared
     end)
   end

@@ -1,9 +1,12 @@
 -- tp_check.lua: run under `mpirun -np 2` by dist_tp_spec.lua. Builds the same dense model on every rank
--- (the same seed), checks the standalone parallel layers against nn.Linear, converts a second copy with dist.tensorParallel and prints, per rank, the largest
--- differences from the dense model: logits (gathered), loss, every gradient (gathered to the dense
--- layout), greedy generation, then the losses and final weights of a few Trainer steps (AdamW, gradient accumulation and
--- clipping through the model's trainerExtension) against dense training with the same batches.
--- arg[1]: 'gpt' (a tied GPT-2 with learned positions) or 'llama' (RoPE, RMSNorm, SwiGLU, grouped-query, untied head).
+-- (the same seed), checks the standalone parallel layers against nn.Linear, converts a second copy with
+-- dist.tensorParallel and prints, per rank, the largest differences from the dense model: logits
+-- (gathered), loss, every gradient (gathered to the dense layout), greedy generation, the losses and final
+-- weights of a few Trainer steps (AdamW, gradient accumulation and clipping through the model's
+-- trainerExtension) against dense training with the same batches, and the logits of a fresh converted
+-- model loaded from the trained dense state dict.
+-- arg[1]: 'gpt' (a tied GPT-2 with learned positions) or 'llama' (RoPE, RMSNorm, SwiGLU, grouped-query,
+-- untied head).
 local tiny = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'tiny_gpt.lua')
 local kind = arg[1] or 'gpt'
 local rank = dist.init()
@@ -69,3 +72,8 @@ say('trainloss', lw)
 local ww, wd = 0, dense:stateDict()
 for path, t in pairs(tp:denseStateDict()) do ww = math.max(ww, maxDiff(t, wd[path])) end
 say('trainweights', ww)
+
+-- a dense state dict loads into a fresh converted model (each rank takes its slices): the same logits
+local fresh = dist.tensorParallel(build())
+fresh:loadDenseStateDict(dense:stateDict())
+say('loaddense', maxDiff(dense(x), fresh(x)))
