@@ -206,6 +206,12 @@ describe('dist.pipelineParallel under mpirun', function()
     for i = 3, setup.steps do assert.is_true(math.abs(resumed[i] - losses[i]) < LOSS_TOL, 'one process, step ' .. i) end
   end)
 
+  -- dist.dataParallel's 'comm' option (gradients averaged over a sub-group) comes with the data-parallel work
+  local ok, err = pcall(dist.dataParallel, nn.Linear(1, 1), {comm = false, bucketSize = 0})  -- fails before MPI
+  if not ok and tostring(err):find("unknown option 'comm'", 1, true) then
+    pending('dist.dataParallel has no comm option yet: the DP x PP training spec is skipped')
+    return
+  end
   it('DP=2 x PP=2 on 4 ranks (dist.grid, dist.dataParallel over the replicas) equals dense training', function()
     local losses, valLoss, dense = denseTraining()
     local dir = h.tmpdir('pp_dp')

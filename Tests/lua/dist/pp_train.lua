@@ -18,7 +18,13 @@ local exts = {}
 if dp > 1 then exts[#exts + 1] = dist.dataParallel(model, {comm = dpComm}) end
 local pipe = dist.pipelineParallel(model, {comm = ppComm, microBatches = m, schedule = schedule})
 exts[#exts + 1] = pipe
-if dp > 1 then batches = dist.shardBatches(batches, {comm = dpComm}) end
+if dp > 1 then  -- this replica's rows of every global batch (the same source on every rank)
+  local source, b = batches, setup.B // dp
+  batches = {next = function()
+    local x, y = source:next()
+    return x:narrow(1, dpComm:rank() * b + 1, b), y:narrow(1, dpComm:rank() * b + 1, b)
+  end}
+end
 local losses, valLoss = setup.train(model, opt, batches, exts, runDir ~= '-' and runDir or nil, steps, resume)
 local state, owned = {}, {}
 for _, p in ipairs(pipe:parameters()) do owned[p] = true end
