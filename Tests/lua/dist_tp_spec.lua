@@ -67,6 +67,12 @@ describe('dist tensor parallel (one process)', function()
       local g = dist.grid{}
       print('grid', g.rank, g.size, g.dpRank, g.tpRank, g.ppRank, g.dp:size(), g.tp:size(), g.pp:size(), g.world:size())
       print('mismatch', select(2, pcall(dist.grid, {tp = 2})))
+      local v = llm.tensor({{1, 2, 3}}):requiresGrad_()
+      local z = dist.reduceFromParallel(dist.copyToParallel(v, g.tp) * 2, g.tp)
+      z = dist.scatterToParallel(dist.gatherFromParallel(z))
+      z:sum():backward()
+      print('ops', table.concat(z:shape(), 'x'), table.concat(v.grad:reshape(3):totable(), ','))
+      print('badcomm', select(2, pcall(dist.copyToParallel, v, 3)))
     ]]
     local status, out, err = h.runCode(code)
     assert.are.equal(0, status, err)
@@ -80,6 +86,8 @@ describe('dist tensor parallel (one process)', function()
     assert.truthy(out:find("dist.tensorParallel: Invalid 'comm': expected a dist.Communicator (dist.split, dist.grid), got number", 1, true), out)
     assert.truthy(out:find('grid\t0\t1\t0\t0\t0\t1\t1\t1\t1', 1, true), out)
     assert.truthy(out:find('dist.grid: dp (1) x tp (2) x pp (1) = 2 processes, but the job has 1 (dist.size())', 1, true), out)
+    assert.truthy(out:find('ops\t1x3\t2.0,2.0,2.0', 1, true), out)  -- one rank: the operators are the identity
+    assert.truthy(out:find('dist.Communicator expected, got number', 1, true), out)
   end)
 end)
 
