@@ -138,6 +138,12 @@ describe('dist.pipelineParallel under mpirun', function()
       assert.are.equal(0, status, out)
       assert.truthy(out:find('rank 0 stage 0 of 2: blocks 1..2', 1, true), out)
       assert.truthy(out:find('rank 1 stage 1 of 2: blocks 3..4', 1, true), out)
+      -- activation memory: GPipe holds all gradAccum x m micro-batches, 1F1B at most stages - stage
+      local n = setup.gradAccum * cfg[2]
+      for r = 0, 1 do
+        local peak = cfg[1] == 'gpipe' and n or math.min(2 - r, n)
+        assert.truthy(out:find(string.format('rank %d peak live micro-batches %d\n', r, peak), 1, true), label .. '\n' .. out)
+      end
       local r = {llm.load(dir .. '/rank0.safetensors'), llm.load(dir .. '/rank1.safetensors')}
       for i = 1, setup.gradAccum do
         for k = 1, 2 do assert.is_true(math.abs(r[k].losses[i]:item() - losses[i]) < LOSS_TOL, label .. ' batch ' .. i .. ' loss') end

@@ -17,3 +17,4 @@ for name, p in pairs(model:namedParameters()) do
 end
 llm.save(string.format('%s/rank%d.safetensors', out, rank), state)
 print(string.format('rank %d stage %d of %d: blocks %d..%d', rank, pp.stage, pp.stages, pp.blocks[1], pp.blocks[2]))
+print(string.format('rank %d peak live micro-batches %d', rank, pp.peakLive))

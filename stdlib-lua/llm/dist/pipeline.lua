@@ -4,8 +4,9 @@
 -- The ranks of comm are the stages 0..p-1. The blocks are cut into p consecutive runs (balance = blocks per
 -- stage, default as even as possible, the extra blocks on the first stages); stage 0 also owns the token
 -- and position embeddings, the last stage the final norm, the head and the loss. Every rank keeps the whole
--- module tree (so checkpoints and state dicts keep the single-process names) but computes, differentiates
--- and updates only its own parameters: build the Trainer's optimizer over model:parameters() as usual (a
+-- module tree and its weights (so checkpoints and state dicts keep the single-process names) but computes,
+-- differentiates and updates only its own parameters (a stage saves activation, gradient and optimizer-state
+-- memory and compute, not weight memory): build the Trainer's optimizer over model:parameters() as usual (a
 -- parameter without a gradient is not updated). Tied embedding/head weights (tieWeights) live on the first
 -- and the last stage: they start equal (broadcast from stage 0 at the start of a run) and, as in Megatron,
 -- their two gradients are summed between those two stages every step, so both copies take the same update.
@@ -20,6 +21,7 @@
 --     '1f1b': stage s runs p-s-1 warm-up forwards, then alternates one forward and one backward, then
 --     finishes the remaining backwards (at most p-s chunks' activations alive). The idle "bubble" is the
 --     same for both, (p-1)/(m+p-1) of a step with m chunks; 1F1B only bounds the activation memory;
+--     ext.peakLive: the most micro-batches whose activations this stage has held at once (so far);
 --   * the loss of each batch (the mean of its chunks' losses) is known on the last stage and broadcast, so
 --     every rank logs the same value (the Trainer then calls afterForward with it: dist.dataParallel
 --     averages it across data-parallel replicas);
@@ -173,7 +175,7 @@ function M.pipelineParallel(model, opts)
 
   -- primary = world rank 0 alone: the other ranks take no run-folder lock, print nothing, write nothing
   local ext = {name = 'pipeline', stage = stage, stages = stages, microBatches = m, schedule = schedule,
-               blocks = {from, to}, comm = comm, primary = not dist.initialized() or dist.rank() == 0}
+               blocks = {from, to}, comm = comm, primary = not dist.initialized() or dist.rank() == 0, peakLive = 0}
 
   --- This stage's parameters (in model order).
   function ext:parameters() return {table.unpack(ownList)} end
@@ -194,7 +196,7 @@ function M.pipelineParallel(model, opts)
   -- One step's chunks through the stages under the schedule; returns the summed chunk losses per batch
   -- (last stage) and leaves the gradients in p.grad.
   local function runSchedule(chunks)
-    local n, scale, sends, live = #chunks, 1 / #chunks, {}, {}
+    local n, scale, sends, live, alive = #chunks, 1 / #chunks, {}, {}, 0
     local lossSums = {}
     local function forward(i)
       local ch = chunks[i]
@@ -210,10 +212,12 @@ function M.pipelineParallel(model, opts)
         sends[#sends + 1] = comm:isend(out:detach():contiguous(), stage + 1, tag(i, ACT))
       end
       live[i] = {input = input, out = out}
+      alive = alive + 1
+      ext.peakLive = math.max(ext.peakLive, alive)
     end
     local function backward(i)
       local st = live[i]
-      live[i] = nil
+      live[i], alive = nil, alive - 1
       if last then st.out:backward()
       else st.out:backward(recvInto(st.out:shape(), stage + 1, tag(i, GRAD))) end
       if not first then sends[#sends + 1] = comm:isend(st.input.grad:contiguous(), stage - 1, tag(i, GRAD)) end
