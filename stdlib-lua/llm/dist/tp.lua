@@ -119,9 +119,9 @@ local function setupLinear(self, who, inFeatures, outFeatures, opts, extra, dim)
   return o
 end
 
---- dist.ColumnParallelLinear(in, out, [{bias=true, gatherOutput=false, comm}]): rows of the weight split across ranks.
 local ColumnParallelLinear = Module:extend('dist.ColumnParallelLinear')
 
+--- dist.ColumnParallelLinear(in, out, [{bias=true, gatherOutput=false, comm}]): rows of the weight split across ranks.
 function ColumnParallelLinear:init(inFeatures, outFeatures, opts)
   self._gather = setupLinear(self, 'dist.ColumnParallelLinear', inFeatures, outFeatures, opts, {gatherOutput = false}, 1).gatherOutput
 end
@@ -136,9 +136,9 @@ function ColumnParallelLinear:extraRepr()
   return string.format('%d -> %d/%d%s', self._in, self._out, self._group.size, rawget(self, 'bias') and '' or ', bias=false')
 end
 
---- dist.RowParallelLinear(in, out, [{bias=true, inputIsParallel=true, comm}]): columns of the weight split across ranks.
 local RowParallelLinear = Module:extend('dist.RowParallelLinear')
 
+--- dist.RowParallelLinear(in, out, [{bias=true, inputIsParallel=true, comm}]): columns of the weight split across ranks.
 function RowParallelLinear:init(inFeatures, outFeatures, opts)
   self._parallelInput = setupLinear(self, 'dist.RowParallelLinear', inFeatures, outFeatures, opts, {inputIsParallel = true}, 2).inputIsParallel
 end
@@ -154,9 +154,9 @@ function RowParallelLinear:extraRepr()
   return string.format('%d/%d -> %d%s', self._in, self._group.size, self._out, rawget(self, 'bias') and '' or ', bias=false')
 end
 
---- dist.VocabParallelEmbedding(num, dim, [{comm}]): the rows of the table split across ranks.
 local VocabParallelEmbedding = Module:extend('dist.VocabParallelEmbedding')
 
+--- dist.VocabParallelEmbedding(num, dim, [{comm}]): the rows of the table split across ranks.
 function VocabParallelEmbedding:init(num, dim, opts)
   local who = 'dist.VocabParallelEmbedding'
   options.positiveInt(who, 'num', num, 3)
@@ -185,6 +185,7 @@ end
 
 function VocabParallelEmbedding:extraRepr() return string.format('%d/%d, %d', self._num, self._group.size, self._dim) end
 
+--- dist.vocabParallelCrossEntropy(logits: Tensor, targets: Tensor, [{comm}]) -> Tensor: mean cross-entropy of vocab-split logits (..., V/P) against global ids, without gathering the logits.
 function M.vocabParallelCrossEntropy(logits, targets, opts)
   local who = 'dist.vocabParallelCrossEntropy'
   if not llm.isTensor(logits) or not llm.isTensor(targets) then error(who .. ': expected logits and targets tensors', 2) end
@@ -207,12 +208,13 @@ end
 local QKVParallel = ColumnParallelLinear:extend('dist.ColumnParallelLinear')
 function QKVParallel:forward(x) return ColumnParallelLinear.forward(self, rawget(self, '_input') or x) end
 
---- dist.ParallelAttention(dense, [{comm}]): the heads of a dense nn.CausalSelfAttention split across ranks.
+-- dist.ParallelAttention: the heads of a dense nn.CausalSelfAttention split across ranks.
 -- nn.CausalSelfAttention's own forward runs on this rank's heads (its width check sees the local width
 -- heads/P·headSize, so it is given a view of that width; qkv reads the full input instead): caches, rotary
 -- positions, masks, windows and qk-norms work as in the dense layer.
 local ParallelAttention = Attention:extend('dist.ParallelAttention')
 
+--- dist.ParallelAttention(dense: nn.CausalSelfAttention, [{comm}]): its heads split across the ranks of comm (used by dist.tensorParallel).
 function ParallelAttention:init(dense, opts)
   local who = 'dist.tensorParallel'
   local o = options.check(who, opts, {comm = options.NONE}, 3)
@@ -362,6 +364,7 @@ local function checkDivisible(model, g, level)
   end
 end
 
+--- dist.tensorParallel(model: nn.GPT | nn.Llama, [{comm = world, gatherLogits = false}]) -> model: Megatron-style tensor parallelism, converting the model in place (collective).
 function M.tensorParallel(model, opts)
   checkModel(model, 2)
   local o = options.check('dist.tensorParallel', opts, {comm = options.NONE, gatherLogits = false}, 2)
@@ -386,6 +389,7 @@ function M.tensorParallel(model, opts)
   return setmetatable(model, tpClass(getmetatable(model)))
 end
 
+--- dist.grid{dp = 1, tp = 1, pp = 1} -> {world, dp, tp, pp, rank, size, dpRank, tpRank, ppRank, dpSize, tpSize, ppSize}: sub-communicators of a process grid (tp fastest, then pp, then dp; collective).
 function M.grid(spec)
   local who = 'dist.grid'
   local o = options.check(who, spec, {dp = 1, tp = 1, pp = 1}, 2)
