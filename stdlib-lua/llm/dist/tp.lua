@@ -389,7 +389,7 @@ function M.tensorParallel(model, opts)
   return setmetatable(model, tpClass(getmetatable(model)))
 end
 
---- dist.grid{dp = 1, tp = 1, pp = 1} -> {world, dp, tp, pp, rank, size, dpRank, tpRank, ppRank, dpSize, tpSize, ppSize}: sub-communicators of a process grid (tp fastest, then pp, then dp; collective).
+--- dist.grid{dp = 1, tp = 1, pp = 1} -> {world, dp, tp, pp, rank, size, dpRank, tpRank, ppRank, dpSize, tpSize, ppSize}: a process grid (tp fastest, then pp, then dp; collective).
 function M.grid(spec)
   local who = 'dist.grid'
   local o = options.check(who, spec, {dp = 1, tp = 1, pp = 1}, 2)
