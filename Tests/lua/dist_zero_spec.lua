@@ -37,7 +37,7 @@ describe('dist.dataParallel{zero = 1} (one process)', function()
     h.fails(function() dist.dataParallel(model, {zero = 2}) end, "dist.dataParallel: zero = 2 is not supported: only stage 1")
     h.fails(function() dist.dataParallel(model, {zero = 'yes'}) end, "dist.dataParallel: Invalid 'zero': expected 0 or 1 (ZeRO stage), got yes")
     h.fails(function() dist.dataParallel(model, {zero = 1, compress = 'f16'}) end,
-      "dist.dataParallel: option 'compress' is not supported with zero = 1 (supported: 'zero', 'bucketSize')")
+      "dist.dataParallel: option 'compress' is not supported with zero = 1 (supported: 'zero', 'bucketSize', 'comm')")
     local err = h.fails(function() dist.dataParallel(42, {zero = 1}) end, "dist.dataParallel: Invalid 'model': expected an nn.Module, got number")
     assert.truthy(err:find('dist_zero_spec.lua', 1, true), err)  -- the error names the caller's line
     h.fails(function() dist.dataParallel(model, {zero = 1, bucketSize = 0}) end, "Invalid 'bucketSize': expected a positive integer")
@@ -81,8 +81,8 @@ describe('dist.dataParallel{zero = 1} under mpirun -np 2', function()
   teardown(h.removeTmpdirs)
 
   -- runs zero_train.lua on 2 ranks; returns both ranks' results
-  local function zero2(out, runDir, resume)
-    local status, log = mpi.run(2, 'zero_train.lua', out, runDir or '-', resume or '-')
+  local function zero2(out, runDir, resume, split)
+    local status, log = mpi.run(2, 'zero_train.lua', out, runDir or '-', resume or '-', split)
     assert.are.equal(0, status, log)
     return llm.load(out .. '/rank0.safetensors'), llm.load(out .. '/rank1.safetensors'), log
   end
@@ -98,7 +98,7 @@ describe('dist.dataParallel{zero = 1} under mpirun -np 2', function()
   local single, r0, r1, log
   local runS, runA = h.tmpdir('zero_runS'), h.tmpdir('zero_runA')
 
-  it('equals plain AdamW in one process with the same global batch (weight-decay groups, clipping); state per rank is half', function()
+  it('equals plain AdamW in one process with the same global batch (weight-decay groups, clipping); state per rank is half; also over a sub-communicator', function()
     single = singleProcess({runDir = runS})
     r0, r1, log = zero2(h.tmpdir('zero_A'), runA)
     close(single, r0)
@@ -117,6 +117,9 @@ describe('dist.dataParallel{zero = 1} under mpirun -np 2', function()
       assert.is_true(mine >= whole / 2 and mine <= whole / 2 + 2 * 2, 'state floats ' .. mine)
     end
     assert.truthy(log:find('ZeRO-1: optimizer state 4032 floats on rank 0, 8064 unsharded (0.500 with 2 ranks)', 1, true), log)
+    -- sharding over a sub-communicator of both ranks (dist.split) computes the same
+    local s0 = zero2(h.tmpdir('zero_split'), nil, nil, 'split')
+    assert.are.equal(0, paramDiff(r0, s0))
     local records = h.jsonLines(runA .. '/metrics.jsonl')
     assert.are.equal('zero', records[1].type)
     assert.are.same({2, 4032, 8064, 0.5}, {records[1].ranks, records[1].stateFloats, records[1].unshardedStateFloats, records[1].fraction})

@@ -1,15 +1,23 @@
 -- zero_train.lua: run by dist_zero_spec.lua under `mpirun -np 2` (or alone: one rank). Trains zero_setup's
 -- model with dist.dataParallel{zero = 1} on dist.shardBatches of the global batch (each rank a different
 -- initial seed: the broadcast from rank 0 must make them equal) and writes <out>/rank<r>.safetensors:
--- parameters, losses, gradient norms and the memory report.
---   zero_train.lua <out folder> [run folder | -] [checkpoint to resume | -]
+-- parameters, losses, gradient norms and the memory report. With 'split', ZeRO shards over
+-- dist.split(0) (a sub-communicator of every rank) instead of the world: the same numbers are expected
+-- (dist.dataParallel itself does not take comm yet: its part runs on the world).
+--   zero_train.lua <out folder> [run folder | -] [checkpoint to resume | -] [split]
 local out = assert(arg[1], 'usage: zero_train.lua <out folder> [run folder | -] [resume from | -]')
 local runDir = arg[2] ~= '-' and arg[2] or nil
 local resume = arg[3] ~= '-' and arg[3] or nil
 local setup = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'zero_setup.lua')
 local rank = dist.init()
 local model, opt, batches = setup.build(7 + rank * 100)
-local ext = dist.dataParallel(model, {zero = 1})
+local ext
+if arg[4] == 'split' then
+  local plainOnWorld = {dataParallel = function(m, o) return dist.dataParallel(m, {bucketSize = o.bucketSize}) end}
+  ext = require('llm.dist.zero').wrap(plainOnWorld)(model, {zero = 1, comm = dist.split(0)})
+else
+  ext = dist.dataParallel(model, {zero = 1})
+end
 local losses, norms = setup.train(model, opt, dist.shardBatches(batches), {extensions = {ext}, runDir = runDir, resume = resume})
 local m = ext:memory()
 llm.save(string.format('%s/rank%d.safetensors', out, rank), setup.result(model, losses, norms, {

@@ -1,5 +1,6 @@
 -- llm.dist.zero: ZeRO stage 1 (optimizer state sharded across the ranks) for dist.dataParallel:
---   dist.dataParallel(model, {zero = 1, [bucketSize = n]}) -> Trainer extension
+--   dist.dataParallel(model, {zero = 1, [bucketSize = n], [comm = dist.Communicator]}) -> Trainer extension
+--   (comm, passed on to dist.dataParallel too: shard over the ranks of a sub-communicator; default the world)
 -- It is dist.dataParallel's extension (rank 0's weights broadcast at the start, the loss averaged across
 -- ranks, rank 0 alone does the I/O) without its gradient all-reduce; instead it replaces the Trainer's
 -- clipping and optimizer:step() (the optimizerStep hook of llm/extensions.lua):
@@ -93,8 +94,18 @@ end
 
 local function block(group, flat, rank) return flat:narrow(1, rank * group.block + 1, group.block) end
 
---- Makes `base` (a dist.dataParallel extension) a ZeRO-1 extension; rank and size are the world's.
-local function extend(base, rank, size)
+-- The collectives of comm (a dist.Communicator), or of the world when comm is nil, called as methods.
+local function collectives(comm)
+  if comm ~= nil then return comm end
+  return {rank = function() return dist.rank() end, size = function() return dist.size() end,
+          reduceScatter = function(_, t, o) return dist.reduceScatter(t, o) end,
+          allGather = function(_, t) return dist.allGather(t) end,
+          allReduce = function(_, t, o) return dist.allReduce(t, o) end}
+end
+
+--- Makes `base` (a dist.dataParallel extension) a ZeRO-1 extension sharding over the communicator c.
+local function extend(base, c)
+  local rank, size = c:rank(), c:size()
   local ext = base
   ext.zero, ext.reduceScatterCalls = 1, 0
   local baseStart = base.onRunStart
@@ -197,7 +208,7 @@ local function extend(base, rank, size)
     llm.noGrad(function()
       for g, group in ipairs(z.groups) do
         z.gradFlat[g] = flatten(group, function(p) return p.grad end, z.gradFlat[g])
-        z.shards[g].grad = dist.reduceScatter(z.gradFlat[g], {op = 'avg'})
+        z.shards[g].grad = c:reduceScatter(z.gradFlat[g], {op = 'avg'})
         self.reduceScatterCalls = self.reduceScatterCalls + 1
       end
       if trainer.clip > 0 then
@@ -206,7 +217,7 @@ local function extend(base, rank, size)
         local mine = optim.clipGradNorm(z.shards, math.huge) ^ 2
         local parts = llm.tensor({mine, 0})
         parts[2] = mine - parts[1]:item()
-        local sums = dist.allReduce(parts, {op = 'sum'}):totable()
+        local sums = c:allReduce(parts, {op = 'sum'}):totable()
         local total = math.sqrt(sums[1] + sums[2])
         local coef = math.min(trainer.clip / (total + 1e-6), 1)
         if coef < 1 then for _, s in ipairs(z.shards) do s.grad:mul_(coef) end end
@@ -216,7 +227,7 @@ local function extend(base, rank, size)
       for g, group in ipairs(z.groups) do
         local s = z.shards[g]
         s.grad = nil
-        local flat = dist.allGather(s):reshape(group.padded)
+        local flat = c:allGather(s):reshape(group.padded)
         for i, p in ipairs(group.params) do
           p:copy_(flat:narrow(1, group.offsets[i] + 1, p:numel()):view(p:shape()))
         end
@@ -239,7 +250,7 @@ local function extend(base, rank, size)
       end
       table.sort(names)  -- the same collective order on every rank
       for _, buf in ipairs(names) do
-        local flat = dist.allGather(sd[prefix .. buf]):reshape(group.padded)
+        local flat = c:allGather(sd[prefix .. buf]):reshape(group.padded)
         for i, p in ipairs(group.params) do
           local k = group.first + i - 1
           full['state.' .. k .. '.step'] = step
@@ -278,13 +289,13 @@ function M.wrap(d)
       fail("Invalid 'zero': expected 0 or 1 (ZeRO stage), got " .. tostring(zero), 2)
     end
     for k in pairs(rest) do
-      if k ~= 'bucketSize' then
-        fail(string.format("option '%s' is not supported with zero = 1 (supported: 'zero', 'bucketSize')", tostring(k)), 2)
+      if k ~= 'bucketSize' and k ~= 'comm' then
+        fail(string.format("option '%s' is not supported with zero = 1 (supported: 'zero', 'bucketSize', 'comm')", tostring(k)), 2)
       end
     end
     local ok, base = pcall(plain, model, rest)
     if not ok then error((tostring(base):gsub('^[^\n]-:%d+: ', '')), 2) end
-    return extend(base, dist.rank(), dist.size())
+    return extend(base, collectives(rest.comm))
   end
 end
 
