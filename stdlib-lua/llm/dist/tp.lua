@@ -61,7 +61,7 @@ local function collective(g, name, ...)
   return dist[name](...)
 end
 
--- A fresh leaf (requiresGrad as t) copying this rank's parts of `dense` along `dim`: each block
+-- A fresh leaf (requiring grad when dense does) copying this rank's parts of `dense` along `dim`: each block
 -- {start (0-based), length} of the dense dim is cut into size equal parts and the rank's parts are joined.
 local function slice(dense, dim, blocks, g)
   local t = llm.noGrad(function()
