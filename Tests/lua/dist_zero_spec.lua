@@ -1,7 +1,8 @@
 -- dist_zero_spec.lua: ZeRO stage 1 (dist.dataParallel{zero = 1}, stdlib-lua/llm/dist/zero.lua) and
 -- checkpoints that resume on another number of ranks. One-process checks run everywhere (with libmpi:
 -- rank 0 of 1; without it they are skipped with the loader's message); the two-rank checks run
--- Tests/lua/dist/zero_train.lua under `mpirun -np 2` and are pending when mpirun is not installed.
+-- Tests/lua/dist/zero_train.lua under `mpirun -np 2` and are pending when mpirun is not installed; the
+-- resume checks cover plain dist.dataParallel too (its checkpoints, rank 0's, are single-process ones).
 -- Float32 tolerance: two ranks average half-batch gradients (a different summation order than one process
 -- over the whole batch, about 1e-7 relative) and the clipping norm is summed over other blocks; AdamW's
 -- division by sqrt(v) amplifies that over 6 steps to about 1e-5 in the weights (measured: 1.1e-5 for two
@@ -157,5 +158,18 @@ describe('dist.dataParallel{zero = 1} under mpirun -np 2', function()
     local c0 = zero2(h.tmpdir('zero_C'), nil, ckA)
     for i = 4, setup.steps do assert.are.equal(r0.losses[i]:item(), c0.losses[i]:item(), 'step ' .. i) end
     assert.are.equal(0, paramDiff(r0, c0))
+  end)
+
+  it('plain data parallelism (no ZeRO) resumes on another number of ranks too: 2 -> 1 and 1 -> 2', function()
+    assert.truthy(single, 'needs the first spec')
+    local runP = h.tmpdir('zero_runP')
+    local p0 = zero2(h.tmpdir('zero_P'), runP, nil, 'plain')
+    close(single, p0)
+    local resumed1 = singleProcess({resume = runP .. '/step-000003'})
+    close(p0, resumed1, 4)
+    assert.is_true(math.abs(resumed1.losses[4]:item() - p0.losses[4]:item()) < 1e-6)
+    local q0 = zero2(h.tmpdir('zero_Q'), nil, runS .. '/step-000003', 'plain')
+    close(single, q0, 4)
+    assert.is_true(math.abs(q0.losses[4]:item() - single.losses[4]:item()) < 1e-6)
   end)
 end)
