@@ -110,6 +110,7 @@ describe('dist.dataParallel{zero = 1} under mpirun -np 2', function()
     end
     -- two groups, one reduce-scatter each per step
     assert.are.equal(2 * setup.steps, r0.reduceScatterCalls:item())
+    assert.are.equal(0, r0.allReduceCalls:item())  -- and no gradient all-reduce of dist.dataParallel's on top
     -- AdamW keeps two floats per weight: 8064 unsharded, half of them (padded to the rank count) per rank
     for _, r in ipairs{r0, r1} do
       local mine, whole, size = table.unpack(r.memory:totable())
@@ -165,6 +166,7 @@ describe('dist.dataParallel{zero = 1} under mpirun -np 2', function()
     local runP = h.tmpdir('zero_runP')
     local p0 = zero2(h.tmpdir('zero_P'), runP, nil, 'plain')
     close(single, p0)
+    assert.is_true(p0.allReduceCalls:item() >= setup.steps)  -- the counter the ZeRO run finds at 0
     local resumed1 = singleProcess({resume = runP .. '/step-000003'})
     close(p0, resumed1, 4)
     assert.is_true(math.abs(resumed1.losses[4]:item() - p0.losses[4]:item()) < 1e-6)

@@ -26,5 +26,6 @@ local m = ext.memory and ext:memory() or {stateFloats = 0, unshardedStateFloats 
 llm.save(string.format('%s/rank%d.safetensors', out, rank), setup.result(model, losses, norms, {
   memory = llm.tensor({m.stateFloats, m.unshardedStateFloats, m.size}),
   reduceScatterCalls = llm.tensor({ext.reduceScatterCalls or 0}),
+  allReduceCalls = llm.tensor({ext.allReduceCalls or 0}),  -- dataParallel's gradient all-reduces
 }))
 print(string.format('rank %d done: optimizer state %d of %d floats', rank, m.stateFloats, m.unshardedStateFloats))
