@@ -28,11 +28,12 @@
 --         table such as the gradients; default the state dict); rank 0 writes it: llm.save(path, sd).
 --       model:loadDenseStateDict(sd): loads a dense state dict (each rank takes its slices).
 --       model:gradNorm() -> the L2 norm of the whole model's gradient (split parts summed over comm).
---       model:trainerExtension() -> Trainer extension 'tensorParallel' (optimizerStep: clips with the
---         global gradNorm when the Trainer's clip > 0, then steps): use it whenever clip > 0, because a
---         per-rank norm would scale the replicated weights differently on each rank.
+--       model:trainerExtension() -> Trainer extension 'tensorParallel', for every Trainer of the model:
+--         optimizerStep clips with the global gradNorm when the Trainer's clip > 0 (a per-rank norm would
+--         scale the replicated weights differently on each rank), then steps; only world rank 0 logs and
+--         writes (primary); a Trainer with checkpointDir is refused at the start of run() (its checkpoint
+--         would hold rank 0's slices only: save denseStateDict() from rank 0 instead).
 --     Dropout draws from each rank's generator: seed every rank of a tensor-parallel group the same.
---     Trainer checkpoints hold each rank's slices (write denseStateDict from rank 0 for a dense file).
 --   dist.grid{dp = 1, tp = 1, pp = 1} -> {world, dp, tp, pp (dist.Communicator of each group), rank, size,
 --     dpRank, tpRank, ppRank, dpSize, tpSize, ppSize} (collective): ranks laid out tp fastest, then pp,
 --     then dp, as in Megatron (rank = (dpRank·pp + ppRank)·tp + tpRank); dp·tp·pp must equal dist.size().
@@ -314,7 +315,13 @@ end
 
 function TP:trainerExtension()
   local model = self
-  local ext = {name = 'tensorParallel'}
+  local ext = {name = 'tensorParallel', primary = dist.rank() == 0}
+  function ext:onRunStart(trainer)
+    if trainer.checkpointDir and rawget(model, '_tp').group.size > 1 then
+      error("dist.tensorParallel: the Trainer's checkpoints cannot hold a tensor-parallel model yet (rank 0 would write " ..
+        'its slices only): leave checkpointDir unset and save model:denseStateDict() from rank 0', 0)
+    end
+  end
   function ext:optimizerStep(trainer)
     if trainer.clip > 0 then
       local norm = model:gradNorm()
