@@ -181,6 +181,7 @@ describe('dist.pipelineParallel under mpirun', function()
         if t then found = true; assert.is_true((t - p):abs():max():item() < PARAM_TOL, name) end
       end
       assert.is_true(found, 'no rank owns ' .. name)
+      assert.is_true((r[1]['whole.' .. name] - p):abs():max():item() < PARAM_TOL, 'gatherWeights: ' .. name)
     end
   end
 

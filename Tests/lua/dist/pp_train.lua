@@ -1,6 +1,7 @@
 -- pp_train.lua: run under mpirun by dist_pp_spec.lua. Trains pp_setup's model with dist.pipelineParallel
 -- (pp = 2 stages; with dp = 2 on 4 ranks also dist.dataParallel across the two pipelines: DP x PP) and
--- writes each rank's losses, last validation loss and the final values of the parameters its stage owns to <out>/rank<r>.safetensors.
+-- writes each rank's losses, last validation loss, the final values of the parameters its stage owns and
+-- (stage 0, after gatherWeights) the whole model to <out>/rank<r>.safetensors.
 --   pp_train.lua <out> <schedule> <microBatches> <dp> [<run folder> [<steps> [<checkpoint to resume>]]]
 -- The stages of one pipeline build the model from the same seed (each stage initialises its own part, as
 -- the one process would); data-parallel replicas use different seeds, so dist.dataParallel's broadcast
@@ -29,7 +30,11 @@ local losses, valLoss = setup.train(model, opt, batches, exts, runDir ~= '-' and
 local state, owned = {}, {}
 for _, p in ipairs(pipe:parameters()) do owned[p] = true end
 for name, p in pairs(model:namedParameters()) do
-  if owned[p] then state['param.' .. name] = p end
+  if owned[p] then state['param.' .. name] = p:clone() end
+end
+pipe:gatherWeights()  -- stage 0's model becomes the whole trained model
+if pipe.stage == 0 then
+  for name, p in pairs(model:namedParameters()) do state['whole.' .. name] = p end
 end
 local list = {}
 for i = 1, steps or setup.steps do list[i] = losses[i] or -1 end

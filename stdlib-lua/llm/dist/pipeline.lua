@@ -28,11 +28,12 @@
 --   * optimizerStep: clipping uses the norm over all stages' gradients (each parameter counted once) and
 --     leaves it in trainer.gradNorm; then the optimizer steps.
 -- Evaluation (evaluateBatch hook): one forward-only pass of the whole batch through the stages; the last
--- stage's loss is broadcast. Checkpoints (beforeCheckpoint, on every rank): the stages send their own
--- weights and optimizer state to stage 0, whose model and optimizer then hold the whole model, so rank 0
--- writes the single-process format (after the write, and at the start of a resumed run, each rank drops
--- the optimizer state of parameters it does not own). A checkpoint of p stages resumes on any p' (or in one
--- process without the extension) with the same global batch.
+-- stage's loss is broadcast. ext:gatherWeights() (collective) copies every stage's weights into stage 0's
+-- model (to save or sample from after training). Checkpoints (beforeCheckpoint, on every rank): the stages
+-- send their own weights and optimizer state to stage 0, whose model and optimizer then hold the whole
+-- model, so rank 0 writes the single-process format (after the write, and at the start of a resumed run,
+-- each rank drops the optimizer state of parameters it does not own). A checkpoint of p stages resumes on
+-- any p' (or in one process without the extension) with the same global batch.
 -- DP x PP: give comm = the pipeline sub-communicator and add dist.dataParallel(model, {comm = <replica
 -- group>}) too (dist.grid{dp=, pp=} builds both): each replica group averages the gradients of its stage.
 -- Limits: training forward only (no KV cache, positions or masks); dropout > 0 draws different random
@@ -327,31 +328,41 @@ function M.pipelineParallel(model, opts)
     dropForeign(trainer.optimizer)
   end
 
+  --- Collective over comm: stage 0 receives every other stage's current weights, so its model is the whole
+  --- trained model (to save or sample from on rank 0; checkpoints do this themselves).
+  function ext:gatherWeights()
+    if stages == 1 then return end
+    llm.noGrad(function()
+      if first then
+        local params = model:namedParameters()
+        for src = 1, stages - 1 do
+          for name, t in pairs(recvTable(comm, src)) do params[name]:copy_(t) end
+        end
+      else
+        local mine = {}
+        for name, p in pairs(model:namedParameters()) do
+          if owned[p] and p ~= tied then mine[name] = p end
+        end
+        sendTable(comm, mine, 0)
+      end
+    end)
+  end
+
   -- Stage 0 receives the other stages' weights and optimizer state: its model and optimizer hold the whole.
   function ext:beforeCheckpoint(trainer)
     if stages == 1 then return end
+    self:gatherWeights()
     local opt = trainer.optimizer
-    llm.noGrad(function()
-      if first then
-        local merged = opt:stateDict()
-        for s = 1, stages - 1 do
-          local got = recvTable(comm, s)
-          for k, v in pairs(got) do
-            local name = k:match('^param%.(.*)$')
-            if name then model:namedParameters()[name]:copy_(v) else merged[k] = v end
-          end
-        end
-        opt:loadStateDict(merged)
-        self.merged = true
-      else
-        local out = ownedState(opt, true)
-        local names = model:namedParameters()
-        for name, p in pairs(names) do
-          if owned[p] and p ~= tied then out['param.' .. name] = p end
-        end
-        sendTable(comm, out, 0)
+    if first then
+      local merged = opt:stateDict()
+      for src = 1, stages - 1 do
+        for k, v in pairs(recvTable(comm, src)) do merged[k] = v end
       end
-    end)
+      opt:loadStateDict(merged)
+      self.merged = true
+    else
+      sendTable(comm, ownedState(opt, true), 0)
+    end
   end
 
   function ext:afterStep(trainer)
