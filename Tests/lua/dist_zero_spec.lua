@@ -58,7 +58,7 @@ describe('dist.dataParallel{zero = 1} (one process)', function()
       "llm.Trainer: extension 'stepper' and extension 2 both define optimizerStep")
   end)
 
-  it('equals the plain optimizer on one rank (AdamW, SGD, Adagrad with groups: bit for bit) and refuses an optimizer it cannot shard', function()
+  it('equals the plain optimizer on one rank (AdamW, SGD, Adagrad with groups: bit for bit); refuses an optimizer or a state it cannot shard', function()
     local status, out = mpi.sh(h.shq(h.binary()) .. ' ' .. h.shq(here .. 'dist/zero_one.lua'))
     assert.are.equal(0, status, out)
     if out:find('^NOMPI') then
@@ -71,6 +71,8 @@ describe('dist.dataParallel{zero = 1} (one process)', function()
     assert.truthy(out:find("error false in extension 'dataParallel' (onRunStart): dist.dataParallel{zero = 1}: the optimizer must be one of "
       .. 'optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad (ZeRO-1 shards its state), got table', 1, true), out)
     assert.truthy(out:find('ZeRO-1: optimizer state 8064 floats on rank 0, 8064 unsharded (1.000 with 1 ranks)', 1, true), out)
+    assert.truthy(out:find("steps false in extension 'dataParallel' (onRunStart): dist.dataParallel{zero = 1}: cannot shard the optimizer "
+      .. 'state of group 1: its parameter 1 has 1 steps but parameter 2 has no state (ZeRO-1 keeps one step count per group)', 1, true), out)
   end)
 end)
 

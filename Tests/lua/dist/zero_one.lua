@@ -3,6 +3,7 @@
 --   same <optimizer> <max |weight difference|>   ZeRO-1 against the plain optimizer, no clipping (expected: 0)
 --   clipped <max |weight difference|>            the same with clipping (the norm is summed in other blocks)
 --   error <message>                              ZeRO-1 with an optimizer it cannot shard
+--   steps <message>                              ZeRO-1 from a state whose parameters have different step counts
 local setup = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'zero_setup.lua')
 local ok, err = pcall(dist.init)
 if not ok then print('NOMPI ' .. tostring(err)) return end
@@ -37,3 +38,12 @@ local luaOptimizer = {getLR = function() return 0.1 end, setLR = function() end,
                       zeroGrad = function() end, stateDict = function() return {} end}
 local okRun, msg = pcall(setup.train, model, luaOptimizer, batches, {extensions = {dist.dataParallel(model, {zero = 1})}})
 print('error ' .. tostring(okRun) .. ' ' .. tostring(msg))
+
+-- an optimizer state in which one parameter of a group was updated once more than the others
+local m3, o3, b3 = setup.build(7)
+local first = o3:parameters(1)[1]
+first.grad = llm.zeros(first:shape())
+o3:step()
+o3:zeroGrad()
+local okSteps, msgSteps = pcall(setup.train, m3, o3, b3, {extensions = {dist.dataParallel(m3, {zero = 1})}})
+print('steps ' .. tostring(okSteps) .. ' ' .. tostring(msgSteps))

@@ -144,8 +144,9 @@ local function extend(base, c)
       for i = 2, #group.params do
         local s = full['state.' .. (group.first + i - 1) .. '.step']
         if s ~= step then
-          error(string.format('dist.dataParallel{zero = 1}: cannot shard the optimizer state of group %d: its parameters have different step counts (%s and %s)',
-            g, tostring(step), tostring(s)), 0)
+          local function taken(n) return n and (n .. ' steps') or 'no state' end
+          error(string.format('dist.dataParallel{zero = 1}: cannot shard the optimizer state of group %d: its parameter 1 has %s '
+            .. 'but parameter %d has %s (ZeRO-1 keeps one step count per group)', g, taken(step), i, taken(s)), 0)
         end
       end
       if step then
