@@ -93,6 +93,7 @@ describe('dist.pipelineParallel (one process)', function()
       "dist.pipelineParallel: Invalid 'schedule': expected one of: 'gpipe', '1f1b', got 'interleaved'")
     h.fails(function() pp(model, {comm = fakeComm(1), microBatches = 0}) end, "Invalid 'microBatches': expected a positive integer, got 0")
     h.fails(function() pp(model, {comm = fakeComm(1), stages = 2}) end, "unknown option 'stages'")
+    h.fails(function() pp(model, {comm = 2}) end, "dist.pipelineParallel: Invalid 'comm': expected a dist.Communicator (dist.split, dist.grid), got number")
     h.fails(function() pp(model, {comm = fakeComm(5)}) end,
       'dist.pipelineParallel: 5 stages but the model has 4 blocks: every stage needs at least one block')
     h.fails(function() pp(model, {comm = fakeComm(2), balance = {3, 2}}) end, "Invalid 'balance': the counts add up to 5 but the model has 4 blocks")

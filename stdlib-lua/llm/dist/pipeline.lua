@@ -161,6 +161,9 @@ function M.pipelineParallel(model, opts)
   end
   local c = model._config
   if c.postNorm == nil or not c.dim then fail("Invalid 'model': no nn.GPT configuration", 2) end
+  if opts.comm ~= nil and not pcall(function() return opts.comm:rank(), opts.comm:size() end) then
+    fail("Invalid 'comm': expected a dist.Communicator (dist.split, dist.grid), got " .. type(opts.comm), 2)
+  end
   if opts.comm == nil and not dist.initialized() then dist.init() end
   local comm = opts.comm or world()
   local stages, stage = comm:size(), comm:rank()
