@@ -234,7 +234,7 @@ function M.pipelineParallel(model, opts)
     return lossSums
   end
 
-  -- The step's batches -> chunks of B/m rows (errors name the batch).
+  -- The step's batches -> chunks of B/m rows each, in batch order.
   local function chunksOf(batches)
     local chunks = {}
     for b, batch in ipairs(batches) do
