@@ -1,6 +1,7 @@
 // Autograd: the define-by-run tape. An op whose inputs require grad attaches a Node (primitive, inputs,
 // saved tensors and their storage versions) to its output. backward() walks the graph in reverse
-// topological order, calling each primitive's VJP with grad mode off, and accumulates into leaf .grad.
+// topological order, calling each primitive's VJP with grad mode off, and accumulates into leaf .grad
+// (then runs the leaf's gradient-ready hooks, GradReadyHooks.swift).
 // reference: PyTorch autograd semantics (accumulation, retain_graph, version counters), micrograd.
 
 #if canImport(Glibc)
@@ -113,6 +114,9 @@ extension Tensor {
             // Without retainGraph, each node drops its saved tensors and inputs as soon as its VJP ran, and the
             // walk drops its own reference, so activations are freed during backward (lower peak memory).
             // Safe: in reverse topological order nothing later reads a processed tensor.
+            // With gradient-ready hooks, a leaf is finished (t.grad, hooks) as soon as every node that uses it
+            // has run its VJP rather than at its own, often late, place in the walk (GradReadyHooks.swift).
+            var ready = LeafReadiness(order)
             var pending: [Tensor?] = order
             order = []
             // Accumulators this walk allocated (sums of several gradients, the fresh buffers of narrow, linear
@@ -120,12 +124,26 @@ extension Tensor {
             // in place: the gradients of the chunks of one tensor (the qkv split) fill one buffer, and the
             // embedding rows of a tied weight go straight into the head's weight gradient.
             var owned = Set<ObjectIdentifier>()
+            func finishLeaf(_ t: Tensor, _ g: Tensor, owned gOwned: Bool) throws {
+                t.grad = try t.grad.map { try $0.add(g) } ?? (gOwned ? g : g.clone())
+                try ready?.runHooks(t)  // t's gradient is final for this backward
+            }
+            func finishLeaves(usedBy inputs: [Tensor]) throws {
+                guard ready != nil else { return }
+                for x in ready!.consumed(inputs) {
+                    let k = ObjectIdentifier(x)
+                    if let g = grads.removeValue(forKey: k) { try finishLeaf(x, g, owned: owned.remove(k) != nil) }
+                }
+            }
             for idx in stride(from: pending.count - 1, through: 0, by: -1) {
                 guard let t = pending[idx] else { continue }
-                guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else { continue }
+                guard let g = grads.removeValue(forKey: ObjectIdentifier(t)) else {
+                    if let node = t.gradNode { try finishLeaves(usedBy: node.inputs) }
+                    continue
+                }
                 let gOwned = owned.remove(ObjectIdentifier(t)) != nil
                 guard let node = t.gradNode else {
-                    t.grad = try t.grad.map { try $0.add(g) } ?? (gOwned ? g : g.clone())
+                    try finishLeaf(t, g, owned: gOwned)
                     continue
                 }
                 guard !node.released else {
@@ -171,6 +189,7 @@ extension Tensor {
                         if node.op.vjpReturnsFreshBuffers { owned.insert(k) }
                     }
                 }
+                try finishLeaves(usedBy: node.inputs)
                 if !retainGraph {
                     node.released = true; node.inputs = []; node.saved = []
                     pending[idx] = nil
