@@ -4,13 +4,16 @@
 -- onCheckpoint options are one such extension ('callbacks'). Per optimizer step:
 --   beforeStep(trainer, info)                  info = {step, lr}            (step: the one being taken, 1-based)
 --   per micro-batch (gradAccum of them):                   (unless an extension defines forwardBackward, below)
---     beforeForward(trainer, batch)            batch = {x, y, micro}: may replace batch.x / batch.y
+--     beforeForward(trainer, batch)            batch = {x, y, micro, last}: may replace batch.x / batch.y
+--                                              (micro: 1..gradAccum; last: micro == gradAccum, the micro-batch
+--                                              after whose backward the step's gradients are complete: data
+--                                              parallelism communicates on that one only)
 --     afterForward(trainer, batch, out)        out = {logits, loss}: may replace out.loss (a distillation term)
 --     beforeBackward(trainer, batch, out)      out.loss is final; the trainer backpropagates out.loss / gradAccum
 --     afterBackward(trainer, batch, out)       the micro-batch's gradients are accumulated in p.grad
 --   or, when an extension defines it (at most one may; pipeline parallel, llm/dist/pipeline.lua):
 --   forwardBackward(trainer, batches)          replaces the per-micro-batch forward and backward: batches = the
---                                              step's gradAccum {x, y, micro} tables (beforeForward already called
+--                                              step's gradAccum {x, y, micro, last} tables (beforeForward already called
 --                                              on each); it runs forward and backward of them all (gradients of
 --                                              loss/gradAccum accumulated in p.grad) and sets batch.loss (a number,
 --                                              the same on every process) on each; then the Trainer calls

@@ -155,7 +155,7 @@ function Trainer:forwardBackward()
   local batches = {}
   for micro = 1, self.gradAccum do
     local x, y = self.train:next()
-    batches[micro] = {x = x, y = y, micro = micro}
+    batches[micro] = {x = x, y = y, micro = micro, last = micro == self.gradAccum}
     self:hook('beforeForward', batches[micro])
   end
   self:hook('forwardBackward', batches)
@@ -176,7 +176,7 @@ function Trainer:trainStep()
       out = {loss = llm.tensor(batch.loss)}
     else
       local x, y = self.train:next()
-      batch = {x = x, y = y, micro = micro}
+      batch = {x = x, y = y, micro = micro, last = micro == self.gradAccum}
       self:hook('beforeForward', batch)
       local logits, loss = self.model(batch.x, batch.y)
       out = {logits = logits, loss = loss}
