@@ -66,6 +66,7 @@ describe('dist.dataParallel{zero = 1} (one process)', function()
       return
     end
     for _, name in ipairs{'AdamW', 'SGD', 'Adagrad'} do assert.are.equal(0, tonumber(out:match('same ' .. name .. ' (%S+)')), out) end
+    for _, check in ipairs{'twice', 'masked'} do assert.are.equal(0, tonumber(out:match(check .. ' (%S+)')), out) end
     local clipped = tonumber(out:match('clipped (%S+)'))
     assert.is_true(clipped < PARAM_TOL, out)
     assert.truthy(out:find("error false in extension 'dataParallel' (onRunStart): dist.dataParallel{zero = 1}: the optimizer must be one of "

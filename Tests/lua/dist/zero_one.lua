@@ -4,6 +4,8 @@
 --   clipped <max |weight difference|>            the same with clipping (the norm is summed in other blocks)
 --   error <message>                              ZeRO-1 with an optimizer it cannot shard
 --   steps <message>                              ZeRO-1 from a state whose parameters have different step counts
+--   twice <max |weight difference|>              run() to step 3 then again to 6 against 6 plain steps (expected: 0)
+--   masked <max |weight difference|>             an extension zeroing weights after each step, plain and ZeRO (expected: 0)
 local setup = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'zero_setup.lua')
 local ok, err = pcall(dist.init)
 if not ok then print('NOMPI ' .. tostring(err)) return end
@@ -47,3 +49,22 @@ o3:step()
 o3:zeroGrad()
 local okSteps, msgSteps = pcall(setup.train, m3, o3, b3, {extensions = {dist.dataParallel(m3, {zero = 1})}})
 print('steps ' .. tostring(okSteps) .. ' ' .. tostring(msgSteps))
+
+-- run() twice on one Trainer continues (the blocks keep their state), and weights changed by an
+-- extension after the optimizer step are the ones the next step starts from
+setup.clip = 0
+local function mask() return {afterOptimizerStep = function(_, tr) llm.noGrad(function() tr.params[1]:narrow(1, 1, 1):zero_() end) end} end
+local function twice(zero, masked)
+  local m, o, b = setup.build(7)
+  local exts = {}
+  if zero then exts[#exts + 1] = dist.dataParallel(m, {zero = 1}) end
+  if masked then exts[#exts + 1] = mask() end
+  local tr = llm.Trainer{model = m, optimizer = o, train = dist.shardBatches(b), steps = 3, gradAccum = setup.gradAccum,
+                         progress = false, extensions = exts}
+  tr:run()
+  tr.steps = setup.steps
+  tr:run()
+  return m
+end
+print('twice ' .. maxDiff(twice(false), twice(true)))
+print('masked ' .. maxDiff(twice(false, true), twice(true, true)))

@@ -53,6 +53,12 @@ local function hyperKeys(opt)
   return keys
 end
 
+-- True when a state dict holds per-parameter state (not only the groups' hyper-parameters).
+local function hasState(sd)
+  for k in pairs(sd) do if k:match('^state%.') then return true end end
+  return false
+end
+
 -- The group entries of a state dict for opt (its current hyper-parameters, numbers as stateDict gives them).
 local function groupEntries(opt, keys, sd, numParams)
   sd = sd or {}
@@ -67,20 +73,6 @@ local function groupEntries(opt, keys, sd, numParams)
   return sd
 end
 
--- The flat layout of the optimizer's groups over `size` ranks: per group the parameters, their 0-based
--- flat offsets and state-dict indices, the element count, the padded count and the block length.
-local function layout(opt, size)
-  local groups, index = {}, 0
-  for g = 1, opt:numGroups() do
-    local params, offsets, first, n = opt:parameters(g), {}, index, 0
-    for i, p in ipairs(params) do offsets[i] = n; n = n + p:numel() end
-    local padded = (n + size - 1) // size * size
-    groups[g] = {params = params, offsets = offsets, first = first, numel = n, padded = padded, block = padded // size}
-    index = index + #params
-  end
-  return groups
-end
-
 -- A zero-padded flat vector of the group holding get(p, i) (a tensor shaped like p, or nil: zeros).
 local function flatten(group, get, flat)
   flat = flat or llm.zeros(group.padded)
@@ -93,6 +85,40 @@ local function flatten(group, get, flat)
 end
 
 local function block(group, flat, rank) return flat:narrow(1, rank * group.block + 1, group.block) end
+
+-- The pieces of the parameters that fall in rank's block: {param index, offset in it, offset in the block, length}.
+local function segments(group, rank)
+  local out, lo, hi = {}, rank * group.block, (rank + 1) * group.block
+  for i, p in ipairs(group.params) do
+    local a, b = math.max(lo, group.offsets[i]), math.min(hi, group.offsets[i] + p:numel())
+    if a < b then out[#out + 1] = {i, a - group.offsets[i], a - lo, b - a} end
+  end
+  return out
+end
+
+-- Copies the current values of the parameters into rank's block s (the rest of s, padding, stays zero).
+local function refresh(group, s)
+  for _, seg in ipairs(group.segments) do
+    local p = group.params[seg[1]]
+    s:narrow(1, seg[3] + 1, seg[4]):copy_(p:view(p:numel()):narrow(1, seg[2] + 1, seg[4]))
+  end
+end
+
+-- The flat layout of the optimizer's groups over `size` ranks: per group the parameters, their 0-based
+-- flat offsets and state-dict indices, the element count, the padded count, the block length and the
+-- pieces of parameters in rank's block.
+local function layout(opt, size, rank)
+  local groups, index = {}, 0
+  for g = 1, opt:numGroups() do
+    local params, offsets, first, n = opt:parameters(g), {}, index, 0
+    for i, p in ipairs(params) do offsets[i] = n; n = n + p:numel() end
+    local padded = (n + size - 1) // size * size
+    groups[g] = {params = params, offsets = offsets, first = first, numel = n, padded = padded, block = padded // size}
+    groups[g].segments = segments(groups[g], rank)
+    index = index + #params
+  end
+  return groups
+end
 
 -- The collectives of comm (a dist.Communicator), or of the world when comm is nil, called as methods.
 local function collectives(comm)
@@ -121,24 +147,23 @@ local function extend(base, c)
       error(string.format('dist.dataParallel{zero = 1}: the optimizer must be one of optim.%s (ZeRO-1 shards its state), got %s',
         table.concat(SUPPORTED, ', optim.'), got), 0)
     end
-    z.opt, z.name, z.keys, z.groups = opt, name, hyperKeys(opt), layout(opt, size)
-    z.shards, z.specs = {}, {}
-    llm.noGrad(function()
-      for g, group in ipairs(z.groups) do
-        local s = llm.zeros(group.block, {requiresGrad = true})
-        s:copy_(block(group, flatten(group, function(p) return p end), rank))
-        z.shards[g], z.specs[g] = s, {params = {s}}
-      end
-    end)
-    z.shardOpt = optim[name](z.specs)
+    z.opt, z.keys, z.groups, z.shards = opt, hyperKeys(opt), layout(opt, size, rank), {}
+    local specs = {}
+    for g, group in ipairs(z.groups) do
+      z.shards[g] = llm.zeros(group.block, {requiresGrad = true})
+      specs[g] = {params = {z.shards[g]}}
+    end
+    z.shardOpt = optim[name](specs)
     z.shardOpt:loadStateDict(groupEntries(opt, z.keys, nil, 1))
     z.reported = false
   end
 
-  -- Moves a whole-model state held by the Trainer's optimizer (a resumed checkpoint) into the blocks.
+  -- Moves a whole-model state held by the Trainer's optimizer (a resumed checkpoint) into the blocks
+  -- (without one, the blocks keep theirs: a second run() of the same Trainer continues).
   local function takeState()
     local full = z.opt:stateDict()
-    local sd, any = groupEntries(z.opt, z.keys, nil, 1), false
+    if not hasState(full) then return end
+    local sd = groupEntries(z.opt, z.keys, nil, 1)
     for g, group in ipairs(z.groups) do
       local names, step = {}, full['state.' .. group.first .. '.step']
       for i = 2, #group.params do
@@ -150,7 +175,6 @@ local function extend(base, c)
         end
       end
       if step then
-        any = true
         local prefix = 'state.' .. group.first .. '.'
         for key in pairs(full) do
           local buf = key:sub(1, #prefix) == prefix and key:sub(#prefix + 1)
@@ -164,7 +188,7 @@ local function extend(base, c)
       end
     end
     z.shardOpt:loadStateDict(sd)
-    if any then z.opt:loadStateDict(groupEntries(z.opt, z.keys)) end  -- the whole state is not kept
+    z.opt:loadStateDict(groupEntries(z.opt, z.keys))  -- the whole state is not kept
   end
 
   function ext:onRunStart(trainer)
@@ -208,6 +232,7 @@ local function extend(base, c)
     z.gradFlat = z.gradFlat or {}
     llm.noGrad(function()
       for g, group in ipairs(z.groups) do
+        refresh(group, z.shards[g])  -- the weights as they are now (a resume or an extension may have changed them)
         z.gradFlat[g] = flatten(group, function(p) return p.grad end, z.gradFlat[g])
         z.shards[g].grad = c:reduceScatter(z.gradFlat[g], {op = 'avg'})
         self.reduceScatterCalls = self.reduceScatterCalls + 1
