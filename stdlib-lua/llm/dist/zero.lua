@@ -15,6 +15,8 @@
 --   * a shard optimizer of the same type, with the same groups and hyper-parameters (copied from the
 --     Trainer's optimizer every step, so schedules and setLR/set keep working), updates the rank's block
 --     as a leaf tensor whose .grad is the averaged block; its state (exp_avg ...) exists for the block only;
+--     the block is copied from the weights at each step, so weights changed between steps (a resume, an
+--     extension's masks) are the ones updated;
 --   * the updated blocks are all-gathered and copied back into the parameters, so every rank holds the
 --     whole model again.
 -- A parameter without a gradient counts as a zero gradient (it still gets weight decay and a step);
