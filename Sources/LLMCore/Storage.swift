@@ -2,7 +2,9 @@
 // Tracks the bytes it holds (live and cumulative, so a host can report them to its GC; charged to the
 // thread's current MemoryAccount, if any, so a host can limit them) and a version
 // counter bumped by in-place writes (autograd uses it to detect modified saved tensors). Large blocks
-// stay in malloc's heap between steps (see heapTuned).
+// stay in malloc's heap between steps (see heapTuned). A read-only alias (``Storage/readOnlyAlias()``)
+// shares another storage's memory without owning or counting it: tensors handed to another Lua state
+// (parallel.pool) view one, and in-place ops refuse to write through it.
 import Synchronization
 
 #if canImport(Glibc)
@@ -22,6 +24,10 @@ public final class Storage: @unchecked Sendable {
     public let byteCount: Int
     /// Incremented by every in-place write through any view.
     public internal(set) var version: Int = 0
+    /// True for a read-only alias: in-place ops on its views are refused.
+    public let isReadOnly: Bool
+    /// The storage whose memory an alias shares (kept alive by the alias); nil for an owner.
+    private let owner: Storage?
 
     /// Bytes held by all live storages.
     public static let liveBytes = Atomic<Int>(0)
@@ -79,11 +85,29 @@ public final class Storage: @unchecked Sendable {
         bytes = ptr
         self.byteCount = byteCount
         self.account = account
+        isReadOnly = false
+        owner = nil
         Storage.liveBytes.add(byteCount, ordering: .relaxed)
         Storage.allocatedBytes.add(byteCount, ordering: .relaxed)
     }
 
+    /// A read-only view of `base`'s memory (of its owner when `base` is itself an alias).
+    private init(aliasing base: Storage) {
+        let root = base.owner ?? base
+        bytes = root.bytes
+        byteCount = root.byteCount
+        account = nil
+        isReadOnly = true
+        owner = root
+    }
+
+    /// A read-only alias of this memory: views of it read the same bytes (and see later writes through the
+    /// owner's views), while their in-place ops fail. The memory lives as long as any alias does; it stays
+    /// counted once, against the owner's account.
+    public func readOnlyAlias() -> Storage { Storage(aliasing: self) }
+
     deinit {
+        guard owner == nil else { return }
         free(bytes)
         account?.credit(byteCount)
         Storage.liveBytes.subtract(byteCount, ordering: .relaxed)

@@ -63,6 +63,14 @@ public final class Tensor: @unchecked Sendable {
         Tensor(storage: storage, dtype: dtype, shape: shape, strides: strides, offset: offset)
     }
 
+    /// The same view over a read-only alias of the storage (no autograd state): in-place ops on it and on
+    /// its views fail, while it reads the same memory. How tensors cross to another Lua state.
+    public func readOnlyShare() -> Tensor {
+        Tensor(storage: storage.readOnlyAlias(), dtype: dtype, shape: shape, strides: strides, offset: offset)
+    }
+    /// True when in-place ops are refused (a view of a read-only storage alias).
+    public var isReadOnly: Bool { storage.isReadOnly }
+
     /// Rank.
     public var rank: Int { shape.count }
     /// True when the elements are laid out row-major without gaps.

@@ -1,10 +1,14 @@
 // In-place ops (trailing underscore in Lua, `InPlace` in Swift). They write through views into the
 // shared storage and bump its version. Refused on a tensor that requires grad while recording, and on
-// any non-leaf that requires grad; inside noGrad they may update leaves (how optimizers step).
+// any non-leaf that requires grad; inside noGrad they may update leaves (how optimizers step). Refused
+// always on a read-only tensor (a view of a read-only storage alias: shared from another Lua state).
 
 extension Tensor {
     /// Throws unless this tensor may be modified in place.
     func checkInPlace(_ op: String) throws {
+        if storage.isReadOnly {
+            throw TensorError.invalid("\(op): the tensor is read-only (it is shared with another Lua state by parallel.pool); clone() it for a writable copy")
+        }
         guard requiresGradFlag else { return }
         if !isLeaf || GradMode.isEnabled {
             throw TensorError.autograd(

@@ -35,7 +35,8 @@ enum Registry {
         PipelineWritersLib.self, BPELib.self,
         TextLib.self, WordNetLib.self,
         CleaningLib.self, PIILib.self, FilterLib.self, DedupLib.self,
-        DistLib.self, ParallelOpsLib.self
+        DistLib.self, ParallelOpsLib.self,
+        ParallelLib.self
     ]
 
     static func openAll(_ vm: LuaVM) throws {

@@ -1,8 +1,9 @@
 // Lua steps of a pipeline. `LuaFunctionStage`: a Lua function of the calling state, run as an
 // OrderedDocumentStage (calling thread, input order) while the function sits on the stack during
-// p:run(). `LuaWorkerStage`: a module function run in worker Lua states, one LuaVM per concurrent
-// worker (created on demand, reused), each `require`-ing the module with the caller's package paths
-// (DESIGN.md §2). Both speak the same protocol: doc table in; doc table, string (new text) or nil(, reason) out.
+// p:run(). `LuaWorkerStage`: a module function run in worker Lua states borrowed from ``WorkerStates``
+// (parallel/WorkerStates.swift, the one mechanism that runs Lua in parallel: same package paths, sandbox
+// and child memory budget as the caller). Both speak the same protocol: doc table in; doc table, string
+// (new text) or nil(, reason) out.
 import CLua
 import CLuaShim
 import Foundation
@@ -23,60 +24,41 @@ final class LuaFunctionStage: OrderedDocumentStage {
     }
 }
 
-/// A function `module.fn` run in worker Lua states on the pipeline's threads.
+/// A function `module.fn` run in worker Lua states on the pipeline's threads: states borrowed from the
+/// same mechanism as parallel.pool's (``WorkerStates``), one per concurrent call, each with one engine thread.
 final class LuaWorkerStage: DocumentStage, @unchecked Sendable {
     let name: String
-    let module: String
     let fn: String
-    let path: String
-    let cpath: String
-    /// The calling state's sandbox: worker states get the same policy (recipe code never runs unconfined).
-    let sandbox: SandboxPolicy?
-    /// The calling state's memory budget: worker states get child budgets of it (what it has left, charged
-    /// to it too), so N workers cannot take N times the limit.
-    let parentBudget: MemoryBudget?
-    private let lock = NSLock()
-    private var idle: [LuaVM] = []
-    static let registryKey = "llmscript.pipeline.step"
+    let states: WorkerStates
 
+    /// `sandbox` is the calling state's: worker states get the same policy and, sandboxed, child budgets of
+    /// the caller's memory budget (``MemoryAccounts/current``, set by the dispatcher for the caller), so N
+    /// workers cannot take N times the limit.
     init(module: String, fn: String, name: String, path: String, cpath: String, sandbox: SandboxPolicy?) {
-        self.module = module; self.fn = fn; self.name = name; self.path = path; self.cpath = cpath; self.sandbox = sandbox
-        parentBudget = sandbox == nil ? nil : MemoryAccounts.current as? MemoryBudget  // set by the dispatcher for the caller
+        self.fn = fn; self.name = name
+        let budget = sandbox == nil ? nil : MemoryAccounts.current as? MemoryBudget
+        states = WorkerStates(WorkerSetup(module: module, path: path, cpath: cpath, sandbox: sandbox, parentBudget: budget))
     }
 
     func process(_ doc: Document) throws -> StageOutcome {
-        let vm = try checkout()
-        defer { lock.lock(); idle.append(vm); lock.unlock() }
-        let L = vm.L
-        return try PipelineBindings.callStep(L, name: name, doc: doc) {
-            _ = lua_getfield(L, llms_registryindex(), LuaWorkerStage.registryKey)
+        try states.borrow { state in
+            try state.call(fn, [Self.value(doc)], share: 1) { L, first, count in
+                // the step protocol, as PipelineBindings.callStep reads it: doc | text | nil/false(, reason)
+                if count < 1 || lua_toboolean(L, first) == 0 {
+                    let reason = count >= 2 && lua_type(L, first + 1) == LUA_TSTRING ? PipelineBindings.text(L, first + 1) : "dropped by \(name)"
+                    return .drop(reason: reason)
+                }
+                return .keep(try PipelineBindings.document(L, first, base: doc, what: "step '\(name)' result"))
+            }
         }
     }
 
-    /// An idle worker state, or a new one with the module loaded.
-    private func checkout() throws -> LuaVM {
-        lock.lock()
-        if let vm = idle.popLast() { lock.unlock(); return vm }
-        lock.unlock()
-        let vm = try LuaVM(strict: true, sandbox: sandbox, parentBudget: parentBudget)
-        let L = vm.L
-        lua_getglobal(L, "package")
-        lua_pushstring(L, path); lua_setfield(L, -2, "path")
-        lua_pushstring(L, cpath); lua_setfield(L, -2, "cpath")
-        llms_pop(L, 1)
-        lua_getglobal(L, "require")
-        lua_pushstring(L, module)
-        do { try vm.protectedCall(nargs: 1, nresults: 1) } catch {
-            throw LuaError.runtime("\(name): cannot load module '\(module)' in a worker state: \(error)")
-        }
-        let t = lua_type(L, -1) == LUA_TTABLE ? lua_getfield(L, -1, fn) : LUA_TNIL
-        guard t == LUA_TFUNCTION else {
-            lua_settop(L, 0)
-            throw LuaError.runtime("\(name): module '\(module)' has no function '\(fn)' in a worker state")
-        }
-        lua_setfield(L, llms_registryindex(), Self.registryKey)
-        lua_settop(L, 0)
-        return vm
+    /// The document as the table a step receives: {text=, id=, meta={k=v}}.
+    static func value(_ doc: Document) -> CrossStateValue {
+        .table([
+            (.text("text"), .text(doc.text)), (.text("id"), .text(doc.id)),
+            (.text("meta"), .table(doc.meta.map { (.text($0.key), .text($0.value)) }))
+        ])
     }
 }
 
