@@ -79,9 +79,13 @@ enum AutogradBindings {
         LuaBinding("isGradEnabled", "llm.isGradEnabled() -> boolean", "False inside llm.noGrad.") { a in
             a.push(GradMode.isEnabled); return 1
         },
-        LuaBinding("primitives", "llm.primitives() -> {string}", "Names of all differentiable primitives (each has a gradient check).") { a in
-            lua_createtable(a.L, Int32(PrimitiveKind.allCases.count), 0)
-            for (i, k) in PrimitiveKind.allCases.enumerated() { lua_pushstring(a.L, k.rawValue); lua_rawseti(a.L, -2, lua_Integer(i + 1)) }
+        LuaBinding(
+            "primitives", "llm.primitives() -> {string}",
+            "Names of all built-in differentiable primitives (each has a gradient check; ops defined outside the engine core, such as dist.copyToParallel, are recorded as 'custom')."
+        ) { a in
+            let kinds = PrimitiveKind.allCases.filter { $0 != .custom }
+            lua_createtable(a.L, Int32(kinds.count), 0)
+            for (i, k) in kinds.enumerated() { lua_pushstring(a.L, k.rawValue); lua_rawseti(a.L, -2, lua_Integer(i + 1)) }
             return 1
         },
         LuaBinding(
