@@ -113,6 +113,8 @@ final class WorkerState: @unchecked Sendable {
         let status = BLAS.withWorkerShare(share) { llms_pcall(L, 0, LUA_MULTRET) }
         if status != LUA_OK {
             let msg = llms_tostring(L, -1).map { String(cString: $0) } ?? "(error object is not a string)"
+            lua_settop(L, top)
+            _ = llms_gc_collect(L)  // what the failed call left (a table that hit the memory limit) counts against the caller's budget
             throw LuaError.script(Sandbox.message(L, status: status, msg))
         }
         return try read(L, top + 1, lua_gettop(L) - top)
