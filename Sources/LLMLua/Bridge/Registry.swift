@@ -35,7 +35,7 @@ enum Registry {
         PipelineWritersLib.self, BPELib.self,
         TextLib.self, WordNetLib.self,
         CleaningLib.self, PIILib.self, FilterLib.self, DedupLib.self,
-        DistLib.self, ParallelOpsLib.self,
+        DistLib.self, ParallelOpsLib.self, ReducerLib.self,
         ParallelLib.self
     ]
 
