@@ -11,7 +11,8 @@
 --     outside them give zero rows, and g sums the ranks' lookups.
 --   dist.vocabParallelCrossEntropy(logits, targets, [{comm}]): mean cross-entropy of vocab-split logits
 --     (..., V/P) against global ids (...), without gathering the logits (max, sum of exponentials and the
---     target logit are all-reduced, as in Megatron).
+--     target logit are all-reduced, as in Megatron); the mean over all targets (no ignoreIndex or label
+--     smoothing: what nn.GPT's forward computes).
 --   dist.tensorParallel(model, [{comm = world, gatherLogits = false}]) -> model, converted IN PLACE
 --     (collective: every rank of comm calls it with the same dense weights, e.g. the same seed) from an
 --     nn.GPT or nn.Llama: attention heads split across ranks (the fused qkv rows cut per head group: q, k
