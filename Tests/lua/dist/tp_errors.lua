@@ -33,3 +33,6 @@ end)
 local m = gpt{vocab = 31}
 pcall(dist.tensorParallel, m)
 try('unchanged', function() assert(m.tokEmb.weight:size(1) == 31 and m(llm.zeros(1, 4, {dtype = 'int64'})):size(3) == 31) end)
+-- a dense state dict of another model's shapes: the error names the path and both shapes
+local small = dist.tensorParallel(gpt{})
+try('loaddense', function() small:loadDenseStateDict(gpt{vocab = 64}:stateDict()) end)

@@ -38,6 +38,8 @@
 --   dist.grid{dp = 1, tp = 1, pp = 1} -> {world, dp, tp, pp (dist.Communicator of each group), rank, size,
 --     dpRank, tpRank, ppRank, dpSize, tpSize, ppSize} (collective): ranks laid out tp fastest, then pp,
 --     then dp, as in Megatron (rank = (dpRank·pp + ppRank)·tp + tpRank); dp·tp·pp must equal dist.size().
+--     DP x TP: dist.tensorParallel(model, {comm = grid.tp}) and dist.dataParallel(model, {comm = grid.dp})
+--     (gradients averaged over the replicas of the same slices). TP x PP together is not tested.
 local Module = require 'llm.nn.Module'
 local Linear = require 'llm.nn.Linear'
 local Embedding = require 'llm.nn.Embedding'
@@ -289,10 +291,20 @@ end
 
 function TP:loadDenseStateDict(sd)
   local tp = rawget(self, '_tp')
+  if type(sd) ~= 'table' then error("bad argument #1 to 'loadDenseStateDict' (table expected, got " .. type(sd) .. ')', 2) end
   local split, local_ = splitTensors(self), {}
   for path, t in pairs(self:stateDict()) do
     local v, spec = sd[path], split[t]
-    local_[path] = (v ~= nil and spec and llm.isTensor(v)) and slice(v:detach(), spec[1], spec[2], tp.group) or v
+    if v ~= nil and spec and llm.isTensor(v) then
+      local want = t:shape()
+      want[spec[1]] = want[spec[1]] * tp.group.size
+      if table.concat(v:shape(), ',') ~= table.concat(want, ',') then
+        error(string.format("loadDenseStateDict: '%s' has shape [%s] in the state dict but [%s] in the dense model", path,
+          table.concat(v:shape(), ', '), table.concat(want, ', ')), 2)
+      end
+      v = slice(v:detach(), spec[1], spec[2], tp.group)
+    end
+    local_[path] = v
   end
   return self:loadStateDict(local_)
 end
