@@ -7,6 +7,9 @@
 -- Construction options choose the position scheme ('none'/'learned'/'sinusoidal': positions are the
 -- model's business; 'rope': rotary q and k, applied before the keys enter the cache; 'alibi': linear
 -- biases), a sliding `window`, and `qkNorm` (an RMSNorm over each head's q and k, before RoPE).
+-- `headDim` (default dim/heads) decouples the head size from dim: heads·headDim may differ from dim (a
+-- model whose heads were pruned away, llm/compress/shrink.lua): qkv is dim -> (H+2·Hkv)·headDim, proj
+-- H·headDim -> dim.
 -- Per-call options are the one position/mask interface (passed through to llm.attention):
 --   cache = {}          appends this call's keys/values (generation with a KV cache)
 --   positions (B,T)     int64 position of each token (per row: batched decoding of sequences of
@@ -73,14 +76,16 @@ function Attention.rowPositions(offset, b, t, level)
   return llm.arange(offset, offset + t, {dtype = 'int64'}):unsqueeze(1):expand(b, t)
 end
 
---- nn.CausalSelfAttention(dim, heads, [{bias=true, dropout=0, kvHeads=heads, positions='none', ropeBase=10000, ropeScaling, window, qkNorm=false, normEps=1e-6}]): multi-head causal self-attention.
+--- nn.CausalSelfAttention(dim, heads, [{bias=true, dropout=0, kvHeads=heads, positions='none', ropeBase=10000, ropeScaling, window, qkNorm=false, normEps=1e-6, headDim=dim/heads}]): multi-head causal self-attention.
 function Attention:init(dim, heads, opts)
   local name = 'nn.CausalSelfAttention'
   options.positiveInt(name, 'dim', dim, 3)
   options.positiveInt(name, 'heads', heads, 3)
   local o = options.check(name, opts, {bias = true, dropout = 0, kvHeads = heads, positions = 'none',
-    ropeBase = 10000, ropeScaling = options.NONE, window = options.NONE, qkNorm = false, normEps = 1e-6}, 3)
-  if dim % heads ~= 0 then
+    ropeBase = 10000, ropeScaling = options.NONE, window = options.NONE, qkNorm = false, normEps = 1e-6,
+    headDim = options.NONE}, 3)
+  if o.headDim ~= nil then options.positiveInt(name, 'headDim', o.headDim, 3)
+  elseif dim % heads ~= 0 then
     error(string.format('%s: dim (%d) must be divisible by heads (%d)', name, dim, heads), 3)
   end
   options.positiveInt(name, 'kvHeads', o.kvHeads, 3)
@@ -95,15 +100,15 @@ function Attention:init(dim, heads, opts)
   if o.ropeScaling ~= nil and type(o.ropeScaling) ~= 'table' then
     error(string.format("%s: Invalid 'ropeScaling': expected a table {type='linear'|'ntk', factor}, got %s", name, type(o.ropeScaling)), 3)
   end
-  local d = dim // heads
+  local d = o.headDim or dim // heads
   if o.positions == 'rope' and d % 2 ~= 0 then
     error(string.format('%s: rotary positions need an even head size, got %d', name, d), 3)
   end
-  self._dim, self._heads, self._kvHeads, self._dropout = dim, heads, o.kvHeads, o.dropout
+  self._dim, self._heads, self._kvHeads, self._dropout, self._headDim = dim, heads, o.kvHeads, o.dropout, d
   self._positions, self._window = o.positions, o.window
   self._rope = o.positions == 'rope' and {base = o.ropeBase, scaling = o.ropeScaling} or nil
   self.qkv = Linear(dim, (heads + 2 * o.kvHeads) * d, {bias = o.bias})
-  self.proj = Linear(dim, dim, {bias = o.bias})
+  self.proj = Linear(heads * d, dim, {bias = o.bias})
   if o.qkNorm then
     self.qNorm = RMSNorm(d, {eps = o.normEps})
     self.kNorm = RMSNorm(d, {eps = o.normEps})
@@ -120,7 +125,7 @@ function Attention:forward(x, opts)
   end
   local b, t, c = x:size(1), x:size(2), x:size(3)
   local h, hkv = self._heads, self._kvHeads
-  local d = c // h
+  local d = self._headDim
   checkRows('positions', o.positions, b, t, 2)
   if o.offset ~= nil then
     if o.positions ~= nil then error("give 'positions' or 'offset', not both", 2) end
@@ -159,13 +164,14 @@ function Attention:forward(x, opts)
   end
   if cache then k, v = appendToCache(cache, k, v) end
   local y = llm.attention(q, k, v, attn)
-  y = y:transpose(2, 3):reshape(b, t, c)
+  y = y:transpose(2, 3):reshape(b, t, h * d)
   return dropout(self.proj(y), self._dropout, self.training)
 end
 
 function Attention:extraRepr()
   local s = string.format('dim=%d, heads=%d', self._dim, self._heads)
   if self._kvHeads ~= self._heads then s = s .. ', kvHeads=' .. self._kvHeads end
+  if self._headDim * self._heads ~= self._dim then s = s .. ', headDim=' .. self._headDim end
   if self._positions == 'rope' or self._positions == 'alibi' then s = s .. ', positions=' .. self._positions end
   if self._window then s = s .. ', window=' .. self._window end
   return s

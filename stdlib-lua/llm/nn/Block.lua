@@ -51,15 +51,16 @@ local Block = Module:extend('nn.Block')
 local blockDefaults = {bias = true, dropout = 0, activation = 'gelu', hidden = options.NONE, norm = 'layer',
   normEps = options.NONE, postNorm = false, kvHeads = options.NONE, positions = 'none', ropeBase = 10000,
   ropeScaling = options.NONE, window = options.NONE, qkNorm = false}
+blockDefaults.headDim = options.NONE   -- the attention's head size (default dim/heads; pruned heads: llm/compress)
 
---- nn.Block(dim, heads, [{bias, dropout, activation, hidden=4·dim, norm='layer'|'rms', normEps, postNorm=false, kvHeads, positions, ropeBase, ropeScaling, window, qkNorm}]): a transformer block.
+--- nn.Block(dim, heads, [{bias, dropout, activation, hidden=4·dim, norm='layer'|'rms', normEps, postNorm=false, kvHeads, positions, ropeBase, ropeScaling, window, qkNorm, headDim=dim/heads}]): a transformer block.
 function Block:init(dim, heads, opts)
   local o = options.check('nn.Block', opts, blockDefaults, 3)
   self._postNorm = o.postNorm
   self.ln1 = makeNorm(o.norm, dim, o.bias, o.normEps, 'nn.Block', 3)
   self.attn = Attention(dim, heads, {bias = o.bias, dropout = o.dropout, kvHeads = o.kvHeads or heads,
     positions = o.positions, ropeBase = o.ropeBase, ropeScaling = o.ropeScaling, window = o.window,
-    qkNorm = o.qkNorm, normEps = o.normEps or 1e-6})
+    qkNorm = o.qkNorm, normEps = o.normEps or 1e-6, headDim = o.headDim})
   self.ln2 = makeNorm(o.norm, dim, o.bias, o.normEps, 'nn.Block', 3)
   self.mlp = MLP(dim, {hidden = o.hidden or 4 * dim, bias = o.bias, dropout = o.dropout, activation = o.activation})
 end

@@ -5,7 +5,9 @@
 -- table, no parameters) | 'rope' | 'alibi' (inside attention, no embedding), norm 'layer' | 'rms',
 -- postNorm (then no final norm), activation (incl. 'swiglu', 'geglu'), kvHeads (grouped-query),
 -- window (sliding-window attention), qkNorm, tieWeights. nn.Llama (Llama.lua) is this model with
--- Llama's choices.
+-- Llama's choices. layerConfig = {{heads=, hidden=}, ...} (one table per block, fields optional) overrides
+-- a block's head count and MLP width: the shape of a model whose heads/neurons were removed
+-- (compress.shrink, llm/compress/shrink.lua); its heads keep the size dim/heads.
 -- forward(idx, [targets], [{cache, positions, offset, keyMask, segments}]): the per-call options are the
 -- attention's position/mask interface (Attention.lua); positions also index the position embedding.
 -- reference: Radford et al. 2019; nanoGPT model.py.
@@ -26,6 +28,7 @@ local defaults = {vocab = options.NONE, blockSize = options.NONE, layers = optio
                   positions = 'learned', norm = 'layer', normEps = options.NONE, postNorm = false,
                   kvHeads = options.NONE, hidden = options.NONE, ropeBase = 10000, ropeScaling = options.NONE,
                   window = options.NONE, qkNorm = false}
+defaults.layerConfig = options.NONE   -- per-block {heads, hidden} overrides (a shrunk model)
 
 local positionKinds = {learned = true, sinusoidal = true, rope = true, alibi = true}
 
@@ -41,7 +44,7 @@ local function sinusoidTable(n, dim)
   return llm.tensor(data):reshape(n, dim)
 end
 
---- nn.GPT{vocab, blockSize, layers, heads, dim, [dropout=0, bias=true, tieWeights=true, activation='gelu', positions='learned'|'sinusoidal'|'rope'|'alibi', norm='layer'|'rms', normEps, postNorm=false, kvHeads, hidden=4·dim, ropeBase=10000, ropeScaling, window, qkNorm=false]}: a GPT-2 style model.
+--- nn.GPT{vocab, blockSize, layers, heads, dim, [dropout=0, bias=true, tieWeights=true, activation='gelu', positions='learned'|'sinusoidal'|'rope'|'alibi', norm='layer'|'rms', normEps, postNorm=false, kvHeads, hidden=4·dim, ropeBase=10000, ropeScaling, window, qkNorm=false, layerConfig]}: a GPT-2 style model.
 function GPT:init(cfg)
   self:_build(options.check(self.__name, cfg, defaults, 3), 4)
   self:resetParameters()
@@ -68,14 +71,44 @@ function GPT:_build(c, level)
   if c.positions == 'sinusoidal' then self._sinusoid = sinusoidTable(c.blockSize, c.dim) end
   self.blocks = containers.ModuleList()
   local attnPositions = (c.positions == 'rope' or c.positions == 'alibi') and c.positions or 'none'
-  for _ = 1, c.layers do
-    self.blocks:add(Block(c.dim, c.heads, {bias = c.bias, dropout = c.dropout, activation = c.activation,
-      hidden = c.hidden, norm = c.norm, normEps = c.normEps, postNorm = c.postNorm, kvHeads = c.kvHeads,
+  local perLayer = GPT.checkLayerConfig(c, level + 1)
+  for i = 1, c.layers do
+    local lc = perLayer[i]
+    self.blocks:add(Block(c.dim, lc.heads or c.heads, {bias = c.bias, dropout = c.dropout, activation = c.activation,
+      hidden = lc.hidden or c.hidden, headDim = lc.heads and c.dim // c.heads or nil, norm = c.norm, normEps = c.normEps, postNorm = c.postNorm, kvHeads = c.kvHeads,
       positions = attnPositions, ropeBase = c.ropeBase, ropeScaling = c.ropeScaling, window = c.window,
       qkNorm = c.qkNorm}))
   end
   if not c.postNorm then self.lnF = makeNorm(c.norm, c.dim, c.bias, c.normEps, name, level) end
   self.head = Linear(c.dim, c.vocab, {bias = false})
+end
+
+--- The per-block overrides of a config (c.layerConfig checked: one table per block with optional positive
+--- integers heads and hidden; heads needs kvHeads == heads); a list of c.layers tables. Errors at `level`.
+function GPT.checkLayerConfig(c, level)
+  local name, lcs = 'nn.GPT', c.layerConfig
+  if lcs == nil then
+    local out = {}
+    for i = 1, c.layers do out[i] = {} end
+    return out
+  end
+  if type(lcs) ~= 'table' or #lcs ~= c.layers then
+    error(string.format("%s: Invalid 'layerConfig': expected a list of %d tables (one per block), got %s", name, c.layers,
+      type(lcs) == 'table' and (#lcs .. ' entries') or type(lcs)), level)
+  end
+  for i, lc in ipairs(lcs) do
+    if type(lc) ~= 'table' then error(string.format("%s: Invalid 'layerConfig[%d]': expected a table, got %s", name, i, type(lc)), level) end
+    for k, v in pairs(lc) do
+      if k ~= 'heads' and k ~= 'hidden' then
+        error(string.format("%s: 'layerConfig[%d]': unknown key '%s'; expected 'heads', 'hidden'", name, i, tostring(k)), level)
+      end
+      options.positiveInt(name, 'layerConfig[' .. i .. '].' .. k, v, level)
+    end
+    if lc.heads and c.kvHeads and c.kvHeads ~= c.heads then
+      error(string.format("%s: 'layerConfig[%d].heads' needs kvHeads == heads (grouped-query heads cannot be overridden)", name, i), level)
+    end
+  end
+  return lcs
 end
 
 --- GPT-2 initialization of every parameter (deterministic given llm.manualSeed).
@@ -165,6 +198,7 @@ function GPT:extraRepr()
   local c = self._config
   local s = string.format('vocab=%d, blockSize=%d, layers=%d, heads=%d, dim=%d', c.vocab, c.blockSize, c.layers, c.heads, c.dim)
   if c.kvHeads and c.kvHeads ~= c.heads then s = s .. ', kvHeads=' .. c.kvHeads end
+  if c.layerConfig then s = s .. ', layerConfig (per block)' end
   if c.positions ~= 'learned' then s = s .. ', positions=' .. c.positions end
   return s
 end
