@@ -30,6 +30,15 @@ public enum GradCompression: Sendable, Equatable {
     /// entries of each bucket as (index, value) pairs (an all-gather); what it did not send is kept in
     /// its residual and added to the next step's gradient.
     case topK(ratio: Double)
+
+    /// How the option is written in Lua: 'none', 'f16', 'bf16', 'topk 0.01'.
+    public var label: String {
+        switch self {
+        case .none: return "none"
+        case .wire(let w): return w.rawValue
+        case .topK(let r): return "topk \(r)"
+        }
+    }
 }
 
 /// Counters and times of a ``GradReducer`` (seconds of wall time on this rank).
@@ -162,7 +171,7 @@ public final class GradReducer: @unchecked Sendable {
         let v = t.toFloats()
         guard Array(v[0..<sig.count]) == sig && v[sig.count...].map({ -$0 }) == sig else {
             throw DistError(
-                "dist.GradReducer: the ranks' models or options differ (rank \(comm.rank) of \(comm.size) has \(params.count) parameters, \(total) floats in \(buckets.count) buckets, compression \(compression), overlap \(overlap))"
+                "dist.GradReducer: the ranks' models or options differ (rank \(comm.rank) of \(comm.size) has \(params.count) parameters, \(total) floats in \(buckets.count) buckets, compression \(compression.label), overlap \(overlap))"
             )
         }
     }

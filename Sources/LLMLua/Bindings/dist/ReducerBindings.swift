@@ -60,8 +60,9 @@ enum ReducerLib: LuaLibrary {
             let o = try a.options(2, allowed: ["bucketSize", "overlap", "comm", "compress", "topk"])
             let cap = try o.integer("bucketSize") ?? 1_048_576
             guard cap >= 1 else { throw LuaError.runtime("Invalid 'bucketSize': expected a positive integer (floats per bucket), got \(cap)") }
-            let r = try GradReducer(
-                params: params, comm: try communicator(a, o), bucketCap: cap, overlap: try o.bool("overlap") ?? true, compression: try compression(o))
+            let overlap = try o.bool("overlap") ?? true
+            let compression = try compression(o)  // options first: their errors need no MPI
+            let r = try GradReducer(params: params, comm: try communicator(a, o), bucketCap: cap, overlap: overlap, compression: compression)
             Userdata.push(a.L, r, typeName: GradReducer.luaTypeName)
             return 1
         }
