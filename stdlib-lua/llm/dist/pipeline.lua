@@ -35,7 +35,9 @@
 -- each rank drops the optimizer state of parameters it does not own). A checkpoint of p stages resumes on
 -- any p' (or in one process without the extension) with the same global batch.
 -- DP x PP: give comm = the pipeline sub-communicator and add dist.dataParallel(model, {comm = <replica
--- group>}) too (dist.grid{dp=, pp=} builds both): each replica group averages the gradients of its stage.
+-- group>}) too (dist.grid{dp=, pp=} builds both): each replica group averages the gradients
+-- of its stage after the pipeline's backward (beforeBackward is not called, so dataParallel's overlap does
+-- not start during it; the tied weight's gradients are summed before the average).
 -- Limits: training forward only (no KV cache, positions or masks); dropout > 0 draws different random
 -- numbers than one process would; the per-micro-batch hooks beforeBackward/afterBackward are not called.
 local M = {}
