@@ -1,6 +1,6 @@
 // WorkerStates: the one way llmscript runs Lua in parallel (DESIGN.md §2). A worker state is a LuaVM made
-// like its caller's state: the same package.path/cpath, the same sandbox policy (file rules; the caller's
-// time-limit deadline, not a fresh one) and, when sandboxed, a child of the caller's memory budget (it
+// like its caller's state: the same package.path/cpath, the same sandbox policy (file rules; for pools the
+// caller's time-limit deadline, not a fresh one) and, when sandboxed, a child of the caller's memory budget (it
 // gets what the caller has left, and its allocations count against the caller too). It `require`s one
 // init module and calls that module's functions by (dotted) name on values copied in and out
 // (CrossStateValue). `llm.setThreads` is disabled in it: workers share the caller's thread budget, and
