@@ -33,6 +33,7 @@ enum Registry {
         FormatsLib.self, DataFileLib.self, JSONLib.self, CheckpointLib.self,
         DataLib.self, ShardBindings.self, PipelineLib.self, PipelineReadersLib.self,
         PipelineWritersLib.self, BPELib.self,
+        GGUFLib.self,
         TextLib.self, WordNetLib.self,
         CleaningLib.self, PIILib.self, FilterLib.self, DedupLib.self,
         DistLib.self, ParallelOpsLib.self, ReducerLib.self,
