@@ -53,8 +53,8 @@ enum ParallelLib: LuaLibrary {
     ]
 
     static let classes = [
-        LuaClass(ParallelPool.luaTypeName, methods: poolMethods, metamethods: poolMeta),
-        LuaClass(ParallelFuture.luaTypeName, methods: futureMethods, metamethods: futureMeta)
+        LuaClass(ParallelPool.luaTypeName, methods: poolMethods, metamethods: poolMeta, methodsPath: ParallelPool.luaTypeName),
+        LuaClass(ParallelFuture.luaTypeName, methods: futureMethods, metamethods: futureMeta, methodsPath: ParallelFuture.luaTypeName)
     ]
 
     /// The open pool at argument 1.

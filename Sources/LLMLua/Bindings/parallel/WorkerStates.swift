@@ -67,7 +67,9 @@ final class WorkerState: @unchecked Sendable {
         end
         local type, error, format, gmatch = type, error, string.format, string.gmatch
         local function resolve(name)
-          local v = M
+          local v = M[name]
+          if type(v) == 'function' then return v end
+          v = M
           for part in gmatch(name, '[^.]+') do
             if type(v) ~= 'table' then v = nil; break end
             v = v[part]
