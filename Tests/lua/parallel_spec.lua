@@ -132,7 +132,7 @@ describe('values crossing states', function()
     fails(function() pool:submit('returnsFunction'):wait() end, 'failed in a worker', 'cannot copy a function in result 1')
     fails(function() pool:submit('returnsCycle'):wait() end, 'a cycle')
     local t = llm.ones(2); t:free()
-    fails(function() pool:submit('echo', t) end, 'argument 1 is a tensor that was already freed')
+    fails(function() pool:submit('echo', t) end, 'cannot copy a tensor that was already freed in argument 1')
     local shared = {1, 2}   -- the same table twice (no cycle) is copied twice
     assert.are.same({shared, shared}, pool:submit('echo', {shared, shared}):wait())
   end)

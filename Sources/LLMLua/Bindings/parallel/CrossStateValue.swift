@@ -30,7 +30,13 @@ indirect enum CrossStateValue: @unchecked Sendable {
     /// Reads the value at `index` of `L`. `what` names it in errors (`argument 1`, `result 2`).
     static func read(_ L: OpaquePointer, _ index: Int32, what: String) throws -> CrossStateValue {
         var path: Set<UnsafeRawPointer> = []
-        return try read(L, lua_absindex(L, index), what: what, depth: 0, path: &path)
+        do {
+            return try read(L, lua_absindex(L, index), depth: 0, path: &path)
+        } catch let r as Refusal {
+            throw LuaError.runtime(
+                "parallel: cannot copy \(r.reason) in \(what)\(r.fields.reversed().joined()) to another Lua state (nil, booleans, numbers, strings, tables without cycles and tensors cross)"
+            )
+        }
     }
 
     /// Reads `count` consecutive values starting at `first`, naming them `"\(what) \(i)"`.
@@ -39,7 +45,14 @@ indirect enum CrossStateValue: @unchecked Sendable {
         return try (0..<count).map { try read(L, first + $0, what: "\(what) \($0 + 1)") }
     }
 
-    private static func read(_ L: OpaquePointer, _ i: Int32, what: String, depth: Int, path: inout Set<UnsafeRawPointer>) throws -> CrossStateValue {
+    /// A value that cannot cross; `fields` collects the field names on the way out (innermost first), so
+    /// nothing is formatted unless a copy fails.
+    private struct Refusal: Error {
+        let reason: String
+        var fields: [String] = []
+    }
+
+    private static func read(_ L: OpaquePointer, _ i: Int32, depth: Int, path: inout Set<UnsafeRawPointer>) throws -> CrossStateValue {
         switch lua_type(L, i) {
         case LUA_TNIL, LUA_TNONE: return .none
         case LUA_TBOOLEAN: return .boolean(lua_toboolean(L, i) != 0)
@@ -50,35 +63,36 @@ indirect enum CrossStateValue: @unchecked Sendable {
             let p = lua_tolstring(L, i, &len)!
             return .string(Array(UnsafeRawBufferPointer(start: p, count: len)))
         case LUA_TTABLE:
-            guard depth < maxDepth else { throw refusal("tables nested deeper than \(maxDepth) levels", at: what) }
+            guard depth < maxDepth else { throw Refusal(reason: "tables nested deeper than \(maxDepth) levels") }
             let id = lua_topointer(L, i)!
-            guard path.insert(id).inserted else { throw refusal("a table that contains itself (a cycle)", at: what) }
+            guard path.insert(id).inserted else { throw Refusal(reason: "a table that contains itself (a cycle)") }
             defer { path.remove(id) }
-            guard lua_checkstack(L, 4) != 0 else { throw LuaError.runtime("parallel: Lua stack overflow copying \(what)") }
+            guard lua_checkstack(L, 4) != 0 else { throw Refusal(reason: "a table nested too deep for the Lua stack") }
             var entries: [(key: CrossStateValue, value: CrossStateValue)] = []
             lua_pushnil(L)
             while lua_next(L, i) != 0 {
                 let top = lua_gettop(L)
                 do {
-                    let key = try read(L, top - 1, what: what + ".(key)", depth: depth + 1, path: &path)
-                    let value = try read(L, top, what: what + field(L, top - 1), depth: depth + 1, path: &path)
+                    let key = try read(L, top - 1, depth: depth + 1, path: &path)
+                    let value = try read(L, top, depth: depth + 1, path: &path)
                     entries.append((key, value))
-                } catch {
+                } catch var r as Refusal {
+                    r.fields.append(field(L, top - 1))
                     lua_settop(L, top - 2)
-                    throw error
+                    throw r
                 }
                 llms_pop(L, 1)
             }
             return .table(entries)
         case LUA_TUSERDATA:
             let tensor: Tensor?
-            do { tensor = try Userdata.tensor(L, i) } catch { throw LuaError.runtime("parallel: \(what) is a tensor that was already freed") }
+            do { tensor = try Userdata.tensor(L, i) } catch { throw Refusal(reason: "a tensor that was already freed") }
             if let tensor { return .tensor(tensor) }
             var name = "userdata"
             if luaL_getmetafield(L, i, "__name") == LUA_TSTRING { name = String(cString: lua_tolstring(L, -1, nil)); llms_pop(L, 1) }
-            throw refusal("a \(name) (only tensors among userdata)", at: what)
+            throw Refusal(reason: "a \(name) (only tensors among userdata)")
         default:
-            throw refusal("a \(String(cString: lua_typename(L, lua_type(L, i))))", at: what)
+            throw Refusal(reason: "a \(String(cString: lua_typename(L, lua_type(L, i))))")
         }
     }
 
@@ -92,11 +106,6 @@ indirect enum CrossStateValue: @unchecked Sendable {
             return llms_isinteger(L, k) != 0 ? "[\(lua_tointegerx(L, k, nil))]" : "[\(lua_tonumberx(L, k, nil))]"
         default: return "[\(String(cString: lua_typename(L, lua_type(L, k))))]"
         }
-    }
-
-    private static func refusal(_ what: String, at place: String) -> LuaError {
-        LuaError.runtime(
-            "parallel: cannot copy \(what) in \(place) to another Lua state (nil, booleans, numbers, strings, tables without cycles and tensors cross)")
     }
 
     /// Pushes the value onto `L` (tensors as read-only views of the same storage).
