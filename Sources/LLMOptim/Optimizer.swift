@@ -2,6 +2,8 @@
 // resolved hyper-parameters), lazily created per-parameter state (step count + named buffers), and the
 // step loop: for every parameter with a grad, the subclass runs ONE fused loop over its contiguous float32
 // buffer. Parameters without a grad are skipped. Hyper-parameters stay mutable (schedules set `lr`).
+// A parameter may carry a sparsity mask (Masks.swift): after its update, it and its state are zeroed where
+// the mask is 0.
 import LLMCore
 
 /// Per-parameter optimizer state: the number of updates applied and named buffers (`exp_avg` ...).
@@ -40,6 +42,8 @@ public class Optimizer: CustomStringConvertible {
     var states: [[ParamState?]]
     /// Names of the buffers a state of this optimizer may hold (for loadStateDict).
     let bufferNames: [String]
+    /// Sparsity masks by parameter (Masks.swift): empty unless a mask was set, so unmasked steps pay nothing.
+    var masks: [ObjectIdentifier: Tensor] = [:]
 
     init(
         name: String, schema: [HyperParameter], bufferNames: [String], groups specs: [ParamGroup],
@@ -112,6 +116,7 @@ public class Optimizer: CustomStringConvertible {
                 var st = states[gi][pi] ?? ParamState()
                 st.step += 1
                 try update(p, grad: g, state: &st, group: group)
+                if !masks.isEmpty, let mask = masks[ObjectIdentifier(p)] { try applyMask(mask, to: p, state: st) }
                 p.storage.bumpVersion()
                 states[gi][pi] = st
             }

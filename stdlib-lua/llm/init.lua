@@ -12,6 +12,9 @@ rawset(_G, 'nn', require 'llm.nn')
 -- augment: text and token augmenters on llm.text / llm.wordnet (stdlib-lua/llm/augment).
 rawset(_G, 'augment', require 'llm.augment')
 
+-- compress: pruning, sparsity and distillation (stdlib-lua/llm/compress).
+rawset(_G, 'compress', require 'llm.compress')
+
 -- recipes: configuration with command-line overrides, the training loop, progress display.
 llm.config = require 'llm.config'
 llm.Trainer = require('llm.train').new

@@ -1,4 +1,4 @@
-// Optimizer methods (the optim.Optimizer metatable's __index): step, zeroGrad, learning rate and any
+// Optimizer methods (the optim.Optimizer metatable's __index): step, zeroGrad, sparsity masks, learning rate and any
 // hyper-parameter by name (groups are 1-based; no group = every group), parameters, state dicts as flat
 // Lua tables of tensors and numbers (keys documented in LLMOptim/StateDict.swift), and tostring.
 import CLua
@@ -40,6 +40,18 @@ enum OptimizerBindings {
             let key = try a.string(2)
             let v: Double = a.type(3) == LUA_TBOOLEAN ? (try a.bool(3) ? 1 : 0) : try a.number(3)
             try o.set(key, v, group: OptimLib.group(a, 4)); return 0
+        },
+        LuaBinding(
+            "setMask", "opt:setMask(p: Tensor, mask: Tensor | nil)",
+            "Sets (nil: removes) the sparsity mask of parameter p: after each update p and its state (Adam's moments, momentum) are zeroed where mask is 0, so a pruned weight cannot regrow."
+        ) { a in
+            let o = try OptimLib.optimizer(a, 1)
+            try o.setMask(a.isNoneOrNil(3) ? nil : a.tensor(3), for: a.tensor(2)); return 0
+        },
+        LuaBinding("mask", "opt:mask(p: Tensor) -> Tensor | nil", "A copy of the sparsity mask of parameter p, or nil.") { a in
+            let o = try OptimLib.optimizer(a, 1)
+            if let m = o.mask(of: try a.tensor(2)) { a.push(try m.clone()) } else { a.pushNil() }
+            return 1
         },
         LuaBinding("numGroups", "opt:numGroups() -> int", "Number of parameter groups.") { a in
             a.push(try OptimLib.optimizer(a, 1).groups.count); return 1
