@@ -29,6 +29,8 @@ describe('parallel.pool', function()
       local r = pool:map('square', list)
       assert.are.equal(200, #r)
       for i = 1, 200 do assert.are.equal(i * i, r[i]) end
+      local uneven = pool:map('uneven', list)   -- completion order differs from list order
+      for i = 1, 200 do assert.are.equal(i, uneven[i]) end
       assert.are.same({}, pool:map('square', {}))
       assert.are.same({'A', 'B'}, pool:map('nested.deeper.upper', {'a', 'b'}))
       assert.is_nil(pool:each('square', {1, 2, 3}))
@@ -54,7 +56,7 @@ describe('parallel.pool', function()
   it('raises a worker error in the caller with the worker traceback', function()
     local pool <close> = parallel.pool{init = 'worker', workers = 2}
     local err = fails(function() pool:map('fail', {1, 2, 3, 4, 5}) end,
-      "map('fail'): item 3 failed in a worker", 'worker.lua:8: worker failed on 3', 'stack traceback', "in function 'worker.fail'")
+      "map('fail'): item 3 failed in a worker", 'worker.lua:13: worker failed on 3', 'stack traceback', "in function 'worker.fail'")
     assert.matches('parallel_spec.lua:%d+: parallel:', err)
     fails(function() pool:submit('fail', 3):wait() end, "'fail' failed in a worker", 'worker failed on 3', 'stack traceback')
     fails(function() pool:submit('nope'):wait() end, "module 'worker' has no function 'nope'")

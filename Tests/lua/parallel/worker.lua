@@ -2,6 +2,11 @@
 local M = {}
 
 function M.square(x) return x * x end
+function M.uneven(i)   -- odd items take longer, so later items finish first
+  local s = 0
+  for k = 1, (i % 2 == 1 and 20000 or 10) do s = s + k end
+  return i, s
+end
 function M.pair(a, b) return a + b, a * b end
 function M.echo(...) return ... end
 function M.count(...) return select('#', ...) end
