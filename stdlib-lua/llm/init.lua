@@ -19,6 +19,9 @@ rawset(_G, 'compress', require 'llm.compress')
 llm.config = require 'llm.config'
 llm.Trainer = require('llm.train').new
 
+-- export/import: llm.export(src, {format, out, dtype}) and llm.export.importHF(folder) (llm/export.lua).
+llm.export = require 'llm.export'
+
 -- dist: data parallelism over the MPI collectives (dist.dataParallel, dist.shardBatches), when dist exists.
 if rawget(_G, 'dist') then
   local d = require 'llm.dist'

@@ -13,22 +13,25 @@ local options = require 'llm.nn.options'
 
 local MLP = Module:extend('nn.MLP')
 
-local activations = {gelu = function(x) return x:gelu({approximate = 'tanh'}) end,
+-- 'geluTanh' is GPT-2's tanh approximation and 'geluExact' the erf form (nn.GELU's and HF's 'gelu');
+-- 'gelu', the old name of the tanh form, still loads old configs and checkpoints (configs now say geluTanh).
+local function geluTanh(x) return x:gelu({approximate = 'tanh'}) end
+local activations = {geluTanh = geluTanh, gelu = geluTanh,
                      geluExact = function(x) return x:gelu() end,
                      relu = function(x) return x:relu() end, silu = function(x) return x:silu() end,
                      swiglu = function(x) return llm.swiglu(x) end, geglu = function(x) return llm.geglu(x) end}
 local gated = {swiglu = true, geglu = true}
-local activationNames = "'gelu', 'geluExact', 'relu', 'silu', 'swiglu', 'geglu'"
+local activationNames = "'geluTanh', 'geluExact', 'relu', 'silu', 'swiglu', 'geglu'"
 
---- nn.MLP(dim, [{hidden=4·dim, bias=true, dropout=0, activation='gelu'|'geluExact'|'relu'|'silu'|'swiglu'|'geglu'}]): Linear -> activation -> Linear.
+--- nn.MLP(dim, [{hidden=4·dim, bias=true, dropout=0, activation='geluTanh'|'geluExact'|'relu'|'silu'|'swiglu'|'geglu'}]): Linear -> activation -> Linear ('gelu' = the old name of 'geluTanh').
 function MLP:init(dim, opts)
   options.positiveInt('nn.MLP', 'dim', dim, 3)
-  local o = options.check('nn.MLP', opts, {hidden = 4 * dim, bias = true, dropout = 0, activation = 'gelu'}, 3)
+  local o = options.check('nn.MLP', opts, {hidden = 4 * dim, bias = true, dropout = 0, activation = 'geluTanh'}, 3)
   if not activations[o.activation] then
     error("nn.MLP: Invalid 'activation': expected one of: " .. activationNames .. ", got '" .. tostring(o.activation) .. "'", 3)
   end
   options.positiveInt('nn.MLP', 'hidden', o.hidden, 3)
-  self._activation, self._dropout = o.activation, o.dropout
+  self._activation, self._dropout = o.activation == 'gelu' and 'geluTanh' or o.activation, o.dropout
   self.fc = Linear(dim, gated[o.activation] and 2 * o.hidden or o.hidden, {bias = o.bias})
   self.proj = Linear(o.hidden, dim, {bias = o.bias})
 end
@@ -48,7 +51,7 @@ end
 
 local Block = Module:extend('nn.Block')
 
-local blockDefaults = {bias = true, dropout = 0, activation = 'gelu', hidden = options.NONE, norm = 'layer',
+local blockDefaults = {bias = true, dropout = 0, activation = 'geluTanh', hidden = options.NONE, norm = 'layer',
   normEps = options.NONE, postNorm = false, kvHeads = options.NONE, positions = 'none', ropeBase = 10000,
   ropeScaling = options.NONE, window = options.NONE, qkNorm = false}
 blockDefaults.headDim = options.NONE   -- the attention's head size (default dim/heads; pruned heads: llm/compress)

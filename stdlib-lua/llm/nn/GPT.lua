@@ -3,7 +3,8 @@
 -- residual projections scaled by 1/√(2·layers). idx (B,T) 0-based token ids -> logits (B,T,vocab).
 -- Options choose the structure (defaults are GPT-2's): positions 'learned' | 'sinusoidal' (a fixed
 -- table, no parameters) | 'rope' | 'alibi' (inside attention, no embedding), norm 'layer' | 'rms',
--- postNorm (then no final norm), activation (incl. 'swiglu', 'geglu'), kvHeads (grouped-query),
+-- postNorm (then no final norm), activation ('geluTanh' = GPT-2's tanh GELU, 'geluExact', 'relu', 'silu',
+-- 'swiglu', 'geglu'; the old name 'gelu' of the tanh form is read as 'geluTanh'), kvHeads (grouped-query),
 -- window (sliding-window attention), qkNorm, tieWeights. nn.Llama (Llama.lua) is this model with
 -- Llama's choices. layerConfig = {{heads=, hidden=}, ...} (one table per block, fields optional) overrides
 -- a block's head count and MLP width: the shape of a model whose heads/neurons were removed
@@ -24,7 +25,7 @@ local options = require 'llm.nn.options'
 local GPT = Module:extend('nn.GPT')
 
 local defaults = {vocab = options.NONE, blockSize = options.NONE, layers = options.NONE, heads = options.NONE,
-                  dim = options.NONE, dropout = 0, bias = true, tieWeights = true, activation = 'gelu',
+                  dim = options.NONE, dropout = 0, bias = true, tieWeights = true, activation = 'geluTanh',
                   positions = 'learned', norm = 'layer', normEps = options.NONE, postNorm = false,
                   kvHeads = options.NONE, hidden = options.NONE, ropeBase = 10000, ropeScaling = options.NONE,
                   window = options.NONE, qkNorm = false}
@@ -44,7 +45,7 @@ local function sinusoidTable(n, dim)
   return llm.tensor(data):reshape(n, dim)
 end
 
---- nn.GPT{vocab, blockSize, layers, heads, dim, [dropout=0, bias=true, tieWeights=true, activation='gelu', positions='learned'|'sinusoidal'|'rope'|'alibi', norm='layer'|'rms', normEps, postNorm=false, kvHeads, hidden=4·dim, ropeBase=10000, ropeScaling, window, qkNorm=false, layerConfig]}: a GPT-2 style model.
+--- nn.GPT{vocab, blockSize, layers, heads, dim, [dropout=0, bias=true, tieWeights=true, activation='geluTanh', positions='learned'|'sinusoidal'|'rope'|'alibi', norm='layer'|'rms', normEps, postNorm=false, kvHeads, hidden=4·dim, ropeBase=10000, ropeScaling, window, qkNorm=false, layerConfig]}: a GPT-2 style model.
 function GPT:init(cfg)
   self:_build(options.check(self.__name, cfg, defaults, 3), 4)
   self:resetParameters()
@@ -65,6 +66,7 @@ function GPT:_build(c, level)
   if not positionKinds[c.positions] then
     error(string.format("%s: Invalid 'positions': expected one of: 'learned', 'sinusoidal', 'rope', 'alibi', got '%s'", name, tostring(c.positions)), level)
   end
+  if c.activation == 'gelu' then c.activation = 'geluTanh' end  -- the old name (checkpoints before the rename)
   self._config = c
   self.tokEmb = Embedding(c.vocab, c.dim)
   if c.positions == 'learned' then self.posEmb = Embedding(c.blockSize, c.dim) end
@@ -192,6 +194,12 @@ end
 function GPT:headLogits(x)
   local lnF = rawget(self, 'lnF')
   return self.head(lnF and lnF(x) or x)
+end
+
+--- nn.GPT.fromPretrained(folder): the model (and its tokenizer, second) of a Hugging Face GPT-2 folder
+--- (config.json, model.safetensors, tokenizer.json), as llm/export.lua's importHF reads it.
+function GPT.fromPretrained(folder)
+  return require('llm.export').importHF(folder)
 end
 
 function GPT:extraRepr()
