@@ -30,6 +30,7 @@ local function checkKD(who, alpha, t, level)
   end
 end
 
+--- (studentLogits, teacherLogits, targets, [{alpha=0.5, temperature=2}]) -> Tensor: (1 − α)·CE + α·T²·KL(softmax(z_t/T) ‖ softmax(z_s/T)).
 function M.kdLoss(student, teacher, targets, opts)
   local who = 'compress.kdLoss'
   local o = options.check(who, opts, {alpha = 0.5, temperature = 2}, 2)
@@ -60,6 +61,7 @@ end
 local Distill = {}
 Distill.__index = Distill
 
+--- {teacher, alpha=0.5, temperature=2, hidden, hiddenWeight=1, name='distill'}: a Trainer extension training the model on the KD loss against the teacher (optionally matching hidden states).
 function M.distill(opts)
   local who = 'compress.distill'
   local o = options.check(who, opts, {teacher = options.NONE, alpha = 0.5, temperature = 2, hidden = options.NONE, hiddenWeight = 1,

@@ -45,6 +45,7 @@ local function erkDensities(list, sparsity)
   end
 end
 
+--- (model, sparsity, [params]) -> {path = density}: Erdős–Rényi-kernel layer densities for an overall sparsity.
 function M.erk(model, sparsity, params)
   masks.checkModel('compress.erk', model, 2)
   check.fraction('compress.erk', 'sparsity', sparsity, 2)
@@ -67,8 +68,8 @@ Sparse.__index = Sparse
 local defaults = {model = options.NONE, method = 'rigl', sparsity = 0.8, distribution = 'erk', every = 100, dropFraction = 0.3,
                   stop = options.NONE, params = options.NONE, name = 'sparse'}
 
-function M.sparseTraining(opts, who, level)
-  who, level = who or 'compress.sparseTraining', level or 2
+-- The extension (errors at `level` name `who`).
+local function make(opts, who, level)
   local o = options.check(who, opts, defaults, level)
   masks.checkModel(who, o.model, level)
   check.oneOf(who, 'method', o.method, {'set', 'rigl'}, level)
@@ -84,20 +85,25 @@ function M.sparseTraining(opts, who, level)
   return setmetatable({name = o.name, who = who, o = o, list = list, density = density, started = false}, Sparse)
 end
 
+--- {model, method='rigl'|'set', sparsity=0.8, distribution='erk'|'uniform', every=100, dropFraction=0.3, stop, params, name='sparse'}: dynamic sparse training as a Trainer extension.
+function M.sparseTraining(opts) return make(opts, 'compress.sparseTraining', 3) end
+
+--- {...}: compress.sparseTraining with method 'set' (grow at random).
 function M.set(opts)
   if type(opts) == 'table' and opts.method ~= nil then error("compress.set: 'method' is 'set' here", 2) end
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
   o.method = 'set'
-  return M.sparseTraining(o, 'compress.set', 3)
+  return make(o, 'compress.set', 3)
 end
 
+--- {...}: compress.sparseTraining with method 'rigl' (grow by gradient magnitude).
 function M.rigl(opts)
   if type(opts) == 'table' and opts.method ~= nil then error("compress.rigl: 'method' is 'rigl' here", 2) end
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
   o.method = 'rigl'
-  return M.sparseTraining(o, 'compress.rigl', 3)
+  return make(o, 'compress.rigl', 3)
 end
 
 function Sparse:onRunStart(trainer)

@@ -30,30 +30,30 @@ compress.groupLasso = require('llm.compress.regularize').groupLasso
 compress.sparseTraining, compress.set, compress.rigl, compress.erk = dynamic.sparseTraining, dynamic.set, dynamic.rigl, dynamic.erk
 compress.distill, compress.kdLoss = distill.distill, distill.kdLoss
 
---- compress.setMask(model, path, mask): sets the mask of one parameter (zeroes its pruned weights).
+--- Sets the mask of one parameter (zeroes its pruned weights).
 function compress.setMask(model, path, mask)
   masks.setMany('compress.setMask', model, {[type(path) == 'string' and path or tostring(path)] = mask}, nil, 2)
 end
 
---- compress.masks(model) -> {path = mask copy} (pairs() in the order the masks were set).
+--- Copies of the masks: {path = tensor} (pairs() in the order the masks were set).
 function compress.masks(model)
   masks.checkModel('compress.masks', model, 2)
   return masks.copies(model)
 end
 
---- compress.applyMasks(model): re-zeroes the pruned weights (after loading weights, for instance).
+--- Re-zeroes the pruned weights (after loading weights, for instance).
 function compress.applyMasks(model)
   masks.checkModel('compress.applyMasks', model, 2)
   masks.apply(model)
 end
 
---- compress.maskGradients(model): zeroes the gradients of pruned weights (a hand-written loop's backward).
+--- Zeroes the gradients of pruned weights (a hand-written loop's backward).
 function compress.maskGradients(model)
   masks.checkModel('compress.maskGradients', model, 2)
   masks.maskGradients(model)
 end
 
---- compress.attach(model, optimizer): the optimizer keeps pruned weights and their state at 0 (a
+--- The optimizer keeps pruned weights and their state at 0 (a
 --- hand-written loop; the extensions attach the Trainer's optimizer themselves).
 function compress.attach(model, opt)
   masks.checkModel('compress.attach', model, 2)
@@ -63,7 +63,7 @@ function compress.attach(model, opt)
   masks.attach(model, opt)
 end
 
---- compress.removeMasks(model) -> count: makes the pruning permanent (the zeros stay, the masks go).
+--- Makes the pruning permanent (the zeros stay, the masks go).
 function compress.removeMasks(model)
   masks.checkModel('compress.removeMasks', model, 2)
   return masks.remove(model)

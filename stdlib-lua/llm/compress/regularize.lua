@@ -13,6 +13,7 @@ local M = {}
 local GroupLasso = {}
 GroupLasso.__index = GroupLasso
 
+--- {model, structure='rows'|'neurons'|'heads', lambda, params, name='groupLasso'}: a Trainer extension adding λ·Σ √|g|·‖w_g‖₂ to the loss; ext:penalty() returns it.
 function M.groupLasso(opts)
   local who = 'compress.groupLasso'
   local o = options.check(who, opts, {model = options.NONE, structure = 'rows', lambda = options.NONE, params = options.NONE,

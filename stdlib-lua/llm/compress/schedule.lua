@@ -20,6 +20,7 @@ local options = require 'llm.nn.options'
 local S = {}
 local NONE = options.NONE
 
+--- {at=0, amount}: sparsity `amount` from step `at` on.
 function S.oneShot(opts)
   local o = options.check('compress.schedule.oneShot', opts, {at = 0, amount = NONE}, 2)
   check.step('compress.schedule.oneShot', 'at', o.at, 2)
@@ -46,8 +47,10 @@ local function iterative(o)
   end
 end
 
+--- {start=0, every, rounds, amount}: prune-and-fine-tune, s_r = 1 − (1 − amount)^(r/rounds) after round r.
 function S.iterative(opts) return iterative(iterativeOpts('compress.schedule.iterative', opts)) end
 
+--- {initial=0, final, start=0, stop, every=1}: gradual magnitude pruning, Zhu & Gupta's cubic s_t = s_f + (s_i − s_f)(1 − (t − start)/(stop − start))³.
 function S.gmp(opts)
   local who = 'compress.schedule.gmp'
   local o = options.check(who, opts, {initial = 0, final = NONE, start = 0, stop = NONE, every = 1}, 2)
@@ -65,6 +68,7 @@ function S.gmp(opts)
   end
 end
 
+--- {rewindTo=0, start=0, every, rounds, amount}: iterative pruning whose pruner rewinds the kept weights to step rewindTo after each round.
 function S.lotteryTicket(opts)
   local o = iterativeOpts('compress.schedule.lotteryTicket', opts, {rewindTo = 0})
   check.step('compress.schedule.lotteryTicket', 'rewindTo', o.rewindTo, 2)

@@ -29,6 +29,7 @@ local function rowsOf(keep, n, width, groups)
   return llm.tensor(out, {dtype = 'int64'})
 end
 
+--- (model) -> smaller nn.GPT, {heads, hidden}: removes the heads/MLP neurons whose proj columns are zero (per-block layerConfig); same logits.
 function M.shrink(model)
   local who = 'compress.shrink'
   masks.checkModel(who, model, 2)

@@ -8,6 +8,7 @@ local options = require 'llm.nn.options'
 
 local M = {}
 
+--- (model, [{params}]) -> {paths = {[path] = {zeros, numel, sparsity}}, total = {zeros, numel, sparsity}}: zeros of the prunable (or selected) parameters.
 function M.sparsity(model, opts)
   local who = 'compress.sparsity'
   masks.checkModel(who, model, 2)
