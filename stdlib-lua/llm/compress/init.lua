@@ -63,7 +63,7 @@ function compress.attach(model, opt)
   masks.attach(model, opt)
 end
 
---- Makes the pruning permanent (the zeros stay, the masks go).
+--- Makes the pruning permanent (the zeros stay, the masks go); returns how many masks were removed.
 function compress.removeMasks(model)
   masks.checkModel('compress.removeMasks', model, 2)
   return masks.remove(model)

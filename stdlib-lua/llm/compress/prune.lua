@@ -61,7 +61,8 @@ end
 
 local pruneDefaults = {model = NONE, amount = NONE, criterion = 'magnitude', scope = 'layer', params = NONE, structure = NONE}
 
---- (model, {amount, criterion='magnitude'|'random'|'taylor'|'movement'|'l1'|'l2', scope='layer'|'global', params, structure='rows'|'neurons'|'heads'}) -> sparsity: prunes once, now (masks only grow); the total sparsity of the prunable parameters.
+--- (model, {amount, criterion='magnitude'|'random'|'taylor'|'movement'|'l1'|'l2', scope='layer'|'global', params,
+--- structure='rows'|'neurons'|'heads'}) -> sparsity: prunes once, now (masks only grow); the total sparsity of the prunable parameters.
 function M.prune(model, opts)
   local who = 'compress.prune'
   if type(opts) ~= 'table' then error(who .. ': expected (model, {amount, ...}), got ' .. type(opts) .. ' as options', 2) end
@@ -79,7 +80,8 @@ Pruner.__index = Pruner
 local pruner = {model = NONE, schedule = NONE, criterion = 'magnitude', scope = 'layer', params = NONE, structure = NONE,
                 rewindTo = NONE, name = 'pruner'}
 
---- {model, schedule, criterion='magnitude', scope='layer', params, structure, rewindTo, name='pruner'}: a Trainer extension pruning to schedule(step) as training goes (masks, scores and the rewind point saved in checkpoints).
+--- {model, schedule, criterion='magnitude', scope='layer', params, structure, rewindTo, name='pruner'}: a Trainer extension
+--- pruning to schedule(step) as training goes (masks, scores and the rewind point saved in checkpoints).
 function M.pruner(opts)
   local who = 'compress.pruner'
   local o = options.check(who, opts, pruner, 2)
