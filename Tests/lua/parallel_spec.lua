@@ -54,7 +54,9 @@ describe('parallel.pool', function()
   end)
 
   it('raises a worker error in the caller with the worker traceback', function()
+    llm.setThreads(2)
     local pool <close> = parallel.pool{init = 'worker', workers = 2}
+    llm.setThreads(budget)
     local err = fails(function() pool:map('fail', {1, 2, 3, 4, 5}) end,
       "map('fail'): item 3 failed in a worker", 'worker.lua:13: worker failed on 3', 'stack traceback', "in function 'worker.fail'")
     assert.matches('parallel_spec.lua:%d+: parallel:', err)
