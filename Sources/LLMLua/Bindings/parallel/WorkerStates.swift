@@ -5,8 +5,8 @@
 // init module and calls that module's functions by (dotted) name on values copied in and out
 // (CrossStateValue). `llm.setThreads` is disabled in it: workers share the caller's thread budget, and
 // every call runs inside ``BLAS/withWorkerShare(_:_:)`` with the share its owner gives.
-// ``WorkerStates`` keeps idle states for reuse; `parallel.pool`'s threads and the data pipeline's Lua
-// steps (LuaWorkerStage) both run their calls on states borrowed from it.
+// `parallel.pool`'s threads (TaskPool.swift) each make and own one state; the data pipeline's Lua steps
+// (LuaWorkerStage) borrow theirs from ``WorkerStates``, which keeps idle states for reuse.
 import CLua
 import CLuaShim
 import Foundation
@@ -55,15 +55,15 @@ final class WorkerState: @unchecked Sendable {
     /// Registry reference of the runner: `runner()` calls take() for the pending call and runs it.
     private let runner: Int32
 
-    /// The Lua side of a worker: requires the module, disables llm.setThreads, and returns the runner.
+    /// The Lua side of a worker: disables llm.setThreads, requires the module, and returns the runner.
     static let runnerSource = """
         local modname, take = ...
+        llm.setThreads = function()
+          error("llm.setThreads: not available in a parallel worker (its pool shares the caller's thread budget)", 2)
+        end
         local M = require(modname)
         if type(M) ~= 'table' then
           error(string.format("module '%s' must return a table of functions (it returned %s)", modname, type(M)), 0)
-        end
-        llm.setThreads = function()
-          error("llm.setThreads: not available in a parallel worker (its pool shares the caller's thread budget)", 2)
         end
         local type, error, format, gmatch = type, error, string.format, string.gmatch
         local function resolve(name)
