@@ -96,6 +96,13 @@ describe('import of Hugging Face GPT-2 folders', function()
     code, stdout, stderr = cli.run({'import', fixtures .. 'hf_gpt2', out})
     assert.are.equal(1, code)
     cli.has(stderr, 'exists; pass --force')
+    -- fine-tuning starts from the imported weights with a fresh optimizer
+    local x = llm.tensor({{5, 17, 250, 3, 499, 0, 42, 7, 9}}, {dtype = 'int64'})
+    local trainer = llm.Trainer{model = m, optimizer = optim.AdamW(m:parameters(), {lr = 1e-2}), steps = 3,
+      train = {next = function() return x:narrow(2, 1, 8), x:narrow(2, 2, 8) end}}
+    local before = select(2, m(x:narrow(2, 1, 8), x:narrow(2, 2, 8))):item()
+    h.captured(function() trainer:run() end)
+    assert.is_true(select(2, m(x:narrow(2, 1, 8), x:narrow(2, 2, 8))):item() < before)
   end)
 end)
 
