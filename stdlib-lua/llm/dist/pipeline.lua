@@ -22,6 +22,8 @@
 --     finishes the remaining backwards (at most p-s chunks' activations alive). The idle "bubble" is the
 --     same for both, (p-1)/(m+p-1) of a step with m chunks; 1F1B only bounds the activation memory;
 --     ext.peakLive: the most micro-batches whose activations this stage has held at once (so far);
+--     ext.waitSeconds / ext.scheduleSeconds: time this stage waited for activations and gradients / spent
+--     in the schedules (their ratio is the measured bubble plus communication, against (p-1)/(m+p-1));
 --   * the loss of each batch (the mean of its chunks' losses) is known on the last stage and broadcast, so
 --     every rank logs the same value (the Trainer then calls afterForward with it: dist.dataParallel
 --     averages it across data-parallel replicas);
@@ -181,7 +183,8 @@ function M.pipelineParallel(model, opts)
 
   -- primary = world rank 0 alone: the other ranks take no run-folder lock, print nothing, write nothing
   local ext = {name = 'pipeline', stage = stage, stages = stages, microBatches = m, schedule = schedule,
-               blocks = {from, to}, comm = comm, primary = not dist.initialized() or dist.rank() == 0, peakLive = 0}
+               blocks = {from, to}, comm = comm, primary = not dist.initialized() or dist.rank() == 0, peakLive = 0,
+               waitSeconds = 0, scheduleSeconds = 0}
 
   --- This stage's parameters (in model order).
   function ext:parameters() return {table.unpack(ownList)} end
@@ -196,7 +199,10 @@ function M.pipelineParallel(model, opts)
   end
 
   local function recvInto(shape, src, t)
-    return comm:irecv(llm.zeros(shape), src, t):wait()
+    local t0 = llm.clock()
+    local got = comm:irecv(llm.zeros(shape), src, t):wait()
+    ext.waitSeconds = ext.waitSeconds + (llm.clock() - t0)
+    return got
   end
 
   -- One step's chunks through the stages under the schedule; returns the summed chunk losses per batch
@@ -261,7 +267,9 @@ function M.pipelineParallel(model, opts)
   end
 
   function ext:forwardBackward(_, batches)
+    local t0 = llm.clock()
     local sums = runSchedule(chunksOf(batches))
+    self.scheduleSeconds = self.scheduleSeconds + (llm.clock() - t0)
     local means = {}
     for b = 1, #batches do means[b] = last and sums[b] / m or 0 end
     means = fromLast(means, #batches)
