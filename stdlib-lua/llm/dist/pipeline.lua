@@ -1,5 +1,5 @@
 -- llm.dist.pipeline: pipeline parallelism for nn.GPT (and nn.Llama, built on it):
---   dist.pipelineParallel(model, [{comm = world, microBatches = 1, schedule = 'gpipe' | '1f1b', balance = {...}}])
+--   dist.pipelineParallel(model, [{comm = world, microBatches = 1, schedule = '1f1b' | 'gpipe', balance = {...}}])
 --     -> Trainer extension (collective: every rank of comm calls it, with the same model configuration)
 -- The ranks of comm are the stages 0..p-1. The blocks are cut into p consecutive runs (balance = blocks per
 -- stage, default as even as possible, the extra blocks on the first stages); stage 0 also owns the token
@@ -41,7 +41,8 @@
 -- of its stage after the pipeline's backward (beforeBackward is not called, so dataParallel's overlap does
 -- not start during it; the tied weight's gradients are summed before the average).
 -- Limits: training forward only (no KV cache, positions or masks); dropout > 0 draws different random
--- numbers than one process would; the per-micro-batch hooks beforeBackward/afterBackward are not called.
+-- numbers than one process would; the per-micro-batch hooks beforeBackward/afterBackward are not called;
+-- not combinable with ZeRO-1 or tensor parallel (each replaces the optimizer step: the Trainer refuses two).
 local M = {}
 
 local SCHEDULES = {gpipe = true, ['1f1b'] = true}
