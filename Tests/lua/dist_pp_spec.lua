@@ -2,7 +2,7 @@
 -- the errors for bad input, and a one-stage pipeline (a stand-in communicator of size 1: no MPI) that
 -- trains like the model itself. Under `mpirun -np 2` (Tests/lua/dist/pp_*.lua; pending when mpirun is not
 -- installed): the forward loss and every gradient equal the dense model's for GPipe and 1F1B with 1 and
--- 4 micro-batches; training equals dense training with the same global batch, rank 0's checkpoint holds the
+-- 4 micro-batches (GPT and Llama), and with 3 stages of 2, 1 and 1 blocks (`-np 3`); training equals dense training with the same global batch, rank 0's checkpoint holds the
 -- whole model and optimizer in the single-process format, and a resumed run (pipelined or in one process)
 -- continues like the uninterrupted one. Under `mpirun -np 4`: DP=2 x PP=2 equals dense training.
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)')
@@ -129,40 +129,48 @@ describe('dist.pipelineParallel under mpirun', function()
   end
   teardown(h.removeTmpdirs)
 
-  it('forward loss and every gradient equal the dense model (2 stages; GPipe and 1F1B; 1 and 4 micro-batches; GPT and Llama)', function()
-    local dense = {gpt = {denseGradients('gpt')}, llama = {denseGradients('llama')}}
-    for _, cfg in ipairs{{'gpipe', 1, 'gpt'}, {'gpipe', 4, 'gpt'}, {'1f1b', 1, 'gpt'}, {'1f1b', 4, 'gpt'}, {'1f1b', 4, 'llama'}} do
-      local label = cfg[3] .. ' ' .. cfg[1] .. ' x' .. cfg[2]
-      local losses, grads = dense[cfg[3]][1], dense[cfg[3]][2]
-      local dir = h.tmpdir('pp_grads')
-      local status, out = mpi.run(2, 'pp_grads.lua', dir, cfg[1], tostring(cfg[2]), cfg[3])
-      assert.are.equal(0, status, out)
-      assert.truthy(out:find('rank 0 stage 0 of 2: blocks 1..2', 1, true), out)
-      assert.truthy(out:find('rank 1 stage 1 of 2: blocks 3..4', 1, true), out)
-      -- activation memory: GPipe holds all gradAccum x m micro-batches, 1F1B at most stages - stage
-      local n = setup.gradAccum * cfg[2]
-      for r = 0, 1 do
-        local peak = cfg[1] == 'gpipe' and n or math.min(2 - r, n)
-        assert.truthy(out:find(string.format('rank %d peak live micro-batches %d\n', r, peak), 1, true), label .. '\n' .. out)
-      end
-      local r = {llm.load(dir .. '/rank0.safetensors'), llm.load(dir .. '/rank1.safetensors')}
+  -- Runs pp_grads.lua on np ranks and checks it against the dense losses and gradients: every parameter's
+  -- gradient on exactly one stage (the tied weight on the first and the last, equal), the peak number of
+  -- micro-batches alive per stage (GPipe: all gradAccum x m; 1F1B: stages - stage), the blocks per stage.
+  local function checkGradients(np, schedule, m, kind, blocks, balance)
+    local label = string.format('%d stages %s %s x%d', np, kind, schedule, m)
+    local losses, grads = denseGradients(kind)
+    local dir = h.tmpdir('pp_grads')
+    local status, out = mpi.run(np, 'pp_grads.lua', dir, schedule, tostring(m), kind, balance)
+    assert.are.equal(0, status, out)
+    local r, n = {}, setup.gradAccum * m
+    for k = 1, np do
+      local s = k - 1
+      assert.truthy(out:find(string.format('rank %d stage %d of %d: blocks %s\n', s, s, np, blocks[k]), 1, true), label .. '\n' .. out)
+      local peak = schedule == 'gpipe' and n or math.min(np - s, n)
+      assert.truthy(out:find(string.format('rank %d peak live micro-batches %d\n', s, peak), 1, true), label .. '\n' .. out)
+      r[k] = llm.load(string.format('%s/rank%d.safetensors', dir, s))
       for i = 1, setup.gradAccum do
-        for k = 1, 2 do assert.is_true(math.abs(r[k].losses[i]:item() - losses[i]) < LOSS_TOL, label .. ' batch ' .. i .. ' loss') end
+        assert.is_true(math.abs(r[k].losses[i]:item() - losses[i]) < LOSS_TOL, label .. ' batch ' .. i .. ' loss')
       end
-      for name, g in pairs(grads) do
-        local a, b = r[1]['grad.' .. name], r[2]['grad.' .. name]
-        assert.is_true(a ~= nil or b ~= nil, label .. ': no stage has ' .. name)
-        if name == 'tokEmb.weight' and cfg[3] == 'gpt' then  -- tied to the head: on both stages, with the summed gradient
-          assert.are.equal(0, (a - b):abs():max():item(), label .. ': the tied weight differs between the stages')
-        else
-          assert.is_true(a == nil or b == nil, label .. ': both stages own ' .. name)
-        end
-        assert.is_true(maxRelDiff(a or b, g) < GRAD_TOL, label .. ': ' .. name)
-      end
-      assert.is_true(r[1]['grad.blocks.1.attn.qkv.weight'] ~= nil and r[2]['grad.blocks.2.mlp.fc.weight'] ~= nil
-                     and r[2]['grad.lnF.weight'] ~= nil, label)
-      assert.is_true(cfg[3] == 'llama' and r[2]['grad.head.weight'] ~= nil or r[1]['grad.posEmb.weight'] ~= nil, label)
     end
+    for name, g in pairs(grads) do
+      local holders = {}
+      for k = 1, np do if r[k]['grad.' .. name] then holders[#holders + 1] = r[k]['grad.' .. name] end end
+      if name == 'tokEmb.weight' and kind == 'gpt' then  -- tied to the head: first and last stage, the summed gradient
+        assert.are.equal(2, #holders, label .. ': ' .. name)
+        assert.are.equal(0, (holders[1] - holders[2]):abs():max():item(), label .. ': the tied weight differs between the stages')
+      else
+        assert.are.equal(1, #holders, label .. ': ' .. name)
+      end
+      assert.is_true(maxRelDiff(holders[1], g) < GRAD_TOL, label .. ': ' .. name)
+    end
+    assert.truthy(r[np]['grad.lnF.weight'] and (kind == 'llama' and r[np]['grad.head.weight'] or r[1]['grad.posEmb.weight']), label)
+  end
+
+  it('forward loss and every gradient equal the dense model (2 stages; GPipe and 1F1B; 1 and 4 micro-batches; GPT and Llama)', function()
+    for _, cfg in ipairs{{'gpipe', 1, 'gpt'}, {'gpipe', 4, 'gpt'}, {'1f1b', 1, 'gpt'}, {'1f1b', 4, 'gpt'}, {'1f1b', 4, 'llama'}} do
+      checkGradients(2, cfg[1], cfg[2], cfg[3], {'1..2', '3..4'})
+    end
+  end)
+
+  it('3 stages with balance {2, 1, 1}: a middle stage that receives and sends both ways', function()
+    checkGradients(3, '1f1b', 4, 'gpt', {'1..2', '3..3', '4..4'}, '2,1,1')
   end)
 
   -- each rank's losses equal the dense ones; the union of the ranks' own parameters is the dense model
