@@ -2,9 +2,10 @@
 -- the errors for bad input, and a one-stage pipeline (a stand-in communicator of size 1: no MPI) that
 -- trains like the model itself. Under `mpirun -np 2` (Tests/lua/dist/pp_*.lua; pending when mpirun is not
 -- installed): the forward loss and every gradient equal the dense model's for GPipe and 1F1B with 1 and
--- 4 micro-batches (GPT and Llama), and with 3 stages of 2, 1 and 1 blocks (`-np 3`); training equals dense training with the same global batch, rank 0's checkpoint holds the
--- whole model and optimizer in the single-process format, and a resumed run (pipelined or in one process)
--- continues like the uninterrupted one. Under `mpirun -np 4`: DP=2 x PP=2 equals dense training.
+-- 4 micro-batches (GPT and Llama), and with 3 stages of 2, 1 and 1 blocks (`-np 3`); training equals dense
+-- training with the same global batch, rank 0's checkpoint holds the whole model and optimizer in the
+-- single-process format, and a resumed run (pipelined or in one process) continues like the uninterrupted
+-- one. Under `mpirun -np 4`: DP=2 x PP=2 equals dense training.
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)')
 local h = dofile(here .. 'helpers.lua')
 local mpi = dofile(here .. 'dist/mpirun.lua')
