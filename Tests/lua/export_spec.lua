@@ -248,6 +248,28 @@ describe('llm.export gguf', function()
     assert.truthy(g.tensors['output.weight'])
   end)
 
+  it('writes nn.Llama as llama.cpp\'s llama architecture, q/k rows in llama.cpp\'s RoPE order', function()
+    llm.manualSeed(5)
+    local tok = llm.data.BPETokenizer.fromFile(fixtures .. 'hf_gpt2/tokenizer.json')
+    local m = nn.Llama{vocab = 500, dim = 64, layers = 1, heads = 4, kvHeads = 2, multipleOf = 32, maxSeq = 16}
+    local path = h.tmpdir('gguf-llama') .. '/m.gguf'
+    llm.export(m, {format = 'gguf', out = path, tokenizer = tok, dtype = 'f32'})
+    local g = llm.gguf.read(path)
+    assert.are.equal('llama', g.metadata['general.architecture'])
+    assert.are.equal(2, g.metadata['llama.attention.head_count_kv'])
+    assert.are.equal(16, g.metadata['llama.rope.dimension_count'])
+    assert.are.equal(m:config().hidden or m._config.hidden, g.metadata['llama.feed_forward_length'])
+    local hf = m:hfStateDict()
+    -- llama.cpp's order: within each head, rows (i, i + d/2) of HF's rotate-half layout become (2i, 2i+1)
+    local q, k = g.tensors['blk.0.attn_q.weight'], hf['model.layers.0.self_attn.q_proj.weight']
+    assert.are.same(k:narrow(1, 1, 1):totable(), q:narrow(1, 1, 1):totable())
+    assert.are.same(k:narrow(1, 9, 1):totable(), q:narrow(1, 2, 1):totable())
+    assert.are.same(k:narrow(1, 16 + 9, 1):totable(), q:narrow(1, 16 + 2, 1):totable())
+    assert.are.same({32, 64}, g.tensors['blk.0.attn_k.weight']:shape())
+    assert.are.equal(0, maxDiff(g.tensors['blk.0.ffn_gate.weight'], hf['model.layers.0.mlp.gate_proj.weight']))
+    assert.truthy(g.tensors['output.weight'])
+  end)
+
   it('refuses character models, exact GELU and non-GPT-2 options with clear messages', function()
     local tok = llm.data.CharTokenizer('abc')
     local m = nn.GPT{vocab = tok:vocabSize(), blockSize = 8, layers = 1, heads = 2, dim = 32}

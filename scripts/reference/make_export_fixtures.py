@@ -18,7 +18,9 @@ Check mode (`--check DIR`): DIR holds an llmscript export made by export_spec.lu
 (`LLMS_EXPORT_CHECK=DIR llmscript test Tests/lua/export_spec.lua`): hf/ must open in
 GPT2LMHeadModel.from_pretrained and AutoTokenizer with the same logits (ids.safetensors, logits written
 by llmscript) and the same token ids for a sample text; model*.gguf must parse with gguf.GGUFReader
-with the expected keys, tensor names, types and shapes.
+with the expected keys, tensor names, types and shapes; and, when llama-cpp-python is installed (it builds
+llama.cpp from source: `CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_CURL=OFF" pip install llama-cpp-python`),
+llama.cpp must give teacher-forced logits within LLAMA_CPP_TOLERANCE of llmscript's for each GGUF dtype.
 
 Rerun (from the repository root):
     PY=$(scripts/reference/venv.sh gguf transformers safetensors) && "$PY" scripts/reference/make_export_fixtures.py
@@ -177,8 +179,43 @@ def check(dir_):
         print(f"{name}: GGUFReader: arch {arch}, {len(r.tensors)} tensors {kinds}, keys present {keys_ok}, "
               f"tensor names {need <= names}, token_embd shape {list(emb.shape)}")
         ok &= arch == "gpt2" and keys_ok and need <= names
+    ok &= check_llama_cpp(dir_, ref)
     print("OK" if ok else "FAILED")
     return 0 if ok else 1
+
+
+# Largest |logit difference| llama.cpp may show per dtype (f16 KV cache and activations; quantized weights).
+LLAMA_CPP_TOLERANCE = {"f32": 2e-2, "f16": 5e-2, "q8_0": 0.25, "q4_0": 1.5}
+
+
+def check_llama_cpp(dir_, ref):
+    """Teacher-forced logits of each model*.gguf in llama.cpp (llama-cpp-python) vs llmscript's."""
+    try:
+        from llama_cpp import Llama
+    except ImportError:
+        print("llama.cpp: llama-cpp-python is not installed; skipped")
+        return True
+    ok = True
+    ids = ref["ids"].numpy()
+    want = ref["logits"].numpy()
+    for name in sorted(os.listdir(dir_)):
+        if not (name.startswith("model_") and name.endswith(".gguf")):
+            continue
+        dtype = name[len("model_"):-len(".gguf")]
+        llm = Llama(model_path=os.path.join(dir_, name), n_ctx=16, logits_all=True, verbose=False, n_threads=1)
+        worst, agree, total = 0.0, 0, 0
+        for row in range(ids.shape[0]):
+            llm.reset()
+            llm.eval([int(t) for t in ids[row]])
+            got = np.array(llm.scores[: ids.shape[1]], dtype=np.float32)
+            worst = max(worst, float(np.abs(got - want[row]).max()))
+            agree += int((got.argmax(-1) == want[row].argmax(-1)).sum())
+            total += ids.shape[1]
+        good = worst <= LLAMA_CPP_TOLERANCE[dtype]
+        print(f"llama.cpp {name}: teacher-forced logits max |diff| {worst:.3g} (tolerance {LLAMA_CPP_TOLERANCE[dtype]}), "
+              f"next-token argmax agrees {agree}/{total}: {'ok' if good else 'FAILED'}")
+        ok &= good
+    return ok
 
 
 def main():

@@ -1,0 +1,163 @@
+-- llm/export/hf.lua: Hugging Face folders. export(model, tok, o): config.json, model.safetensors and
+-- tokenizer files for GPT2LMHeadModel (nn.GPT: Conv1D weights stored [in, out], the tied head omitted)
+-- or LlamaForCausalLM (nn.Llama: Llama.lua's hfStateDict/hfConfig). import(folder): the model and
+-- tokenizer of such a folder (keys with or without 'transformer.', attn.bias/masked_bias ignored).
+local U = require 'llm.export.util'
+local fail = U.fail
+
+local H = {}
+
+-- nn.GPT activations and HF GPT-2's activation_function names, both ways.
+local toHF = {geluTanh = 'gelu_new', geluExact = 'gelu', relu = 'relu', silu = 'silu'}
+local fromHF = {gelu_new = 'geluTanh', gelu_pytorch_tanh = 'geluTanh', gelu = 'geluExact', relu = 'relu', silu = 'silu', swish = 'silu'}
+
+-- {ours, HF GPT-2's, transposed (Conv1D)} for every nn.GPT parameter.
+local function gpt2Names(c)
+  local out = {{'tokEmb.weight', 'transformer.wte.weight'}, {'posEmb.weight', 'transformer.wpe.weight'}}
+  local per = {{'ln1.weight', 'ln_1.weight'}, {'ln1.bias', 'ln_1.bias'}, {'attn.qkv.weight', 'attn.c_attn.weight', true},
+    {'attn.qkv.bias', 'attn.c_attn.bias'}, {'attn.proj.weight', 'attn.c_proj.weight', true}, {'attn.proj.bias', 'attn.c_proj.bias'},
+    {'ln2.weight', 'ln_2.weight'}, {'ln2.bias', 'ln_2.bias'}, {'mlp.fc.weight', 'mlp.c_fc.weight', true}, {'mlp.fc.bias', 'mlp.c_fc.bias'},
+    {'mlp.proj.weight', 'mlp.c_proj.weight', true}, {'mlp.proj.bias', 'mlp.c_proj.bias'}}
+  for i = 0, c.layers - 1 do
+    for _, e in ipairs(per) do out[#out + 1] = {'blocks.' .. i .. '.' .. e[1], 'transformer.h.' .. i .. '.' .. e[2], e[3]} end
+  end
+  out[#out + 1] = {'lnF.weight', 'transformer.ln_f.weight'}
+  out[#out + 1] = {'lnF.bias', 'transformer.ln_f.bias'}
+  if not c.tieWeights then out[#out + 1] = {'head.weight', 'lm_head.weight'} end
+  return out
+end
+
+local function gpt2StateDict(model)
+  local sd, out = model:stateDict(), {}
+  for _, e in ipairs(gpt2Names(model._config)) do
+    local t = sd[e[1]] or U.zeroBias(sd, e[1])
+    out[e[2]] = e[3] and t:transpose(1, 2):contiguous() or t
+  end
+  return out
+end
+
+local function gpt2Config(model, tok)
+  local c = model._config
+  local eot = U.endOfText(tok) or llm.json.null
+  return {architectures = {'GPT2LMHeadModel'}, model_type = 'gpt2', vocab_size = c.vocab, n_positions = c.blockSize,
+    n_ctx = c.blockSize, n_embd = c.dim, n_layer = c.layers, n_head = c.heads,
+    n_inner = (c.hidden and c.hidden ~= 4 * c.dim) and c.hidden or llm.json.null,
+    activation_function = toHF[c.activation], layer_norm_epsilon = c.normEps or 1e-5,
+    resid_pdrop = c.dropout, embd_pdrop = c.dropout, attn_pdrop = c.dropout, scale_attn_weights = true,
+    tie_word_embeddings = c.tieWeights, bos_token_id = eot, eos_token_id = eot}
+end
+
+--- The tensors of sd converted to dtype (a torch dtype name).
+function H.cast(sd, dtype)
+  local out = {}
+  for k, t in pairs(sd) do out[k] = dtype == 'float32' and t or t:to(dtype) end
+  return out
+end
+
+local function writeTokenizer(out, tok, maxLength, files)
+  if not tok then return end
+  if tok.type == 'bpe' then
+    llm.data.tokenizerFromTable(tok):save(out .. '/tokenizer.json')
+    local eot = U.endOfText(tok) and '<|endoftext|>' or llm.json.null
+    U.writeJSON(out .. '/tokenizer_config.json', {tokenizer_class = 'GPT2Tokenizer', model_max_length = maxLength,
+      bos_token = eot, eos_token = eot, unk_token = eot, add_prefix_space = tok.addPrefixSpace or false})
+    files[#files + 1] = 'tokenizer.json'
+    files[#files + 1] = 'tokenizer_config.json'
+  else
+    U.writeJSON(out .. '/llmscript_tokenizer.json', tok)
+    files[#files + 1] = 'llmscript_tokenizer.json'
+  end
+end
+
+--- Writes the folder o.out for model (dtype o.torchDtype) with tokenizer table tok; returns its file names.
+function H.export(model, tok, o)
+  local config, sd
+  if model.__name == 'nn.Llama' then
+    U.checkLlama(model._llama, 'Hugging Face LlamaForCausalLM')
+    config, sd = model:hfConfig(), {}
+    for k, t in pairs(model:hfStateDict()) do sd[k] = t:contiguous() end
+  else
+    U.checkGPT2(model._config, "Hugging Face's GPT-2", toHF)
+    config, sd = gpt2Config(model, tok), gpt2StateDict(model)
+  end
+  config.torch_dtype = o.torchDtype
+  llm.makeDirs(o.out)
+  llm.save(o.out .. '/model.safetensors', H.cast(sd, o.torchDtype), {metadata = {format = 'pt'}})
+  U.writeJSON(o.out .. '/config.json', config)
+  local files = {'config.json', 'model.safetensors'}
+  writeTokenizer(o.out, tok, model._config.blockSize, files)
+  return files
+end
+
+local function importGPT2(cfg, tensors, folder)
+  local function refuse(what) fail("llmscript import: '" .. folder .. "' uses " .. what .. ', which nn.GPT does not implement') end
+  if cfg.scale_attn_by_inverse_layer_idx then refuse('scale_attn_by_inverse_layer_idx') end
+  if cfg.scale_attn_weights == false then refuse('scale_attn_weights = false') end
+  local act = fromHF[cfg.activation_function or 'gelu_new']
+  if not act then refuse("activation_function '" .. tostring(cfg.activation_function) .. "'") end
+  local sd = {}
+  for name, t in pairs(tensors) do
+    local n = name:gsub('^transformer%.', '')
+    if not (n:match('%.attn%.bias$') or n:match('%.attn%.masked_bias$')) then sd[n] = t end
+  end
+  local inner = cfg.n_inner ~= llm.json.null and cfg.n_inner or nil
+  local model = nn.GPT{vocab = cfg.vocab_size, blockSize = cfg.n_positions, layers = cfg.n_layer, heads = cfg.n_head,
+    dim = cfg.n_embd, hidden = inner, normEps = cfg.layer_norm_epsilon or 1e-5, activation = act,
+    tieWeights = cfg.tie_word_embeddings ~= false}
+  local own = {}
+  for _, e in ipairs(gpt2Names(model._config)) do
+    local key = e[2]:gsub('^transformer%.', '')
+    local t = sd[key]
+    if t == nil then fail("llmscript import: '" .. folder .. "' has no tensor '" .. key .. "' (with or without the transformer. prefix)") end
+    sd[key] = nil
+    t = t:to('float32')
+    own[e[1]] = e[3] and t:transpose(1, 2):contiguous() or t
+  end
+  sd['lm_head.weight'] = nil   -- tied: the same values as wte
+  local extra = U.sortedKeys(sd)
+  if #extra > 0 then fail("llmscript import: '" .. folder .. "' has tensors GPT-2 does not: " .. table.concat(extra, ', ', 1, math.min(5, #extra))) end
+  model:loadStateDict(own)
+  return model
+end
+
+local function importLlama(cfg, tensors)
+  local scaling = cfg.rope_scaling ~= llm.json.null and cfg.rope_scaling or nil
+  local model = nn.Llama{vocab = cfg.vocab_size, dim = cfg.hidden_size, layers = cfg.num_hidden_layers,
+    heads = cfg.num_attention_heads, kvHeads = cfg.num_key_value_heads, hidden = cfg.intermediate_size,
+    ropeBase = cfg.rope_theta or 10000, rmsEps = cfg.rms_norm_eps or 1e-6, tied = cfg.tie_word_embeddings == true,
+    maxSeq = cfg.max_position_embeddings or 2048,
+    ropeScaling = scaling and {type = scaling.rope_type or scaling.type, factor = scaling.factor} or nil}
+  local sd = {}
+  for k, t in pairs(tensors) do
+    if not (model._llama.tied and k == 'lm_head.weight') then sd[k] = t:to('float32') end
+  end
+  model:loadHFStateDict(sd)
+  return model
+end
+
+--- The model and tokenizer (nil when the folder has none) of a Hugging Face GPT-2 or Llama folder.
+function H.import(folder)
+  if type(folder) ~= 'string' then fail('nn.GPT.fromPretrained: expected a folder path, got ' .. type(folder)) end
+  folder = folder:gsub('/+$', '')
+  if not U.exists(folder .. '/config.json') then fail("llmscript import: '" .. folder .. "' has no config.json (a Hugging Face model folder)") end
+  if not U.exists(folder .. '/model.safetensors') then
+    fail("llmscript import: '" .. folder .. "' has no model.safetensors (only safetensors is read; convert .bin/.pt files outside llmscript)")
+  end
+  local cfg = llm.json.decode(U.readText(folder .. '/config.json'))
+  local tensors = llm.load(folder .. '/model.safetensors')
+  local model
+  if cfg.model_type == 'gpt2' then model = importGPT2(cfg, tensors, folder)
+  elseif cfg.model_type == 'llama' then model = importLlama(cfg, tensors)
+  else fail("llmscript import: '" .. folder .. "' holds model_type '" .. tostring(cfg.model_type) .. "'; import reads gpt2 and llama") end
+  local tok
+  if U.exists(folder .. '/tokenizer.json') then tok = llm.data.BPETokenizer.fromFile(folder .. '/tokenizer.json')
+  elseif U.exists(folder .. '/llmscript_tokenizer.json') then
+    tok = llm.data.tokenizerFromTable(llm.json.decode(U.readText(folder .. '/llmscript_tokenizer.json')))
+  end
+  if tok and tok:vocabSize() > model._config.vocab then
+    fail(string.format("llmscript import: '%s' has a tokenizer of %d tokens for a model of %d", folder, tok:vocabSize(), model._config.vocab))
+  end
+  return model, tok
+end
+
+return H
