@@ -44,8 +44,8 @@ function M.resolve(who, c, level)
     who, type(c) == 'string' and ("'" .. c .. "'") or type(c)), level + 1)
 end
 
--- A mask of n elements with the k lowest of the flat scores zeroed.
-local function lowestZeroed(flat, k)
+--- A 0/1 mask of n elements with the k lowest of the flat (n) scores zeroed.
+function M.lowestZeroed(flat, k)
   local n = flat:numel()
   if k <= 0 then return llm.ones(n) end
   local _, idx = flat:sort()
@@ -65,7 +65,7 @@ function M.masks(entries, amount, scope)
   if scope == 'layer' then
     for _, e in ipairs(entries) do
       local n = e.param:numel()
-      out[e.path] = lowestZeroed(scoreOf(e):reshape(n), math.floor(amount * n + 0.5)):reshape(e.param:shape())
+      out[e.path] = M.lowestZeroed(scoreOf(e):reshape(n), math.floor(amount * n + 0.5)):reshape(e.param:shape())
     end
     return out
   end
@@ -74,7 +74,7 @@ function M.masks(entries, amount, scope)
     flats[i] = scoreOf(e):reshape(e.param:numel())
     total = total + e.param:numel()
   end
-  local all = lowestZeroed(llm.cat(flats, 1), math.floor(amount * total + 0.5))
+  local all = M.lowestZeroed(llm.cat(flats, 1), math.floor(amount * total + 0.5))
   local offset = 1
   for _, e in ipairs(entries) do
     local n = e.param:numel()

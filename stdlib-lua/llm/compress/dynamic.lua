@@ -88,23 +88,21 @@ end
 --- {model, method='rigl'|'set', sparsity=0.8, distribution='erk'|'uniform', every=100, dropFraction=0.3, stop, params, name='sparse'}: dynamic sparse training as a Trainer extension.
 function M.sparseTraining(opts) return make(opts, 'compress.sparseTraining', 3) end
 
---- {...}: compress.sparseTraining with method 'set' (grow at random).
-function M.set(opts)
-  if type(opts) == 'table' and opts.method ~= nil then error("compress.set: 'method' is 'set' here", 2) end
+-- compress.set / compress.rigl: sparseTraining with the method fixed.
+local function fixed(method, opts)
+  local who = 'compress.' .. method
+  if type(opts) == 'table' and opts.method ~= nil then error(who .. ": 'method' is '" .. method .. "' here", 3) end
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
-  o.method = 'set'
-  return make(o, 'compress.set', 3)
+  o.method = method
+  return make(o, who, 4)
 end
 
+--- {...}: compress.sparseTraining with method 'set' (grow at random).
+function M.set(opts) return fixed('set', opts) end
+
 --- {...}: compress.sparseTraining with method 'rigl' (grow by gradient magnitude).
-function M.rigl(opts)
-  if type(opts) == 'table' and opts.method ~= nil then error("compress.rigl: 'method' is 'rigl' here", 2) end
-  local o = {}
-  for k, v in pairs(opts or {}) do o[k] = v end
-  o.method = 'rigl'
-  return make(o, 'compress.rigl', 3)
-end
+function M.rigl(opts) return fixed('rigl', opts) end
 
 function Sparse:onRunStart(trainer)
   self.stop = self.o.stop or math.floor(0.75 * trainer.steps)

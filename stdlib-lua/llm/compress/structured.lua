@@ -8,6 +8,7 @@
 -- the units: {path, param, layout}, layout 'rows' | 'cols' | 'vec' (a bias) with an optional group count
 -- (fused qkv: 3, gated fc: 2) — the parameter's unit axis is groups × n × (elements per unit).
 local targets = require 'llm.compress.targets'
+local criteria = require 'llm.compress.criteria'
 
 local M = {}
 
@@ -105,14 +106,6 @@ function M.families(who, model, unit, params, level)
   return out
 end
 
--- keep (n) with the k lowest scores zeroed
-local function keepOf(scores, k)
-  local n = scores:numel()
-  if k <= 0 then return llm.ones(n) end
-  local _, idx = scores:sort()
-  return llm.ones(n):scatterAdd(1, idx:narrow(1, 1, k), llm.full({k}, -1))
-end
-
 --- Masks (path -> tensor) removing the fraction `amount` of the units of each family (scope 'layer') or of
 --- all families together ('global', comparing norms), keeping at least one unit per family. Units whose
 --- proj/weight is masked already score −∞ (pruned first). getMask(path) -> the current mask or nil.
@@ -131,7 +124,7 @@ function M.masks(families, amount, norm, scope, getMask)
   local out = {}
   local function put(fam, keep) for path, t in pairs(M.masksOf(fam, keep)) do out[path] = t end end
   if scope == 'layer' then
-    for i, fam in ipairs(families) do put(fam, keepOf(scores[i], math.min(math.floor(amount * fam.n + 0.5), fam.n - 1))) end
+    for i, fam in ipairs(families) do put(fam, criteria.lowestZeroed(scores[i], math.min(math.floor(amount * fam.n + 0.5), fam.n - 1))) end
     return out
   end
   local total = 0
