@@ -357,6 +357,11 @@ describe('llmscript export', function()
     end
     local x = llm.tensor({{5, 17, 250, 3, 499, 0, 42, 7}, {1, 2, 3, 4, 5, 6, 7, 8}}, {dtype = 'int64'})
     llm.save(dir .. '/logits.safetensors', {ids = x, logits = m(x)})
+    llm.manualSeed(6)
+    local lm = nn.Llama{vocab = 500, dim = 64, layers = 2, heads = 4, kvHeads = 2, multipleOf = 32, maxSeq = 16}
+    llm.export(lm, {format = 'hf', out = dir .. '/hf_llama', tokenizer = tok, force = true})
+    llm.export(lm, {format = 'gguf', out = dir .. '/llama_f32.gguf', tokenizer = tok, force = true})
+    llm.save(dir .. '/llama_logits.safetensors', {ids = x, logits = lm(x)})
     local text = 'The quick brown fox, said 3 wise men!'
     local f = assert(io.open(dir .. '/text.json', 'w'))
     f:write(llm.json.encode({text = text, ids = tok:encode(text):totable()}))

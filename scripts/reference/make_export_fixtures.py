@@ -164,7 +164,7 @@ def check(dir_):
     print(f"hf: AutoTokenizer ({type(tok).__name__}) ids equal llmscript's: {ids == sample['ids']}")
     ok &= ids == sample["ids"]
     for name in sorted(os.listdir(dir_)):
-        if not name.endswith(".gguf"):
+        if not name.startswith("model_"):
             continue
         r = gguf.GGUFReader(os.path.join(dir_, name))
         arch = bytes(r.fields["general.architecture"].parts[-1]).decode()
@@ -179,6 +179,14 @@ def check(dir_):
         print(f"{name}: GGUFReader: arch {arch}, {len(r.tensors)} tensors {kinds}, keys present {keys_ok}, "
               f"tensor names {need <= names}, token_embd shape {list(emb.shape)}")
         ok &= arch == "gpt2" and keys_ok and need <= names
+    if os.path.isdir(os.path.join(dir_, "hf_llama")):
+        from transformers import LlamaForCausalLM
+        lref = load_file(os.path.join(dir_, "llama_logits.safetensors"))
+        with torch.no_grad():
+            got = LlamaForCausalLM.from_pretrained(os.path.join(dir_, "hf_llama")).eval()(lref["ids"]).logits
+        diff = (got - lref["logits"]).abs().max().item()
+        print(f"hf_llama: LlamaForCausalLM.from_pretrained logits max |diff| vs llmscript = {diff:.3g}")
+        ok &= diff < 1e-4
     ok &= check_llama_cpp(dir_, ref)
     print("OK" if ok else "FAILED")
     return 0 if ok else 1
@@ -195,13 +203,17 @@ def check_llama_cpp(dir_, ref):
     except ImportError:
         print("llama.cpp: llama-cpp-python is not installed; skipped")
         return True
+    from safetensors.torch import load_file
     ok = True
-    ids = ref["ids"].numpy()
-    want = ref["logits"].numpy()
     for name in sorted(os.listdir(dir_)):
-        if not (name.startswith("model_") and name.endswith(".gguf")):
+        if not name.endswith(".gguf"):
             continue
-        dtype = name[len("model_"):-len(".gguf")]
+        dtype = name.split("_", 1)[1][: -len(".gguf")]
+        if name.startswith("llama_"):
+            lref = load_file(os.path.join(dir_, "llama_logits.safetensors"))
+            ids, want = lref["ids"].numpy(), lref["logits"].numpy()
+        else:
+            ids, want = ref["ids"].numpy(), ref["logits"].numpy()
         llm = Llama(model_path=os.path.join(dir_, name), n_ctx=16, logits_all=True, verbose=False, n_threads=1)
         worst, agree, total = 0.0, 0, 0
         for row in range(ids.shape[0]):
