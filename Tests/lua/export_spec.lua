@@ -72,6 +72,26 @@ describe('import of Hugging Face GPT-2 folders', function()
     assert.is_true(maxDiff(m(ref.ids), ref.logits) < 1e-4)
   end)
 
+  it('reads sharded weights (model.safetensors.index.json)', function()
+    local dir = h.tmpdir('shards')
+    local sd = llm.load(fixtures .. 'hf_gpt2/model.safetensors')
+    local a, b, map = {}, {}, {}
+    for k, t in pairs(sd) do
+      local first = k:match('%.h%.0%.') ~= nil
+      if first then a[k] = t else b[k] = t end
+      map[k] = first and 'model-00001-of-00002.safetensors' or 'model-00002-of-00002.safetensors'
+    end
+    llm.save(dir .. '/model-00001-of-00002.safetensors', a)
+    llm.save(dir .. '/model-00002-of-00002.safetensors', b)
+    local f = assert(io.open(dir .. '/model.safetensors.index.json', 'w'))
+    f:write(llm.json.encode({metadata = {total_size = 0}, weight_map = map})); f:close()
+    f = assert(io.open(dir .. '/config.json', 'w')); f:write(cli.readAll(fixtures .. 'hf_gpt2/config.json')); f:close()
+    local m, tok = nn.GPT.fromPretrained(dir)
+    assert.is_nil(tok)
+    local ref = llm.load(fixtures .. 'hf_gpt2/logits.safetensors')
+    assert.is_true(maxDiff(m(ref.ids), ref.logits) < 1e-4)
+  end)
+
   it('refuses folders it cannot read, naming the problem', function()
     local dir = h.tmpdir('bad')
     h.fails(function() nn.GPT.fromPretrained(dir) end, 'has no config.json')

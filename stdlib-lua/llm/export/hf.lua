@@ -1,7 +1,8 @@
 -- llm/export/hf.lua: Hugging Face folders. export(model, tok, o): config.json, model.safetensors and
 -- tokenizer files for GPT2LMHeadModel (nn.GPT: Conv1D weights stored [in, out], the tied head omitted)
 -- or LlamaForCausalLM (nn.Llama: Llama.lua's hfStateDict/hfConfig). import(folder): the model and
--- tokenizer of such a folder (keys with or without 'transformer.', attn.bias/masked_bias ignored).
+-- tokenizer of such a folder (model.safetensors or shards listed in model.safetensors.index.json; keys
+-- with or without 'transformer.', attn.bias/masked_bias ignored).
 local U = require 'llm.export.util'
 local fail = U.fail
 
@@ -135,16 +136,36 @@ local function importLlama(cfg, tensors)
   return model
 end
 
+-- The tensors of model.safetensors, or of the shards model.safetensors.index.json lists.
+local function loadWeights(folder)
+  if U.exists(folder .. '/model.safetensors') then return llm.load(folder .. '/model.safetensors') end
+  if not U.exists(folder .. '/model.safetensors.index.json') then
+    fail("llmscript import: '" .. folder .. "' has no model.safetensors (only safetensors is read; convert .bin/.pt files outside llmscript)")
+  end
+  local index = llm.json.decode(U.readText(folder .. '/model.safetensors.index.json'))
+  if type(index) ~= 'table' or type(index.weight_map) ~= 'table' then
+    fail("llmscript import: '" .. folder .. "/model.safetensors.index.json' has no weight_map")
+  end
+  local out, loaded = {}, {}
+  for _, file in pairs(index.weight_map) do
+    if type(file) ~= 'string' or file:find('/', 1, true) or file:find('..', 1, true) then
+      fail("llmscript import: '" .. folder .. "/model.safetensors.index.json' names a shard outside the folder: " .. tostring(file))
+    end
+    if not loaded[file] then
+      loaded[file] = true
+      for k, t in pairs(llm.load(folder .. '/' .. file)) do out[k] = t end
+    end
+  end
+  return out
+end
+
 --- The model and tokenizer (nil when the folder has none) of a Hugging Face GPT-2 or Llama folder.
 function H.import(folder)
   if type(folder) ~= 'string' then fail('nn.GPT.fromPretrained: expected a folder path, got ' .. type(folder)) end
   folder = folder:gsub('/+$', '')
   if not U.exists(folder .. '/config.json') then fail("llmscript import: '" .. folder .. "' has no config.json (a Hugging Face model folder)") end
-  if not U.exists(folder .. '/model.safetensors') then
-    fail("llmscript import: '" .. folder .. "' has no model.safetensors (only safetensors is read; convert .bin/.pt files outside llmscript)")
-  end
   local cfg = llm.json.decode(U.readText(folder .. '/config.json'))
-  local tensors = llm.load(folder .. '/model.safetensors')
+  local tensors = loadWeights(folder)
   local model
   if cfg.model_type == 'gpt2' then model = importGPT2(cfg, tensors, folder)
   elseif cfg.model_type == 'llama' then model = importLlama(cfg, tensors)
