@@ -19,7 +19,7 @@ local function erfSeries(x)
     n = n + 1
     term = term * 2 * x2 / (2 * n + 1)
     sum = sum + term
-  until term < 1e-17 * sum
+  until not (term >= 1e-17 * sum) or n > 200 -- (NaN stops too)
   return 2 / SQRTPI * exp(-x2) * sum
 end
 

@@ -1,22 +1,24 @@
--- llm.tune.samplers.tpe: tune.sampler.tpe{seed = 0, multivariate = false, nStartup = 10, nEICandidates = 24,
---   gamma = function(n) min(ceil(0.1 n), 25) end | fraction, weights = function(n) -> array, priorWeight = 1,
---   considerMagicClip = true, considerEndpoints = false}
--- The tree-structured Parzen estimator with Optuna's defaults (TPESampler, Optuna 3.x/4.x):
+-- llm.tune.samplers.tpe: tune.sampler.tpe{seed = 0, multivariate = (one objective), nStartup = 10,
+--   nEICandidates = 24, gamma = function(n) min(ceil(0.1 n), 25) end | fraction, weights = function(n) -> array,
+--   priorWeight = 1, considerMagicClip = true, considerEndpoints = false}
+-- The tree-structured Parzen estimator as Optuna's TPESampler (5.x, its defaults):
 -- - the first nStartup finished (complete or pruned) trials are drawn uniformly (as tune.sampler.random);
 -- - then the finished trials are split: the gamma(n) best are "below" (complete trials ranked by their loss,
 --   then pruned ones by their last reported step, deepest first, and value), the rest "above";
+--   multi-objective: gamma(n) = ceil(0.1 n);
 -- - each side becomes a Parzen mixture: one truncated Gaussian kernel per observation (on the log axis for log
---   parameters; stepped and int parameters as a discrete distribution on their grid, kernels half a step wider)
---   plus a prior kernel (mean mid-range, width = range) of weight priorWeight; kernel weights ramp for old
---   trials past 25 (Optuna's default_weights); kernel widths from the distance to the neighbours (independent)
---   or 0.2 n^(-1/(d+4)) range (multivariate), clipped to [range / min(100, n + 2), range] (the magic clip);
+--   parameters; stepped and int parameters as a discrete distribution on their grid, bounds half a step wider)
+--   plus a prior kernel (mean mid-range, width = range) of weight priorWeight; kernel weights ramp up from
+--   1/n for all but the newest 25 trials (Optuna's default_weights); kernel widths are the distance to the
+--   farther neighbour (nearer one at the ends), clipped to [range / min(100, n + 2), range] (the magic clip);
 --   categorical parameters get per-kernel choice probabilities (priorWeight/(n+1) smoothing);
 -- - nEICandidates draws from the "below" mixture, the one maximising log l(x) - log g(x) is proposed.
--- multivariate = true: the parameters common to all completed trials are sampled jointly (one kernel choice for
--- all of them) at trial start; the others independently.
+-- multivariate (default: true for one objective, false for several, as Optuna 5): the parameters common to all
+-- finished trials are sampled jointly (one kernel choice for all of them) at trial start; the others
+-- independently. multivariate = false: every parameter on its own.
 -- Multi-objective studies (several directions): the split ranks complete trials by non-dominated sorting; the
--- last front that does not fit whole is cut by crowding distance (NSGA-II's rule, where Optuna's MOTPE uses
--- hypervolume contributions); kernel weights are uniform within "below".
+-- last front that does not fit whole is cut by crowding distance (NSGA-II's rule, where Optuna's MOTPE solves
+-- a hypervolume subset selection); kernel weights are uniform within "below" (as Optuna).
 -- Every draw comes from a local generator seeded by (seed, trial number, parameter name): reproducible.
 local common = require 'llm.tune.samplers.common'
 local stats = require 'llm.tune.samplers.stats'
@@ -45,8 +47,10 @@ local function new(opts)
   opts = opts or {}
   if type(opts) ~= 'table' then error('tune.sampler.tpe: expected an options table', 2) end
   for k in pairs(opts) do if not KNOWN[k] then error("tune.sampler.tpe: unknown option '" .. tostring(k) .. "'", 2) end end
-  local gamma = opts.gamma or defaultGamma
-  if type(gamma) == 'number' then
+  local gamma = opts.gamma
+  if gamma == nil then
+    gamma = nil
+  elseif type(gamma) == 'number' then
     if not (gamma > 0 and gamma <= 1) then error('tune.sampler.tpe: gamma must be a fraction in (0, 1] or a function', 2) end
     local frac = gamma
     gamma = function(n) return math.ceil(frac * n) end
@@ -57,7 +61,7 @@ local function new(opts)
   if math.type(nStartup) ~= 'integer' or nStartup < 0 then error('tune.sampler.tpe: nStartup must be an integer >= 0', 2) end
   if math.type(nEI) ~= 'integer' or nEI < 1 then error('tune.sampler.tpe: nEICandidates must be an integer >= 1', 2) end
   return setmetatable({
-    seed = opts.seed or 0, multivariate = opts.multivariate or false, nStartup = nStartup, nEI = nEI, gamma = gamma,
+    seed = opts.seed or 0, multivariate = opts.multivariate, nStartup = nStartup, nEI = nEI, gamma = gamma,
     weights = opts.weights or defaultWeights, priorWeight = opts.priorWeight or 1,
     magicClip = opts.considerMagicClip ~= false, endpoints = opts.considerEndpoints or false,
   }, TPE)
@@ -125,7 +129,8 @@ function TPE:split(study, trials)
       pruned[#pruned + 1] = {t = t, number = t.number, step = s or -math.huge, value = v or math.huge}
     end
   end
-  local nBelow = math.min(self.gamma(#complete + #pruned), #complete + #pruned)
+  local gamma = self.gamma or (nObj == 1 and defaultGamma or function(n) return math.ceil(0.1 * n) end)
+  local nBelow = math.min(gamma(#complete + #pruned), #complete + #pruned)
   local ranked
   if nObj == 1 then
     table.sort(complete, function(a, b) if a.loss[1] ~= b.loss[1] then return a.loss[1] < b.loss[1] end return a.number < b.number end)
@@ -150,30 +155,32 @@ end
 
 -- ---------------------------------------------------------------- the Parzen estimator
 
--- sigmas of the independent (univariate) estimator, as Optuna's _calculate_numerical_distributions
-function TPE:univariateSigmas(mus, low, high, step)
+-- kernel widths from the distances to the neighbouring observations on the (log) axis, the bounds standing in
+-- for the outermost neighbours; then the magic clip (Optuna's _calculate_numerical_distributions)
+function TPE:sigmas(mus, alow, ahigh)
   local n = #mus
   local idx = {}
-  local all = {table.unpack(mus)}
-  all[n + 1] = 0.5 * (low + high)
-  for i = 1, n + 1 do idx[i] = i end
-  table.sort(idx, function(a, b) if all[a] ~= all[b] then return all[a] < all[b] end return a < b end)
-  local ep = {low - step / 2}
-  for i = 1, n + 1 do ep[i + 1] = all[idx[i]] end
-  ep[n + 3] = high + step / 2
+  for i = 1, n do idx[i] = i end
+  table.sort(idx, function(a, b) if mus[a] ~= mus[b] then return mus[a] < mus[b] end return a < b end)
+  local ep = {alow}
+  for i = 1, n do ep[i + 1] = mus[idx[i]] end
+  ep[n + 2] = ahigh
   local sorted = {}
-  for i = 1, n + 1 do sorted[i] = math.max(ep[i + 1] - ep[i], ep[i + 2] - ep[i + 1]) end
-  if not self.endpoints and #ep >= 4 then
+  for i = 1, n do sorted[i] = math.max(ep[i + 1] - ep[i], ep[i + 2] - ep[i + 1]) end
+  if not self.endpoints and n >= 2 then
     sorted[1] = ep[3] - ep[2]
-    sorted[n + 1] = ep[n + 2] - ep[n + 1]
+    sorted[n] = ep[n + 1] - ep[n]
   end
+  local range = ahigh - alow
+  local mins = self.magicClip and range / math.min(100, n + 2) or 1e-12
   local sig = {}
-  for i = 1, n + 1 do sig[idx[i]] = sorted[i] end
-  sig[n + 1] = nil
+  for i = 1, n do sig[idx[i]] = math.min(math.max(sorted[i], mins), range) end
   return sig
 end
 
-function TPE:estimator(space, names, trials)
+-- a Parzen mixture over names of space from the trials that have all of them; numeric values stay on their
+-- own axis (linear values; log parameters are transformed inside), categorical ones are choice indices
+function TPE:estimator(space, names, trials, uniform)
   local obs = {}
   for _, t in ipairs(trials) do
     local ok = true
@@ -181,70 +188,59 @@ function TPE:estimator(space, names, trials)
     if ok then obs[#obs + 1] = t end
   end
   local n = #obs
-  local w = n > 0 and self.weights(n) or {}
-  w[n + 1] = self.priorWeight
+  local w = {}
+  if n > 0 then
+    w = uniform and {} or self.weights(n)
+    if uniform then for i = 1, n do w[i] = 1 end end
+    w[n + 1] = self.priorWeight
+  else
+    w[1] = 1
+  end
   local total = 0
-  for i = 1, n + 1 do total = total + w[i] end
+  for i = 1, #w do total = total + w[i] end
   local logw = {}
-  for i = 1, n + 1 do logw[i] = math.log(w[i] / total) end
+  for i = 1, #w do logw[i] = math.log(w[i] / total) end
+  local K = #w -- kernels: the observations, then the prior
   local dims = {}
   for j, name in ipairs(names) do
     local dist = space[name]
     local dim = {dist = dist}
     if dist.kind == 'categorical' then
-      local K = #dist.choices
+      local C = #dist.choices
       local probs = {}
-      for i = 1, n + 1 do
+      for i = 1, K do
         local row = {}
-        for k = 1, K do row[k] = self.priorWeight / (n + 1) end
+        for c = 1, C do row[c] = n > 0 and self.priorWeight / K or 1 / C end
         if i <= n then
           local c = common.toInternal(dist, obs[i].params[name])
           if c then row[c] = row[c] + 1 end
         end
-        local s = 0
-        for k = 1, K do s = s + row[k] end
-        for k = 1, K do row[k] = math.log(row[k] / s) end
+        local sum = 0
+        for c = 1, C do sum = sum + row[c] end
+        for c = 1, C do row[c] = math.log(row[c] / sum) end
         probs[i] = row
       end
       dim.logProbs = probs
     else
-      local nd = common.numeric(dist)
-      local step = nd.step or 0
-      local range = nd.high - nd.low + step
+      local step = dist.step or (dist.kind == 'int' and 1 or nil)
+      local tf = dist.log and math.log or function(v) return v end
+      local half = step and step / 2 or 0
+      local alow, ahigh = tf(dist.low - half), tf(dist.high + half)
       local mus = {}
-      for i = 1, n do mus[i] = common.toInternal(dist, obs[i].params[name]) end
-      local sig
-      if self.multivariate then
-        sig = {}
-        local s = 0.2 * math.max(n, 1) ^ (-1 / (#names + 4)) * range
-        for i = 1, n do sig[i] = s end
-      else
-        sig = self:univariateSigmas(mus, nd.low, nd.high, step)
-      end
-      local maxs = range
-      local mins = self.magicClip and range / math.min(100, n + 2) or 1e-12
-      for i = 1, n do sig[i] = math.min(math.max(sig[i], mins), maxs) end
-      mus[n + 1], sig[n + 1] = 0.5 * (nd.low + nd.high), range
-      if range <= 0 then for i = 1, n + 1 do sig[i] = 1 end end
-      dim.mus, dim.sigmas, dim.low, dim.high, dim.step = mus, sig, nd.low, nd.high, nd.step
-      dim.tlow, dim.thigh = nd.low - step / 2, nd.high + step / 2
-      dim.logNorm = {} -- log of each kernel's mass inside the bounds, and of its width
-      for i = 1, n + 1 do
-        dim.logNorm[i] = stats.logMass((dim.tlow - mus[i]) / sig[i], (dim.thigh - mus[i]) / sig[i]) + (nd.step and 0 or math.log(sig[i]))
+      for i = 1, n do mus[i] = tf(obs[i].params[name]) end
+      local sig = self:sigmas(mus, alow, ahigh)
+      mus[n + 1], sig[n + 1] = 0.5 * (alow + ahigh), ahigh - alow
+      if not (ahigh > alow) then for i = 1, n + 1 do sig[i] = 1 end end
+      dim.mus, dim.sigmas, dim.step, dim.tf = mus, sig, step, tf
+      dim.alow, dim.ahigh = alow, ahigh
+      dim.logNorm = {} -- per kernel: log of its mass inside the bounds (+ log of its width for densities)
+      for i = 1, K do
+        dim.logNorm[i] = stats.logMass((alow - mus[i]) / sig[i], (ahigh - mus[i]) / sig[i]) + (step and 0 or math.log(sig[i]))
       end
     end
     dims[j] = dim
   end
-  return {dims = dims, logw = logw, n = n}
-end
-
-local function snap(dim, x)
-  if dim.step then
-    local top = math.floor((dim.high - dim.low) / dim.step + 1e-9)
-    local k = math.min(math.max(math.floor((x - dim.low) / dim.step + 0.5), 0), top)
-    return dim.low + k * dim.step
-  end
-  return math.min(math.max(x, dim.low), dim.high)
+  return {dims = dims, logw = logw}
 end
 
 local function sampleEstimator(est, rng, count)
@@ -259,10 +255,12 @@ local function sampleEstimator(est, rng, count)
         local p = {}
         for q, lp in ipairs(dim.logProbs[k]) do p[q] = math.exp(lp) end
         x[j] = rng:categorical(p)
-      elseif dim.thigh > dim.tlow then
-        x[j] = snap(dim, stats.truncnormSample(rng:uniform(), dim.mus[k], dim.sigmas[k], dim.tlow, dim.thigh))
       else
-        x[j] = dim.low
+        local d = dim.dist
+        local z = dim.ahigh > dim.alow and stats.truncnormSample(rng:uniform(), dim.mus[k], dim.sigmas[k], dim.alow, dim.ahigh) or dim.alow
+        local v = d.log and math.exp(z) or z
+        if dim.step then v = d.low + math.floor((v - d.low) / dim.step + 0.5) * dim.step end
+        x[j] = math.min(math.max(v, d.low), d.high)
       end
     end
     out[c] = x
@@ -272,23 +270,23 @@ end
 
 local function logPdf(est, x)
   local terms, top = {}, -math.huge
-  for k, lw in ipairs(est.logw) do
-    local s = lw
-    for j, dim in ipairs(est.dims) do
-      if dim.logProbs then
-        s = s + dim.logProbs[k][x[j]]
-      elseif dim.thigh > dim.tlow then
-        local mu, sg = dim.mus[k], dim.sigmas[k]
-        if dim.step then
-          s = s + stats.logMass((x[j] - dim.step / 2 - mu) / sg, (x[j] + dim.step / 2 - mu) / sg) - dim.logNorm[k]
-        else
-          s = s + stats.logNormPdf((x[j] - mu) / sg) - dim.logNorm[k]
-        end
+  for k, lw in ipairs(est.logw) do terms[k] = lw end
+  for j, dim in ipairs(est.dims) do
+    local v = x[j]
+    if dim.logProbs then
+      for k = 1, #terms do terms[k] = terms[k] + dim.logProbs[k][v] end
+    elseif dim.ahigh > dim.alow then
+      local mus, sig, norm = dim.mus, dim.sigmas, dim.logNorm
+      if dim.step then
+        local a, b = dim.tf(v - dim.step / 2), dim.tf(v + dim.step / 2)
+        for k = 1, #terms do terms[k] = terms[k] + stats.logMass((a - mus[k]) / sig[k], (b - mus[k]) / sig[k]) - norm[k] end
+      else
+        local t = dim.tf(v)
+        for k = 1, #terms do terms[k] = terms[k] + stats.logNormPdf((t - mus[k]) / sig[k]) - norm[k] end
       end
     end
-    terms[k] = s
-    if s > top then top = s end
   end
+  for k = 1, #terms do if terms[k] > top then top = terms[k] end end
   if top == -math.huge then return top end
   local acc = 0
   for _, s in ipairs(terms) do acc = acc + math.exp(s - top) end
@@ -298,7 +296,8 @@ end
 -- proposes values for names (sorted) of space from the finished trials; rng drives the draws
 function TPE:propose(study, trials, space, names, rng)
   local below, above = self:split(study, trials)
-  local lEst = self:estimator(space, names, below)
+  local multi = #common.directions(study) > 1
+  local lEst = self:estimator(space, names, below, multi)
   local gEst = self:estimator(space, names, above)
   local best, bestScore
   for _, x in ipairs(sampleEstimator(lEst, rng, self.nEI)) do
@@ -306,7 +305,12 @@ function TPE:propose(study, trials, space, names, rng)
     if bestScore == nil or score > bestScore then best, bestScore = x, score end
   end
   local out = {}
-  for j, name in ipairs(names) do out[name] = common.fromInternal(space[name], best[j]) end
+  for j, name in ipairs(names) do
+    local dist = space[name]
+    if dist.kind == 'categorical' then out[name] = dist.choices[best[j]]
+    elseif dist.kind == 'int' then out[name] = math.tointeger(math.floor(best[j] + 0.5))
+    else out[name] = best[j] end
+  end
   return out
 end
 
@@ -319,7 +323,9 @@ function TPE:sampleIndependent(study, trial, name, dist)
 end
 
 function TPE:inferRelativeSpace(study)
-  if not self.multivariate then return {} end
+  local mv = self.multivariate
+  if mv == nil then mv = #common.directions(study) == 1 end
+  if not mv then return {} end
   local trials = common.completed(study)
   if #trials < self.nStartup or common.countComplete(trials) == 0 then return {} end
   return common.intersectionSpace(trials)
