@@ -56,11 +56,11 @@ final class TaskPool: @unchecked Sendable {
     /// - Throws: the first state's failure (module not found, error while loading it); the pool is closed then.
     init(_ setup: WorkerSetup, workers: Int, share: Int) throws {
         self.setup = setup; self.workers = workers; self.share = share
+        alive = workers  // before any thread starts: a failing one decrements it under the lock
         for i in 0..<workers {
             let thread = Thread { [self] in self.work() }
             thread.name = "llmscript parallel worker \(i + 1)"
             thread.stackSize = 8 << 20
-            alive += 1
             thread.start()
         }
         cond.lock()
