@@ -224,14 +224,15 @@ function ParallelAttention:init(dense, opts)
   local o = options.check(who, opts, {comm = options.NONE}, 3)
   local g = group(o.comm, who, 3)
   local h, hkv, dim = dense._heads, dense._kvHeads, dense._dim
-  local d = dim // h
+  local d = dense._headDim or dim // h
   local bias = rawget(dense.qkv, 'bias') ~= nil
   self._fullDim, self._group = dim, g
   self._dim, self._heads, self._kvHeads, self._dropout = h // g.size * d, h // g.size, hkv // g.size, dense._dropout
+  self._headDim = d
   self._positions, self._window, self._rope = dense._positions, dense._window, dense._rope
   self.qkv = QKVParallel(dim, (h + 2 * hkv) * d, {bias = bias, comm = o.comm, from = dense.qkv,
                                                    blocks = {{0, h * d}, {h * d, hkv * d}, {(h + hkv) * d, hkv * d}}})
-  self.proj = RowParallelLinear(dim, dim, {bias = rawget(dense.proj, 'bias') ~= nil, comm = o.comm, from = dense.proj})
+  self.proj = RowParallelLinear(h * d, dim, {bias = rawget(dense.proj, 'bias') ~= nil, comm = o.comm, from = dense.proj})
   if rawget(dense, 'qNorm') then self.qNorm, self.kNorm = dense.qNorm, dense.kNorm end
 end
 
