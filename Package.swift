@@ -21,6 +21,7 @@ let package = Package(
         .systemLibrary(name: "CEdit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The Lua boundary in C: the trampoline (the only place lua_error is raised) and macro wrappers.
         .target(name: "CLuaShim", dependencies: ["CLua", "CLLMIO"]),
         // File access beneath allowed folders (openat2 RESOLVE_BENEATH or an O_NOFOLLOW walk), for the sandbox.
@@ -42,7 +43,7 @@ let package = Package(
         // Collectives over MPI (Communicator) for data-parallel training. Knows nothing of Lua.
         .target(name: "LLMDistributed", dependencies: ["LLMCore", "CMPIShim"]),
         // The bridge: VM wrapper, userdata, argument checking, binding tables.
-        .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore", "LLMOptim", "LLMData", "LLMFormats", "LLMIO", "LLMDistributed"]),
+        .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore", "LLMOptim", "LLMData", "LLMFormats", "LLMIO", "LLMDistributed", "CSQLite"]),
         // CLI and REPL only; no ML logic.
         .executableTarget(name: "llmscript", dependencies: ["LLMLua", "LLMDistributed", "CEdit", "CLuaShim", "CLua"]),
         .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),

@@ -16,6 +16,7 @@ enum Subcommands {
         switch argv[1] {
         case "plugin": return PluginCommand.main(Array(argv.dropFirst(2)))
         case "test": return TestCommand.main(Array(argv.dropFirst(2)), argv0: argv[0])
+        case "tune": return TuneCommand.main(Array(argv.dropFirst(2)), argv0: argv[0])
         case "export", "import": return ExportCommand.main(argv[1], Array(argv.dropFirst(2)), argv0: argv[0])
         default: return nil
         }

@@ -28,6 +28,9 @@ if rawget(_G, 'dist') then
   dist.dataParallel, dist.shardBatches = d.dataParallel, d.shardBatches
 end
 
+-- tune: hyper-parameter tuning (stdlib-lua/llm/tune): studies, samplers, pruners, on the native tune.* part.
+if rawget(_G, 'tune') then require('llm.tune')(tune) end
+
 -- plugins: what installed LuaRocks plugins provide (llm.plugins.list(), llm.plugins.provides(kind)).
 llm.plugins = require 'llm.plugins'
 

@@ -37,6 +37,7 @@ enum Registry {
         TextLib.self, WordNetLib.self,
         CleaningLib.self, PIILib.self, FilterLib.self, DedupLib.self,
         DistLib.self, ParallelOpsLib.self, ReducerLib.self,
+        TuneLib.self,
         ParallelLib.self
     ]
 
