@@ -55,6 +55,10 @@ public struct GradReducerStats: Sendable {
     public var waitSeconds = 0.0
     /// Total time inside finish().
     public var finishSeconds = 0.0
+    /// Time from the first bucket started during backward to the start of finish(), summed over steps:
+    /// the compute that in-flight all-reduces could hide behind if MPI progressed on its own (a spare
+    /// core or a progress thread); without one, they progress only inside MPI calls (the hooks test them).
+    public var overlapWindowSeconds = 0.0
 }
 
 /// Averages the gradients of a set of parameters across the ranks of a communicator (see the file header).
@@ -98,6 +102,7 @@ public final class GradReducer: @unchecked Sendable {
     private var ready: [Bool]
     private var armed = false
     private var nextStart = 0
+    private var firstStartTime: Double?
     /// Counters and times since creation (or the last ``resetStats()``).
     public internal(set) var stats = GradReducerStats()
 
@@ -190,6 +195,7 @@ public final class GradReducer: @unchecked Sendable {
         for i in ready.indices { ready[i] = false }
         for b in buckets { b.missing = b.members.count; b.started = false; b.request = nil }
         nextStart = 0
+        firstStartTime = nil
     }
 
     static func clockSeconds() -> Double {
@@ -241,7 +247,10 @@ public final class GradReducer: @unchecked Sendable {
             bucket.request = try comm.iallReduce(bucket.flat, op: .sum)
             bucket.started = true
             stats.collectives += 1
-            if armed { stats.startedInBackward += 1 }
+            if armed {
+                stats.startedInBackward += 1
+                if firstStartTime == nil { firstStartTime = GradReducer.clockSeconds() }
+            }
             nextStart += 1
         }
     }
@@ -252,6 +261,7 @@ public final class GradReducer: @unchecked Sendable {
         let t0 = GradReducer.clockSeconds()
         defer { armed = false; stats.finishSeconds += GradReducer.clockSeconds() - t0 }
         guard comm.size > 1 else { return }
+        if let first = firstStartTime { stats.overlapWindowSeconds += t0 - first }
         if !armed { reset() }
         armed = false
         for i in params.indices where !ready[i] { try fill(i) }

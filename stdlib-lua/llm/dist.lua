@@ -34,14 +34,16 @@
 --     primary = (world rank == 0): ranks other than 0 take no run-folder lock, print nothing, write no
 --       metrics and no checkpoints (llm/train.lua's Trainer:isPrimary()).
 --     ext:stats() -> {steps, collectives, startedInBackward, hookSeconds, waitSeconds, finishSeconds,
---       buckets, lossAllReduces}: the reducer's counters and times on this rank (see dist.GradReducer);
+--       overlapWindowSeconds, buckets, lossAllReduces}: the reducer's counters and times on this rank
+--       (see dist.GradReducer);
 --     ext.allReduceCalls: gradient collectives so far (one per bucket per step).
---   dist.shardBatches(source) -> batch source
+--   dist.shardBatches(source, [{comm = world}]) -> batch source
 --     wraps a source whose :next() returns the same global batch x, y ({B, T}) on every rank (the same
 --     seed everywhere, e.g. llm.data.Batcher) and returns this rank's rows B/size*rank+1 .. B/size*(rank+1).
 --     The global batch is therefore B sequences per micro-batch, exactly as in a single process with the
 --     same source, and the averaged gradient equals the single-process gradient of that batch.
 --     B must be divisible by dist.size(). :state()/:setState() pass through (resume keeps the position).
+--     comm = a dist.Communicator (the data-parallel axis of dist.grid): rank and size are its own.
 local M = {}
 
 local function initialized()
@@ -191,19 +193,24 @@ function M.dataParallel(model, opts)
   --- Counters and times of the gradient reduction on this rank (see the header).
   function ext:stats()
     local s = reducer and reducer:stats() or {steps = 0, collectives = 0, startedInBackward = 0, hookSeconds = 0,
-                                              waitSeconds = 0, finishSeconds = 0, buckets = 0}
+                                              waitSeconds = 0, finishSeconds = 0, overlapWindowSeconds = 0, buckets = 0}
     s.lossAllReduces = self.lossAllReduces
     return s
   end
   return ext
 end
 
-function M.shardBatches(source)
+function M.shardBatches(source, opts)
   if source == nil or (type(source) ~= 'table' and type(source) ~= 'userdata') then
     error("dist.shardBatches: Invalid 'source': expected a batch source with :next(), got " .. type(source), 2)
   end
+  local options = require 'llm.nn.options'
+  local c = options.check('dist.shardBatches', opts, {comm = options.NONE}, 2).comm
+  if c ~= nil and not pcall(function() return c:size() end) then
+    error("dist.shardBatches: Invalid 'comm': expected a dist.Communicator (dist.split, dist.grid), got " .. type(c), 2)
+  end
   initialized()
-  local rank, size = dist.rank(), dist.size()
+  local rank, size = c and c:rank() or dist.rank(), c and c:size() or dist.size()
   local w = {}
   function w:next()
     local x, y = source:next()
@@ -224,5 +231,7 @@ M.dataParallel = require('llm.dist.zero').wrap(M)  -- {zero = 1}: ZeRO stage 1 (
 for k, v in pairs(require('llm.dist.tp')) do dist[k] = v end  -- tensor parallel and grids (llm/dist/tp.lua)
 
 dist.pipelineParallel = require('llm.dist.pipeline').pipelineParallel  -- pipeline parallel (llm/dist/pipeline.lua)
+
+dist.parallelize = require('llm.dist.layout').parallelize  -- one layout entry point (llm/dist/layout.lua)
 
 return M

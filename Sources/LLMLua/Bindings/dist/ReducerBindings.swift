@@ -80,15 +80,15 @@ enum ReducerLib: LuaLibrary {
         },
         LuaBinding(
             "stats", "dist.GradReducer:stats() -> table",
-            "{steps, collectives, startedInBackward, hookSeconds, waitSeconds, finishSeconds, buckets}: counters and wall times on this rank."
+            "{steps, collectives, startedInBackward, hookSeconds, waitSeconds, finishSeconds, overlapWindowSeconds, buckets}: counters and wall times on this rank (overlapWindowSeconds: from the first bucket started in backward to finish())."
         ) { a in
             let r = try a.object(1, GradReducer.self)
             let s = r.stats
-            lua_createtable(a.L, 0, 7)
+            lua_createtable(a.L, 0, 8)
             for (k, v) in [("steps", s.steps), ("collectives", s.collectives), ("startedInBackward", s.startedInBackward), ("buckets", r.bucketCount)] {
                 a.push(v); lua_setfield(a.L, -2, k)
             }
-            for (k, v) in [("hookSeconds", s.hookSeconds), ("waitSeconds", s.waitSeconds), ("finishSeconds", s.finishSeconds)] {
+            for (k, v) in [("hookSeconds", s.hookSeconds), ("waitSeconds", s.waitSeconds), ("finishSeconds", s.finishSeconds), ("overlapWindowSeconds", s.overlapWindowSeconds)] {
                 a.push(v); lua_setfield(a.L, -2, k)
             }
             return 1
