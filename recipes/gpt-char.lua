@@ -1,6 +1,9 @@
 -- recipes/gpt-char.lua: a character-level GPT trained on the fortunes corpus (Debian `fortunes`), on
 -- a CPU, in a few minutes; then it prints samples. Every knob below can be overridden from the command
 -- line: llmscript recipes/gpt-char.lua --steps=3000 --lr=1e-3 --resume=runs/gpt-char
+-- On several processes: mpirun -np 2 llmscript recipes/gpt-char.lua (data parallel over both), or pick a
+-- layout with --dp, --tp, --pp (dist.parallelize, README "Choosing a layout"): mpirun -np 4 ... --dp=2 --tp=2.
+-- Only rank 0 prints, writes checkpoints and samples; checkpoints resume on any layout.
 local config = llm.config({
   corpus = 'fortunes',      -- 'fortunes' (English quotes), 'fortunes-zh', 'fortunes-all' or a text file/folder
   valFraction = 0.1,        -- share of the text held out for validation (the end of the corpus)
@@ -29,6 +32,12 @@ local config = llm.config({
   sampleTokens = 300,       -- characters per sample
   temperature = 0.8,        -- sampling temperature
   topK = 40,                -- sample among the k most likely characters
+  dp = llm.config.optional('integer'),            -- data-parallel ranks (default: the processes / (tp x pp))
+  tp = 1,                   -- tensor-parallel ranks (heads, MLP and vocabulary split across them)
+  pp = 1,                   -- pipeline stages (consecutive blocks per rank)
+  zero = 0,                 -- 1: ZeRO stage 1 (optimizer state sharded over the data-parallel ranks)
+  microBatches = llm.config.optional('integer'),  -- pipeline micro-batches per batch (pp > 1; default 1)
+  schedule = llm.config.optional('string'),       -- pipeline schedule: '1f1b' (default) or 'gpipe'
 }, arg)
 
 llm.manualSeed(config.seed)
@@ -42,13 +51,19 @@ local ids = tokenizer:encode(text)
 local trainIds, valIds = llm.data.split(ids, config.valFraction)
 local batches = llm.data.Batcher(trainIds, {batchSize = config.batchSize, blockSize = config.blockSize, seed = config.seed})
 local val = llm.data.evalWindows(valIds, config.batchSize, config.blockSize)
-print(string.format('corpus: %d characters, vocabulary %d, train %d / val %d tokens',
-  utf8.len(text) or #text, tokenizer:vocabSize(), trainIds:numel(), valIds:numel()))
 
--- model
+-- model, then the layout (one process: nothing changes; tensor parallel converts the model in place, so
+-- the optimizer comes after it)
 local model = nn.GPT{vocab = tokenizer:vocabSize(), blockSize = config.blockSize, layers = config.layers,
                      heads = config.heads, dim = config.dim, dropout = config.dropout}
-print(string.format('model: %d parameters', model:numParameters()))
+local numParameters = model:numParameters()
+local layout = dist.parallelize(model, {dp = config.dp, tp = config.tp, pp = config.pp, zero = config.zero,
+                                        microBatches = config.microBatches, schedule = config.schedule})
+local say = layout.primary and print or function() end
+say(string.format('corpus: %d characters, vocabulary %d, train %d / val %d tokens',
+  utf8.len(text) or #text, tokenizer:vocabSize(), trainIds:numel(), valIds:numel()))
+say(string.format('model: %d parameters', numParameters))
+if layout.size > 1 then say('layout: ' .. layout:describe()) end
 
 -- optimizer: weight decay on matrices only, not on biases and norm weights (nanoGPT's grouping)
 local groups = optim.paramGroups(model, {{match = function(_, p) return p:dim() < 2 end, weightDecay = 0}})
@@ -57,7 +72,7 @@ local schedule = optim.schedule.warmupCosine{maxLR = config.lr, minLR = config.m
                                              warmupSteps = config.warmup, totalSteps = config.steps}
 
 local trainer = llm.Trainer{
-  model = model, optimizer = opt, schedule = schedule, train = batches, val = val,
+  model = model, optimizer = opt, schedule = schedule, train = layout:shard(batches), val = val, extensions = layout.extensions,
   steps = config.steps, gradAccum = config.gradAccum, clip = config.clip,
   evalEvery = config.evalEvery, evalBatches = config.evalBatches, logEvery = config.logEvery,
   checkpointDir = config.out, checkpointEvery = config.checkpointEvery, keepLast = config.keepLast,
@@ -66,18 +81,19 @@ local trainer = llm.Trainer{
 }
 if config.resume then
   local state = trainer:resume(config.resume)
-  print(string.format('resumed from %s at step %d', config.resume, state.step))
+  say(string.format('resumed from %s at step %d', config.resume, state.step))
 end
 
 local t0 = llm.clock()
 local result = trainer:run()
-print(string.format('done: step %d, train loss %.4f, val loss %.4f (best %.4f), %s',
+say(string.format('done: step %d, train loss %.4f, val loss %.4f (best %.4f), %s',
   result.step, result.loss or 0 / 0, result.valLoss or 0 / 0, result.bestValLoss, require('llm.progress').duration(llm.clock() - t0)))
 
--- samples
-for i = 1, config.samples do
+-- samples (rank 0, from the whole trained model)
+local sampler = layout:denseModel()
+for i = 1, sampler and config.samples or 0 do
   local prompt = tokenizer:encode('\n')
-  local out = model:generate(prompt, {maxTokens = config.sampleTokens, temperature = config.temperature,
-                                      topK = config.topK, seed = config.seed + i})
+  local out = sampler:generate(prompt, {maxTokens = config.sampleTokens, temperature = config.temperature,
+                                        topK = config.topK, seed = config.seed + i})
   print(string.format('--- sample %d ---\n%s', i, tokenizer:decode(out)))
 end

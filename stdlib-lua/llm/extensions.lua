@@ -32,7 +32,11 @@
 -- batch.loss, a number, for a validation batch {x, y} in place of the model's forward; pipeline parallel),
 -- onEval(trainer, info) with info = {step, valLoss, improved} (fields it adds go into the eval metrics record),
 -- beforeCheckpoint(trainer, info) on EVERY process, primary or not, before a checkpoint is written
--- (collective work such as gathering sharded optimizer state into the optimizer; info = {step, path, best}),
+-- (collective work such as gathering sharded optimizer state into the optimizer; info = {step, path, best}; it
+-- may set info.modelState / info.optimizerState, state dicts written in place of the model's and optimizer's:
+-- tensor parallel's gathered dense layout), beforeResume(trainer, loaded) in Trainer:resume before anything is
+-- loaded (loaded = {model, optimizer, path}: the checkpoint's state dicts, which it may replace by ones that
+-- fit this process: tensor parallel's slices; an extension added after resume() does not see it),
 -- onCheckpoint(trainer, info) with info = {step, path, best},
 -- onRunEnd(trainer, result). State: ext:stateDict() -> table and ext:loadStateDict(table) save and restore
 -- the extension's own state in every checkpoint under ext.name (tensors in extensions.safetensors as
@@ -41,7 +45,7 @@ local M = {}
 
 M.hooks = {'onRunStart', 'beforeStep', 'beforeForward', 'afterForward', 'beforeBackward', 'afterBackward',
            'forwardBackward', 'transformGradients', 'optimizerStep', 'afterOptimizerStep', 'afterStep', 'evaluateBatch',
-           'onEval', 'beforeCheckpoint', 'onCheckpoint', 'onRunEnd'}
+           'onEval', 'beforeCheckpoint', 'onCheckpoint', 'onRunEnd', 'beforeResume'}
 local isHook = {}
 for _, h in ipairs(M.hooks) do isHook[h] = true end
 

@@ -273,13 +273,12 @@ function Trainer:run()
   return result
 end
 
--- Tensors of the model, each once (tied weights are saved under their first name).
-local function uniqueState(model)
+-- The tensors of a model state dict, each once (tied weights are saved under their first name).
+local function uniqueState(sd)
   local out, seen = {}, {}
   local names = {}
-  for name in pairs(model:stateDict()) do names[#names + 1] = name end
+  for name in pairs(sd) do names[#names + 1] = name end
   table.sort(names)
-  local sd = model:stateDict()
   for _, name in ipairs(names) do
     local t = sd[name]
     if not seen[t] then seen[t] = true; out[name] = t end
@@ -294,15 +293,18 @@ function Trainer:checkpoint(best)
     if best then self.bestCheckpoint = dir end
     return dir
   end
-  self:hook('beforeCheckpoint', {step = self.step, path = dir, best = best})  -- every process (collectives)
+  -- every process (collectives); an extension may set info.modelState / info.optimizerState, the state dicts
+  -- written in place of the model's and the optimizer's own (tensor parallel: the gathered dense layout)
+  local info = {step = self.step, path = dir, best = best}
+  self:hook('beforeCheckpoint', info)
   if not self:isPrimary() then self.lastCheckpoint = dir; return dir end
   local optTensors, optValues = {}, {}
-  for k, v in pairs(self.optimizer:stateDict()) do
+  for k, v in pairs(info.optimizerState or self.optimizer:stateDict()) do
     if llm.isTensor(v) then optTensors[k] = v else optValues[k] = v end
   end
   local extTensors, extValues = Extensions.save(self.extensions)
   llm.checkpoint.write(dir, {
-    ['model.safetensors'] = uniqueState(self.model),
+    ['model.safetensors'] = uniqueState(info.modelState or self.model:stateDict()),
     ['optimizer.safetensors'] = optTensors,
     ['extensions.safetensors'] = next(extTensors) and extTensors or nil,
     ['trainer.json'] = {
@@ -331,14 +333,17 @@ function Trainer:resume(path)
   if type(state) ~= 'table' or ck['model.safetensors'] == nil then
     error("llm.Trainer: '" .. dir .. "' is not a training checkpoint (model.safetensors or trainer.json missing)", 2)
   end
-  -- check the weights first, then load the optimizer (it validates before changing), then the weights:
-  -- a checkpoint that does not fit leaves both untouched
-  self.model:checkStateDict(ck['model.safetensors'])
   local optState = {}
   for k, v in pairs(ck['optimizer.safetensors'] or {}) do optState[k] = v end
   for k, v in pairs(state.optimizer or {}) do optState[k] = v end
-  self.optimizer:loadStateDict(optState)
-  self.model:loadStateDict(ck['model.safetensors'])
+  -- extensions may re-cut the saved (single-process) state for this process (tensor parallel: its slices)
+  local loaded = {model = ck['model.safetensors'], optimizer = optState, path = dir}
+  self:hook('beforeResume', loaded)
+  -- check the weights first, then load the optimizer (it validates before changing), then the weights:
+  -- a checkpoint that does not fit leaves both untouched
+  self.model:checkStateDict(loaded.model)
+  self.optimizer:loadStateDict(loaded.optimizer)
+  self.model:loadStateDict(loaded.model)
   self.resumedState = {values = state.extensions, tensors = ck['extensions.safetensors']}
   Extensions.load(self.extensions, self.resumedState.values, self.resumedState.tensors)
   llm.setRngState(state.rng)

@@ -1,6 +1,6 @@
 -- tp_errors.lua: run under `mpirun -np 2` by dist_tp_spec.lua. Sizes that do not divide among 2
--- tensor-parallel ranks, ALiBi, a grid whose product is not the job size, a Trainer checkpoint folder:
--- each call's error is printed (rank 0 only) as "error <case> <message>". arg[1]: a scratch folder.
+-- tensor-parallel ranks, ALiBi, a grid whose product is not the job size, an optimizer created before
+-- the conversion: each call's error is printed (rank 0 only) as "error <case> <message>".
 local rank = dist.init()
 local function try(name, f)
   local ok, err = pcall(f)
@@ -22,12 +22,14 @@ try('row', function() dist.RowParallelLinear(3, 4) end)
 try('embedding', function() dist.VocabParallelEmbedding(7, 4) end)
 try('scatter', function() dist.scatterToParallel(llm.zeros(2, 3)) end)
 try('grid', function() dist.grid{dp = 2, tp = 2} end)
--- the Trainer's checkpoints cannot hold a split model: refused at the start of run() (arg[1]: a run folder)
-local split = dist.tensorParallel(gpt{})
-try('checkpoint', function()
-  llm.Trainer{model = split, optimizer = optim.SGD(split:parameters(), {lr = 0.1}), steps = 1, progress = false,
+-- an optimizer created before the conversion holds the dense tensors: refused at the start of run()
+local dense = gpt{}
+local early = optim.SGD(dense:parameters(), {lr = 0.1})
+local split = dist.tensorParallel(dense)
+try('optimizer', function()
+  llm.Trainer{model = split, optimizer = early, steps = 1, progress = false,
               train = {next = function() return llm.zeros(2, 4, {dtype = 'int64'}), llm.zeros(2, 4, {dtype = 'int64'}) end},
-              checkpointDir = arg[1] .. '/run', extensions = {split:trainerExtension()}}:run()
+              extensions = {split:trainerExtension()}}:run()
 end)
 -- a failed conversion changes nothing: the model still runs dense
 local m = gpt{vocab = 31}

@@ -32,8 +32,12 @@
 --       model:trainerExtension() -> Trainer extension 'tensorParallel', for every Trainer of the model:
 --         optimizerStep clips with the global gradNorm when the Trainer's clip > 0 (a per-rank norm would
 --         scale the replicated weights differently on each rank), then steps; only world rank 0 logs and
---         writes (primary); a Trainer with checkpointDir is refused at the start of run() (its checkpoint
---         would hold rank 0's slices only: save denseStateDict() from rank 0 instead).
+--         writes (primary). Trainer checkpoints keep the single-process format: before each one every rank
+--         takes part in gathering the dense weights and optimizer state (the buffers of split parameters,
+--         such as AdamW's moments, are sliced like them) and rank 0 writes them (beforeCheckpoint's
+--         modelState / optimizerState); Trainer:resume cuts a dense checkpoint into this rank's slices
+--         (beforeResume), so it resumes with tensor parallel of any size or in one process. The optimizer
+--         must hold the converted model's parameters (checked at the start of run()).
 --     Dropout draws from each rank's generator: seed every rank of a tensor-parallel group the same.
 --   dist.grid{dp = 1, tp = 1, pp = 1} -> {world, dp, tp, pp (dist.Communicator of each group), rank, size,
 --     dpRank, tpRank, ppRank, dpSize, tpSize, ppSize} (collective): ranks laid out tp fastest, then pp,
@@ -290,24 +294,78 @@ function TP:denseStateDict(tensors)
   return out
 end
 
-function TP:loadDenseStateDict(sd)
-  local tp = rawget(self, '_tp')
-  if type(sd) ~= 'table' then error("bad argument #1 to 'loadDenseStateDict' (table expected, got " .. type(sd) .. ')', 2) end
-  local split, local_ = splitTensors(self), {}
-  for path, t in pairs(self:stateDict()) do
+-- The state dict sd (dense layout) cut to this rank's slices (no communication): split tensors must have
+-- their dense shape (an error names the path and both shapes, at `level`); the rest passes through.
+local function localStateDict(model, sd, level)
+  local g = rawget(model, '_tp').group
+  local split, out = splitTensors(model), {}
+  for path, t in pairs(model:stateDict()) do
     local v, spec = sd[path], split[t]
     if v ~= nil and spec and llm.isTensor(v) then
       local want = t:shape()
-      want[spec[1]] = want[spec[1]] * tp.group.size
+      want[spec[1]] = want[spec[1]] * g.size
       if table.concat(v:shape(), ',') ~= table.concat(want, ',') then
         error(string.format("loadDenseStateDict: '%s' has shape [%s] in the state dict but [%s] in the dense model", path,
-          table.concat(v:shape(), ', '), table.concat(want, ', ')), 2)
+          table.concat(v:shape(), ', '), table.concat(want, ', ')), level + 1)
       end
-      v = slice(v:detach(), spec[1], spec[2], tp.group)
+      v = slice(v:detach(), spec[1], spec[2], g)
     end
-    local_[path] = v
+    out[path] = v
   end
-  return self:loadStateDict(local_)
+  return out
+end
+
+function TP:loadDenseStateDict(sd)
+  if type(sd) ~= 'table' then error("bad argument #1 to 'loadDenseStateDict' (table expected, got " .. type(sd) .. ')', 2) end
+  return self:loadStateDict(localStateDict(self, sd, 2))
+end
+
+-- The split spec of each parameter of opt by its 0-based state-dict index (nil: replicated).
+local function optimizerSplits(model, opt)
+  local split, out = splitTensors(model), {}
+  for k, p in ipairs(opt:parameters()) do out[k - 1] = split[p] end
+  return out
+end
+
+-- opt:stateDict() with the buffers of split parameters (AdamW's moments are sliced like the weights)
+-- gathered into the dense layout (collective over the group: every rank has the same keys).
+local function denseOptimizerState(model, opt)
+  local g = rawget(model, '_tp').group
+  local specs, sd, keys = optimizerSplits(model, opt), opt:stateDict(), {}
+  for key, v in pairs(sd) do
+    local k = key:match('^state%.(%d+)%.')
+    if k and llm.isTensor(v) and specs[tonumber(k)] then keys[#keys + 1] = key end
+  end
+  table.sort(keys)  -- the same all-gathers in the same order on every rank
+  local counts = llm.tensor({#keys, -#keys})
+  collective(g, 'allReduce', counts, {op = 'max'})
+  if counts[1]:item() ~= -counts[2]:item() then
+    error('dist.tensorParallel: the ranks hold optimizer state for different parameters (' .. #keys ..
+      ' split buffers here); build the same optimizer on every rank after dist.tensorParallel', 0)
+  end
+  for _, key in ipairs(keys) do
+    local spec = specs[tonumber(key:match('^state%.(%d+)%.'))]
+    sd[key] = unslice(sd[key], spec[1], spec[2], g)
+  end
+  return sd
+end
+
+-- An optimizer state dict in the dense layout cut to this rank's slices (no communication); buffers
+-- that do not have their parameter's dense shape are left for the optimizer to refuse.
+local function localOptimizerState(model, opt, sd)
+  local g = rawget(model, '_tp').group
+  local specs, params, out = optimizerSplits(model, opt), opt:parameters(), {}
+  for key, v in pairs(sd) do
+    local k = key:match('^state%.(%d+)%.')
+    local spec = k and llm.isTensor(v) and specs[tonumber(k)]
+    if spec then
+      local want = params[tonumber(k) + 1]:shape()
+      want[spec[1]] = want[spec[1]] * g.size
+      if table.concat(v:shape(), ',') == table.concat(want, ',') then v = slice(v:detach(), spec[1], spec[2], g) end
+    end
+    out[key] = v
+  end
+  return out
 end
 
 function TP:gradNorm()
@@ -331,10 +389,23 @@ function TP:trainerExtension()
   local model = self
   local ext = {name = 'tensorParallel', primary = dist.rank() == 0}
   function ext:onRunStart(trainer)
-    if trainer.checkpointDir and rawget(model, '_tp').group.size > 1 then
-      error("dist.tensorParallel: the Trainer's checkpoints cannot hold a tensor-parallel model yet (rank 0 would write " ..
-        'its slices only): leave checkpointDir unset and save model:denseStateDict() from rank 0', 0)
+    local own = {}
+    for _, p in ipairs(model:parameters()) do own[p] = true end
+    for _, p in ipairs(trainer.optimizer:parameters()) do
+      if not own[p] then
+        error('dist.tensorParallel: the optimizer holds a parameter that is not in the converted model: create it after dist.tensorParallel', 0)
+      end
     end
+  end
+  -- every rank: the dense weights and optimizer state gathered; rank 0 writes them (single-process format)
+  function ext:beforeCheckpoint(trainer, info)
+    info.modelState = model:denseStateDict()
+    info.optimizerState = denseOptimizerState(model, trainer.optimizer)
+  end
+  -- a dense checkpoint (of any tensor-parallel size, or of one process) cut to this rank's slices
+  function ext:beforeResume(trainer, loaded)
+    loaded.model = localStateDict(model, loaded.model, 1)
+    loaded.optimizer = localOptimizerState(model, trainer.optimizer, loaded.optimizer)
   end
   function ext:optimizerStep(trainer)
     if trainer.clip > 0 then
