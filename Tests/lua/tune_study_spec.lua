@@ -2,7 +2,7 @@
 -- and their errors, define-by-run and conditional parameters, the pruners on fixed intermediate curves
 -- (median, ASHA rungs, Hyperband brackets), multi-objective Pareto fronts, failing trials, SQLite storage
 -- round trips, resuming after kill -9, locked and corrupt study files, parallel trials in child processes
--- (concurrency limit, threads, a crashing and a hanging trial), the Trainer reporter, llm.plot's SVG and
+-- (concurrency limit, threads, a crashing, a hanging and an out-of-memory trial), the Trainer reporter, llm.plot's SVG and
 -- `llmscript tune show`. Samplers are T1's (tune_samplers_spec); here a random sampler or a scripted one.
 -- Run: llmscript test Tests/lua/tune_study_spec.lua
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)')
@@ -372,6 +372,20 @@ describe('tune parallel trials', function()
     for _, e in ipairs(events) do now = now + e[2]; most = math.max(most, now) end
     assert(most <= 2, 'more than 2 trials ran at once: ' .. most)
     assert.truthy(exists(path .. '.logs/trial-1.log'))
+    study:close()
+  end)
+
+  it('a trial past its memory limit fails alone; the next one runs', function()
+    local path = h.tmpdir('memory') .. '/m.sqlite'
+    local code, stdout, stderr = cli.run({here .. 'tune/driver.lua', path, here .. 'tune/objective.lua', '1', '2', '30', '400'},
+      {env = {TUNE_SPEC_MEMORY = '1'}})
+    assert(code == 0, stderr)
+    cli.has(stdout, "tune.Study('parallel': 1 complete, 0 pruned, 1 failed, 0 running)")
+    local study = tune.study{name = 'parallel', storage = path}
+    local t = study:trials()
+    -- the allocation fails in the child (Lua's memory error, recorded by the worker, or the process dies of it)
+    assert.truthy(t[1].error:find('not enough memory', 1, true), t[1].error)
+    assert.are.equal('complete', t[2].state)
     study:close()
   end)
 

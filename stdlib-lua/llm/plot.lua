@@ -161,7 +161,7 @@ end
 function M.parallel(o)
   if type(o) ~= 'table' or type(o.axes) ~= 'table' or #o.axes == 0 then error('plot.parallel: expected {axes = {{name =, values =}, ...}}', 2) end
   local w, h = o.width or math.max(480, 130 * #o.axes + 80), o.height or 420
-  local L, R, T, B = 60, 60, 45, 40
+  local L, R, T, B = 60, 60, 62, 40
   local out = header(w, h, o.title)
   local n = 0
   for _, a in ipairs(o.axes) do n = math.max(n, #(a.values or {})) end
@@ -174,11 +174,20 @@ function M.parallel(o)
     if hi == lo then lo, hi = lo - 0.5, hi + 0.5 end
     scales[i] = scale(lo, hi, h - B, T, a.log)
     out[#out + 1] = string.format('<line x1="%s" y1="%d" x2="%s" y2="%d" stroke="#333"/>', num(xs[i]), T, num(xs[i]), h - B)
-    out[#out + 1] = string.format('<text x="%s" y="%d" text-anchor="middle" font-weight="bold">%s</text>', num(xs[i]), T - 10, M.escape(a.name or ('axis ' .. i)))
-    local tl = a.labels and {} or select(1, ticks(lo, hi, a.log))
-    if a.labels then for k = 1, #a.labels do tl[k] = k end end
+    out[#out + 1] = string.format('<text x="%s" y="%d" text-anchor="middle" font-weight="bold">%s</text>', num(xs[i]), T - 16, M.escape(a.name or ('axis ' .. i)))
+    -- ticks: every label of a categorical axis; else both ends and the nice ticks not crowding them
+    local tl = {}
+    if a.labels then
+      for k = 1, #a.labels do tl[k] = k end
+    else
+      tl = {lo, hi}
+      local span = scales[i](lo) - scales[i](hi)
+      for _, t in ipairs((ticks(lo, hi, a.log))) do
+        if math.abs(scales[i](t) - scales[i](lo)) > 0.08 * span and math.abs(scales[i](t) - scales[i](hi)) > 0.08 * span then tl[#tl + 1] = t end
+      end
+    end
     for _, t in ipairs(tl) do
-      if t >= lo - 1e-12 and t <= hi + 1e-12 then
+      if t >= lo - 1e-12 * math.abs(lo) and t <= hi + 1e-12 * math.abs(hi) then
         out[#out + 1] = string.format('<text x="%s" y="%s" text-anchor="end" font-size="10" dominant-baseline="middle">%s</text>', num(xs[i] - 4), num(scales[i](t)),
           M.escape(a.labels and a.labels[t] or M.format(t)))
       end
