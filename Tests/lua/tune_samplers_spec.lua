@@ -42,7 +42,7 @@ local MIXED = {
 }
 
 local function mixedObjective(p)
-  return (math.log10(p.lr) + 3) ^ 2 + (p.q - 0.5) ^ 2 + (p.layers - 4) ^ 2 / 10 + (p.act == 'gelu' and 0 or 1)
+  return (math.log(p.lr, 10) + 3) ^ 2 + (p.q - 0.5) ^ 2 + (p.layers - 4) ^ 2 / 10 + (p.act == 'gelu' and 0 or 1)
     + math.abs(math.log(p.width / 128)) + (p.even - 6) ^ 2 / 20 + (p.x - 1) ^ 2
 end
 
@@ -243,7 +243,7 @@ describe('tune.sampler.random', function()
     local logs, acts = {}, {}
     for _, p in ipairs(paramsOf(a)) do
       checkMixed(p)
-      logs[#logs + 1] = math.log10(p.lr)
+      logs[#logs + 1] = math.log(p.lr, 10)
       acts[p.act] = (acts[p.act] or 0) + 1
     end
     table.sort(logs)

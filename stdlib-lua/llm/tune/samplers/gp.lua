@@ -1,5 +1,5 @@
 -- llm.tune.samplers.gp: tune.sampler.gp{seed = 0, nStartup = 10, deterministic = false, nCandidates = 1024,
---   nLocalSearch = 5, fitStarts = 2}
+--   nLocalSearch = 5, fitStarts = 1}
 -- Gaussian-process Bayesian optimisation (single objective; a study with several directions is an error):
 -- - the first nStartup complete trials, and any parameter outside the search space common to all completed
 --   trials, are drawn uniformly (as tune.sampler.random);
@@ -8,11 +8,12 @@
 -- - losses (values, negated for 'maximize') are standardised;
 -- - the kernel is Matern 5/2 with one inverse squared length scale per dimension (ARD), a signal scale and a
 --   noise variance (>= 1e-6; fixed at 1e-6 with deterministic = true), fitted by maximising the log marginal
---   likelihood plus Optuna's GPSampler log prior (gamma priors) with L-BFGS on the log parameters from fitStarts
---   starts (the default (1, 1, 0.01) and seeded random ones);
+--   likelihood plus Optuna's GPSampler log prior (gamma priors) with L-BFGS on the log parameters, from the
+--   default start (1, 1, 0.01) and fitStarts - 1 seeded random ones;
 -- - the next point maximises log expected improvement over the best standardised loss (the latent posterior,
---   noise excluded): nCandidates scrambled-Sobol points, then L-BFGS from the nLocalSearch best of them
---   (analytic gradients), stepped values snapped to their grid, each categorical choice tried in turn.
+--   noise excluded): nCandidates scrambled-Sobol points, then L-BFGS (analytic gradients) from the best
+--   observed point and the nLocalSearch best candidates; stepped values snapped to their grid, each
+--   categorical choice tried in turn.
 -- Reproducible from (seed, trial number, history): nothing is carried over from one trial to the next.
 local common = require 'llm.tune.samplers.common'
 local stats = require 'llm.tune.samplers.stats'
@@ -34,7 +35,7 @@ local function new(opts)
   if type(opts) ~= 'table' then error('tune.sampler.gp: expected an options table', 2) end
   for k in pairs(opts) do if not KNOWN[k] then error("tune.sampler.gp: unknown option '" .. tostring(k) .. "'", 2) end end
   local self = setmetatable({seed = opts.seed or 0, nStartup = opts.nStartup or 10, deterministic = opts.deterministic or false,
-    nCandidates = opts.nCandidates or 1024, nLocalSearch = opts.nLocalSearch or 5, fitStarts = opts.fitStarts or 2}, GP)
+    nCandidates = opts.nCandidates or 1024, nLocalSearch = opts.nLocalSearch or 5, fitStarts = opts.fitStarts or 1}, GP)
   for _, k in ipairs{'nStartup', 'nCandidates', 'nLocalSearch', 'fitStarts'} do
     if math.type(self[k]) ~= 'integer' or self[k] < (k == 'nStartup' and 0 or 1) then error('tune.sampler.gp: ' .. k .. ' must be a positive integer', 2) end
   end
@@ -317,13 +318,15 @@ function GP:sampleRelative(study, trial, space)
   local y, best = {}, math.huge
   for i = 1, n do y[i] = (losses[i] - mean) / sd; best = math.min(best, y[i]) end
   local model = GP.fit(X, y, cat, {deterministic = self.deterministic, starts = self.fitStarts, rng = rng})
-  local u = self:maximizeAcquisition(model, space, names, cat, best, rng)
+  local incumbent
+  for i = 1, n do if y[i] == best then incumbent = X[i]; break end end
+  local u = self:maximizeAcquisition(model, space, names, cat, best, rng, incumbent)
   local out = {}
   for k, name in ipairs(names) do out[name] = decode(space[name], u[k]) end
   return out
 end
 
-function GP:maximizeAcquisition(model, space, names, cat, best, rng)
+function GP:maximizeAcquisition(model, space, names, cat, best, rng, incumbent)
   local d = #names
   local shift = {}
   for j = 1, sobol.maxDim do shift[j] = rng:next64() & 0xFFFFFFFF end
@@ -344,8 +347,10 @@ function GP:maximizeAcquisition(model, space, names, cat, best, rng)
     if cat[k] then lo[k], hi[k] = -math.huge, math.huge else lo[k], hi[k] = 0, 1 end
   end
   local bestU, bestV = cands[1].u, cands[1].v
-  for s = 1, math.min(self.nLocalSearch, #cands) do
-    local u0 = cands[s].u
+  local starts = {}
+  if incumbent then starts[1] = {table.unpack(incumbent)} end
+  for s = 1, math.min(self.nLocalSearch, #cands) do starts[#starts + 1] = cands[s].u end
+  for _, u0 in ipairs(starts) do
     local fixed = {}
     for k = 1, d do fixed[k] = u0[k] end
     local function fg(u)
