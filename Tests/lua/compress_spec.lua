@@ -408,6 +408,24 @@ describe('compress dynamic sparse training', function()
   end
 end)
 
+describe('compress dynamic sparse training state', function()
+  it('RigL masks come back from a checkpoint; a fresh run of the resumed trainer does not redraw them', function()
+    local dir = helpers.tmpdir('rigl-resume')
+    local m = gpt()
+    local t = trainer(m, {steps = 2, checkpointDir = dir, extensions = {compress.rigl{model = m, sparsity = 0.7, every = 1, stop = 2}}})
+    quiet(function() t:run() end)
+    local saved = compress.masks(m)
+    local m2 = gpt(11)
+    local ext = compress.rigl{model = m2, sparsity = 0.7, every = 1, stop = 2}
+    local t2 = trainer(m2, {steps = 3, checkpointDir = dir, extensions = {ext}})
+    t2:resume(dir)
+    for path, mask in pairs(saved) do assert.are.equal(0, maxAbs(compress.masks(m2)[path] - mask), path) end
+    assert.is_true(ext.started)
+    quiet(function() t2:run() end)   -- step 3 is past stop: the masks stay
+    for path, mask in pairs(saved) do assert.are.equal(0, maxAbs(compress.masks(m2)[path] - mask), path) end
+  end)
+end)
+
 describe('compress distillation', function()
   local fixture = dofile(here .. '../Fixtures/kd_loss.lua')
 

@@ -107,8 +107,9 @@ function Pruner:maybePrune(trainer, step)
   pruneTo(self.who, self.o, target, self.accSteps > 0 and self.acc or nil)
   self.reached, self.acc, self.accSteps = target, {}, 0
   if self.rewind then
+    local named = self.o.model:namedParameters()
     llm.noGrad(function()
-      for path, w in pairs(self.rewind.weights) do self.o.model:namedParameters()[path]:copy_(w) end
+      for path, w in pairs(self.rewind.weights) do named[path]:copy_(w) end
     end)
     trainer.optimizer:loadStateDict(self.rewind.optimizer)
     masks.apply(self.o.model)
@@ -117,8 +118,8 @@ end
 
 -- Saves the rewind point: the targeted weights and the optimizer state.
 function Pruner:saveRewind(trainer)
-  local weights = {}
-  for _, path in ipairs(self:paths()) do weights[path] = self.o.model:namedParameters()[path]:clone() end
+  local weights, named = {}, self.o.model:namedParameters()
+  for _, path in ipairs(self:paths()) do weights[path] = named[path]:clone() end
   local opt = {}
   for k, v in pairs(trainer.optimizer:stateDict()) do opt[k] = v end
   self.rewind = {weights = weights, optimizer = opt}

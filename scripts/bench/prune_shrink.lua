@@ -1,0 +1,90 @@
+-- scripts/bench/prune_shrink.lua: what structured pruning buys once the model is shrunk (compress.shrink).
+-- For one config it builds the dense nn.GPT, prunes `--amount` of the attention heads and of the MLP neurons
+-- by L2 norm (compress.prune, structure 'heads' then 'neurons'), and times, for the dense model, the masked
+-- model (same shapes: no faster) and the shrunk one: a training step (forward + loss, backward, AdamW, the
+-- masked optimizer path for the masked model) in tokens/s, a no-grad forward in tokens/s, and KV-cache
+-- generation (batch 1) in tokens/s; medians of --repeats runs after one warm-up. Also checks that the shrunk
+-- model's logits equal the masked model's. Prints a markdown table and one JSON line per model.
+-- Usage: llmscript scripts/bench/prune_shrink.lua --config=char|medium [--amount=0.5] [--repeats=5] [--threads=2]
+local cfgs = {
+  -- recipes/gpt-char.lua's default model (vocabulary of the fortunes corpus) and batch
+  char = {vocab = 127, blockSize = 64, layers = 4, heads = 4, dim = 128, batch = 16, seq = 64, gen = 48},
+  -- a wider model (scripts/bench/gpt_step.lua's 'char' shape), where the matrices dominate
+  medium = {vocab = 65, blockSize = 256, layers = 6, heads = 6, dim = 384, batch = 8, seq = 128, gen = 128},
+}
+
+local opts = {config = 'char', amount = 0.5, repeats = 5, threads = 2}
+for _, a in ipairs(arg or {}) do
+  local k, v = a:match('^%-%-([%w]+)=(.*)$')
+  if not k or opts[k] == nil then error('unknown argument ' .. a) end
+  opts[k] = tonumber(v) or v
+end
+local c = assert(cfgs[opts.config], 'unknown config ' .. tostring(opts.config))
+llm.setThreads(opts.threads)
+
+local function median(xs)
+  table.sort(xs)
+  local n = #xs
+  return n % 2 == 1 and xs[(n + 1) // 2] or (xs[n // 2] + xs[n // 2 + 1]) / 2
+end
+
+-- median seconds of fn over opts.repeats runs, after one warm-up run
+local function timed(fn)
+  fn()
+  local xs = {}
+  for i = 1, opts.repeats do
+    local t0 = llm.clock()
+    fn()
+    xs[i] = llm.clock() - t0
+  end
+  return median(xs)
+end
+
+llm.manualSeed(1337)
+local x = llm.randint(0, c.vocab, {c.batch, c.seq})
+local y = llm.randint(0, c.vocab, {c.batch, c.seq})
+local prompt = llm.randint(0, c.vocab, {8})
+
+local function measure(name, model, masked)
+  local opt = optim.AdamW(model:parameters(), {lr = 1e-4})
+  if masked then compress.attach(model, opt) end
+  local step = timed(function()
+    local _, loss = model(x, y)
+    loss:backward()
+    if masked then compress.maskGradients(model) end
+    opt:step()
+    opt:zeroGrad()
+  end)
+  model:eval()
+  local fwd = timed(function() llm.noGrad(function() return model(x) end) end)
+  local gen = timed(function() model:generate(prompt, {maxTokens = c.gen, temperature = 0}) end)
+  model:train()
+  local tokens = c.batch * c.seq
+  return {name = name, params = model:numParameters(), train = tokens / step, forward = tokens / fwd, generate = c.gen / gen}
+end
+
+local dense = nn.GPT{vocab = c.vocab, blockSize = c.blockSize, layers = c.layers, heads = c.heads, dim = c.dim}
+local rows = {measure('dense', dense)}
+
+llm.manualSeed(1337)
+local pruned = nn.GPT{vocab = c.vocab, blockSize = c.blockSize, layers = c.layers, heads = c.heads, dim = c.dim}
+compress.prune(pruned, {amount = opts.amount, structure = 'heads'})
+compress.prune(pruned, {amount = opts.amount, structure = 'neurons'})
+local small, info = compress.shrink(pruned)
+pruned:eval(); small:eval()
+local diff = llm.noGrad(function() return (pruned(x) - small(x)):abs():max():item() end)
+pruned:train(); small:train()
+rows[#rows + 1] = measure(string.format('%.0f%% heads+MLP masked', 100 * opts.amount), pruned, true)
+rows[#rows + 1] = measure(string.format('%.0f%% heads+MLP shrunk', 100 * opts.amount), small)
+
+print(string.format('config %s: layers %d, heads %d -> %d, dim %d, MLP %d -> %d, batch %d x %d, %d threads; max |logits(shrunk) - logits(masked)| = %.2e',
+  opts.config, c.layers, c.heads, info.heads[1], c.dim, 4 * c.dim, info.hidden[1], c.batch, c.seq, opts.threads, diff))
+print('| model | parameters | train tok/s | forward tok/s | generate tok/s |')
+print('|---|---:|---:|---:|---:|')
+for _, r in ipairs(rows) do
+  print(string.format('| %s | %d | %.0f | %.0f | %.1f |', r.name, r.params, r.train, r.forward, r.generate))
+end
+for _, r in ipairs(rows) do
+  print(llm.json.encode({config = opts.config, model = r.name, params = r.params, trainTokPerSec = r.train,
+                         forwardTokPerSec = r.forward, generateTokPerSec = r.generate, maxLogitDiff = diff}))
+end
