@@ -54,7 +54,9 @@ local val = llm.data.evalWindows(valIds, config.batchSize, config.blockSize)
 
 -- model, then the layout (one process: nothing changes; tensor parallel converts the model in place, so
 -- the optimizer comes after it)
-local model = nn.GPT{vocab = tokenizer:vocabSize(), blockSize = config.blockSize, layers = config.layers,
+-- tensor parallel splits the vocabulary: pad it to a multiple of tp (as Megatron does; unused rows)
+local vocab = (tokenizer:vocabSize() + config.tp - 1) // config.tp * config.tp
+local model = nn.GPT{vocab = vocab, blockSize = config.blockSize, layers = config.layers,
                      heads = config.heads, dim = config.dim, dropout = config.dropout}
 local numParameters = model:numParameters()
 local layout = dist.parallelize(model, {dp = config.dp, tp = config.tp, pp = config.pp, zero = config.zero,
