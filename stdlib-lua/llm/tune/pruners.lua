@@ -14,7 +14,7 @@
 --     with minEarlyStoppingRate 0..n-1, n = floor(log_eta(maxResource / minResource)) + 1; a trial's bracket
 --     is drawn from its number (a seeded hash) with Hyperband's budget weights, and trials compete only
 --     within their bracket. maxResource 'auto': the largest step a completed trial reported (no pruning
---     before one completes).
+--     before one completes). Unlike Optuna, the sampler still sees the trials of every bracket.
 -- Each constructor validates its options; pruner._spec records them for worker processes.
 local M = {}
 
