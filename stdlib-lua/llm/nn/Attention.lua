@@ -76,7 +76,8 @@ function Attention.rowPositions(offset, b, t, level)
   return llm.arange(offset, offset + t, {dtype = 'int64'}):unsqueeze(1):expand(b, t)
 end
 
---- nn.CausalSelfAttention(dim, heads, [{bias=true, dropout=0, kvHeads=heads, positions='none', ropeBase=10000, ropeScaling, window, qkNorm=false, normEps=1e-6, headDim=dim/heads}]): multi-head causal self-attention.
+--- nn.CausalSelfAttention(dim, heads, [{bias=true, dropout=0, kvHeads=heads, positions='none', ropeBase=10000, ropeScaling, window,
+--- qkNorm=false, normEps=1e-6, headDim=dim/heads}]): multi-head causal self-attention.
 function Attention:init(dim, heads, opts)
   local name = 'nn.CausalSelfAttention'
   options.positiveInt(name, 'dim', dim, 3)
@@ -123,7 +124,7 @@ function Attention:forward(x, opts)
     error(string.format('expected input of shape [batch, time, %d], got %s', self._dim,
       llm.isTensor(x) and ('[' .. table.concat(x:shape(), ', ') .. ']') or type(x)), 2)
   end
-  local b, t, c = x:size(1), x:size(2), x:size(3)
+  local b, t = x:size(1), x:size(2)
   local h, hkv = self._heads, self._kvHeads
   local d = self._headDim
   checkRows('positions', o.positions, b, t, 2)

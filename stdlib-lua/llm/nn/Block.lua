@@ -56,7 +56,8 @@ local blockDefaults = {bias = true, dropout = 0, activation = 'geluTanh', hidden
   ropeScaling = options.NONE, window = options.NONE, qkNorm = false}
 blockDefaults.headDim = options.NONE   -- the attention's head size (default dim/heads; pruned heads: llm/compress)
 
---- nn.Block(dim, heads, [{bias, dropout, activation, hidden=4·dim, norm='layer'|'rms', normEps, postNorm=false, kvHeads, positions, ropeBase, ropeScaling, window, qkNorm, headDim=dim/heads}]): a transformer block.
+--- nn.Block(dim, heads, [{bias, dropout, activation, hidden=4·dim, norm='layer'|'rms', normEps, postNorm=false, kvHeads, positions,
+--- ropeBase, ropeScaling, window, qkNorm, headDim=dim/heads}]): a transformer block.
 function Block:init(dim, heads, opts)
   local o = options.check('nn.Block', opts, blockDefaults, 3)
   self._postNorm = o.postNorm
