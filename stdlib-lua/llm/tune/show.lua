@@ -161,10 +161,8 @@ end
 --- The CLI: args after `tune`; returns the exit status.
 function M.main(args)
   local sub = args[1]
-  if sub == nil or sub == '-h' or sub == '--help' then
-    io.stdout:write(M.usage, '\n')
-    return sub and 0 or 2
-  end
+  if sub == '-h' or sub == '--help' then io.stdout:write(M.usage, '\n'); return 0 end
+  if sub == nil then io.stderr:write('llmscript tune: missing command\n', M.usage, '\n'); return 2 end
   if sub ~= 'show' then io.stderr:write("llmscript tune: unknown command '", sub, "'\n", M.usage, '\n'); return 2 end
   local opts, path = {}, nil
   local i = 2
