@@ -4,7 +4,8 @@
 -- Sobol points against the published sequence (scipy.stats.qmc.Sobol, Joe-Kuo directions) and their
 -- stratification, grid enumeration, every sampler's bounds / log / step / int / categorical handling and
 -- seeded reproducibility, TPE and GP beating random search on a 2-D quadratic (fixed seeds, no timing), and
--- the errors for bad options and multi-objective GP.
+-- the errors for bad options and multi-objective GP. Studies are in-memory tune.study objects; the benchmark's
+-- stand-in study (scripts/bench/tune_study_stub.lua) is checked to drive every sampler to the same proposals.
 -- Run: llmscript test Tests/lua/tune_samplers_spec.lua
 local h = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'helpers.lua')
 local root = debug.getinfo(1, 'S').source:match('^@(.*/)') .. '../../'
@@ -20,9 +21,11 @@ local function close(a, b, tol)
   assert(math.abs(a - b) <= tol * math.max(1, math.abs(b)), string.format('got %.17g, expected %.17g', a, b))
 end
 
+-- runs n trials of objective(params) over the declarative space with sampler in an in-memory tune.study
 local function run(sampler, space, objective, n, directions)
-  local study = stub.study{directions = directions}
-  return stub.optimize(study, sampler, space, objective, n)
+  local study = tune.study{sampler = sampler, directions = directions}
+  study:optimize(function(_, params) return objective(params) end, {trials = n, space = space, quiet = true})
+  return study
 end
 
 local function paramsOf(study)
@@ -318,5 +321,17 @@ describe('tune.sampler.gp', function()
       'single-objective')
     h.fails(function() samplers.gp{nCandidates = 0} end, 'nCandidates')
     h.fails(function() samplers.gp{kernel = 'rbf'} end, "unknown option 'kernel'")
+  end)
+end)
+
+describe('the benchmark stand-in study', function()
+  it('drives every sampler to the same proposals as tune.study', function()
+    local space = {x = {kind = 'float', low = -1, high = 1}, n = {kind = 'int', low = 1, high = 5}, c = {kind = 'categorical', choices = {'a', 'b'}}}
+    local function f(p) return (p.x - 0.3) ^ 2 + p.n / 10 + (p.c == 'a' and 0 or 0.5) end
+    for _, name in ipairs{'random', 'tpe', 'gp'} do
+      local a = paramsOf(run(samplers[name]{seed = 4}, space, f, 13))
+      local b = paramsOf(stub.optimize(stub.study{}, samplers[name]{seed = 4}, space, f, 13))
+      assert.are.same(a, b, name)
+    end
   end)
 end)

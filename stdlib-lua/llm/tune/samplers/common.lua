@@ -14,7 +14,7 @@
 --   completed(study) -> trials          the finished trials (complete, then pruned) in trial-number order
 --   directions(study) -> {'minimize'|'maximize', ...}
 --   losses(study, trial) -> {number...} values turned into losses (negated where maximize)
---   intersectionSpace(trials) -> {name = dist}  parameters present with the same distribution in every trial
+--   intersectionSpace(trials) -> {name = dist}  parameters with the same distribution in every finished (complete or pruned) trial
 --   sortedNames(space) -> {name...}
 local M = {}
 
@@ -186,7 +186,7 @@ end
 function M.intersectionSpace(trials)
   local space
   for _, t in ipairs(trials) do
-    if t.state == 'complete' and t.distributions then
+    if (t.state == 'complete' or t.state == 'pruned') and t.distributions then
       if not space then
         space = {}
         for k, d in pairs(t.distributions) do space[k] = d end
