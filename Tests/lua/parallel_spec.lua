@@ -86,6 +86,17 @@ describe('parallel.pool', function()
     assert.are.equal(9, done:wait())
   end)
 
+  it('runs calls at the same time, one per worker', function()
+    withThreads(2, function()
+      local pool <close> = parallel.pool{init = 'worker', workers = 2}
+      local gate = llm.zeros(1)
+      local a, b = pool:submit('waitGate', gate, 'a'), pool:submit('waitGate', gate, 'b')
+      while not (tostring(a):find('running') and tostring(b):find('running')) do end   -- both in flight at once
+      gate[1] = 1
+      assert.are.same({'a', 'b'}, {a:wait(), b:wait()})
+    end)
+  end)
+
   it('times out a wait without stopping the call', function()
     local pool <close> = parallel.pool{init = 'worker', workers = 1}
     local gate = llm.zeros(1)
