@@ -1,10 +1,10 @@
 -- parallel_spec.lua: parallel.pool, the one way to run Lua in parallel. Results in order whatever the
--- completion order (more tasks than workers); futures (several results, nil holes, timeout); errors raised
--- again with the worker's traceback; cancellation (a queued task never runs, a running one's results are
--- dropped); values cross by copy and tensors by shared, read-only storage in both directions; clear copy
--- errors; the thread budget shared by the workers (never oversubscribed; llm.setThreads disabled in
--- them); close and use after close; the sandbox and memory budget inherited (a --sandbox child process);
--- the data pipeline's luaStep on the same worker states.
+-- completion order (more tasks than workers); calls running at once; futures (several results, nil
+-- holes, timeout); errors raised again with the worker's traceback; cancellation (a queued task never
+-- runs, a running one's results are dropped); values cross by copy and tensors by shared, read-only
+-- storage in both directions; clear copy errors; the thread budget shared by the workers (never
+-- oversubscribed; llm.setThreads disabled in them); close and use after close; the sandbox and memory
+-- budget inherited (a --sandbox child process); the data pipeline's luaStep on the same worker states.
 -- Run: llmscript test Tests/lua/parallel_spec.lua
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
 local h = dofile(here .. 'helpers.lua')
