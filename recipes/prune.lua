@@ -2,7 +2,9 @@
 -- (same data, model and optimizer) while it trains: the sparsity of its attention and MLP matrices rises
 -- on the cubic schedule from pruneStart to pruneStop, every pruneEvery steps, to `sparsity`; the masks
 -- keep pruned weights (and their Adam moments) at zero. It prints the sparsity per matrix and in total,
--- and the validation loss. llmscript recipes/prune.lua --sparsity=0.9 --steps=3000
+-- and the validation loss. With --structure=heads+neurons (or heads, neurons) it prunes whole attention
+-- heads and MLP neurons by L2 norm instead, then removes them (compress.shrink) and reports the smaller
+-- model's parameters and validation loss. llmscript recipes/prune.lua --sparsity=0.9 --steps=3000
 local config = llm.config({
   corpus = 'fortunes',      -- 'fortunes' (English quotes), 'fortunes-zh', 'fortunes-all' or a text file/folder
   valFraction = 0.1,        -- share of the text held out for validation (the end of the corpus)
@@ -20,6 +22,7 @@ local config = llm.config({
   sparsity = 0.75,          -- final sparsity of the pruned matrices
   criterion = 'magnitude',  -- 'magnitude', 'random', 'taylor' or 'movement'
   scope = 'layer',          -- 'layer' (each matrix to the target) or 'global' (all matrices together)
+  structure = 'none',       -- 'none' (single weights), or whole units: 'heads', 'neurons', 'heads+neurons'
   pruneStart = 0.2,         -- pruning starts after this share of the steps
   pruneStop = 0.7,          -- and reaches `sparsity` after this share (then the model fine-tunes)
   pruneEvery = 0.02,        -- share of the steps between pruning events (at least 1 step)
@@ -56,16 +59,26 @@ local schedule = optim.schedule.warmupCosine{maxLR = config.lr, minLR = config.m
 local start = math.floor(config.pruneStart * config.steps)
 local stop = math.max(start + 1, math.floor(config.pruneStop * config.steps))
 local every = math.max(1, math.floor(config.pruneEvery * config.steps))
-local pruner = compress.pruner{model = model, criterion = config.criterion, scope = config.scope,
-  schedule = compress.schedule.gmp{final = config.sparsity, start = start, stop = stop, every = every}}
-print(string.format('pruning: %s (%s) to %.0f%% sparsity from step %d to %d, every %d steps',
-  config.criterion, config.scope, 100 * config.sparsity, start, stop, every))
+local gmp = compress.schedule.gmp{final = config.sparsity, start = start, stop = stop, every = every}
+local structures = {none = {}, heads = {'heads'}, neurons = {'neurons'}, ['heads+neurons'] = {'heads', 'neurons'}}
+local units = structures[config.structure]
+if not units then error("Invalid '--structure': expected one of: 'none', 'heads', 'neurons', 'heads+neurons', got '" .. config.structure .. "'", 0) end
+local pruners = {}
+if #units == 0 then
+  pruners[1] = compress.pruner{model = model, criterion = config.criterion, scope = config.scope, schedule = gmp}
+end
+for _, unit in ipairs(units) do   -- structured: one pruner per kind of unit, ranked by L2 norm
+  pruners[#pruners + 1] = compress.pruner{model = model, structure = unit, criterion = 'l2', scope = config.scope,
+                                          schedule = gmp, name = 'pruner-' .. unit}
+end
+print(string.format('pruning: %s (%s, %s) to %.0f%% sparsity from step %d to %d, every %d steps', config.structure == 'none'
+  and config.criterion or 'l2', config.structure, config.scope, 100 * config.sparsity, start, stop, every))
 
 local trainer = llm.Trainer{
   model = model, optimizer = opt, schedule = schedule, train = batches, val = val,
   steps = config.steps, clip = config.clip, evalEvery = config.evalEvery, evalBatches = config.evalBatches,
   logEvery = config.logEvery, checkpointDir = config.out, checkpointEvery = config.checkpointEvery,
-  metrics = config.out .. '/metrics.jsonl', extensions = {pruner},
+  metrics = config.out .. '/metrics.jsonl', extensions = pruners,
   extra = {config = config, model = model:config(), modelClass = model.__name, tokenizer = tokenizer:toTable()},
 }
 if config.resume then
@@ -81,3 +94,10 @@ print(string.format('done: step %d, train loss %.4f, val loss %.4f (best %.4f), 
 local s = compress.sparsity(model)
 for path, v in pairs(s.paths) do print(string.format('  %-28s %6.2f%% zeros (%d of %d)', path, 100 * v.sparsity, v.zeros, v.numel)) end
 print(string.format('sparsity: %.2f%% of %d pruned weights; val loss %.4f', 100 * s.total.sparsity, s.total.numel, result.valLoss or 0 / 0))
+
+if #units > 0 then   -- remove the pruned heads/neurons: a smaller model with the same outputs
+  local small, info = compress.shrink(model)
+  trainer.model = small
+  print(string.format('shrunk: %d -> %d parameters (heads per block %s, MLP width %s); val loss %.4f', model:numParameters(),
+    small:numParameters(), table.concat(info.heads, ','), table.concat(info.hidden, ','), trainer:evaluate()))
+end

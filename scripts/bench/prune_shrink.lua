@@ -3,7 +3,8 @@
 -- by L2 norm (compress.prune, structure 'heads' then 'neurons'), and times, for the dense model, the masked
 -- model (same shapes: no faster) and the shrunk one: a training step (forward + loss, backward, AdamW, the
 -- masked optimizer path for the masked model) in tokens/s, a no-grad forward in tokens/s, and KV-cache
--- generation (batch 1) in tokens/s; medians of --repeats runs after one warm-up. Also checks that the shrunk
+-- generation (batch 1) in tokens/s; medians of --repeats rounds (each round times every model in turn)
+-- after one warm-up. Also checks that the shrunk
 -- model's logits equal the masked model's. Prints a markdown table and one JSON line per model.
 -- Usage: llmscript scripts/bench/prune_shrink.lua --config=char|medium [--amount=0.5] [--repeats=5] [--threads=2]
 local cfgs = {
@@ -28,44 +29,30 @@ local function median(xs)
   return n % 2 == 1 and xs[(n + 1) // 2] or (xs[n // 2] + xs[n // 2 + 1]) / 2
 end
 
--- median seconds of fn over opts.repeats runs, after one warm-up run
-local function timed(fn)
-  fn()
-  local xs = {}
-  for i = 1, opts.repeats do
-    local t0 = llm.clock()
-    fn()
-    xs[i] = llm.clock() - t0
-  end
-  return median(xs)
-end
-
 llm.manualSeed(1337)
 local x = llm.randint(0, c.vocab, {c.batch, c.seq})
 local y = llm.randint(0, c.vocab, {c.batch, c.seq})
 local prompt = llm.randint(0, c.vocab, {8})
 
-local function measure(name, model, masked)
+-- The three timed workloads of a model (masked: gradients masked, the optimizer's masked path attached).
+local function workloads(model, masked)
   local opt = optim.AdamW(model:parameters(), {lr = 1e-4})
   if masked then compress.attach(model, opt) end
-  local step = timed(function()
-    local _, loss = model(x, y)
-    loss:backward()
-    if masked then compress.maskGradients(model) end
-    opt:step()
-    opt:zeroGrad()
-  end)
-  model:eval()
-  local fwd = timed(function() llm.noGrad(function() return model(x) end) end)
-  local gen = timed(function() model:generate(prompt, {maxTokens = c.gen, temperature = 0}) end)
-  model:train()
-  local tokens = c.batch * c.seq
-  return {name = name, params = model:numParameters(), train = tokens / step, forward = tokens / fwd, generate = c.gen / gen}
+  return {
+    train = function()
+      model:train()
+      local _, loss = model(x, y)
+      loss:backward()
+      if masked then compress.maskGradients(model) end
+      opt:step()
+      opt:zeroGrad()
+    end,
+    forward = function() model:eval(); llm.noGrad(function() return model(x) end) end,
+    generate = function() model:eval(); model:generate(prompt, {maxTokens = c.gen, temperature = 0}) end,
+  }
 end
 
 local dense = nn.GPT{vocab = c.vocab, blockSize = c.blockSize, layers = c.layers, heads = c.heads, dim = c.dim}
-local rows = {measure('dense', dense)}
-
 llm.manualSeed(1337)
 local pruned = nn.GPT{vocab = c.vocab, blockSize = c.blockSize, layers = c.layers, heads = c.heads, dim = c.dim}
 compress.prune(pruned, {amount = opts.amount, structure = 'heads'})
@@ -73,9 +60,33 @@ compress.prune(pruned, {amount = opts.amount, structure = 'neurons'})
 local small, info = compress.shrink(pruned)
 pruned:eval(); small:eval()
 local diff = llm.noGrad(function() return (pruned(x) - small(x)):abs():max():item() end)
-pruned:train(); small:train()
-rows[#rows + 1] = measure(string.format('%.0f%% heads+MLP masked', 100 * opts.amount), pruned, true)
-rows[#rows + 1] = measure(string.format('%.0f%% heads+MLP shrunk', 100 * opts.amount), small)
+
+local pct = string.format('%.0f%%', 100 * opts.amount)
+local models = {{name = 'dense', model = dense}, {name = pct .. ' heads+MLP masked', model = pruned, masked = true},
+                {name = pct .. ' heads+MLP shrunk', model = small}}
+local kinds = {'train', 'forward', 'generate'}
+-- round-robin: each repeat times every model in turn, so that the machine's load changes hit all alike
+local times = {}
+for i, m in ipairs(models) do
+  m.work = workloads(m.model, m.masked)
+  times[i] = {train = {}, forward = {}, generate = {}}
+  for _, k in ipairs(kinds) do m.work[k]() end   -- warm-up
+end
+for _ = 1, opts.repeats do
+  for i, m in ipairs(models) do
+    for _, k in ipairs(kinds) do
+      local t0 = llm.clock()
+      m.work[k]()
+      times[i][k][#times[i][k] + 1] = llm.clock() - t0
+    end
+  end
+end
+local rows = {}
+for i, m in ipairs(models) do
+  local tokens = c.batch * c.seq
+  rows[i] = {name = m.name, params = m.model:numParameters(), train = tokens / median(times[i].train),
+             forward = tokens / median(times[i].forward), generate = c.gen / median(times[i].generate)}
+end
 
 print(string.format('config %s: layers %d, heads %d -> %d, dim %d, MLP %d -> %d, batch %d x %d, %d threads; max |logits(shrunk) - logits(masked)| = %.2e',
   opts.config, c.layers, c.heads, info.heads[1], c.dim, 4 * c.dim, info.hidden[1], c.batch, c.seq, opts.threads, diff))
