@@ -146,6 +146,8 @@ describe('values crossing states', function()
     fails(function() pool:map('echo', {1, print}) end, 'cannot copy a function in item 2')
     fails(function() pool:submit('returnsFunction'):wait() end, 'failed in a worker', 'cannot copy a function in result 1')
     fails(function() pool:submit('returnsCycle'):wait() end, 'a cycle')
+    pool:each('returnsFunction', {1, 2})                      -- each copies no results back
+    assert.are.same({1, 2}, pool:map('firstOnly', {1, 2}))   -- map copies the first result only
     local t = llm.ones(2); t:free()
     fails(function() pool:submit('echo', t) end, 'cannot copy a tensor that was already freed in argument 1')
     local shared = {1, 2}   -- the same table twice (no cycle) is copied twice

@@ -12,6 +12,7 @@ function M.echo(...) return ... end
 function M.count(...) return select('#', ...) end
 function M.fail(x) if x == 3 then error('worker failed on ' .. tostring(x)) end return x end
 function M.returnsFunction() return print end
+function M.firstOnly(x) return x, print end
 function M.returnsCycle() local t = {}; t.self = t; return t end
 function M.threads() return llm.getThreads(), llm.system().threads end
 function M.setThreads(n) llm.setThreads(n) end

@@ -87,11 +87,12 @@ enum ParallelLib: LuaLibrary {
     }
 
     /// Runs `fn(item)` for every item, waits for all in order; on the first failure cancels the rest and
-    /// raises it. Returns each call's first result.
+    /// raises it. Returns each call's first result (none are copied back for `each`).
     static func runAll(_ a: LuaArgs, _ what: String) throws -> [CrossStateValue] {
         let pool = try openPool(a)
         let fn = try functionName(a, 2)
-        let tasks = try items(a).map { try pool.submit(fn, [$0]) }
+        let keep: Int32 = what == "each" ? 0 : 1
+        let tasks = try items(a).map { try pool.submit(fn, [$0], maxResults: keep) }
         var results: [CrossStateValue] = []
         results.reserveCapacity(tasks.count)
         for (i, task) in tasks.enumerated() {
@@ -125,7 +126,7 @@ enum ParallelLib: LuaLibrary {
         },
         LuaBinding(
             "each", "pool:each(fn: string, list: table)",
-            "Like pool:map but for the side effects: calls fn(item) for every item in the workers, waits for all; results are discarded, errors raised as by map."
+            "Like pool:map but for the side effects: calls fn(item) for every item in the workers, waits for all; results stay in the workers (nothing is copied back), errors are raised as by map."
         ) { a in
             _ = try runAll(a, "each")
             return 0

@@ -23,11 +23,13 @@ final class PoolTask: @unchecked Sendable {
 
     let fn: String
     let args: [CrossStateValue]
+    /// How many results are copied back (map: 1, each: 0); the others are left in the worker.
+    let maxResults: Int32
     fileprivate(set) var status: Status = .queued
     /// Cancel asked while running: the outcome is dropped when it ends.
     fileprivate var dropOutcome = false
 
-    init(fn: String, args: [CrossStateValue]) { self.fn = fn; self.args = args }
+    init(fn: String, args: [CrossStateValue], maxResults: Int32) { self.fn = fn; self.args = args; self.maxResults = maxResults }
 
     /// True once the task has an outcome (finished, failed or cancelled).
     var isDone: Bool {
@@ -78,9 +80,9 @@ final class TaskPool: @unchecked Sendable {
     /// True once close was asked.
     var isClosed: Bool { cond.withLock { closing } }
 
-    /// Queues a call. - Throws: when the pool is closed.
-    func submit(_ fn: String, _ args: [CrossStateValue]) throws -> PoolTask {
-        let task = PoolTask(fn: fn, args: args)
+    /// Queues a call whose first `maxResults` results are copied back. - Throws: when the pool is closed.
+    func submit(_ fn: String, _ args: [CrossStateValue], maxResults: Int32 = .max) throws -> PoolTask {
+        let task = PoolTask(fn: fn, args: args, maxResults: maxResults)
         try cond.withLock {
             guard !closing else { throw LuaError.runtime("parallel.Pool: the pool is closed") }
             queue.append(task)
@@ -152,7 +154,7 @@ final class TaskPool: @unchecked Sendable {
             let outcome: PoolTask.Status
             do {
                 let results = try state.call(task.fn, task.args, share: share) { L, first, count in
-                    try CrossStateValue.readAll(L, from: first, count: count, what: "result")
+                    try CrossStateValue.readAll(L, from: first, count: Swift.min(count, task.maxResults), what: "result")
                 }
                 outcome = .finished(results)
             } catch LuaError.script(let message) {
