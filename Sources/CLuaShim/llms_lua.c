@@ -1,5 +1,8 @@
 /* CLuaShim implementation: the trampoline and protected-call helpers. See llms_lua.h for the contract;
  * the sandbox's allocator, budgets and hooks are in llms_sandbox.c. */
+#define _GNU_SOURCE
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "llms_lua.h"
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +123,13 @@ static void llms_laction(int sig) {
     if (g_interrupt_L) lua_sethook(g_interrupt_L, llms_lstop, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
+/* Only the main thread takes Ctrl-C: worker states (parallel.pool, pipeline Lua steps) are set up on other
+ * threads and must not take the target from the main state (nor reset it when they finish). */
+static int llms_on_main_thread(void) { return getpid() == (pid_t)syscall(SYS_gettid); }
+
 int llms_pcall_interruptible(lua_State *L, int nargs, int nresults) {
+    if (!llms_on_main_thread()) return llms_pcall(L, nargs, nresults);
+    lua_State *outer = g_interrupt_L;   /* nested calls (a REPL entry running a script) restore the outer state */
     g_interrupt_L = L;
     sigset_t set;                       /* a parent may have blocked SIGINT (spawned processes inherit the mask) */
     sigemptyset(&set);
@@ -129,6 +138,6 @@ int llms_pcall_interruptible(lua_State *L, int nargs, int nresults) {
     void (*old)(int) = signal(SIGINT, llms_laction);
     int status = llms_pcall(L, nargs, nresults);
     signal(SIGINT, old == SIG_ERR ? SIG_DFL : old);
-    g_interrupt_L = NULL;
+    g_interrupt_L = outer;
     return status;
 }
