@@ -105,6 +105,11 @@ public class Optimizer: CustomStringConvertible {
     ///
     /// In Lua: `opt:step()`.
     public func step() throws {
+        for group in groups {  // checked first: a refused step changes no parameter
+            for p in group.params where p.grad != nil && p.isReadOnly {
+                throw TensorError.invalid("\(name).step: a parameter is read-only (shared with another Lua state by parallel.pool); clone() it for a writable copy")
+            }
+        }
         for gi in groups.indices {
             let group = groups[gi]
             for (pi, p) in group.params.enumerated() {
