@@ -120,7 +120,7 @@ extension Communicator {
 
     /// Receives into `t` from rank `from`; the message must have exactly `t.count` floats.
     public func recv(_ t: Tensor, from: Int, tag: Int = 0) throws {
-        try checkTensor(t, "recv")
+        try checkTensor(t, "recv", writes: true)
         let n = try int32Count(t, "dist.recv"), src = try peer(from, "dist.recv", "source"), tg = try checkTag(tag, "dist.recv")
         var received: Int32 = 0
         try guarded("dist.recv from rank \(from)") { llms_mpi_recv_float(handle, t.f32, n, src, tg, &received) }
@@ -138,7 +138,7 @@ extension Communicator {
 
     /// Starts receiving into `t` from rank `from`; read `t` only after the request completes.
     public func irecv(_ t: Tensor, from: Int, tag: Int = 0) throws -> Request {
-        try checkTensor(t, "irecv")
+        try checkTensor(t, "irecv", writes: true)
         let n = try int32Count(t, "dist.irecv"), src = try peer(from, "dist.irecv", "source"), tg = try checkTag(tag, "dist.irecv")
         var req: UnsafeMutableRawPointer?
         try Communicator.check(llms_mpi_irecv_float(handle, t.f32, n, src, tg, &req), "dist.irecv")
@@ -148,7 +148,7 @@ extension Communicator {
     /// Starts an in-place all-reduce of `t` (averaged on completion for `.avg`). No shape signature is
     /// exchanged (that would block): every rank must start the same sequence of non-blocking all-reduces.
     public func iallReduce(_ t: Tensor, op: ReduceOp) throws -> Request {
-        try checkTensor(t, "iallReduce")
+        try checkTensor(t, "iallReduce", writes: true)
         let n = try int32Count(t, "dist.iallReduce")
         if size == 1 { return Request(nil, tensor: t, what: "dist.iallReduce", expectedCount: nil, communicator: self) }
         var req: UnsafeMutableRawPointer?
@@ -162,7 +162,7 @@ extension Communicator {
     /// All-reduce (sum or average) with the values sent as 16-bit floats: half the bytes on the wire, at
     /// the cost of rounding each value and each partial sum to the 16-bit format.
     public func allReduce(_ t: Tensor, op: ReduceOp, wire: WireFormat) throws {
-        try checkTensor(t, "allReduce")
+        try checkTensor(t, "allReduce", writes: true)
         guard op == .sum || op == .avg else {
             throw DistError("dist.allReduce: compress='\(wire.rawValue)' supports op 'sum' and 'avg', not '\(op.rawValue)'")
         }

@@ -107,7 +107,10 @@ public final class Communicator: @unchecked Sendable {
 
     static func shapeText(_ t: Tensor) -> String { "shape {" + t.shape.map(String.init).joined(separator: ", ") + "}" }
 
-    func checkTensor(_ t: Tensor, _ what: String) throws {
+    func checkTensor(_ t: Tensor, _ what: String, writes: Bool = false) throws {
+        if writes && t.isReadOnly {
+            throw DistError("dist.\(what): the tensor is read-only (shared with another Lua state by parallel.pool); clone() it for a writable copy")
+        }
         guard t.dtype == .float32 else { throw DistError("dist.\(what): expected a float32 tensor, got \(t.dtype)") }
         guard t.isContiguous else { throw DistError("dist.\(what): expected a contiguous tensor (call :contiguous() first)") }
         guard t.shape.count <= 8 else { throw DistError("dist.\(what): tensors of rank above 8 are not supported") }
@@ -118,7 +121,7 @@ public final class Communicator: @unchecked Sendable {
 
     /// Overwrites `t` on every rank with root's values.
     public func broadcast(_ t: Tensor, root: Int) throws {
-        try checkTensor(t, "broadcast")
+        try checkTensor(t, "broadcast", writes: true)
         guard root >= 0 && root < size else { throw DistError("dist.broadcast: root \(root) is not a rank (size \(size))") }
         try agree("dist.broadcast", signature(1, t, extra: Int64(root)), detail: "\(Self.shapeText(t)) with root \(root)")
         try guarded("dist.broadcast") { llms_mpi_bcast(handle, t.rawPointer, Int64(t.count), 0, Int32(root)) }
@@ -126,7 +129,7 @@ public final class Communicator: @unchecked Sendable {
 
     /// Reduces `t` across ranks in place: every rank ends with the sum (average, max, min).
     public func allReduce(_ t: Tensor, op: ReduceOp) throws {
-        try checkTensor(t, "allReduce")
+        try checkTensor(t, "allReduce", writes: true)
         let code: Int64 = op == .max ? 1 : op == .min ? 2 : 0
         try agree("dist.allReduce", signature(2, t, extra: Int64(ReduceOp.allCases.firstIndex(of: op) ?? 0) + 1), detail: "\(Self.shapeText(t)) with op '\(op.rawValue)'")
         try guarded("dist.allReduce") { llms_mpi_allreduce_float(handle, t.f32, Int64(t.count), Int32(code)) }

@@ -215,8 +215,8 @@ public final class GradReducer: @unchecked Sendable {
         }
         try fill(i)
         if buckets[b].missing == 0 { try startReadyBuckets() }
-        // drive MPI's progress for what is in flight (there is no progress thread)
-        for bucket in buckets[..<nextStart] { if let r = bucket.request, try r.test() { bucket.request = nil } }
+        // drive MPI's progress for what is in flight (there is no progress thread): one test progresses all
+        if let b = buckets[..<nextStart].first(where: { $0.request != nil }), try b.request!.test() { b.request = nil }
     }
 
     /// Copies parameter i's gradient (or zeros) into its bucket and sets its flag.

@@ -143,6 +143,10 @@ describe('values crossing states', function()
     local w = llm.ones(2):requiresGrad_(true)
     w.grad = pool:submit('keepAndReturn', 2):wait()
     fails(function() optim.clipGradNorm({w}, 0.1) end, 'clipGradNorm: a gradient is read-only')
+    if pcall(dist.init) then  -- where libmpi is installed (rank 0 of 1 without mpirun)
+      fails(function() dist.allReduce(w.grad) end, 'dist.allReduce: the tensor is read-only')
+      fails(function() dist.broadcast(w.grad) end, 'dist.broadcast: the tensor is read-only')
+    end
   end)
 
   it('refuses what cannot be copied, naming where it sat', function()
