@@ -4,7 +4,9 @@
 -- keep pruned weights (and their Adam moments) at zero. It prints the sparsity per matrix and in total,
 -- and the validation loss. With --structure=heads+neurons (or heads, neurons) it prunes whole attention
 -- heads and MLP neurons by L2 norm instead, then removes them (compress.shrink) and reports the smaller
--- model's parameters and validation loss. llmscript recipes/prune.lua --sparsity=0.9 --steps=3000
+-- model's parameters and validation loss. --method=set or rigl trains sparse from the start instead
+-- (compress.set / compress.rigl: ERK densities, masks updated every pruneEvery share of the steps until
+-- pruneStop). llmscript recipes/prune.lua --sparsity=0.9 --steps=3000
 local config = llm.config({
   corpus = 'fortunes',      -- 'fortunes' (English quotes), 'fortunes-zh', 'fortunes-all' or a text file/folder
   valFraction = 0.1,        -- share of the text held out for validation (the end of the corpus)
@@ -20,6 +22,7 @@ local config = llm.config({
   weightDecay = 0.1,        -- AdamW decoupled weight decay (on matrices)
   clip = 1.0,               -- max gradient norm (0 disables clipping)
   sparsity = 0.75,          -- final sparsity of the pruned matrices
+  method = 'gmp',           -- 'gmp' (prune while training), 'set' or 'rigl' (dynamic sparse training)
   criterion = 'magnitude',  -- 'magnitude', 'random', 'taylor' or 'movement'
   scope = 'layer',          -- 'layer' (each matrix to the target) or 'global' (all matrices together)
   structure = 'none',       -- 'none' (single weights), or whole units: 'heads', 'neurons', 'heads+neurons'
@@ -64,15 +67,25 @@ local structures = {none = {}, heads = {'heads'}, neurons = {'neurons'}, ['heads
 local units = structures[config.structure]
 if not units then error("Invalid '--structure': expected one of: 'none', 'heads', 'neurons', 'heads+neurons', got '" .. config.structure .. "'", 0) end
 local pruners = {}
-if #units == 0 then
+if config.method == 'set' or config.method == 'rigl' then
+  units = {}
+  pruners[1] = compress.sparseTraining{model = model, method = config.method, sparsity = config.sparsity, every = every, stop = stop}
+elseif config.method ~= 'gmp' then
+  error("Invalid '--method': expected one of: 'gmp', 'set', 'rigl', got '" .. config.method .. "'", 0)
+elseif #units == 0 then
   pruners[1] = compress.pruner{model = model, criterion = config.criterion, scope = config.scope, schedule = gmp}
 end
 for _, unit in ipairs(units) do   -- structured: one pruner per kind of unit, ranked by L2 norm
   pruners[#pruners + 1] = compress.pruner{model = model, structure = unit, criterion = 'l2', scope = config.scope,
                                           schedule = gmp, name = 'pruner-' .. unit}
 end
-print(string.format('pruning: %s (%s, %s) to %.0f%% sparsity from step %d to %d, every %d steps', config.structure == 'none'
-  and config.criterion or 'l2', config.structure, config.scope, 100 * config.sparsity, start, stop, every))
+if config.method == 'gmp' then
+  print(string.format('pruning: %s (%s, %s) to %.0f%% sparsity from step %d to %d, every %d steps', config.structure == 'none'
+    and config.criterion or 'l2', config.structure, config.scope, 100 * config.sparsity, start, stop, every))
+else
+  print(string.format('sparse training: %s at %.0f%% sparsity (ERK), masks updated every %d steps until step %d', config.method,
+    100 * config.sparsity, every, stop))
+end
 
 local trainer = llm.Trainer{
   model = model, optimizer = opt, schedule = schedule, train = batches, val = val,
