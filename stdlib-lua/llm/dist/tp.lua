@@ -389,9 +389,11 @@ function TP:trainerExtension()
   local model = self
   local ext = {name = 'tensorParallel', primary = dist.rank() == 0}
   function ext:onRunStart(trainer)
+    local ok, params = pcall(function() return trainer.optimizer:parameters() end)
+    if not ok then return end  -- not an optim.* optimizer: nothing to check
     local own = {}
     for _, p in ipairs(model:parameters()) do own[p] = true end
-    for _, p in ipairs(trainer.optimizer:parameters()) do
+    for _, p in ipairs(params) do
       if not own[p] then
         error('dist.tensorParallel: the optimizer holds a parameter that is not in the converted model: create it after dist.tensorParallel', 0)
       end
