@@ -20,6 +20,7 @@ return function(ns)
   -- samplers: each constructor records {name, options} on the sampler (_spec), so worker processes can rebuild it
   ns.sampler = {}
   for name, ctor in pairs(require 'llm.tune.samplers') do
+    --- (opts) -> sampler: see stdlib-lua/llm/tune/samplers/<name>.lua; records {name, options} for worker processes.
     ns.sampler[name] = function(opts)
       local s = ctor(opts)
       if type(s) == 'table' and rawget(s, '_spec') == nil then
@@ -30,6 +31,7 @@ return function(ns)
     end
   end
 
+  --- (trial, [{metric = 'valLoss'}]) -> a Trainer extension reporting the metric at each evaluation, stopping the run once pruned.
   function ns.reporter(t, opts)
     opts = opts or {}
     if type(t) ~= 'table' or type(t.report) ~= 'function' then error('tune.reporter: expected a trial, got ' .. type(t), 2) end

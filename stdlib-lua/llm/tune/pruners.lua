@@ -59,6 +59,7 @@ end
 local Median = {}
 Median.__index = Median
 
+--- {nStartup = 5, nWarmup = 0, interval = 1}: prunes a trial worse than the median of the complete trials at its step.
 function M.median(opts)
   local o = options('median', opts, {nStartup = 5, nWarmup = 0, interval = 1})
   if math.tointeger(o.nStartup) == nil or o.nStartup < 0 then fail("median: 'nStartup' must be an integer >= 0") end
@@ -136,6 +137,7 @@ local function checkHalving(name, o)
   if o.reductionFactor < 2 then fail(name .. ": 'reductionFactor' must be >= 2") end
 end
 
+--- {minResource = 1, reductionFactor = 3, minEarlyStoppingRate = 0}: asynchronous successive halving.
 function M.asha(opts)
   local o = options('asha', opts, {minResource = 1, reductionFactor = 3, minEarlyStoppingRate = 0})
   checkHalving('asha', o)
@@ -164,6 +166,7 @@ end
 local Hyperband = {}
 Hyperband.__index = Hyperband
 
+--- {minResource = 1, maxResource = 'auto', reductionFactor = 3}: ASHA brackets of different early-stopping rates.
 function M.hyperband(opts)
   local o = options('hyperband', opts, {minResource = 1, maxResource = 'auto', reductionFactor = 3})
   checkHalving('hyperband', o)
@@ -225,6 +228,7 @@ function Hyperband:prune(study, trial)
 end
 
 -- none ----------------------------------------------------------------------------------------------------
+--- A pruner that never prunes.
 function M.none() return {prune = function() return false end, _spec = {name = 'none', options = {}}} end
 
 return M

@@ -45,10 +45,14 @@ function M.check(dist, name, level)
   return dist
 end
 
+--- A float distribution uniform on [lo, hi]: {kind = 'float', low, high, log = false}.
 function M.uniform(lo, hi) return M.check({kind = 'float', low = lo, high = hi, log = false}, nil, 2) end
+--- A float distribution uniform in log space on [lo, hi] (lo > 0).
 function M.logUniform(lo, hi) return M.check({kind = 'float', low = lo, high = hi, log = true}, nil, 2) end
+--- A float distribution on lo, lo + step, ... <= hi.
 function M.quniform(lo, hi, step) return M.check({kind = 'float', low = lo, high = hi, log = false, step = step}, nil, 2) end
 
+--- An integer distribution on [lo, hi]; opts: {log = false, step = 1}.
 function M.int(lo, hi, opts)
   opts = opts or {}
   if type(opts) ~= 'table' then fail('tune.int: options must be a table {log =, step =}') end
@@ -57,6 +61,7 @@ function M.int(lo, hi, opts)
   return M.check(d, nil, 2)
 end
 
+--- A categorical distribution over a list of strings, numbers or booleans.
 function M.choice(choices)
   if type(choices) ~= 'table' then fail('tune.choice: expected a list of choices, got ' .. type(choices)) end
   return M.check({kind = 'categorical', choices = {table.unpack(choices)}}, nil, 2)

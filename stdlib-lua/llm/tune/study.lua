@@ -47,6 +47,7 @@ local function fromSpec(kind, spec)
   return ctor(spec.options)
 end
 
+--- {name, storage, sampler, pruner, directions | direction, seed, busyTimeout} -> study: opens or creates a study (in memory without storage); marks the trials of dead processes failed.
 function M.new(opts)
   opts = opts or {}
   if type(opts) ~= 'table' then fail('options must be a table', 2) end
@@ -84,6 +85,7 @@ function M.new(opts)
   return self
 end
 
+--- ([{states = {...}}]) -> trial records {number, state, params, distributions, values, intermediate, attrs, error}, by number.
 function Study:trials(filter)
   local states
   if filter ~= nil then
@@ -96,12 +98,14 @@ function Study:trials(filter)
   return self.store:trials(self.id, states)
 end
 
+--- Trial counts by state: {complete, pruned, failed, running}.
 function Study:summary()
   local out = {complete = 0, pruned = 0, failed = 0, running = 0}
   for _, r in ipairs(self.store.db:exec('SELECT state, COUNT(*) AS n FROM trials WHERE study = ? GROUP BY state', self.id)) do out[r.state] = r.n end
   return out
 end
 
+--- The best complete trial record (single objective).
 function Study:best()
   if #self.directions > 1 then fail('best: the study has several objectives; use study:paretoFront()', 2) end
   local best
@@ -125,6 +129,7 @@ function M.dominates(directions, a, b)
   return strictly
 end
 
+--- The complete trial records that no other complete trial dominates (several objectives).
 function Study:paretoFront()
   local done = self:trials{states = {'complete'}}
   local front = {}
@@ -211,6 +216,7 @@ function Study:mayStart(opts, started, deadline)
   return true
 end
 
+--- (objective: function(trial, params) or a Lua file path, {trials, maxTrials, timeout, space, workers, cores, threads, trialTimeout, memoryMB, quiet}) -> study: runs trials.
 function Study:optimize(objective, opts)
   opts = opts or {}
   checkOptions(opts)

@@ -41,6 +41,7 @@ function Trial:record()
           intermediate = self.intermediate, id = self.id}
 end
 
+--- The value of parameter name drawn from dist by the study's sampler (the same value when suggested again).
 function Trial:suggest(name, dist)
   if type(name) ~= 'string' or name == '' then error('trial:suggest: the parameter name must be a non-empty string, got ' .. tostring(name), 2) end
   space.check(dist, name, 2)
@@ -69,13 +70,17 @@ local function rangeDist(kind, lo, hi, opts, fn)
   return {kind = 'float', low = lo, high = hi, log = opts.log == true, step = opts.step}
 end
 
+--- (name, lo, hi, [{log, step}]) -> number: trial:suggest with a float distribution.
 function Trial:suggestFloat(name, lo, hi, opts) return self:suggest(name, rangeDist('float', lo, hi, opts, 'trial:suggestFloat')) end
+--- (name, lo, hi, [{log, step}]) -> integer: trial:suggest with an int distribution.
 function Trial:suggestInt(name, lo, hi, opts) return self:suggest(name, rangeDist('int', lo, hi, opts, 'trial:suggestInt')) end
+--- (name, choices) -> one of the choices.
 function Trial:suggestCategorical(name, choices)
   if type(choices) ~= 'table' then error('trial:suggestCategorical: expected a list of choices, got ' .. type(choices), 2) end
   return self:suggest(name, {kind = 'categorical', choices = choices})
 end
 
+--- Records an intermediate value (step: integer >= 0) for the pruner.
 function Trial:report(step, value)
   if math.type(step) ~= 'integer' and not (type(step) == 'number' and math.tointeger(step)) then
     error('trial:report: step must be an integer, got ' .. tostring(step), 2)
@@ -88,6 +93,7 @@ function Trial:report(step, value)
   self.study.store:report(self.id, step, value)
 end
 
+--- True when the pruner stops this trial (then recorded as pruned).
 function Trial:shouldPrune()
   local pruner = self.study.pruner
   if not pruner or self.lastStep == nil then return self.pruned end
@@ -95,11 +101,13 @@ function Trial:shouldPrune()
   return self.pruned
 end
 
+--- Raises tune.TrialPruned: ends the objective, the trial is recorded as pruned.
 function Trial:prune()
   self.pruned = true
   error(M.Pruned, 0)
 end
 
+--- Stores a JSON-encodable user attribute with the trial.
 function Trial:setAttr(key, value)
   if type(key) ~= 'string' then error('trial:setAttr: key must be a string', 2) end
   self.study.store:setTrialAttr(self.id, key, value)
