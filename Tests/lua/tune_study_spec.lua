@@ -375,6 +375,25 @@ describe('tune parallel trials', function()
     study:close()
   end)
 
+  it('workers rebuild the sampler and pruner stored in the study (TPE + ASHA) and run a declarative space', function()
+    local path = h.tmpdir('workers') .. '/w.sqlite'
+    local study = tune.study{name = 'w', storage = path, sampler = tune.sampler.tpe{seed = 2, nStartup = 3},
+                             pruner = tune.pruner.asha{reductionFactor = 3}}
+    study:optimize(here .. 'tune/curves.lua', {trials = 8, workers = 2, cores = 2})
+    local s = study:summary()
+    assert.are.equal(8, s.complete + s.pruned)
+    assert(s.pruned >= 1, 'ASHA pruned nothing in the workers')
+    for _, t in ipairs(study:trials()) do
+      assert(t.params.k == 'a' or t.params.k == 'b')
+      if t.state == 'complete' then assert.are.same({(t.params.x - 0.5) ^ 2 + (t.params.k == 'a' and 0 or 1) + 1 / 9}, t.values) end
+    end
+    study:close()
+    local again = tune.study{name = 'w', storage = path}
+    assert.are.equal('tpe', again.sampler._spec.name)
+    assert.are.same({name = 'asha', options = {minResource = 1, reductionFactor = 3, minEarlyStoppingRate = 0}}, again.pruner._spec)
+    again:close()
+  end)
+
   it('a trial past its memory limit fails alone; the next one runs', function()
     local path = h.tmpdir('memory') .. '/m.sqlite'
     local code, stdout, stderr = cli.run({here .. 'tune/driver.lua', path, here .. 'tune/objective.lua', '1', '2', '30', '400'},
