@@ -33,11 +33,11 @@ enum Registry {
         FormatsLib.self, DataFileLib.self, JSONLib.self, CheckpointLib.self,
         DataLib.self, ShardBindings.self, PipelineLib.self, PipelineReadersLib.self,
         PipelineWritersLib.self, BPELib.self,
-        GGUFLib.self,
+        GGUFLib.self, QuantLib.self,
         TextLib.self, WordNetLib.self,
         CleaningLib.self, PIILib.self, FilterLib.self, DedupLib.self,
         DistLib.self, ParallelOpsLib.self, ReducerLib.self,
-        TuneLib.self,
+        TuneLib.self, ServeLib.self,
         ParallelLib.self
     ]
 

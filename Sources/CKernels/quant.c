@@ -1,0 +1,195 @@
+/* CKernels: quantized matrix products for inference on ggml's block formats (Q8_0: an f16 scale + 32 int8, 34
+ * bytes; Q4_0: an f16 scale + 32 4-bit quants in 16 bytes, value = q − 8; 18 bytes) and on int8 rows with one
+ * float scale per row (per-channel weights, per-token activations). The activations are quantized first
+ * (llmk_quant_act_q8: 32-value blocks with a float scale; llmk_quant_act_int8: one scale per row), then each
+ * output is an integer dot product per block scaled in float — as llama.cpp's vec_dot_q8_0_q8_0/q4_0_q8_0.
+ * Exactness: per block the products are summed in int32 in 8 groups of 4 consecutive values (the lanes of
+ * AVX2's maddubs + madd); group m's float partial sum gets d_w·d_x·isum_m added (a multiply then an add, never
+ * fused), and the 8 partial sums are folded in llmk_hsum8's order. The baseline and AVX2 versions follow the
+ * same arithmetic, so they agree bit for bit. The AVX-512 level runs the AVX2 code (compiled for AVX-512).
+ * Quantizing activations rounds to nearest even and clamps to ±127; non-finite inputs quantize to 0. */
+#include "llmk_kernels.h"
+#include "dispatch.h"
+#ifdef LLMK_X86
+#include <immintrin.h>
+#endif
+
+#pragma clang fp contract(off)
+
+/* IEEE binary16 -> float, exact (subnormals, inf, NaN). */
+static inline float llmk_half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, man = h & 0x3ffu, bits;
+    if (e == 0) {
+        float f = (float)man * 0x1p-24f;
+        return sign ? -f : f;
+    }
+    bits = e == 31 ? (sign | 0x7f800000u | (man << 13)) : (sign | ((e + 112u) << 23) | (man << 13));
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+float llmk_half_bits_to_float(uint16_t h) { return llmk_half_to_float(h); }
+
+static inline int8_t llmk_q127(float v) {
+    if (!(v == v) || v > 1e30f || v < -1e30f) return 0;   /* NaN or an infinite product */
+    float r = __builtin_rintf(v);                         /* nearest even in the default rounding mode */
+    return (int8_t)(r > 127.f ? 127 : r < -127.f ? -127 : r);
+}
+
+void llmk_quant_act_q8(const float *x, llmk_q8_act *out, ptrdiff_t k) {
+    for (ptrdiff_t b = 0; b < k / 32; b++) {
+        const float *v = x + 32 * b;
+        float amax = 0;
+        for (int j = 0; j < 32; j++) { float a = fabsf(v[j]); amax = a > amax ? a : amax; }
+        float d = amax / 127, id = d != 0 ? 1 / d : 0;
+        out[b].d = d;
+        for (int j = 0; j < 32; j++) out[b].qs[j] = llmk_q127(v[j] * id);
+    }
+}
+
+float llmk_quant_act_int8(const float *x, int8_t *q, ptrdiff_t k) {
+    float amax = 0;
+    for (ptrdiff_t j = 0; j < k; j++) { float a = fabsf(x[j]); amax = a > amax ? a : amax; }
+    float d = amax / 127, id = d != 0 ? 1 / d : 0;
+    for (ptrdiff_t j = 0; j < k; j++) q[j] = llmk_q127(x[j] * id);
+    return d;
+}
+
+/* ---- baseline: the same grouping as the SIMD code, in scalar C ---- */
+
+static inline void llmk_accumulate_groups(float acc[8], const int8_t *w, const int8_t *x, float d) {
+    for (int m = 0; m < 8; m++) {
+        int32_t s = 0;
+        for (int j = 4 * m; j < 4 * m + 4; j++) s += (int32_t)w[j] * (int32_t)x[j];
+        float t = d * (float)s;
+        acc[m] = acc[m] + t;
+    }
+}
+
+static float llmk_dot_q8_0_base(const uint8_t *w, const llmk_q8_act *x, ptrdiff_t nb) {
+    float acc[8] = {0};
+    for (ptrdiff_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + 34 * b;
+        float d = llmk_half_to_float((uint16_t)(blk[0] | blk[1] << 8)) * x[b].d;
+        llmk_accumulate_groups(acc, (const int8_t *)(blk + 2), x[b].qs, d);
+    }
+    return llmk_hsum8(acc);
+}
+
+static float llmk_dot_q4_0_base(const uint8_t *w, const llmk_q8_act *x, ptrdiff_t nb) {
+    float acc[8] = {0};
+    int8_t q[32];
+    for (ptrdiff_t b = 0; b < nb; b++) {
+        const uint8_t *blk = w + 18 * b;
+        float d = llmk_half_to_float((uint16_t)(blk[0] | blk[1] << 8)) * x[b].d;
+        for (int j = 0; j < 16; j++) { q[j] = (int8_t)((blk[2 + j] & 0x0F) - 8); q[j + 16] = (int8_t)((blk[2 + j] >> 4) - 8); }
+        llmk_accumulate_groups(acc, q, x[b].qs, d);
+    }
+    return llmk_hsum8(acc);
+}
+
+static int32_t llmk_dot_int8_base(const int8_t *w, const int8_t *x, ptrdiff_t k) {
+    int32_t s = 0;
+    for (ptrdiff_t j = 0; j < k; j++) s += (int32_t)w[j] * (int32_t)x[j];
+    return s;
+}
+
+#ifdef LLMK_X86
+/* ---- AVX2: sign trick (|x| as unsigned times sign(x)·w), maddubs to int16 pairs, madd to int32 quads ---- */
+
+#define LLMK_QUANT_SIMD(TARGET, SUFFIX) \
+    TARGET static inline __m256i llmk_quads_##SUFFIX(__m256i w, __m256i x) { \
+        __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x)); \
+        return _mm256_madd_epi16(p16, _mm256_set1_epi16(1)); \
+    } \
+    TARGET static float llmk_dot_q8_0_##SUFFIX(const uint8_t *w, const llmk_q8_act *x, ptrdiff_t nb) { \
+        __m256 acc = _mm256_setzero_ps(); \
+        for (ptrdiff_t b = 0; b < nb; b++) { \
+            const uint8_t *blk = w + 34 * b; \
+            float d = llmk_half_to_float((uint16_t)(blk[0] | blk[1] << 8)) * x[b].d; \
+            __m256i qw = _mm256_loadu_si256((const __m256i *)(blk + 2)); \
+            __m256i qx = _mm256_loadu_si256((const __m256i *)x[b].qs); \
+            __m256 t = _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(llmk_quads_##SUFFIX(qw, qx))); \
+            acc = _mm256_add_ps(acc, t); \
+        } \
+        float lanes[8]; \
+        _mm256_storeu_ps(lanes, acc); \
+        return llmk_hsum8(lanes); \
+    } \
+    TARGET static float llmk_dot_q4_0_##SUFFIX(const uint8_t *w, const llmk_q8_act *x, ptrdiff_t nb) { \
+        __m256 acc = _mm256_setzero_ps(); \
+        const __m256i low = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8); \
+        for (ptrdiff_t b = 0; b < nb; b++) { \
+            const uint8_t *blk = w + 18 * b; \
+            float d = llmk_half_to_float((uint16_t)(blk[0] | blk[1] << 8)) * x[b].d; \
+            __m128i packed = _mm_loadu_si128((const __m128i *)(blk + 2)); \
+            __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(packed), _mm_srli_epi16(packed, 4), 1); \
+            __m256i qw = _mm256_sub_epi8(_mm256_and_si256(both, low), eight); \
+            __m256i qx = _mm256_loadu_si256((const __m256i *)x[b].qs); \
+            __m256 t = _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(llmk_quads_##SUFFIX(qw, qx))); \
+            acc = _mm256_add_ps(acc, t); \
+        } \
+        float lanes[8]; \
+        _mm256_storeu_ps(lanes, acc); \
+        return llmk_hsum8(lanes); \
+    } \
+    TARGET static int32_t llmk_dot_int8_##SUFFIX(const int8_t *w, const int8_t *x, ptrdiff_t k) { \
+        __m256i acc = _mm256_setzero_si256(); \
+        ptrdiff_t j = 0; \
+        for (; j + 32 <= k; j += 32) \
+            acc = _mm256_add_epi32(acc, llmk_quads_##SUFFIX(_mm256_loadu_si256((const __m256i *)(w + j)), \
+                                                            _mm256_loadu_si256((const __m256i *)(x + j)))); \
+        int32_t lanes[8], s = 0; \
+        _mm256_storeu_si256((__m256i *)lanes, acc); \
+        for (int l = 0; l < 8; l++) s += lanes[l]; \
+        for (; j < k; j++) s += (int32_t)w[j] * (int32_t)x[j]; \
+        return s; \
+    }
+
+LLMK_QUANT_SIMD(LLMK_AVX2, avx2)
+LLMK_QUANT_SIMD(LLMK_AVX512, avx512)
+#endif
+
+typedef float (*llmk_block_dot)(const uint8_t *, const llmk_q8_act *, ptrdiff_t);
+typedef int32_t (*llmk_int8_dot)(const int8_t *, const int8_t *, ptrdiff_t);
+
+static llmk_block_dot llmk_pick_block_dot(int format) {
+#ifdef LLMK_X86
+    if (llmk_kernel_level >= LLMK_LEVEL_AVX512) return format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_avx512 : llmk_dot_q8_0_avx512;
+    if (llmk_kernel_level == LLMK_LEVEL_AVX2) return format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_avx2 : llmk_dot_q8_0_avx2;
+#endif
+    return format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_base : llmk_dot_q8_0_base;
+}
+
+static llmk_int8_dot llmk_pick_int8_dot(void) {
+#ifdef LLMK_X86
+    if (llmk_kernel_level >= LLMK_LEVEL_AVX512) return llmk_dot_int8_avx512;
+    if (llmk_kernel_level == LLMK_LEVEL_AVX2) return llmk_dot_int8_avx2;
+#endif
+    return llmk_dot_int8_base;
+}
+
+void llmk_qblock_rows(int format, const uint8_t *w, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const llmk_q8_act *x,
+                      ptrdiff_t m, const float *bias, float *y, ptrdiff_t ldy) {
+    llmk_block_dot dot = llmk_pick_block_dot(format);
+    ptrdiff_t nb = k / 32, rowBytes = nb * (format == LLMK_QFMT_Q4_0 ? 18 : 34);
+    for (ptrdiff_t n = n0; n < n1; n++) {
+        const uint8_t *row = w + n * rowBytes;
+        float b = bias ? bias[n] : 0;
+        for (ptrdiff_t r = 0; r < m; r++) y[r * ldy + n] = dot(row, x + r * nb, nb) + b;
+    }
+}
+
+void llmk_qint8_rows(const int8_t *w, const float *wscale, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const int8_t *x,
+                     const float *xscale, ptrdiff_t m, const float *bias, float *y, ptrdiff_t ldy) {
+    llmk_int8_dot dot = llmk_pick_int8_dot();
+    for (ptrdiff_t n = n0; n < n1; n++) {
+        const int8_t *row = w + n * k;
+        float b = bias ? bias[n] : 0;
+        for (ptrdiff_t r = 0; r < m; r++) {
+            float d = wscale[n] * xscale[r];
+            y[r * ldy + n] = d * (float)dot(row, x + r * k, k) + b;
+        }
+    }
+}
