@@ -60,6 +60,11 @@ func gradCase(for kind: PrimitiveKind) throws -> GradCase {
     case .geluTanh: return try unaryCase(mixed) { try $0.gelu(approximate: true) }
     case .geluExact: return try unaryCase(mixed) { try $0.gelu(approximate: false) }
     case .silu: return try unaryCase(mixed) { try $0.silu() }
+    // piecewise constant: values away from the jumps (integers, halves, 0), where the gradient is 0
+    case .round: return try unaryCase([-1.3, -0.7, -0.2, 0.3, 0.8, 1.7]) { try $0.round() }
+    case .floor: return try unaryCase([-1.3, -0.7, -0.2, 0.3, 0.8, 1.7]) { try $0.floor() }
+    case .ceil: return try unaryCase([-1.3, -0.7, -0.2, 0.3, 0.8, 1.7]) { try $0.ceil() }
+    case .sign: return try unaryCase(mixed) { try $0.sign() }
     case .powScalar: return try unaryCase(mixed) { try $0.pow(3.0) }
     case .clamp:
         // values kept ≥ 0.1 away from the bounds ±0.5

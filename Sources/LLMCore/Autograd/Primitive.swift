@@ -94,7 +94,7 @@ public enum Primitive {
         case .unary(let u):
             switch u {
             case .log, .rsqrt, .abs, .relu, .geluTanh, .geluExact, .silu: return true
-            case .neg, .exp, .sqrt, .tanh, .sigmoid: return false
+            case .neg, .exp, .sqrt, .tanh, .sigmoid, .round, .floor, .ceil, .sign: return false
             }
         case .add, .sub, .where, .sum, .extremum, .softmax, .logSoftmax, .reshape, .permute, .expand, .narrow, .copy,
             .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular, .cumsum:
@@ -111,7 +111,7 @@ public enum Primitive {
         case .unary(let u):
             switch u {
             case .exp, .sqrt, .rsqrt, .tanh, .sigmoid: return true
-            case .neg, .log, .abs, .relu, .geluTanh, .geluExact, .silu: return false
+            case .neg, .log, .abs, .relu, .geluTanh, .geluExact, .silu, .round, .floor, .ceil, .sign: return false
             }
         case .add, .sub, .mul, .div, .powScalar, .clamp, .where, .sum, .extremum, .matmul, .linear, .reshape, .permute, .expand,
             .narrow, .copy, .cat, .indexSelect, .gather, .scatterAdd, .embedding, .triangular, .cumsum,
@@ -174,6 +174,7 @@ public enum Primitive {
 public enum PrimitiveKind: String, CaseIterable, Sendable {
     case add, sub, mul, div, pow
     case neg, exp, log, sqrt, rsqrt, abs, tanh, sigmoid, relu, geluTanh, geluExact, silu
+    case round, floor, ceil, sign
     case powScalar, clamp, `where`
     case sum, extremum, logsumexp, softmax, logSoftmax
     case matmul, linear

@@ -1,13 +1,14 @@
 // Elementwise unary ops: each has its scalar forward f(x) and its derivative f'(x) (given x and y = f(x))
 // next to each other, and one kernel pair applies them: y = f(x); dx = g · f'(x, y).
 // tanh and GELU (tanh form) loops run in CKernels (SIMD, shared polynomials); the rest are Swift loops.
+// round (to nearest even), floor, ceil and sign are piecewise constant: their gradient is 0 everywhere.
 // reference: GELU (Hendrycks & Gimpel 2016), tanh approximation as in GPT-2; SiLU = x·sigmoid(x).
 import CKernels
 import Foundation
 
 /// The differentiable elementwise unary functions.
 public enum UnaryOp: String, CaseIterable, Sendable {
-    case neg, exp, log, sqrt, rsqrt, abs, tanh, sigmoid, relu, geluTanh, geluExact, silu
+    case neg, exp, log, sqrt, rsqrt, abs, tanh, sigmoid, relu, geluTanh, geluExact, silu, round, floor, ceil, sign
 
     var kind: PrimitiveKind {
         switch self {
@@ -23,6 +24,10 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         case .geluTanh: return .geluTanh
         case .geluExact: return .geluExact
         case .silu: return .silu
+        case .round: return .round
+        case .floor: return .floor
+        case .ceil: return .ceil
+        case .sign: return .sign
         }
     }
 
@@ -47,6 +52,10 @@ public enum UnaryOp: String, CaseIterable, Sendable {
             return y
         case .geluExact: return 0.5 * x * (1 + Foundation.erf(x * UnaryOp.invSqrt2))
         case .silu: return x / (1 + Foundation.exp(-x))
+        case .round: return x.rounded(.toNearestOrEven)
+        case .floor: return x.rounded(.down)
+        case .ceil: return x.rounded(.up)
+        case .sign: return x > 0 ? 1 : (x < 0 ? -1 : (x.isNaN ? x : 0))
         }
     }
 
@@ -71,6 +80,7 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         case .silu:
             let s = 1 / (1 + Foundation.exp(-x))
             return s * (1 + x * (1 - s))
+        case .round, .floor, .ceil, .sign: return 0
         }
     }
 
@@ -97,6 +107,10 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         case .geluTanh: run { UnaryOp.geluTanh.forward($0) }
         case .geluExact: run { UnaryOp.geluExact.forward($0) }
         case .silu: run { UnaryOp.silu.forward($0) }
+        case .round: run { UnaryOp.round.forward($0) }
+        case .floor: run { UnaryOp.floor.forward($0) }
+        case .ceil: run { UnaryOp.ceil.forward($0) }
+        case .sign: run { UnaryOp.sign.forward($0) }
         }
     }
 
@@ -127,6 +141,7 @@ public enum UnaryOp: String, CaseIterable, Sendable {
         case .geluTanh: run { UnaryOp.geluTanh.derivative($0, $1) }
         case .geluExact: run { UnaryOp.geluExact.derivative($0, $1) }
         case .silu: run { UnaryOp.silu.derivative($0, $1) }
+        case .round, .floor, .ceil, .sign: run { _, _ in 0 }
         }
     }
 
@@ -178,6 +193,14 @@ extension Tensor {
     /// GELU: exact (erf) by default like PyTorch; `approximate: true` is the tanh form used by GPT-2.
     public func gelu(approximate: Bool = false) throws -> Tensor { try unary(approximate ? .geluTanh : .geluExact) }
     public func silu() throws -> Tensor { try unary(.silu) }
+    /// Rounds to the nearest integer, halves to even (as torch.round); gradient 0.
+    public func round() throws -> Tensor { try unary(.round) }
+    /// Largest integer ≤ x; gradient 0.
+    public func floor() throws -> Tensor { try unary(.floor) }
+    /// Smallest integer ≥ x; gradient 0.
+    public func ceil() throws -> Tensor { try unary(.ceil) }
+    /// −1, 0 or 1 (NaN stays NaN); gradient 0.
+    public func sign() throws -> Tensor { try unary(.sign) }
 
     /// `self ^ p` for a constant exponent.
     public func pow(_ p: Double) throws -> Tensor {

@@ -29,6 +29,7 @@ compress.shrink = require('llm.compress.shrink').shrink
 compress.groupLasso = require('llm.compress.regularize').groupLasso
 compress.sparseTraining, compress.set, compress.rigl, compress.erk = dynamic.sparseTraining, dynamic.set, dynamic.rigl, dynamic.erk
 compress.distill, compress.kdLoss = distill.distill, distill.kdLoss
+for k, v in pairs(require('llm.compress.quant_api')) do compress[k] = v end   -- quantization: llm/compress/quant_api.lua
 
 --- Sets the mask of one parameter (zeroes its pruned weights).
 function compress.setMask(model, path, mask)

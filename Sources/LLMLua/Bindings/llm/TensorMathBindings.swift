@@ -54,6 +54,10 @@ enum TensorMathBindings {
         unary("sigmoid", "1 / (1 + e^-t).") { try $0.sigmoid() },
         unary("relu", "max(t, 0).") { try $0.relu() },
         unary("silu", "t * sigmoid(t) (swish).") { try $0.silu() },
+        unary("round", "Rounds to the nearest integer, halves to even (torch.round); gradient 0.") { try $0.round() },
+        unary("floor", "Largest integer <= t; gradient 0.") { try $0.floor() },
+        unary("ceil", "Smallest integer >= t; gradient 0.") { try $0.ceil() },
+        unary("sign", "-1, 0 or 1 elementwise (NaN stays NaN); gradient 0.") { try $0.sign() },
         LuaBinding("gelu", "t:gelu([{approximate='none'|'tanh'}]) -> Tensor", "GELU: exact (erf) by default, or the tanh approximation of GPT-2.") { a in
             let o = try a.options(2, allowed: ["approximate"])
             let mode = try o.string("approximate") ?? "none"
