@@ -202,6 +202,10 @@ local checks = {
   geluTanh = function() return {rg{-1.5, -0.3, 0.7, 2}}, function(a) return a:gelu{approximate = 'tanh'} end end,
   geluExact = function() return {rg{-1.5, -0.3, 0.7, 2}}, function(a) return a:gelu() end end,
   silu = function() return {rg{-1.5, -0.3, 0.7, 2}}, function(a) return a:silu() end end,
+  round = function() return {rg{-1.3, -0.2, 0.3, 1.7}}, function(a) return a:round() end end,
+  floor = function() return {rg{-1.3, -0.2, 0.3, 1.7}}, function(a) return a:floor() end end,
+  ceil = function() return {rg{-1.3, -0.2, 0.3, 1.7}}, function(a) return a:ceil() end end,
+  sign = function() return {rg{-1.3, -0.2, 0.3, 1.7}}, function(a) return a:sign() end end,
   powScalar = function() return {rg{0.5, 1.2, 2}}, function(a) return a:pow(3) + a:pow(0.5) + a ^ 2 end end,
   clamp = function() return {rg{-2, -0.5, 0.3, 1.5}}, function(a) return a:clamp(-1, 1) + a:clamp(nil, 0) end end,
   ['where'] = function()
