@@ -403,6 +403,7 @@ describe('llmscript export', function()
     local lm = nn.Llama{vocab = 500, dim = 64, layers = 2, heads = 4, kvHeads = 2, multipleOf = 32, maxSeq = 16}
     llm.export(lm, {format = 'hf', out = dir .. '/hf_llama', tokenizer = tok, force = true})
     llm.export(lm, {format = 'gguf', out = dir .. '/llama_f32.gguf', tokenizer = tok, force = true})
+    llm.export(lm, {format = 'gguf', out = dir .. '/llama_q8_0.gguf', tokenizer = tok, force = true, dtype = 'q8_0'})
     llm.save(dir .. '/llama_logits.safetensors', {ids = x, logits = lm(x)})
     local text = 'The quick brown fox, said 3 wise men!'
     local f = assert(io.open(dir .. '/text.json', 'w'))

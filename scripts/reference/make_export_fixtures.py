@@ -25,7 +25,15 @@ llama.cpp must give teacher-forced logits within LLAMA_CPP_TOLERANCE of llmscrip
 Rerun (from the repository root):
     PY=$(scripts/reference/venv.sh gguf transformers safetensors) && "$PY" scripts/reference/make_export_fixtures.py
 
-Last run (gguf 0.18.0, transformers 4.57, torch 2.x, numpy 2.x): see the commit message.
+Last run (gguf 0.19.0, transformers 5.25.0, torch 2.15.0, numpy 2.4.6, llama-cpp-python 0.3.36), --check:
+    hf: GPT2LMHeadModel.from_pretrained logits max |diff| vs llmscript = 8.94e-08
+    hf: AutoTokenizer (GPT2Tokenizer) ids equal llmscript's: True
+    model_{f16,f32,q4_0,q8_0}.gguf: GGUFReader: arch gpt2, 28 tensors, keys present, tensor names: True
+    hf_llama: LlamaForCausalLM.from_pretrained logits max |diff| vs llmscript = 1.79e-07
+    llama.cpp llama_f32.gguf: teacher-forced logits max |diff| 0.000141, next-token argmax agrees 16/16
+    llama.cpp llama_q8_0.gguf: 0.0117, 16/16
+    llama.cpp model_f32.gguf: 1.3e-05; model_f16.gguf: 0.000138; model_q8_0.gguf: 0.00299;
+    model_q4_0.gguf: 0.0408 — next-token argmax agrees 16/16 for each
 """
 import json
 import os
@@ -193,7 +201,7 @@ def check(dir_):
 
 
 # Largest |logit difference| llama.cpp may show per dtype (f16 KV cache and activations; quantized weights).
-LLAMA_CPP_TOLERANCE = {"f32": 2e-2, "f16": 5e-2, "q8_0": 0.25, "q4_0": 1.5}
+LLAMA_CPP_TOLERANCE = {"f32": 1e-3, "f16": 1e-2, "q8_0": 0.1, "q4_0": 0.5}
 
 
 def check_llama_cpp(dir_, ref):
