@@ -173,15 +173,7 @@ function M.countComplete(trials)
   return n
 end
 
-local function sameDist(a, b)
-  if a.kind ~= b.kind then return false end
-  if a.kind == 'categorical' then
-    if #a.choices ~= #b.choices then return false end
-    for i = 1, #a.choices do if a.choices[i] ~= b.choices[i] then return false end end
-    return true
-  end
-  return a.low == b.low and a.high == b.high and (a.log or false) == (b.log or false) and a.step == b.step
-end
+local sameDist = require('llm.tune.space').same
 
 function M.intersectionSpace(trials)
   local space
