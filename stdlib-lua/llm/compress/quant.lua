@@ -184,7 +184,7 @@ local function configString(q)
   local parts = {q.format}
   for _, p in ipairs(q.paths) do
     local s = q.activationScales and q.activationScales[p]
-    parts[#parts + 1] = s and string.format('%s=%.9g', p, s) or p
+    parts[#parts + 1] = s and string.format('%s=%.17g', p, s) or p
   end
   return table.concat(parts, ' ')
 end
@@ -218,16 +218,16 @@ function M.loadQuantized(model, path)
   local s = meta and meta.quantization
   if not s then error(who .. ": '" .. tostring(path) .. "' holds no quantization metadata (not written by compress.saveQuantized)", 2) end
   local q = parseConfig(s)
-  -- quantize a throw-away structural check first: every recorded path must be an nn.Linear here
+  -- every recorded path must be an nn.Linear here (checked before anything changes)
   local byPath = {}
   for _, e in ipairs(eachModule(model)) do byPath[e[1]] = e[2] end
   for _, p in ipairs(q.paths) do
     if not byPath[p] or byPath[p].__name ~= 'nn.Linear' then error(string.format("%s: the file quantized '%s', which is not an nn.Linear of this model", who, p), 2) end
   end
   M.quantize(model, {format = q.format, targets = q.paths})
-  for p, sc in pairs(q.activationScales) do
-    byPath[p] = nil
-    for _, e in ipairs(eachModule(model)) do if e[1] == p then e[2]._activationScale = sc end end
+  for _, e in ipairs(eachModule(model)) do
+    local sc = q.activationScales[e[1]]
+    if sc then e[2]._activationScale = sc end
   end
   rawget(model, '_quantization').activationScales = next(q.activationScales) and q.activationScales or nil
   model:loadStateDict(sd)

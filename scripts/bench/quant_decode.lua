@@ -1,0 +1,77 @@
+-- scripts/bench/quant_decode.lua: decoding speed of quantized weights (compress.quantize) against float32.
+-- Builds the gpt2-sized nn.GPT (12 layers, 768 dim, 12 heads, vocab 50257; random GPT-2 init — speed does
+-- not depend on the values), then for float32 and each format ('q8_0', 'q4_0', 'int8', 'f16') generates
+-- --tokens tokens greedily after a 1-token prompt with the KV cache (nn.GPT:generate) on --threads threads,
+-- and reports tokens/s (median of --repeats runs after one warm-up run) and the weight bytes of the
+-- quantized Linear layers. Every nn.Linear is quantized (the tied LM head included: the embedding table
+-- stays float32). Prints a markdown table and one JSON line per format.
+-- Usage: llmscript scripts/bench/quant_decode.lua [--tokens=32] [--repeats=3] [--threads=2] [--formats=q8_0,q4_0,int8,f16]
+--        [--config=gpt2|char]
+local cfgs = {
+  gpt2 = {vocab = 50257, blockSize = 1024, layers = 12, heads = 12, dim = 768},
+  char = {vocab = 127, blockSize = 64, layers = 4, heads = 4, dim = 128},
+}
+local opts = {tokens = 32, repeats = 3, threads = 2, formats = 'q8_0,q4_0,int8,f16', config = 'gpt2'}
+for _, a in ipairs(arg or {}) do
+  local k, v = a:match('^%-%-([%w]+)=(.*)$')
+  if not k or opts[k] == nil then error('unknown argument ' .. a) end
+  opts[k] = tonumber(v) or v
+end
+local c = assert(cfgs[opts.config], 'unknown config ' .. tostring(opts.config))
+llm.setThreads(opts.threads)
+
+local function median(xs)
+  table.sort(xs)
+  local n = #xs
+  return n % 2 == 1 and xs[(n + 1) // 2] or (xs[n // 2] + xs[n // 2 + 1]) / 2
+end
+
+local function model()
+  llm.manualSeed(0)
+  local m = nn.GPT(c)
+  m:eval()
+  return m
+end
+
+local function tokensPerSecond(m)
+  local prompt = llm.tensor({1}, {dtype = 'int64'})
+  m:generate(prompt, {maxTokens = 4, temperature = 0})   -- warm-up
+  local rates = {}
+  for _ = 1, opts.repeats do
+    local t0 = llm.clock()
+    m:generate(prompt, {maxTokens = opts.tokens, temperature = 0})
+    rates[#rates + 1] = opts.tokens / (llm.clock() - t0)
+  end
+  return median(rates)
+end
+
+-- one format's row (the model is dropped before the next one is built)
+local function measure(f)
+  local m = model()
+  if f == 'float32' then
+    local bytes = 0
+    for _, p in ipairs(m:parameters()) do bytes = bytes + p:numel() * 4 end
+    return {format = f, tps = tokensPerSecond(m), bytes = bytes}
+  end
+  local _, info = compress.quantize(m, {format = f})
+  collectgarbage()
+  return {format = f, tps = tokensPerSecond(m), bytes = info.bytes, linearFloatBytes = info.floatBytes}
+end
+
+local rows = {measure('float32')}
+local f32 = rows[1].tps
+for f in opts.formats:gmatch('[^,]+') do
+  collectgarbage()
+  rows[#rows + 1] = measure(f)
+end
+
+print(string.format('| format (%s, %d threads) | decode tok/s | speed-up vs float32 | quantized Linear weights (MB) |', opts.config, opts.threads))
+print('|---|---:|---:|---:|')
+for _, r in ipairs(rows) do
+  print(string.format('| %s | %.1f | %.2fx | %s |', r.format, r.tps, r.tps / f32,
+    r.linearFloatBytes and string.format('%.1f (float32: %.1f)', r.bytes / 1e6, r.linearFloatBytes / 1e6) or '-'))
+end
+for _, r in ipairs(rows) do
+  print(llm.json.encode({bench = 'quant_decode', config = opts.config, threads = opts.threads, format = r.format,
+    tokensPerSecond = r.tps, speedup = r.tps / f32, bytes = r.bytes}))
+end
