@@ -205,6 +205,10 @@ describe('tune Sobol sequence', function()
     local study = run(samplers.random{sobol = true, scramble = false}, space, function(p) return p.a end, 8)
     local ps = paramsOf(study)
     for i = 2, 8 do assert.are.same(sobol.point(i - 1, 2), {ps[i].a, ps[i].b}) end
+    -- scrambled (the default): a digital shift drawn from the seed, reproducible, different per seed
+    local function sob(seed) return paramsOf(run(samplers.random{sobol = true, seed = seed}, space, function(p) return p.a end, 6)) end
+    assert.are.same(sob(3), sob(3))
+    assert.are_not.same(sob(3), sob(4))
   end)
 end)
 
