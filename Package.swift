@@ -22,6 +22,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         // The Lua boundary in C: the trampoline (the only place lua_error is raised) and macro wrappers.
         .target(name: "CLuaShim", dependencies: ["CLua", "CLLMIO"]),
         // File access beneath allowed folders (openat2 RESOLVE_BENEATH or an O_NOFOLLOW walk), for the sandbox.
@@ -42,8 +43,10 @@ let package = Package(
         .target(name: "CMPIShim", linkerSettings: [.linkedLibrary("dl")]),
         // Collectives over MPI (Communicator) for data-parallel training. Knows nothing of Lua.
         .target(name: "LLMDistributed", dependencies: ["LLMCore", "CMPIShim"]),
+        // `llmscript serve`'s HTTP side (libmicrohttpd): routing, auth, limits, the request queue. Knows nothing of Lua.
+        .target(name: "LLMServe", dependencies: ["CMicroHTTPD", "LLMFormats"]),
         // The bridge: VM wrapper, userdata, argument checking, binding tables.
-        .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore", "LLMOptim", "LLMData", "LLMFormats", "LLMIO", "LLMDistributed", "CSQLite"]),
+        .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore", "LLMOptim", "LLMData", "LLMFormats", "LLMIO", "LLMDistributed", "CSQLite", "LLMServe"]),
         // CLI and REPL only; no ML logic.
         .executableTarget(name: "llmscript", dependencies: ["LLMLua", "LLMDistributed", "CEdit", "CLuaShim", "CLua"]),
         .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),

@@ -12,20 +12,8 @@ local config = llm.config({
   seed = 1,                       -- sampling seed
 }, arg)
 
-local dir = llm.checkpoint.latest(config.checkpoint) or config.checkpoint
-local ck = llm.checkpoint.read(dir)
-local state = ck['trainer.json']
-local extra = type(state) == 'table' and state.extra or nil
-if not extra or not extra.model or not extra.tokenizer then
-  error("'" .. dir .. "' does not hold a model config and tokenizer (was it written by a recipe that sets `extra`?)", 0)
-end
-local tokenizer = llm.data.tokenizerFromTable(extra.tokenizer)
-local classes = {['nn.GPT'] = nn.GPT, ['nn.Llama'] = nn.Llama}
-local Model = classes[extra.modelClass or 'nn.GPT']
-if not Model then error("'" .. dir .. "' holds a model of class '" .. tostring(extra.modelClass) .. "'; sample.lua knows nn.GPT and nn.Llama", 0) end
-local model = Model(extra.model)
-model:loadStateDict(ck['model.safetensors'])
-print(string.format('loaded %s (step %d, %d parameters)', dir, state.step, model:numParameters()))
+local model, tokenizer, info = require('llm.checkpointmodel')(config.checkpoint)
+print(string.format('loaded %s (step %d, %d parameters)', info.dir, info.step, info.parameters))
 
 local prompt = tokenizer:encode(config.prompt)
 for i = 1, config.samples do

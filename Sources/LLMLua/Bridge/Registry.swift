@@ -37,7 +37,7 @@ enum Registry {
         TextLib.self, WordNetLib.self,
         CleaningLib.self, PIILib.self, FilterLib.self, DedupLib.self,
         DistLib.self, ParallelOpsLib.self, ReducerLib.self,
-        TuneLib.self,
+        TuneLib.self, ServeLib.self,
         ParallelLib.self
     ]
 

@@ -1,30 +1,14 @@
 -- Text generation for nn.GPT with a KV cache: the prompt is run once, then each new token costs one
 -- position of forward work. When the context reaches blockSize, the cache is rebuilt from the last
 -- half of the context (a sliding window), so generation can run past blockSize.
--- Sampling: temperature (0 = greedy), topK, topP (nucleus), seeded with its own generator.
+-- Sampling: temperature (0 = greedy), topK, topP (nucleus), seeded with its own generator (llm.nn.decode's
+-- sampler, shared with continuous batching: `llmscript serve` and `llmscript generate`).
 -- Works for any model with a config's blockSize and forward(idx, nil, {cache, positions, keyMask})
 -- (nn.GPT, nn.Llama). A list of prompts of different lengths is decoded as one left-padded batch:
 -- the key mask hides the padding and per-row positions count only real tokens.
 local options = require 'llm.nn.options'
 
---- Picks the next token ids (B,1) from logits (B,V).
-local function sample(logits, o, generator)
-  if o.temperature == 0 then return logits:argmax(2, true) end
-  logits = logits / o.temperature
-  local v = logits:size(2)
-  if o.topK and o.topK < v then
-    local top = logits:topk(o.topK, 2)
-    logits = llm.where(logits:lt(top:narrow(2, o.topK, 1)), -math.huge, logits)
-  end
-  local probs = logits:softmax(2)
-  if o.topP and o.topP < 1 then
-    local sorted, order = probs:sort(2, true)
-    local before = sorted:cumsum(2) - sorted          -- mass strictly before each entry
-    local kept = llm.where(before:lt(o.topP), sorted, 0)
-    probs = llm.zeros(probs:shape()):scatterAdd(2, order, kept)
-  end
-  return probs:multinomial(1, {generator = generator})
-end
+local sample = require('llm.nn.decode').sample   -- the one sampler (llm/nn/decode.lua)
 
 -- Left-pads a list of 1-D prompts into ids (B,L) and keyMask (B,L) (0 = padding).
 local function leftPad(prompts)

@@ -1,0 +1,44 @@
+-- llm.serve.args: the command-line words of `llmscript serve` and `llmscript generate`.
+--   parse(words, spec, command) -> options, positionals | nil, message
+-- spec maps option names (as typed, without '--') to 'string', 'integer', 'number' or 'flag'; both
+-- `--key value` and `--key=value` are read; unknown options, missing and ill-typed values are messages.
+local M = {}
+
+function M.parse(words, spec, command)
+  local o, pos = {}, {}
+  local i = 1
+  while i <= #words do
+    local w = words[i]
+    if w:sub(1, 2) == '--' then
+      local key, value = w:match('^%-%-([^=]+)=(.*)$')
+      key = key or w:sub(3)
+      local kind = spec[key]
+      if not kind then return nil, string.format("%s: unknown option '--%s'", command, key) end
+      if kind == 'flag' then
+        if value then return nil, string.format("%s: '--%s' takes no value", command, key) end
+        o[key] = true
+      else
+        if not value then
+          i = i + 1
+          value = words[i]
+          if value == nil then return nil, string.format("%s: '--%s' needs a value", command, key) end
+        end
+        if kind == 'integer' then
+          value = math.tointeger(tonumber(value))
+          if not value then return nil, string.format("%s: '--%s' expects an integer, got '%s'", command, key, words[i]:match('=(.*)$') or words[i]) end
+        elseif kind == 'number' then
+          local v = tonumber(value)
+          if not v then return nil, string.format("%s: '--%s' expects a number, got '%s'", command, key, value) end
+          value = v
+        end
+        o[key] = value
+      end
+    else
+      pos[#pos + 1] = w
+    end
+    i = i + 1
+  end
+  return o, pos
+end
+
+return M
