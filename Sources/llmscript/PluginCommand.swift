@@ -17,6 +17,7 @@ enum Subcommands {
         case "plugin": return PluginCommand.main(Array(argv.dropFirst(2)))
         case "test": return TestCommand.main(Array(argv.dropFirst(2)), argv0: argv[0])
         case "tune": return TuneCommand.main(Array(argv.dropFirst(2)), argv0: argv[0])
+        case "plot": return PlotCommand.main(Array(argv.dropFirst(2)), argv0: argv[0])
         case "export", "import": return ExportCommand.main(argv[1], Array(argv.dropFirst(2)), argv0: argv[0])
         case "serve", "generate": return ServeCommand.main(argv[1], Array(argv.dropFirst(2)), argv0: argv[0])
         default: return nil

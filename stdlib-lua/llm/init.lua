@@ -18,6 +18,8 @@ rawset(_G, 'compress', require 'llm.compress')
 -- recipes: configuration with command-line overrides, the training loop, progress display.
 llm.config = require 'llm.config'
 llm.Trainer = require('llm.train').new
+-- observe: FLOPs/MFU, energy/CO2 and TensorBoard event files for a run (llm.observe{...}, stdlib-lua/llm/observe).
+llm.observe = require 'llm.observe'
 
 -- export/import: llm.export(src, {format, out, dtype}) and llm.export.importHF(folder) (llm/export.lua).
 llm.export = require 'llm.export'

@@ -7,6 +7,8 @@
 --   plot.bar{labels = {...}, values = {...}, title =, xlabel =, horizontal = true}
 --   plot.parallel{axes = {{name =, values = {...}, log =, labels = {...} (categorical ticks)}, ...},
 --                 color = {...} (one number per line, e.g. the objective), colorLabel =, title =}
+--   plot.grid{charts = {svg, ...}, columns = 2, title =}   several charts (the strings above) in one document
+-- A line series may also set color =, width =, dash = true (a dashed line), markers = true.
 -- Axes get "nice" ticks (1-2-5 steps; powers of ten on log axes).
 local M = {}
 
@@ -111,14 +113,21 @@ local function xy(o, lines)
     if lines and not s.markers then
       local p = {}
       for _, q in ipairs(pts) do p[#p + 1] = num(q[1]) .. ',' .. num(q[2]) end
-      if #p > 0 then out[#out + 1] = string.format('<polyline fill="none" stroke="%s" stroke-width="%s" points="%s"/>', color, s.width or 2, table.concat(p, ' ')) end
+      if #p > 0 then
+        out[#out + 1] = string.format('<polyline fill="none" stroke="%s" stroke-width="%s"%s points="%s"/>', color, s.width or 2,
+          s.dash and ' stroke-dasharray="6 4"' or '', table.concat(p, ' '))
+      end
     end
     if not lines or o.points or s.markers then
       for _, q in ipairs(pts) do out[#out + 1] = string.format('<circle cx="%s" cy="%s" r="%s" fill="%s" fill-opacity="0.8"/>', num(q[1]), num(q[2]), s.radius or 3.5, color) end
     end
     if o.legend ~= false and s.name then
       local ly = T + 10 + (i - 1) * 18
-      out[#out + 1] = string.format('<rect x="%d" y="%d" width="12" height="12" fill="%s"/>', w - R + 10, ly - 6, color)
+      if s.dash then
+        out[#out + 1] = string.format('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2" stroke-dasharray="4 2"/>', w - R + 8, ly, w - R + 22, ly, color)
+      else
+        out[#out + 1] = string.format('<rect x="%d" y="%d" width="12" height="12" fill="%s"/>', w - R + 10, ly - 6, color)
+      end
       out[#out + 1] = string.format('<text x="%d" y="%d" dominant-baseline="middle">%s</text>', w - R + 28, ly, M.escape(s.name))
     end
   end
@@ -209,6 +218,33 @@ function M.parallel(o)
   if o.colorLabel and c0 then
     out[#out + 1] = string.format('<text x="%d" y="%d">%s: blue %s .. red %s</text>', L, h - 12, M.escape(o.colorLabel), M.escape(M.format(c0)), M.escape(M.format(c1)))
   end
+  out[#out + 1] = '</svg>'
+  return table.concat(out, '\n') .. '\n'
+end
+
+--- Several charts in one document: rows of `columns` charts (each keeps its own size), under a title.
+function M.grid(o)
+  if type(o) ~= 'table' or type(o.charts) ~= 'table' then error('plot.grid: expected {charts = {svg, ...}}', 2) end
+  local cols = o.columns or 2
+  local top = o.title and 32 or 0
+  local cells, rowH, x, y, w, rowW = {}, 0, 0, top, 0, 0
+  for i, svg in ipairs(o.charts) do
+    if type(svg) ~= 'string' then error('plot.grid: charts[' .. i .. '] is not an SVG string', 2) end
+    local cw, ch = svg:match('<svg[^>]- width="(%d+)" height="(%d+)"')
+    cw, ch = tonumber(cw) or 640, tonumber(ch) or 400
+    if (i - 1) % cols == 0 and i > 1 then x, y, rowH = 0, y + rowH, 0 end
+    cells[#cells + 1] = string.format('<g transform="translate(%d,%d)">\n%s</g>', x, y, svg)
+    x, rowH = x + cw, math.max(rowH, ch)
+    rowW = math.max(rowW, x)
+    w = math.max(w, rowW)
+  end
+  local h = math.max(y + rowH, top + 40)
+  w = math.max(w, 320)
+  local out = header(w, h, o.title)
+  if #cells == 0 then
+    out[#out + 1] = string.format('<text x="%s" y="%s" text-anchor="middle" fill="#666">no data</text>', num(w / 2), num(h / 2 + top / 2))
+  end
+  for _, c in ipairs(cells) do out[#out + 1] = c end
   out[#out + 1] = '</svg>'
   return table.concat(out, '\n') .. '\n'
 end

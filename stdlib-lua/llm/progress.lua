@@ -1,5 +1,7 @@
 -- llm.progress: training progress. On a terminal, one line redrawn in place (step, loss, lr, tokens/s,
--- ETA); otherwise plain log lines every `every` steps, so logs stay readable in files and CI.
+-- ETA); otherwise plain log lines every `every` steps, so logs stay readable in files and CI. Fields from
+-- llm.observe, when present, follow the tokens/s: MFU (percent) and energy (J/step, marked "est." when
+-- it is an estimate, and the run's CO2 so far).
 local Progress = {}
 Progress.__index = Progress
 
@@ -25,13 +27,24 @@ function Progress.new(opts)
   return self
 end
 
---- Reports step `step` (1-based) with fields {loss, lr, tokensPerSec}.
+-- The observe fields as ' | MFU 3.1% | 2.4 J/step (est.), 0.12 g CO2' (empty when absent).
+local function observed(f)
+  local s = ''
+  if f.mfu then s = s .. string.format(' | MFU %.1f%%', 100 * f.mfu) end
+  if f.joules then
+    s = s .. string.format(' | %.3g J/step%s', f.joules, f.energySource == 'estimate' and ' (est.)' or '')
+    if f.co2g then s = s .. string.format(', %.3g g CO2', f.co2g) end
+  end
+  return s
+end
+
+--- Reports step `step` (1-based) with fields {loss, lr, tokensPerSec, [mfu, joules, energySource, co2g]}.
 function Progress:update(step, f)
   local elapsed = llm.clock() - self.start
   local done = step - self.startStep
   local eta = done > 0 and elapsed / done * (self.total - step) or math.huge
-  local line = string.format('step %d/%d | loss %.4f | lr %.2e | %.0f tok/s | ETA %s',
-    step, self.total, f.loss, f.lr, f.tokensPerSec or 0, duration(eta))
+  local line = string.format('step %d/%d | loss %.4f | lr %.2e | %.0f tok/s%s | ETA %s',
+    step, self.total, f.loss, f.lr, f.tokensPerSec or 0, observed(f), duration(eta))
   if self.terminal then
     local width = 20
     local filled = math.floor(width * step / self.total)

@@ -9,6 +9,9 @@
 -- silent worker: no lock, no progress or log lines, no metrics records, no checkpoints.
 -- An extension may replace the step's micro-batch forward/backward (forwardBackward) and the validation
 -- forward (evaluateBatch): dist.pipelineParallel, whose loss exists on one rank only.
+-- Extensions may add numbers to a step's log through trainer.stepFields (reset at each step's start):
+-- they go into the progress line (when Progress knows them) and the train metrics record (llm.observe:
+-- flops, mfu, joules, energyJ, co2g; `observe = true | {...}` adds that extension).
 local options = require 'llm.nn.options'
 local Progress = require 'llm.progress'
 local Extensions = require 'llm.extensions'
@@ -40,6 +43,7 @@ local defaults = {
   extensions = NONE,     -- list of extensions (hooks inside the step, state in checkpoints): llm/extensions.lua
   onStep = NONE, onEval = NONE, onCheckpoint = NONE,   -- callbacks(trainer, info); onStep may return false to stop
   progress = NONE,       -- true/false to force the terminal progress bar (default: when stdout is a terminal)
+  observe = NONE,        -- true or llm.observe options: FLOPs/MFU, energy/CO2, TensorBoard (llm/observe)
 }
 
 --- Creates a trainer; see the option table at the top of this file.
@@ -66,6 +70,7 @@ function Trainer.new(opts)
   end
   local exts = {Extensions.callbacks(o)}
   for i, ext in ipairs(o.extensions or {}) do exts[#exts + 1] = Extensions.check(ext, i, 2) end
+  if o.observe then exts[#exts + 1] = Extensions.check(require('llm.observe').new(o.observe == true and {} or o.observe), #exts + 1, 2) end
   Extensions.checkNames(exts, 2)
   if o.checkpointDir then llm.makeDirs(o.checkpointDir) end
   if o.metrics and o.metrics:match('^(.*)/[^/]*$') then llm.makeDirs(o.metrics:match('^(.*)/[^/]*$')) end
@@ -167,6 +172,7 @@ function Trainer:trainStep()
   local lr = self:lr(self.step)
   self.optimizer:setLR(lr)
   local info = {step = self.step + 1, lr = lr}
+  self.stepFields = {}
   self:hook('beforeStep', info)
   local total, tokens = 0, 0
   local owned = #self.hooks.forwardBackward > 0 and self:forwardBackward() or nil
@@ -237,9 +243,12 @@ function Trainer:run()
       lastLoss = loss
       local now = llm.clock()
       tps = windowTokens / math.max(now - windowStart, 1e-9)
-      bar:update(self.step, {loss = loss, lr = lr, tokensPerSec = tps})
+      local fields = {loss = loss, lr = lr, tokensPerSec = tps}
+      for k, v in pairs(self.stepFields) do if fields[k] == nil then fields[k] = v end end
+      bar:update(self.step, fields)
       if self.step % self.logEvery == 0 then
-        self:record({type = 'train', step = self.step, loss = loss, lr = lr, tokensPerSec = tps})
+        fields.type, fields.step = 'train', self.step
+        self:record(fields)
         windowStart, windowTokens = now, 0
       end
     end
