@@ -1,10 +1,10 @@
 -- llm.serve.args: the command-line words of `llmscript serve` and `llmscript generate`.
---   parse(words, spec, command) -> options, positionals | nil, message
+--   parse(words, spec) -> options, positionals | nil, message (the caller names the command)
 -- spec maps option names (as typed, without '--') to 'string', 'integer', 'number' or 'flag'; both
 -- `--key value` and `--key=value` are read; unknown options, missing and ill-typed values are messages.
 local M = {}
 
-function M.parse(words, spec, command)
+function M.parse(words, spec)
   local o, pos = {}, {}
   local i = 1
   while i <= #words do
@@ -13,22 +13,22 @@ function M.parse(words, spec, command)
       local key, value = w:match('^%-%-([^=]+)=(.*)$')
       key = key or w:sub(3)
       local kind = spec[key]
-      if not kind then return nil, string.format("%s: unknown option '--%s'", command, key) end
+      if not kind then return nil, string.format("unknown option '--%s'", key) end
       if kind == 'flag' then
-        if value then return nil, string.format("%s: '--%s' takes no value", command, key) end
+        if value then return nil, string.format("'--%s' takes no value", key) end
         o[key] = true
       else
         if not value then
           i = i + 1
           value = words[i]
-          if value == nil then return nil, string.format("%s: '--%s' needs a value", command, key) end
+          if value == nil then return nil, string.format("'--%s' needs a value", key) end
         end
         if kind == 'integer' then
           value = math.tointeger(tonumber(value))
-          if not value then return nil, string.format("%s: '--%s' expects an integer, got '%s'", command, key, words[i]:match('=(.*)$') or words[i]) end
+          if not value then return nil, string.format("'--%s' expects an integer, got '%s'", key, words[i]:match('=(.*)$') or words[i]) end
         elseif kind == 'number' then
           local v = tonumber(value)
-          if not v then return nil, string.format("%s: '--%s' expects a number, got '%s'", command, key, value) end
+          if not v then return nil, string.format("'--%s' expects a number, got '%s'", key, value) end
           value = v
         end
         o[key] = value

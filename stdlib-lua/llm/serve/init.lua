@@ -134,7 +134,7 @@ end
 
 --- Runs the server until a shutdown; see the module header.
 function M.main(words)
-  local o, pos = args.parse(words, spec, 'llmscript serve')
+  local o, pos = args.parse(words, spec)
   if not o then return 2, pos .. '\n' .. M.usage end
   if o.help then return 0, M.usage end
   if #pos ~= 1 then return 2, 'expected one CHECKPOINT\n' .. M.usage end
