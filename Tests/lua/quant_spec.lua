@@ -77,12 +77,10 @@ describe('compress.quantize', function()
       assert.are.equal(2 * 4 + 1, info.layers)   -- qkv, proj, fc, proj per block + the head
       assert(info.bytes < info.floatBytes / (f:match('^q4') and 6 or (f == 'f16' or f == 'bf16') and 1.9 or 3.5), f .. ' bytes')
       local names = classes(m)
-      if f == 'f16' or f == 'bf16' then
-        assert.are.equal(f == 'f16' and 'float16' or 'bfloat16', m.blocks[1].attn.qkv.weight:dtype())
-      else
-        assert.are.equal('compress.QuantLinear', names['blocks.0.attn.qkv'])
-        assert.are.equal('compress.QuantLinear', names['head'])
-      end
+      assert.are.equal('compress.QuantLinear', names['blocks.0.attn.qkv'])
+      assert.are.equal('compress.QuantLinear', names['head'])
+      local dtypes = {f16 = 'float16', bf16 = 'bfloat16', int8 = 'int8'}
+      assert.are.equal(dtypes[f] or 'uint8', m.blocks[1].attn.qkv.qweight:dtype())
       assert.are.equal('nn.Embedding', names['tokEmb'])
       local tol = ({q8_0 = 0.05, int8 = 0.05, q4_0 = 0.4, f16 = 0.01, bf16 = 0.05})[f]
       assert(maxDiff(logits(m), ref) < tol, f .. ' logits differ by ' .. maxDiff(logits(m), ref))

@@ -125,5 +125,9 @@ void llmk_qblock_rows(int format, const uint8_t *w, ptrdiff_t n0, ptrdiff_t n1, 
  * y[r·ldy + n] = wscale[n]·xscale[r]·(Σ_j w[n][j]·x[r][j]) + bias[n]. */
 void llmk_qint8_rows(const int8_t *w, const float *wscale, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const int8_t *x,
                      const float *xscale, ptrdiff_t m, const float *bias, float *y, ptrdiff_t ldy);
+/* Half-precision weights (half.c): y[r·ldy + n] = Σ_j w[n][j]·x[r][j] + bias[n] for n in [n0, n1), w (·, k) as
+ * binary16 (bf16 = 0) or bfloat16 (bf16 ≠ 0) bits converted exactly to float32; bias may be NULL. */
+void llmk_half_rows(int bf16, const uint16_t *w, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const float *x, ptrdiff_t m,
+                    const float *bias, float *y, ptrdiff_t ldy);
 
 #endif

@@ -185,6 +185,27 @@ extension Tensor {
         return out
     }
 
+    /// x (..., K) · Wᵀ + bias with W (N, K) stored as float16 or bfloat16 (converted exactly per product, in
+    /// CKernels half.c): half the memory of float32 weights. Inference only.
+    public func halfLinear(_ weight: Tensor, bias: Tensor?) throws -> Tensor {
+        let who = "half-precision linear"
+        guard weight.dtype == .float16 || weight.dtype == .bfloat16, weight.rank == 2 else {
+            throw TensorError.invalid("\(who): expected a float16 or bfloat16 weight (out, in), got \(weight.dtype.rawValue) \(shapeString(weight.shape))")
+        }
+        let (n, k) = (weight.shape[0], weight.shape[1])
+        let (x, m) = try quantInput(k, who)
+        let b = try Tensor.quantBias(bias, n, who)
+        let w = try weight.contiguous()
+        let out = try Tensor(shape: Array(shape.dropLast()) + [n], zeroed: false)
+        guard m > 0 else { return out }
+        let pw = w.rawPointer.assumingMemoryBound(to: UInt16.self), px = x.f32, pb = b?.f32, py = out.f32
+        let bf16: Int32 = weight.dtype == .bfloat16 ? 1 : 0
+        Parallel.forRanges(n, cost: Swift.max(k * m, 1)) { cols in
+            llmk_half_rows(bf16, pw, cols.lowerBound, cols.upperBound, k, px, m, pb, py, n)
+        }
+        return out
+    }
+
     /// out rows = bias (or 0): the product of an empty inner dimension.
     static func fill(_ out: Tensor, bias: Tensor?, m: Int, n: Int) throws -> Tensor {
         for r in 0..<m { for c in 0..<n { out.f32[r * n + c] = bias.map { $0.f32[c] } ?? 0 } }

@@ -6,7 +6,7 @@
 --   'int8'          int8 per output channel, symmetric (scale = max|w|/127, round to nearest even);
 --                   activations get one scale per token: dynamic (max|x|/127) or, after calibration
 --                   (opts.calibrate), the observer's static scale
---   'f16', 'bf16'   the weights stored in half precision (dequantized per product: smaller, not faster)
+--   'f16', 'bf16'   the weights stored in half precision, converted exactly inside the product (CKernels half.c)
 --   compress.quantize(model, {format, targets, calibrate, observer}) -> model, info {layers, paths, bytes, floatBytes}
 --   compress.QuantLinear(linear, format, [{activationScale}])       one quantized layer
 --   compress.quantization(model) -> {format, paths} | nil           what quantize did (saved with the weights)
@@ -26,12 +26,17 @@ local HALF = {f16 = 'float16', bf16 = 'bfloat16'}
 local QuantLinear = Module:extend('compress.QuantLinear')
 M.QuantLinear = QuantLinear
 
---- compress.QuantLinear(linear, format, [{activationScale}]): the nn.Linear's weight quantized ('q8_0', 'q4_0', 'int8').
+--- compress.QuantLinear(linear, format, [{activationScale}]): the nn.Linear's weight quantized ('q8_0', 'q4_0', 'int8', 'f16', 'bf16').
 function QuantLinear:init(linear, format, opts)
   local w = linear.weight
   self._in, self._out, self._format = w:size(2), w:size(1), format
   self._activationScale = opts and opts.activationScale
   llm.noGrad(function()
+    if HALF[format] then
+      self.qweight = w:detach():to(HALF[format])
+      if rawget(linear, 'bias') then self.bias = linear.bias:detach():clone() end
+      return
+    end
     local q, s = llm.quant.quantize(w, format)
     self.qweight = q
     if s then self.scales = s end
@@ -46,6 +51,7 @@ end
 
 --- The float32 weight the quantized one stands for.
 function QuantLinear:dequantized()
+  if HALF[self._format] then return self.qweight:float() end
   return llm.quant.dequantize(self.qweight, self._format, rawget(self, 'scales'))
 end
 
@@ -132,7 +138,7 @@ local function refuseQuantized(who, model, level)
   end
 end
 
-local function tensorBytes(t) return t:numel() * ({float32 = 4, int32 = 4, int64 = 8, float16 = 2, bfloat16 = 2})[t:dtype()] or t:numel() end
+local function tensorBytes(t) return t:numel() * (({float32 = 4, int32 = 4, int64 = 8, float16 = 2, bfloat16 = 2})[t:dtype()] or 1) end
 
 --- compress.quantize(model, {format='q8_0'|'q4_0'|'int8'|'f16'|'bf16', [targets], [calibrate], [observer]}) -> model, info
 --- Replaces the targeted nn.Linear layers in place. calibrate = function(model) that runs forward passes (int8 only):
@@ -165,15 +171,9 @@ function M.quantize(model, opts)
   for _, e in ipairs(layers) do
     local path, lin, parent, key = e[1], e[2], e[3], e[4]
     info.floatBytes = info.floatBytes + lin.weight:numel() * 4
-    if HALF[format] then
-      local w = llm.noGrad(function() return lin.weight:detach():to(HALF[format]) end)
-      rawset(lin, 'weight', w)
-      info.bytes = info.bytes + tensorBytes(w)
-    else
-      local q = QuantLinear(lin, format, {activationScale = scales[path]})
-      replace(parent, key, q)
-      info.bytes = info.bytes + q.qweight:numel() + (rawget(q, 'scales') and q.scales:numel() * 4 or 0)
-    end
+    local q = QuantLinear(lin, format, {activationScale = scales[path]})
+    replace(parent, key, q)
+    info.bytes = info.bytes + tensorBytes(q.qweight) + (rawget(q, 'scales') and q.scales:numel() * 4 or 0)
     info.paths[#info.paths + 1] = path
   end
   rawset(model, '_quantization', {format = format, paths = info.paths, activationScales = next(scales) and scales or nil})

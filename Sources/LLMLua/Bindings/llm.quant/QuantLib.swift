@@ -41,13 +41,16 @@ enum QuantLib: LuaLibrary {
         },
         LuaBinding(
             "linear",
-            "llm.quant.linear(x: Tensor, q: Tensor, {format: 'q8_0'|'q4_0'|'int8', [scales: Tensor], [bias: Tensor], [activationScale: number]}) -> Tensor",
-            "x·Wᵀ + bias computed on the quantized weight (integer dot products; int8: per-token dynamic activation scales unless activationScale is given). No gradient."
+            "llm.quant.linear(x: Tensor, q: Tensor, {format: 'q8_0'|'q4_0'|'int8'|'f16'|'bf16', [scales: Tensor], [bias: Tensor], [activationScale: number]}) -> Tensor",
+            "x·Wᵀ + bias computed on the quantized weight (integer dot products; int8: per-token dynamic activation scales unless activationScale is given; f16/bf16: a float16/bfloat16 weight). No gradient."
         ) { a in
             let x = try a.tensor(1), q = try a.tensor(2)
             let o = try a.options(3, allowed: ["format", "scales", "bias", "activationScale"])
             guard let name = try o.string("format") else { throw LuaError.runtime("llm.quant.linear: missing 'format'") }
             let bias = try o.tensor("bias")
+            if name == "f16" || name == "bf16" {
+                a.push(try x.halfLinear(q, bias: bias)); return 1
+            }
             if let f = try blockFormat(name) {
                 a.push(try x.blockLinear(q, format: f, bias: bias)); return 1
             }
