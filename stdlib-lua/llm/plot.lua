@@ -8,6 +8,7 @@
 --   plot.parallel{axes = {{name =, values = {...}, log =, labels = {...} (categorical ticks)}, ...},
 --                 color = {...} (one number per line, e.g. the objective), colorLabel =, title =}
 --   plot.grid{charts = {svg, ...}, columns = 2, title =}   several charts (the strings above) in one document
+--   plot.heatmap{values = {{...}, ...} (rows), xlabels =, ylabels =, min =, max =, cells = false, title =}
 -- A line series may also set color =, width =, dash = true (a dashed line), markers = true.
 -- Axes get "nice" ticks (1-2-5 steps; powers of ten on log axes).
 local M = {}
@@ -218,6 +219,69 @@ function M.parallel(o)
   if o.colorLabel and c0 then
     out[#out + 1] = string.format('<text x="%d" y="%d">%s: blue %s .. red %s</text>', L, h - 12, M.escape(o.colorLabel), M.escape(M.format(c0)), M.escape(M.format(c1)))
   end
+  out[#out + 1] = '</svg>'
+  return table.concat(out, '\n') .. '\n'
+end
+
+--- A heat map: values[row][col] as coloured cells (white at lo .. dark blue at hi; lo/hi default to the data's
+--- range), labelled by xlabels (columns, written vertically) and ylabels (rows); cells = true prints the values.
+function M.heatmap(o)
+  if type(o) ~= 'table' or type(o.values) ~= 'table' then error('plot.heatmap: expected {values = {{...}, ...}}', 2) end
+  local rows, cols = #o.values, 0
+  for i, r in ipairs(o.values) do
+    if type(r) ~= 'table' then error('plot.heatmap: values[' .. i .. '] is not a list', 2) end
+    cols = math.max(cols, #r)
+  end
+  local xl, yl = o.xlabels or {}, o.ylabels or {}
+  local cell = o.cell or math.max(8, math.min(36, math.floor(560 / math.max(1, cols, rows))))
+  local function longest(list)
+    local n = 1
+    for _, v in ipairs(list) do n = math.max(n, #tostring(v)) end
+    return math.min(12, n)
+  end
+  local L, T, B = 20 + 7 * longest(yl), 40, 20 + 7 * longest(xl)
+  local w, h = o.width or math.max(200, L + cols * cell + 80), o.height or math.max(120, T + rows * cell + B)
+  local out = header(w, h, o.title)
+  local lo, hi = o.min, o.max
+  for _, r in ipairs(o.values) do
+    for _, v in ipairs(r) do
+      if finite(v) then lo = (o.min == nil) and math.min(lo or v, v) or lo; hi = (o.max == nil) and math.max(hi or v, v) or hi end
+    end
+  end
+  lo, hi = lo or 0, hi or 1
+  if hi == lo then hi = lo + 1 end
+  local function color(v)
+    local t = math.max(0, math.min(1, (v - lo) / (hi - lo)))
+    return string.format('#%02x%02x%02x', math.floor(255 - 227 * t), math.floor(255 - 180 * t), math.floor(255 - 75 * t))
+  end
+  for i, r in ipairs(o.values) do
+    local y = T + (i - 1) * cell
+    if yl[i] ~= nil then
+      out[#out + 1] = string.format('<text x="%d" y="%s" text-anchor="end" dominant-baseline="middle">%s</text>', L - 4, num(y + cell / 2), M.escape(yl[i]))
+    end
+    for j = 1, cols do
+      local v = r[j]
+      local x = L + (j - 1) * cell
+      out[#out + 1] = string.format('<rect x="%d" y="%d" width="%d" height="%d" fill="%s"><title>%s</title></rect>', x, y, cell, cell,
+        finite(v) and color(v) or '#eeeeee', M.escape(finite(v) and M.format(v) or 'n/a'))
+      if o.cells and finite(v) then
+        out[#out + 1] = string.format('<text x="%s" y="%s" text-anchor="middle" dominant-baseline="middle" font-size="9" fill="%s">%s</text>',
+          num(x + cell / 2), num(y + cell / 2), (v - lo) / (hi - lo) > 0.6 and 'white' or 'black', M.escape(string.format('%.2f', v)))
+      end
+    end
+  end
+  for j = 1, cols do
+    if xl[j] ~= nil then
+      local x, y = L + (j - 0.5) * cell, T + rows * cell + 6
+      out[#out + 1] = string.format('<text x="%s" y="%d" text-anchor="end" dominant-baseline="middle" transform="rotate(-90 %s %d)">%s</text>', num(x), y, num(x), y, M.escape(xl[j]))
+    end
+  end
+  out[#out + 1] = string.format('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333"/>', L, T, cols * cell, rows * cell)
+  local kx = L + cols * cell + 12
+  out[#out + 1] = string.format('<rect x="%d" y="%d" width="12" height="12" fill="%s"/><text x="%d" y="%d" dominant-baseline="middle">%s</text>', kx, T, color(hi), kx + 16, T + 6, M.escape(M.format(hi)))
+  out[#out + 1] = string.format('<rect x="%d" y="%d" width="12" height="12" fill="%s" stroke="#ccc"/><text x="%d" y="%d" dominant-baseline="middle">%s</text>', kx, T + 18, color(lo), kx + 16, T + 24, M.escape(M.format(lo)))
+  if o.xlabel then out[#out + 1] = string.format('<text x="%s" y="%d" text-anchor="middle">%s</text>', num(L + cols * cell / 2), h - 6, M.escape(o.xlabel)) end
+  if o.ylabel then out[#out + 1] = string.format('<text x="12" y="%s" text-anchor="middle" transform="rotate(-90 12 %s)">%s</text>', num(T + rows * cell / 2), num(T + rows * cell / 2), M.escape(o.ylabel)) end
   out[#out + 1] = '</svg>'
   return table.concat(out, '\n') .. '\n'
 end

@@ -76,6 +76,40 @@ function Attention.rowPositions(offset, b, t, level)
   return llm.arange(offset, offset + t, {dtype = 'int64'}):unsqueeze(1):expand(b, t)
 end
 
+--- The attention probabilities (B,H,T,S) of q (B,H,T,D) and k (B,Hkv,S,D) under llm.attention's options
+--- `mask` (causal, keyMask, positions, window, segments, alibi, scale): softmax(q·kᵀ·scale + bias + mask),
+--- computed by the same kernel with v the identity, so the masking is exactly the fused attention's; a query
+--- that sees no key gets a row of zeros. No gradient. Recording: set attn:recordAttention(true) (or use
+--- llm.inspect.attentionMaps); each forward then keeps attn:lastAttention(). Off, forward pays one rawget.
+function Attention.probabilities(q, k, mask)
+  return llm.noGrad(function()
+    local b, h, t, d = q:size(1), q:size(2), q:size(3), q:size(4)
+    local hkv, s = k:size(2), k:size(3)
+    local w = math.max(d, s)
+    local function pad(z, n, rows)
+      if w == d then return z end
+      return llm.cat({z, llm.zeros(b, n, rows, w - d)}, 4)
+    end
+    local eye = llm.eye(s)
+    if w > s then eye = llm.cat({eye, llm.zeros(s, w - s)}, 2) end
+    local v = eye:reshape(1, 1, s, w):expand(b, hkv, s, w):contiguous()
+    local o = {}
+    for key, val in pairs(mask or {}) do o[key] = val end
+    o.scale = o.scale or 1 / math.sqrt(d)
+    return llm.attention(pad(q, h, t), pad(k, hkv, s), v, o):narrow(4, 1, s):contiguous()
+  end)
+end
+
+--- attn:recordAttention([flag=true]): keep the probabilities of every later forward (attn:lastAttention()).
+function Attention:recordAttention(flag)
+  rawset(self, '_recordAttention', flag ~= false or nil)
+  if flag == false then rawset(self, '_attentionProbs', nil) end
+  return self
+end
+
+--- The probabilities (B,H,T,S) of the last forward while recording (nil otherwise).
+function Attention:lastAttention() return rawget(self, '_attentionProbs') end
+
 --- nn.CausalSelfAttention(dim, heads, [{bias=true, dropout=0, kvHeads=heads, positions='none', ropeBase=10000, ropeScaling, window,
 --- qkNorm=false, normEps=1e-6, headDim=dim/heads}]): multi-head causal self-attention.
 function Attention:init(dim, heads, opts)
@@ -164,6 +198,7 @@ function Attention:forward(x, opts)
     attn.segments = appendRows(cache, 'segments', seg, cached, function(n) return llm.zeros(b, n, {dtype = 'int64'}) end)
   end
   if cache then k, v = appendToCache(cache, k, v) end
+  if rawget(self, '_recordAttention') then rawset(self, '_attentionProbs', Attention.probabilities(q, k, attn)) end
   local y = llm.attention(q, k, v, attn)
   y = y:transpose(2, 3):reshape(b, t, h * d)
   return dropout(self.proj(y), self._dropout, self.training)

@@ -59,19 +59,62 @@ function Module:_setPath(path)
   for _, c in ipairs(self:namedChildren()) do c[2]:_setPath(join(path, c[1])) end
 end
 
---- Calls forward; errors are prefixed with the module's path and class.
+local function where(self)
+  local path = rawget(self, '_path')
+  return path and (path .. ' (' .. self.__name .. ')') or self.__name
+end
+
+-- Runs the forward hooks on a call's results r (table.pack of pcall): each may replace the first result.
+local function runHooks(self, hooks, r, ...)
+  local input = ...
+  for _, h in ipairs({table.unpack(hooks)}) do   -- a copy: a hook may remove itself
+    local ok, out = pcall(h.fn, self, input, r[2], ...)
+    if not ok then
+      error((type(out) == 'string' and out:sub(1, 3) ~= 'in ') and ('in forward hook of ' .. where(self) .. ': ' .. out) or out, 0)
+    end
+    if out ~= nil then r[2] = out end
+  end
+  return table.unpack(r, 2, r.n)
+end
+
+--- Calls forward; errors are prefixed with the module's path and class. Forward hooks (Module:hook) run
+--- after it, in registration order; a module without hooks pays one rawget.
 function Module:__call(...)
   local r = table.pack(pcall(self.forward, self, ...))
   if not r[1] then
     local msg = r[2]
-    if type(msg) == 'string' and msg:sub(1, 3) ~= 'in ' then
-      local where = rawget(self, '_path')
-      msg = 'in ' .. (where and (where .. ' (' .. self.__name .. ')') or self.__name) .. ': ' .. msg
-    end
+    if type(msg) == 'string' and msg:sub(1, 3) ~= 'in ' then msg = 'in ' .. where(self) .. ': ' .. msg end
     error(msg, 0)
   end
+  local hooks = rawget(self, '_forwardHooks')
+  if hooks then return runHooks(self, hooks, r, ...) end
   return table.unpack(r, 2, r.n)
 end
+
+--- module:hook('forward', fn) -> handle: after every call of the module, fn(module, input, output, ...) runs
+--- (input: the first argument, output: the first result, ...: all the arguments); a non-nil return replaces
+--- the output (the next hook sees the replacement). Hooks run in registration order; handle:remove() removes
+--- one (removing twice is harmless). Not saved in checkpoints.
+function Module:hook(kind, fn)
+  if kind ~= 'forward' then error("bad argument #1 to 'hook' (expected 'forward', got " .. tostring(kind) .. ")", 2) end
+  if type(fn) ~= 'function' then error("bad argument #2 to 'hook' (function expected, got " .. type(fn) .. ")", 2) end
+  local hooks = rawget(self, '_forwardHooks') or {}
+  rawset(self, '_forwardHooks', hooks)
+  local entry = {fn = fn}
+  hooks[#hooks + 1] = entry
+  local handle = {}
+  function handle.remove()
+    local list = rawget(self, '_forwardHooks')
+    for i, e in ipairs(list or {}) do
+      if e == entry then table.remove(list, i); break end
+    end
+    if list and #list == 0 then rawset(self, '_forwardHooks', nil) end
+  end
+  return handle
+end
+
+--- The number of forward hooks on this module.
+function Module:numHooks() return #(rawget(self, '_forwardHooks') or {}) end
 
 --- Ordered list of {name, child} pairs.
 function Module:namedChildren()
