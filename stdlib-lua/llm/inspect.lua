@@ -4,7 +4,8 @@
 --   inspect.modules(model) -> {{path, module}, ...}                  every module, parents first, in order
 --   inspect.attentionMaps(model, idx, [{forward}]) -> {{path, probs (B,H,T,S)}, ...}   one per attention
 --       layer, in order: softmax(q·kᵀ·scale + mask) of that forward (the same masking as llm.attention)
---   inspect.attentionSVG(probs, [{batch=1, head=1, tokens, title}]) -> SVG heat map (query rows, key columns)
+--   inspect.attentionSVG(probs, [{batch=1, head=1, tokens, title, cells}]) -> SVG heat map (query rows, key
+--       columns; spaces, newlines and tabs in tokens shown as ␣ ↵ ⇥)
 --   inspect.logitLens(model, idx, [{topK=5, position=T, decode}]) -> {{layer, logits (B,T,V), top = {{id, token,
 --       prob}, ...}}, ...}: the final norm + head (model:headLogits) applied to the residual stream after the
 --       embedding ('embed') and after every block; the last entry equals the model's logits
@@ -85,9 +86,15 @@ function M.attentionSVG(probs, opts)
   local m = probs:select(1, b):select(1, h):totable()
   local t, s = probs:size(3), probs:size(4)
   local tokens = opts.tokens or {}
+  local function label(i)
+    local v = tokens[i]
+    if v == nil then return tostring(i) end
+    v = tostring(v):gsub(' ', '␣'):gsub('\n', '↵'):gsub('\t', '⇥')
+    return v
+  end
   local xl, yl = {}, {}
-  for j = 1, s do xl[j] = tokens[j] or tostring(j) end
-  for i = 1, t do yl[i] = tokens[s - t + i] or tostring(s - t + i) end
+  for j = 1, s do xl[j] = label(j) end
+  for i = 1, t do yl[i] = label(s - t + i) end
   return plot.heatmap{values = m, xlabels = xl, ylabels = yl, min = 0, max = opts.max, title = opts.title,
                       xlabel = 'key', ylabel = 'query', cells = opts.cells}
 end

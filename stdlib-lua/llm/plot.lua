@@ -239,7 +239,7 @@ function M.heatmap(o)
     for _, v in ipairs(list) do n = math.max(n, #tostring(v)) end
     return math.min(12, n)
   end
-  local L, T, B = 20 + 7 * longest(yl), 40, 20 + 7 * longest(xl)
+  local L, T, B = 20 + 7 * longest(yl) + (o.ylabel and 16 or 0), 40, 20 + 7 * longest(xl) + (o.xlabel and 16 or 0)
   local w, h = o.width or math.max(200, L + cols * cell + 80), o.height or math.max(120, T + rows * cell + B)
   local out = header(w, h, o.title)
   local lo, hi = o.min, o.max
@@ -277,11 +277,17 @@ function M.heatmap(o)
     end
   end
   out[#out + 1] = string.format('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333"/>', L, T, cols * cell, rows * cell)
-  local kx = L + cols * cell + 12
-  out[#out + 1] = string.format('<rect x="%d" y="%d" width="12" height="12" fill="%s"/><text x="%d" y="%d" dominant-baseline="middle">%s</text>', kx, T, color(hi), kx + 16, T + 6, M.escape(M.format(hi)))
-  out[#out + 1] = string.format('<rect x="%d" y="%d" width="12" height="12" fill="%s" stroke="#ccc"/><text x="%d" y="%d" dominant-baseline="middle">%s</text>', kx, T + 18, color(lo), kx + 16, T + 24, M.escape(M.format(lo)))
+  local kx = L + cols * cell + 12   -- the colour key: hi above lo
+  for k, v in ipairs({hi, lo}) do
+    local y = T + (k - 1) * 18
+    out[#out + 1] = string.format('<rect x="%d" y="%d" width="12" height="12" fill="%s" stroke="#ccc"/>', kx, y, color(v))
+    out[#out + 1] = string.format('<text x="%d" y="%d" dominant-baseline="middle">%s</text>', kx + 16, y + 6, M.escape(M.format(v)))
+  end
   if o.xlabel then out[#out + 1] = string.format('<text x="%s" y="%d" text-anchor="middle">%s</text>', num(L + cols * cell / 2), h - 6, M.escape(o.xlabel)) end
-  if o.ylabel then out[#out + 1] = string.format('<text x="12" y="%s" text-anchor="middle" transform="rotate(-90 12 %s)">%s</text>', num(T + rows * cell / 2), num(T + rows * cell / 2), M.escape(o.ylabel)) end
+  if o.ylabel then
+    local my = num(T + rows * cell / 2)
+    out[#out + 1] = string.format('<text x="12" y="%s" text-anchor="middle" transform="rotate(-90 12 %s)">%s</text>', my, my, M.escape(o.ylabel))
+  end
   out[#out + 1] = '</svg>'
   return table.concat(out, '\n') .. '\n'
 end

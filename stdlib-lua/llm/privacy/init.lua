@@ -55,8 +55,9 @@ function Loader:size() return self.n end
 
 --- The 1-based window indices of the next batch.
 function Loader:draw()
-  local picked, u = {}, nil
+  local picked = {}
   for i = 1, self.n do
+    local u
     self.rng, u = splitmix(self.rng)
     if u < self.q then picked[#picked + 1] = i end
   end
