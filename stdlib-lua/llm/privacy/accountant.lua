@@ -43,22 +43,26 @@ local function logErfc(x)
   return log(2 - exp(logPos))
 end
 
--- log of the binomial coefficient C(alpha, i) (alpha real) and its sign.
-local function logBinom(alpha, i)
-  local l, sign = 0, 1
-  for m = 0, i - 1 do
-    local f = (alpha - m) / (m + 1)
-    if f < 0 then sign = -sign end
-    if f == 0 then return -huge, 0 end
-    l = l + log(math.abs(f))
+-- Walks the binomial coefficients C(alpha, i), i = 0, 1, ... (alpha real) in log space: next(i) returns
+-- log|C(alpha, i)| and its sign, for i increasing by one each call (C(alpha, i+1) = C(alpha, i)·(alpha − i)/(i + 1)).
+local function binomials(alpha)
+  local l, sign, zero = 0, 1, false
+  return function(i)
+    if i > 0 then
+      local f = (alpha - (i - 1)) / i
+      if f == 0 then zero = true end
+      if f < 0 then sign = -sign end
+      if not zero then l = l + log(math.abs(f)) end
+    end
+    if zero then return -huge, 0 end
+    return l, sign
   end
-  return l, sign
 end
 
 local function logAInt(q, sigma, alpha)
-  local la = -huge
+  local la, binom = -huge, binomials(alpha)
   for i = 0, alpha do
-    local lc = logBinom(alpha, i) + i * log(q) + (alpha - i) * log(1 - q)
+    local lc = binom(i) + i * log(q) + (alpha - i) * log(1 - q)
     la = logAdd(la, lc + (i * i - i) / (2 * sigma * sigma))
   end
   return la
@@ -66,10 +70,10 @@ end
 
 local function logAFrac(q, sigma, alpha)
   local a0, a1 = -huge, -huge
-  local i = 0
+  local i, binom = 0, binomials(alpha)
   local z0 = sigma * sigma * log(1 / q - 1) + 0.5
   while true do
-    local lc, sign = logBinom(alpha, i)
+    local lc, sign = binom(i)
     local j = alpha - i
     local t0 = lc + i * log(q) + j * log(1 - q)
     local t1 = lc + j * log(q) + i * log(1 - q)
