@@ -1,5 +1,5 @@
 -- dpsgd_spec.lua: DP-SGD (llm/privacy): vectorised per-example gradients of Linear, Embedding, LayerNorm,
--- RMSNorm and a GPT with attention and tied weights against a per-example loop; clipping to C against the
+-- RMSNorm, a GPT with attention and tied weights, and a Llama against a per-example loop; clipping to C against the
 -- loop's clipped sum; the noise's mean and standard deviation (seeded); the RDP accountant against Opacus
 -- (Tests/Fixtures/opacus_rdp.json, scripts/reference/make_opacus_fixtures.py); Poisson batch sizes; the
 -- Trainer extension end to end (variable and empty batches, ε in the step fields, resume of the accountant).
@@ -57,6 +57,18 @@ describe('per-example gradients', function()
   it('a GPT (attention, learned positions, tied embedding/head) matches the loop for each example mean loss', function()
     llm.manualSeed(2)
     local model = nn.GPT{vocab = 9, blockSize = 6, layers = 2, heads = 2, dim = 8}
+    local x = llm.randint(0, 9, {3, 5}, {dtype = 'int64'})
+    local y = llm.randint(0, 9, {3, 5}, {dtype = 'int64'})
+    local worst = compareWithLoop(model, x, function(m, xs, i, n)
+      local _, loss = m(xs, y:narrow(1, i, n))
+      return loss * n
+    end)
+    assert.is_true(worst < 1e-5, 'worst ' .. worst)
+  end)
+
+  it('a Llama (RMSNorm, rotary grouped-query attention, SwiGLU, untied head) matches the loop', function()
+    llm.manualSeed(4)
+    local model = nn.Llama{vocab = 9, maxSeq = 6, layers = 1, heads = 2, kvHeads = 1, dim = 8}
     local x = llm.randint(0, 9, {3, 5}, {dtype = 'int64'})
     local y = llm.randint(0, 9, {3, 5}, {dtype = 'int64'})
     local worst = compareWithLoop(model, x, function(m, xs, i, n)

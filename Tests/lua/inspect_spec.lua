@@ -1,6 +1,6 @@
 -- inspect_spec.lua: forward hooks (Module:hook: add, remove, replaced output, order, errors), the attention
 -- probabilities recorded from the fused attention (equal to a plain-Lua softmax(q·kᵀ·scale + causal mask),
--- rows sum to 1, recording off leaves nothing behind), the SVG heat map, the logit lens (its last layer is
+-- also with a sliding window and ALiBi; rows sum to 1, recording off leaves nothing behind), the SVG heat map, the logit lens (its last layer is
 -- the model's logits), integrated-gradients completeness, saliency on a toy model whose output depends on
 -- token 2 only, and activation statistics against hand-computed values (llm/inspect.lua).
 -- Run: llmscript test Tests/lua/inspect_spec.lua
@@ -87,6 +87,31 @@ describe('attention probabilities', function()
     local q2, k2 = llm.randn(1, 2, 9, 2), llm.randn(1, 1, 9, 2)
     local p2 = Attention.probabilities(q2, k2, {causal = true})
     assert.is_true(maxDiff(p2, referenceProbs(q2, k2:expand(1, 2, 9, 2):contiguous())) < 1e-5)
+  end)
+
+  it('sliding window and ALiBi: the same masking and bias as llm.attention (reference in plain Lua)', function()
+    llm.manualSeed(8)
+    local q, k = llm.randn(1, 2, 5, 3), llm.randn(1, 2, 5, 3)
+    local p = Attention.probabilities(q, k, {causal = true, window = 2, alibi = true}):totable()
+    local slopes = {2 ^ -4, 2 ^ -8}   -- the standard slopes for 2 heads
+    local qt, kt = q:totable(), k:totable()
+    for h = 1, 2 do
+      for i = 1, 5 do
+        local logits, z = {}, 0
+        for j = 1, 5 do
+          if j <= i and i - j < 2 then
+            local dot = 0
+            for d = 1, 3 do dot = dot + qt[1][h][i][d] * kt[1][h][j][d] end
+            logits[j] = math.exp(dot / math.sqrt(3) - slopes[h] * (i - j))
+            z = z + logits[j]
+          end
+        end
+        for j = 1, 5 do
+          local want = logits[j] and logits[j] / z or 0
+          assert.is_true(math.abs(p[1][h][i][j] - want) < 1e-5, string.format('head %d query %d key %d: %g vs %g', h, i, j, p[1][h][i][j], want))
+        end
+      end
+    end
   end)
 
   it('attentionMaps records each layer of a GPT forward (the layer output is unchanged) and then stops recording', function()
