@@ -15,6 +15,7 @@
 --       `position` (default the last). 'gradxinput': Σ_d x·∂f/∂x; 'ig' (integrated gradients): Σ_d (x − x₀)·
 --       mean_k ∂f/∂x at x₀ + (k − ½)/N·(x − x₀) (midpoint Riemann sum, N = steps, x₀ = baseline, default 0),
 --       whose sum ≈ f(x) − f(x₀) (completeness). idx is one row (1,T); output(out) returns a (B) tensor.
+--       The steps run as one batch; the model's parameter gradients are cleared afterwards.
 --   inspect.activationStats(model, run, [{filter}]) -> {{path, class, mean, std, min, max, fracZero, count}, ...}:
 --       statistics of every module's (tensor) output over the calls made by run() (forward hooks; filter(path,
 --       module) picks modules)
@@ -179,10 +180,8 @@ function M.saliency(model, idx, opts)
   local point = (base + a * (x - base)):detach()
   point:requiresGrad_(true)
   local handle = emb:hook('forward', function() return point end)
-  local f = withCleanup(function()
-    local y = output(model(idx:expand(steps, t):contiguous()))
-    y:sum():backward()
-    return y
+  withCleanup(function()
+    output(model(idx:expand(steps, t):contiguous())):sum():backward()
   end, function() handle:remove() end)
   local g = point.grad:mean(1, true)
   local attr = (method == 'ig' and (x - base) or x) * g
@@ -197,7 +196,7 @@ function M.saliency(model, idx, opts)
   local sum = 0
   for _, v in ipairs(scores) do sum = sum + v end
   model:zeroGrad()
-  return {scores = scores, f = fx, fBaseline = fb, sum = sum, gradient = f}
+  return {scores = scores, f = fx, fBaseline = fb, sum = sum}
 end
 
 --- Activation statistics of every module's output over the forwards run() makes.

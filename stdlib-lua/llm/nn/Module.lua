@@ -2,6 +2,8 @@
 -- (other tensors) and child modules as ordinary fields, in assignment order; it holds no activations.
 -- Subclass in Lua with nn.Module:extend('MyBlock') and define :init(...) and :forward(...).
 -- Paths are dotted and 0-based for list children ('blocks.0.attn.qkv.weight'), as in checkpoints.
+-- Forward hooks (module:hook('forward', fn) -> handle with :remove()) observe or replace a module's output
+-- (llm/inspect.lua, llm/privacy/persample.lua); they are not part of the state.
 local Module = {}
 Module.__index = Module
 Module.__name = 'nn.Module'
