@@ -215,8 +215,6 @@ public final class GradReducer: @unchecked Sendable {
         }
         try fill(i)
         if buckets[b].missing == 0 { try startReadyBuckets() }
-        // drive MPI's progress for what is in flight (there is no progress thread): one test progresses all
-        if let b = buckets[..<nextStart].first(where: { $0.request != nil }), try b.request!.test() { b.request = nil }
     }
 
     /// Copies parameter i's gradient (or zeros) into its bucket and sets its flag.
@@ -240,8 +238,12 @@ public final class GradReducer: @unchecked Sendable {
         bucket.missing -= 1
     }
 
-    /// Starts the complete buckets from `nextStart` on, in order (stops at the first incomplete one).
+    /// Starts the complete buckets from `nextStart` on, in order (stops at the first incomplete one). When
+    /// it started one during backward it then tests the oldest request in flight: MPI progresses only inside MPI calls (no
+    /// progress thread), and one test per bucket start, rather than per gradient, keeps the calls (each may
+    /// yield the core under mpi_yield_when_idle) few.
     private func startReadyBuckets() throws {
+        let first = nextStart
         while nextStart < buckets.count, buckets[nextStart].missing == 0 {
             let bucket = buckets[nextStart]
             bucket.request = try comm.iallReduce(bucket.flat, op: .sum)
@@ -252,6 +254,9 @@ public final class GradReducer: @unchecked Sendable {
                 if firstStartTime == nil { firstStartTime = GradReducer.clockSeconds() }
             }
             nextStart += 1
+        }
+        if armed && nextStart > first, let oldest = buckets[..<nextStart].first(where: { $0.request != nil }), try oldest.request!.test() {
+            oldest.request = nil
         }
     }
 

@@ -187,11 +187,7 @@ describe('dist.dataParallel overlap and compression under mpirun -np 2', functio
   it('handles unused parameters, computes top-k with error feedback exactly, and reports misuse on every rank', function()
     local status, out = mpi.run(2, 'dp_reducer.lua')
     assert.are.equal(0, status, out)
-    local got = {}
-    for line in out:gmatch('[^\n]+') do
-      local r, key, rest = line:match('^rank (%d) (%S+) (.*)$')
-      if r then got[r .. ' ' .. key] = rest end
-    end
+    local got = mpi.rankLines(out)
     local expect = {
       buckets = '4,3',                      -- reverse order: [c, b] then [a]
       a = '2.0,2.0,2.0',                    -- ({1,2,3} + {3,2,1}) / 2

@@ -119,11 +119,7 @@ describe('dist under mpirun -np 2', function()
   it('computes broadcast, allReduce (sum/avg/max/min), allGather and split on both ranks; refuses mismatched shapes on both', function()
     local status, out = mpirun('collectives.lua')
     assert.are.equal(0, status, out)
-    local got = {}
-    for line in out:gmatch('[^\n]+') do
-      local r, key, rest = line:match('^rank (%d) (%S+) ?(.*)$')
-      if r then got[r .. ' ' .. key] = rest end
-    end
+    local got = dofile(fixtures .. 'mpirun.lua').rankLines(out)
     local expect = {
       size = {'2 0 2', '2 1 2'}, broadcast = {'11,21,31,41', '11,21,31,41'}, sum = {'3,2,-1', '3,2,-1'},
       avg = {'1.5,1,-0.5', '1.5,1,-0.5'}, max = {'2,2,0', '2,2,0'}, min = {'1,0,-1', '1,0,-1'},

@@ -6,6 +6,8 @@
 --     runs Tests/lua/dist/<script> with the llmscript binary on np ranks: root opt-in (CI runs as root),
 --     oversubscription and yield-when-idle (2 cores), shared memory transport, one BLAS thread per rank,
 --     and a 120 s timeout so a hung job cannot stall the suite.
+--   mpi.rankLines(output) -> {['<rank> <key>'] = rest}
+--     the fixture lines `rank <r> <key> [rest]` of an output, by rank and key.
 local h = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. '../helpers.lua')
 local fixtures = debug.getinfo(1, 'S').source:match('^@(.*/)')
 local M = {}
@@ -26,6 +28,15 @@ function M.run(np, script, ...)
                  '--mca btl self,vader --mca mpi_yield_when_idle 1', h.shq(h.binary()), h.shq(fixtures .. script)}
   for _, a in ipairs{...} do parts[#parts + 1] = h.shq(a) end
   return M.sh(table.concat(parts, ' '))
+end
+
+function M.rankLines(out)
+  local got = {}
+  for line in out:gmatch('[^\n]+') do
+    local r, key, rest = line:match('^rank (%d+) (%S+) ?(.*)$')
+    if r then got[r .. ' ' .. key] = rest end
+  end
+  return got
 end
 
 return M
