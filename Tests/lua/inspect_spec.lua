@@ -2,11 +2,13 @@
 -- probabilities recorded from the fused attention (equal to a plain-Lua softmax(q·kᵀ·scale + causal mask),
 -- also with a sliding window and ALiBi; rows sum to 1, recording off leaves nothing behind), the SVG heat map, the logit lens (its last layer is
 -- the model's logits), integrated-gradients completeness, saliency on a toy model whose output depends on
--- token 2 only, and activation statistics against hand-computed values (llm/inspect.lua).
+-- token 2 only, activation statistics against hand-computed values (llm/inspect.lua), and recipes/inspect.lua
+-- run as a user runs it (--steps=20).
 -- Run: llmscript test Tests/lua/inspect_spec.lua
 
 local helpers = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'helpers.lua')
 local fails = helpers.fails
+teardown(helpers.removeTmpdirs)
 local inspect = require 'llm.inspect'
 local Attention = require 'llm.nn.Attention'
 
@@ -221,5 +223,25 @@ describe('activation statistics', function()
     local twice = inspect.activationStats(net, function() net(x); net(x) end, {filter = function(path) return path == 'lin' end})
     assert.are.equal(1, #twice)
     assert.are.equal(12, twice[1].count)
+  end)
+end)
+
+describe('recipes/inspect.lua', function()
+  it('trains a tiny char model for --steps=20, writes the heat maps and prints lens, saliency and stats', function()
+    local cli = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'cli.lua')
+    local dir = helpers.tmpdir('inspect')
+    helpers.syntheticCorpus(dir, {'the', 'a', 'fox', 'dog', 'cat', 'runs', 'over'}, 60, 8, 3)
+    local code, stdout, stderr = cli.run({cli.root .. 'recipes/inspect.lua', '--steps=20', '--dim=16', '--blockSize=16',
+                                          '--corpus=' .. dir .. '/corpus.txt', '--prompt=the cat', '--out=' .. dir .. '/out'})
+    assert(code == 0, stderr)
+    for _, want in ipairs({'logit lens', 'block 1', 'IG completeness', 'activation statistics', 'blocks.0.attn.qkv'}) do
+      assert.truthy(stdout:find(want, 1, true), want .. ' missing in\n' .. stdout)
+    end
+    local sum, gap = stdout:match('IG completeness: sum (%S+) vs f%(x%) %- f%(baseline%) = (%S+)')
+    assert.is_true(math.abs(tonumber(sum) - tonumber(gap)) < 0.02 * math.max(1, math.abs(tonumber(gap))))
+    for _, f in ipairs({'attention-L0.svg', 'attention-L1.svg', 'saliency.svg'}) do
+      local svg = cli.readAll(dir .. '/out/' .. f)
+      assert(svg and svg:find('^<svg') and svg:find('</svg>%s*$'), f)
+    end
   end)
 end)
