@@ -6,7 +6,8 @@
 --       0, as the accountant assumes) -> x, y (B, blockSize) int64; :size() = N; :state()/:setState() for resume
 --   privacy.DPSGD{noise = σ, clip = C, sampleRate = q, datasetSize = N, delta = 1e-5}: the extension ('dpsgd').
 --       Per step (forwardBackward): per-example gradients of each example's mean token loss
---       (llm.privacy.persample: Linear, Embedding, LayerNorm, RMSNorm — attention through its Linears), each
+--       (llm.privacy.persample: Linear, Embedding, LayerNorm, RMSNorm — attention through its Linears; the
+--       batch's mean loss times B, which is Σ_b of them when every row has the same number of scored tokens), each
 --       clipped to norm C and summed; transformGradients adds N(0, σ²C²) noise to the sum and divides by the
 --       expected batch size q·N (Opacus's default). An empty batch contributes noise only (its loss reads 0).
 --       The Trainer's global clipping must be off (clip = 0) and gradAccum 1. trainer.stepFields get epsilon;
