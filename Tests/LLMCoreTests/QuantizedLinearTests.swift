@@ -74,6 +74,19 @@ struct QuantizedLinearTests {
         #expect(fixed.count == m * n)
     }
 
+    @Test("f16 and bf16 weights: the product equals the float product of the converted weight")
+    func halfWeights() throws {
+        let (m, n, k) = (3, 11, 45)
+        let x = try Tensor(values(m * k, seed: 13), shape: [m, k]), w = try Tensor(values(n * k, seed: 14), shape: [n, k])
+        let b = try Tensor(values(n, seed: 15), shape: [n])
+        for dtype in [DType.float16, .bfloat16] {
+            let h = try w.toDType(dtype)
+            let y = try x.halfLinear(h, bias: b).toFloats(), ref = try x.linear(h.toDType(.float32), b).toFloats()
+            #expect(zip(y, ref).allSatisfy { Swift.abs($0 - $1) < 1e-5 }, "\(dtype)")
+        }
+        #expect(throws: TensorError.self) { try x.halfLinear(w, bias: nil) }
+    }
+
     @Test("the AVX2 and AVX-512 versions agree bit for bit with the baseline (integer paths)")
     func kernelVersionsAgree() throws {
         let (m, n, k) = (4, 37, 256)
