@@ -73,7 +73,7 @@ describe('llm.data.pii', function()
     assert.is_true(pii.isIPv6('2001:db8::1')); assert.is_false(pii.isIPv6('12:30:45'))
     local doc = pii.Scrubber():process{text = 'x@y.com 😀', id = '1'}
     assert.are.equal('<EMAIL> 😀', doc.text); assert.are.equal('email=1', doc.meta.pii)
-    fails(function() return pii.Scrubber{kinds = {'ssn'}} end, "Invalid 'kinds'", "'ssn'", "'email'")
+    fails(function() return pii.Scrubber{kinds = {'passport'}} end, "Invalid 'kinds'", "'passport'", "'email'")
   end)
 end)
 

@@ -1,6 +1,6 @@
 // PIINumbers: the digit-run pass of PII scrubbing. A run is digit groups joined by single separators
 // (space, '-', '.') with an optional leading '+' and parenthesized groups; the longest prefix of groups
-// (from each start group) that classifies as Chinese ID, card number or phone is replaced.
+// (from each start group) that classifies as Chinese ID, card number, US SSN or phone is replaced.
 
 extension PIIScan {
     struct Group { var start: Int; var end: Int; var digits: [UInt8]; var paren: Bool; var sep: UInt8 }
@@ -81,6 +81,9 @@ extension PIIScan {
         func cnMobile(_ x: ArraySlice<UInt8>) -> Bool { x.count == 11 && x.first == 0x31 && x[x.startIndex + 1] >= 0x33 }
         if cnMobile(digits[...]) && (g.count == 1 || lens == [3, 4, 4]) { return .phone }
         if lens.first == 2 && first == [0x38, 0x36] && cnMobile(digits.dropFirst(2)) { return .phone }
+        if lens == [3, 2, 4] && seps.count == 1 && (seps.contains(0x2D) || seps.contains(0x20)) && !anyParen {
+            return PIIChecks.ssn(digits: digits[...]) ? .ssn : nil
+        }
         if lens == [3, 3, 4] || (lens == [1, 3, 3, 4] && first == [0x31]) { return .phone }
         if lens.count == 2 && (3...4).contains(lens[0]) && first.first == 0x30 && (7...8).contains(lens[1]) { return .phone }
         return nil

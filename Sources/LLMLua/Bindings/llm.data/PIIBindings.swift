@@ -1,6 +1,6 @@
 // PIIBindings: the `llm.data.pii` namespace: scrub(text, opts) -> text, counts; the PII stage
-// constructor; and the validators (Luhn, Chinese resident ID, IPv4/IPv6) for recipes and tests.
-// Counts tables use the kind names email, phone, ip, creditCard, cnID.
+// constructor; and the validators (Luhn, Chinese resident ID, IPv4/IPv6, IBAN, US SSN) for recipes and tests.
+// Counts tables use the kind names email, phone, ip, creditCard, cnID, ssn, iban.
 import CLua
 import CLuaShim
 import LLMData
@@ -10,8 +10,8 @@ enum PIILib: LuaLibrary {
 
     static let functions: [LuaBinding] = [
         LuaBinding(
-            "scrub", "pii.scrub(text, [{kinds={'email','phone','ip','creditCard','cnID'}}]) -> string, counts",
-            "Replaces e-mails, phones, IPs, Luhn-valid card numbers and Chinese IDs by <EMAIL> <PHONE> <IP> <CREDIT_CARD> <CN_ID>."
+            "scrub", "pii.scrub(text, [{kinds={'email','phone','ip','creditCard','cnID','ssn','iban'}}]) -> string, counts",
+            "Replaces e-mails (also international: Unicode local parts and domains), phones, IPs (not a dotted quad after 'version'/'ver'/'v'), Luhn-valid card numbers, Chinese IDs, US SSNs and mod-97-valid IBANs by <EMAIL> <PHONE> <IP> <CREDIT_CARD> <CN_ID> <SSN> <IBAN>."
         ) { a in
             let s = try CleaningLib.text(a, 1)
             let (t, c) = try scrubber(a, 2).0.scrub(s)
@@ -41,6 +41,12 @@ enum PIILib: LuaLibrary {
         },
         LuaBinding("isIPv6", "pii.isIPv6(s: string) -> boolean", "True for an RFC 4291 IPv6 address.") { a in
             a.push(PIIChecks.isIPv6(try a.string(1))); return 1
+        },
+        LuaBinding("iban", "pii.iban(s: string) -> boolean", "True for an IBAN (spaces ignored) whose mod-97 check is 1.") { a in
+            a.push(PIIChecks.iban(try a.string(1))); return 1
+        },
+        LuaBinding("ssn", "pii.ssn(s: string) -> boolean", "True for a US SSN AAA-GG-SSSS the SSA could issue (no 000/666/9xx area, 00 group, 0000 serial).") { a in
+            a.push(PIIChecks.ssn(try a.string(1))); return 1
         }
     ]
 
