@@ -3,7 +3,8 @@
 -- initial seed: the broadcast from rank 0 must make them equal) and writes <out>/rank<r>.safetensors:
 -- parameters, losses, gradient norms and the memory report. With 'split', ZeRO shards over
 -- dist.split(0) (a sub-communicator of every rank) instead of the world: the same numbers are expected
--- (dist.dataParallel itself does not take comm yet: its part runs on the world). With 'plain', it is
+-- (the wrapped dist.dataParallel is kept on the world, so only ZeRO's own collectives use the
+-- sub-communicator). With 'plain', it is
 -- dist.dataParallel without ZeRO (gradients all-reduced), for the resume checks of plain data parallelism.
 --   zero_train.lua <out folder> [run folder | -] [checkpoint to resume | -] [split | plain]
 local out = assert(arg[1], 'usage: zero_train.lua <out folder> [run folder | -] [resume from | -]')
