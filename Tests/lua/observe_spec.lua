@@ -102,6 +102,13 @@ describe('TensorBoard event files', function()
     assert.are.same({{3}, {3}}, {one.limits, one.counts})
     assert.are.same({{0}, {0}, 0}, {tf.histogram({}, 5).limits, tf.histogram({}, 5).counts, tf.histogram({}, 5).num})
     fails(function() tf.histogram({1}, 0) end, 'bins must be a positive integer')
+    -- a tensor is bucketed by tensor reductions; the same buckets as its values' list
+    local t = llm.randn(40, 25)
+    local a, b = tf.histogram(t, 7), tf.histogram(t:reshape(1000):totable(), 7)
+    assert.are.same({b.counts, b.num, b.min, b.max}, {a.counts, a.num, a.min, a.max})
+    assert.is_true(math.abs(a.sum - b.sum) < 1e-3 and math.abs(a.sumSquares - b.sumSquares) < 1e-2)
+    local withNaN = tf.histogram(llm.tensor({1, 0 / 0, 2, math.huge}), 2)
+    assert.are.same({{1, 1}, 2}, {withNaN.counts, withNaN.num})
   end)
 
   it('the committed fixture is framed correctly and holds what tensorboard read from it', function()

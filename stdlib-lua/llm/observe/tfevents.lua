@@ -33,10 +33,31 @@ end
 
 local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
 
---- Histogram statistics of a list of numbers (non-finite values are left out).
+-- The buckets of a tensor whose values are all finite, by tensor reductions (no Lua table of its values):
+-- min, max, sums, and one count of values <= each limit.
+local function tensorHistogram(t, bins)
+  local n = t:numel()
+  local lo, hi = t:min():item(), t:max():item()
+  if hi == lo then bins = 1 end
+  local width = (hi - lo) / bins
+  local limits, counts, below = {}, {}, 0
+  for k = 1, bins do
+    limits[k] = k == bins and hi or lo + k * width
+    local c = k == bins and n or math.tointeger(t:le(limits[k]):sum():item())
+    counts[k], below = c - below, c
+  end
+  return {min = lo, max = hi, num = n, sum = t:sum():item(), sumSquares = (t * t):sum():item(), limits = limits, counts = counts}
+end
+
+--- Histogram statistics of a list of numbers or a Tensor (non-finite values are left out).
 function M.histogram(values, bins)
   bins = bins or 30
   if math.type(bins) ~= 'integer' or bins < 1 then error('tfevents.histogram: bins must be a positive integer, got ' .. tostring(bins), 2) end
+  if llm.isTensor(values) then
+    local t = values:detach():float():reshape(values:numel())
+    if t:numel() > 0 and t:abs():lt(math.huge):sum():item() == t:numel() then return tensorHistogram(t, bins) end
+    values = t:totable()
+  end
   local lo, hi, n, sum, sq = math.huge, -math.huge, 0, 0, 0
   for _, v in ipairs(values) do
     if finite(v) then
@@ -115,8 +136,7 @@ end
 --- A histogram summary of a list of numbers or a tensor's values.
 function Writer:histogram(tag, values, step, opts)
   checkTag(tag)
-  if llm.isTensor(values) then values = values:detach():float():reshape(values:numel()):totable() end
-  if type(values) ~= 'table' then error("tfevents: histogram '" .. tag .. "' needs a list of numbers or a Tensor, got " .. type(values), 2) end
+  if not llm.isTensor(values) and type(values) ~= 'table' then error("tfevents: histogram '" .. tag .. "' needs a list of numbers or a Tensor, got " .. type(values), 2) end
   local h = M.histogram(values, opts and opts.bins)
   self:_write(M.event(llm.time(), step or 0, {summary = value(tag, pb.bytes(5, histoProto(h)))}))
   return h
