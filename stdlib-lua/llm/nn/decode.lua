@@ -126,16 +126,20 @@ function Batch:step()
     if row.length >= self.blockSize then error(string.format('decode: a row reached blockSize (%d); remove it first', self.blockSize), 2) end
   end
   self:_run(function()
-    local ids, positions = llm.zeros(b, 1, {dtype = 'int64'}), llm.zeros(b, 1, {dtype = 'int64'})
-    for i, row in ipairs(self.rows) do
-      ids[i][1] = row.next
-      positions[i][1] = row.length
-    end
+    local ids, positions = {}, {}
+    for i, row in ipairs(self.rows) do ids[i], positions[i] = {row.next}, {row.length} end
     self.mask = llm.cat({self.mask, llm.ones(b, 1)}, 2)
-    local logits = self.model:forward(ids, nil, {cache = self.cache, keyMask = self.mask, positions = positions}):select(2, 1)
+    local logits = self.model:forward(llm.tensor(ids, {dtype = 'int64'}), nil,
+      {cache = self.cache, keyMask = self.mask, positions = llm.tensor(positions, {dtype = 'int64'})}):select(2, 1)
+    local greedy   -- one argmax for all greedy rows
     for i, row in ipairs(self.rows) do
       row.length = row.length + 1
-      row.next = sampleRow(row, logits:narrow(1, i, 1))
+      if row.options.temperature == 0 then
+        greedy = greedy or logits:argmax(2):totable()
+        row.next = greedy[i]
+      else
+        row.next = sampleRow(row, logits:narrow(1, i, 1))
+      end
       row.tokens[#row.tokens + 1] = row.next
     end
   end)
