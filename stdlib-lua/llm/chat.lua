@@ -30,7 +30,7 @@ M.templates = {
       .. "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
   },
   llama = {
-    render = function(messages, gen)
+    render = function(messages)   -- the prompt always ends with [/INST]
       local out, system = {}, nil
       for _, m in ipairs(messages) do
         if m.role == 'system' then system = m.content
@@ -41,14 +41,13 @@ M.templates = {
           out[#out + 1] = '<s>[INST] ' .. text .. ' [/INST]'
         end
       end
-      if not gen and out[#out] and out[#out]:sub(-7) == '[/INST]' then out[#out] = out[#out] .. ' ' end
       return table.concat(out)
     end,
     stop = {'</s>', '[INST]'},
-    jinja = "{% for message in messages %}{% if message['role'] == 'system' %}{% set sys = message['content'] %}"
-      .. "{% elif message['role'] == 'assistant' %}{{ ' ' + message['content'] + ' </s>' }}"
-      .. "{% else %}{{ '<s>[INST] ' }}{% if sys is defined %}{{ '<<SYS>>\\n' + sys + '\\n<</SYS>>\\n\\n' }}{% endif %}"
-      .. "{{ message['content'] + ' [/INST]' }}{% endif %}{% endfor %}",
+    jinja = "{% set ns = namespace(sys=none) %}{% for message in messages %}{% if message['role'] == 'system' %}"
+      .. "{% set ns.sys = message['content'] %}{% elif message['role'] == 'assistant' %}{{ ' ' + message['content'] + ' </s>' }}"
+      .. "{% else %}{{ '<s>[INST] ' }}{% if ns.sys is not none %}{{ '<<SYS>>\\n' + ns.sys + '\\n<</SYS>>\\n\\n' }}{% set ns.sys = none %}"
+      .. "{% endif %}{{ message['content'] + ' [/INST]' }}{% endif %}{% endfor %}",
   },
   plain = {
     render = function(messages, gen)
@@ -56,7 +55,8 @@ M.templates = {
       return each(messages, function(m) return names[m.role] .. ': ' .. m.content .. '\n' end) .. (gen and 'Assistant:' or '')
     end,
     stop = {'\nUser:', '\nSystem:'},
-    jinja = "{% for message in messages %}{{ message['role'] | capitalize }}: {{ message['content'] }}\n{% endfor %}"
+    jinja = "{% for message in messages %}{{ {'developer': 'System'}.get(message['role'], message['role'] | capitalize) }}: "
+      .. "{{ message['content'] }}\n{% endfor %}"
       .. "{% if add_generation_prompt %}Assistant:{% endif %}",
   },
 }

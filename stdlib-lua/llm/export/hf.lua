@@ -61,7 +61,8 @@ local function writeTokenizer(out, tok, maxLength, files)
     llm.data.tokenizerFromTable(tok):save(out .. '/tokenizer.json')
     local eot = U.endOfText(tok) and '<|endoftext|>' or llm.json.null
     U.writeJSON(out .. '/tokenizer_config.json', {tokenizer_class = 'GPT2Tokenizer', model_max_length = maxLength,
-      bos_token = eot, eos_token = eot, unk_token = eot, add_prefix_space = tok.addPrefixSpace or false})
+      bos_token = eot, eos_token = eot, unk_token = eot, add_prefix_space = tok.addPrefixSpace or false,
+      chat_template = require('llm.chat').templates.chatml.jinja})   -- the GPT family's template (llm/chat.lua)
     files[#files + 1] = 'tokenizer.json'
     files[#files + 1] = 'tokenizer_config.json'
   else
