@@ -14,7 +14,8 @@
 #define POLLRDHUP 0x2000 /* Linux: the peer closed its end (a GNU name) */
 #endif
 
-/* Starts a thread-per-connection daemon bound to the IPv4 address `host` (dotted quad) and `port`
+/* Starts a thread-per-connection daemon (without MHD_USE_ERROR_LOG: a client that leaves mid-answer would log
+ * two lines each time; start failures are reported by the caller) bound to the IPv4 address `host` (dotted quad) and `port`
  * (0: any free port). Returns NULL when the address is invalid or the bind fails. */
 static inline struct MHD_Daemon *llms_mhd_start(const char *host, uint16_t port, MHD_AccessHandlerCallback handler, void *cls,
                                                 MHD_RequestCompletedCallback completed, unsigned int idleTimeout,
@@ -24,7 +25,7 @@ static inline struct MHD_Daemon *llms_mhd_start(const char *host, uint16_t port,
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) return NULL;
-    return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, port, NULL, NULL,
+    return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, port, NULL, NULL,
                             handler, cls, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_NOTIFY_COMPLETED, completed, cls,
                             MHD_OPTION_CONNECTION_TIMEOUT, idleTimeout, MHD_OPTION_CONNECTION_LIMIT, connectionLimit,
                             MHD_OPTION_END);
