@@ -1,5 +1,7 @@
 -- llm.serve.args: the command-line words of `llmscript serve` and `llmscript generate`.
 --   parse(words, spec) -> options, positionals | nil, message (the caller names the command)
+--   report(command, status, message) -> status: prints message (stdout for status 0, else stderr as
+--     'llmscript <command>: message'), the end of both commands' main.
 -- spec maps option names (as typed, without '--') to 'string', 'integer', 'number' or 'flag'; both
 -- `--key value` and `--key=value` are read; unknown options, missing and ill-typed values are messages.
 local M = {}
@@ -39,6 +41,15 @@ function M.parse(words, spec)
     i = i + 1
   end
   return o, pos
+end
+
+function M.report(command, status, message)
+  if status == 0 then
+    if message and message ~= '' then print(message) end
+  else
+    io.stderr:write('llmscript ', command, ': ', message or '', '\n')
+  end
+  return status
 end
 
 return M

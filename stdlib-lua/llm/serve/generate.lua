@@ -4,7 +4,7 @@
 -- llm.nn.decode.Batch (the same path as `llmscript serve`), the text streamed to stdout as it is made.
 -- --quantize converts the nn.Linear weights after loading (compress.quantize); --quantized loads a file
 -- written by compress.saveQuantized. --stats prints start-up time, tokens/s and peak RSS to stderr.
---   main(words) -> exit status, message
+--   main(words) -> exit status (messages printed; 0 done, 1 an error, 2 a usage error)
 local args = require 'llm.serve.args'
 local decode = require 'llm.nn.decode'
 
@@ -32,7 +32,7 @@ local function peakRSS()
   return kb and tonumber(kb) * 1024 or nil
 end
 
-function M.main(words)
+local function run(words)
   local t0 = llm.clock()
   local o, pos = args.parse(words, spec)
   if not o then return 2, pos .. '\n' .. M.usage end
@@ -45,7 +45,8 @@ function M.main(words)
     if o.threads < 1 then return 2, "'--threads' must be a positive integer" end
     llm.setThreads(o.threads)
   end
-  local model, tokenizer = require('llm.checkpointmodel')(pos[1])
+  local okLoad, model, tokenizer = pcall(require('llm.checkpointmodel'), pos[1])
+  if not okLoad then return 1, tostring(model) end
   M.quantize(model, o)
   local prompt = tokenizer:encode(o.prompt)
   if prompt:numel() == 0 then return 2, "'--prompt' is empty" end
@@ -84,5 +85,8 @@ function M.main(words)
   end
   return 0, ''
 end
+
+--- Runs the command; prints its message and returns the exit status (0 done, 1 an error, 2 a usage error).
+function M.main(words) return args.report('generate', run(words)) end
 
 return M

@@ -7,7 +7,7 @@
 -- server-sent events as tokens arrive. Requests whose client left (or timed out) leave the batch at the
 -- next step. On SIGTERM/SIGINT it stops taking requests (503), lets running ones finish for --grace
 -- seconds, ends the rest, and returns. The API key may also come from $LLMSCRIPT_API_KEY.
---   main(words) -> exit status, message   (the Swift command prints the message)
+--   main(words) -> exit status (messages printed; 0 done, 1 an error, 2 a usage error)
 local api = require 'llm.serve.api'
 local args = require 'llm.serve.args'
 local chat = require 'llm.chat'
@@ -133,7 +133,7 @@ function M.engine(model, tokenizer, ctx, limits)
 end
 
 --- Runs the server until a shutdown; see the module header.
-function M.main(words)
+local function run(words)
   local o, pos = args.parse(words, spec)
   if not o then return 2, pos .. '\n' .. M.usage end
   if o.help then return 0, M.usage end
@@ -146,13 +146,15 @@ function M.main(words)
   end
   if o.threads then llm.setThreads(o.threads) end
   local t0 = llm.clock()
-  local model, tokenizer, info = require('llm.checkpointmodel')(pos[1])
+  local okLoad, model, tokenizer, info = pcall(require('llm.checkpointmodel'), pos[1])
+  if not okLoad then return 1, tostring(model) end
   local blockSize = model._config.blockSize
   local name = o['model-name'] or (pos[1]:gsub('/+$', ''):match('([^/]+)$'))
   local ctx = {model = name, blockSize = blockSize, tokenizer = tokenizer, template = o['chat-template'] or chat.forModel(info),
     eos = eosOf(tokenizer), maxTokens = o['max-tokens'] or blockSize}
-  local port = llm.serve.start({host = o.host or '127.0.0.1', port = o.port or 8080, apiKey = o['api-key'] or os.getenv('LLMSCRIPT_API_KEY'),
+  local okStart, port = pcall(llm.serve.start, {host = o.host or '127.0.0.1', port = o.port or 8080, apiKey = o['api-key'] or os.getenv('LLMSCRIPT_API_KEY'),
     model = name, maxQueue = o['max-queue'] or 64, maxBody = o['max-body'] or 1048576, timeout = o.timeout or 600})
+  if not okStart then return 1, tostring(port) end
   llm.serve.handleSignals()
   print(string.format("llmscript serve: '%s' (%s, %d parameters, context %d, chat template %s) loaded in %.2f s; listening on http://%s:%d",
     name, info.extra.modelClass or 'nn.GPT', info.parameters, blockSize, ctx.template, llm.clock() - t0, o.host or '127.0.0.1', port))
@@ -187,5 +189,8 @@ function M.main(words)
   llm.serve.stop()
   return 0, 'llmscript serve: stopped'
 end
+
+--- Runs the command; prints its message and returns the exit status (0 done, 1 an error, 2 a usage error).
+function M.main(words) return args.report('serve', run(words)) end
 
 return M
