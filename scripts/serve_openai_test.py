@@ -116,7 +116,7 @@ def main():
 
         expect("n=2 is 400", openai.BadRequestError, lambda: client.completions.create(model=model, prompt="a", n=2), "unsupported_value")
         expect("unknown model is 404", openai.NotFoundError, lambda: client.completions.create(model="gpt-x", prompt="a"), "model_not_found")
-        expect("context length is 400", openai.BadRequestError,
+        expect("max_tokens over the context is 400", openai.BadRequestError,
                lambda: client.completions.create(model=model, prompt="a", max_tokens=100000), "invalid_value")
 
         # concurrent streams: each equals the text of the same request alone
