@@ -2,7 +2,9 @@
 -- SVG heat maps, the logit lens (top next characters after each block), gradient×input and integrated-
 -- gradients saliency of the predicted character over the prompt (with IG's completeness check), and
 -- activation statistics per module. With --checkpoint it inspects a gpt-char checkpoint (model and
--- tokenizer from the checkpoint); without, it first trains a tiny char model on --corpus for --steps steps. Writes <out>/attention-L<l>.svg (all heads of a layer) and <out>/saliency.svg.
+-- tokenizer from the checkpoint); without, it first trains a tiny char model on --corpus for --steps steps
+-- (its checkpoint goes to --out, so a later run can inspect it with --checkpoint=<out>). Writes
+-- <out>/attention-L<l>.svg (all heads of a layer) and <out>/saliency.svg.
 -- Run: llmscript recipes/inspect.lua --steps=300 --prompt="the cat "
 local inspect = require 'llm.inspect'
 local plot = require 'llm.plot'
@@ -21,7 +23,7 @@ local config = llm.config({
   topK = 3,                 -- logit-lens candidates shown per layer
   igSteps = 32,             -- integrated-gradients Riemann steps
   seed = 1,                 -- seed of initialization and batches
-  out = 'runs/inspect',     -- folder for the SVG heat maps
+  out = 'runs/inspect',     -- folder for the SVG heat maps (and the tiny model's checkpoint)
 }, arg)
 
 llm.manualSeed(config.seed)
@@ -34,15 +36,16 @@ else
   local text = require('llm.corpus').text(config.corpus)
   tok = llm.data.CharTokenizer(text)
   local ids = tok:encode(text)
+  print(string.format('corpus: %d characters, vocabulary %d', utf8.len(text) or #text, tok:vocabSize()))
   model = nn.GPT{vocab = tok:vocabSize(), blockSize = config.blockSize, layers = config.layers, heads = config.heads, dim = config.dim}
-  local batches = llm.data.Batcher(ids, {batchSize = config.batchSize, blockSize = config.blockSize, seed = config.seed})
-  local opt = optim.AdamW(model:parameters(), {lr = config.lr})
-  for step = 1, config.steps do
-    local x, y = batches:next()
-    local _, loss = model(x, y)
-    opt:zeroGrad(); loss:backward(); opt:step()
-    if step == 1 or step % 50 == 0 or step == config.steps then print(string.format('step %d  loss %.3f', step, loss:item())) end
-  end
+  local trainer = llm.Trainer{
+    model = model, optimizer = optim.AdamW(model:parameters(), {lr = config.lr}), steps = config.steps, logEvery = 50,
+    train = llm.data.Batcher(ids, {batchSize = config.batchSize, blockSize = config.blockSize, seed = config.seed}),
+    checkpointDir = config.out, checkpointEvery = config.steps, keepLast = 1,   -- loadable with --checkpoint
+    extra = {config = config, model = model:config(), modelClass = model.__name, tokenizer = tok:toTable()},
+  }
+  local result = trainer:run()
+  print(string.format('done: step %d, train loss %.4f', result.step, result.loss or 0 / 0))
 end
 model:eval()
 
