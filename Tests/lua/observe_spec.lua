@@ -317,7 +317,8 @@ describe('llmscript plot', function()
       assert.is_truthy(one:find(title, 1, true), title)
     end
     local _, lines = one:gsub('<polyline', '')
-    assert.are.equal(5, lines)                  -- train + val loss, lr, tokens/s, energy
+    assert.are.equal(4, lines)                  -- train loss, lr, tokens/s, energy
+    assert.is_truthy(one:find('<circle', 1, true))  -- the one val point: a marker
     assert.are.equal(0, runplot.main({a, '--out', root .. '/one.svg'}))
     svgOK(readAll(root .. '/one.svg'))
     assert.are.equal(0, runplot.main({a}))      -- default: RUN/plot.svg
@@ -328,7 +329,7 @@ describe('llmscript plot', function()
     assert.is_truthy(two:find('runs runA, runB', 1, true))
     assert.is_truthy(two:find('>MFU<', 1, true) and two:find('>CO2 (estimate)<', 1, true))
     local _, lines2 = two:gsub('<polyline', '')
-    assert.are.equal(8, lines2)                 -- (train + val) x 2, mfu x 2, co2 x 2
+    assert.are.equal(6, lines2)                 -- train loss x 2, mfu x 2, co2 x 2 (val: one point each)
   end)
   it('reports bad input: usage (2), unreadable runs and unknown metrics (1)', function()
     local root = helpers.tmpdir('plotbad')

@@ -10,7 +10,8 @@
 --   flops = true, peak = FLOP/s     FLOPs per step from the model's shapes, MFU against a measured matmul
 --                                   peak (flops.peak(), measured at run start) or the given one
 --   energy = true, rapl = ROOT, estimate = false, wattsPerCore = 10, gridIntensity = 475 (g CO2e/kWh)
--- Fields added to each train record and the progress line: flops (per step), mfu (fraction), joules (this
+-- Fields added to each train record and the progress line: flops (per step), mfu (a fraction: the FLOPs
+-- over the compute time — forward, backward, optimizer step — of the steps since the last log record), joules (this
 -- step: from the end of the previous step to the end of this one), energyJ (run so far), co2g (run so far),
 -- energySource ('rapl' | 'estimate'; an estimate is marked "est." on the progress line). After the run,
 -- the Trainer's result has joules, co2g and energySource; ext:joules() returns the run's joules so far,
@@ -101,7 +102,10 @@ function Observe:afterOptimizerStep(trainer, info)
     local dt = llm.clock() - self.t0
     local perToken = flops.perToken(trainer.model, self.seqLen)
     f.flops = perToken * self.tokens
-    f.mfu = flops.mfu(f.flops, dt, self.peak)
+    -- MFU over the steps since the last log record (one step alone is noisy)
+    self.winFlops, self.winTime = (self.winFlops or 0) + f.flops, (self.winTime or 0) + dt
+    f.mfu = flops.mfu(self.winFlops, self.winTime, self.peak)
+    if info.step % (trainer.logEvery or 1) == 0 then self.winFlops, self.winTime = 0, 0 end
   end
   if self.meter then
     local now = self.meter:read()

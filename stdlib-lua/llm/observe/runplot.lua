@@ -72,9 +72,9 @@ local charts = {
   loss = {title = 'Loss', ylabel = 'loss', series = function(run, color)
     local s = {}
     local x, y = column(run.data.train, 'loss')
-    if #x > 0 then s[#s + 1] = {name = run.name .. ' train', x = x, y = y, color = color} end
+    if #x > 0 then s[#s + 1] = {name = run.name .. ' train', x = x, y = y, color = color, markers = #x == 1 or nil} end
     x, y = column(run.data.eval, 'valLoss')
-    if #x > 0 then s[#s + 1] = {name = run.name .. ' val', x = x, y = y, color = color, dash = true} end
+    if #x > 0 then s[#s + 1] = {name = run.name .. ' val', x = x, y = y, color = color, dash = true, markers = #x == 1 or nil} end
     return s
   end},
   lr = {title = 'Learning rate', ylabel = 'lr', logY = true, key = 'lr'},
@@ -111,7 +111,7 @@ function M.plot(runs, opts)
         for _, s in ipairs(c.series(run, color)) do series[#series + 1] = s end
       else
         local x, y = column(run.data.train, c.key, c.scale)
-        if #x > 0 then series[#series + 1] = {name = run.name, x = x, y = y, color = color} end
+        if #x > 0 then series[#series + 1] = {name = run.name, x = x, y = y, color = color, markers = #x == 1 or nil} end
       end
     end
     local title = c.title
