@@ -5,7 +5,8 @@
  * output is an integer dot product per block scaled in float — as llama.cpp's vec_dot_q8_0_q8_0/q4_0_q8_0.
  * Exactness: per block the products are summed in int32 in 8 groups of 4 consecutive values (the lanes of
  * AVX2's maddubs + madd); group m's float partial sum gets d_w·d_x·isum_m added (a multiply then an add, never
- * fused), and the 8 partial sums are folded in llmk_hsum8's order. The baseline and AVX2 versions follow the
+ * fused) — even blocks into one set of 8 partial sums, odd blocks into another (two independent chains) —
+ * and the two sets are added lane by lane, then folded in llmk_hsum8's order. The baseline and AVX2 versions follow the
  * same arithmetic, so they agree bit for bit. The AVX-512 level runs the AVX2 code (compiled for AVX-512).
  * Quantizing activations rounds to nearest even and clamps to ±127; non-finite inputs quantize to 0. */
 #include "llmk_kernels.h"
@@ -30,6 +31,13 @@ static inline float llmk_half_to_float(uint16_t h) {
 }
 
 float llmk_half_bits_to_float(uint16_t h) { return llmk_half_to_float(h); }
+
+/* The block scales' values: one load per block instead of the bit manipulation (filled at load time). */
+static float llmk_half_table[65536];
+__attribute__((constructor)) static void llmk_half_table_fill(void) {
+    for (uint32_t h = 0; h < 65536; h++) llmk_half_table[h] = llmk_half_to_float((uint16_t)h);
+}
+#define LLMK_BLOCK_SCALE(blk) llmk_half_table[(uint16_t)((blk)[0] | (blk)[1] << 8)]
 
 static inline int8_t llmk_q127(float v) {
     if (!(v == v) || v > 1e30f || v < -1e30f) return 0;   /* NaN or an infinite product */
@@ -67,26 +75,32 @@ static inline void llmk_accumulate_groups(float acc[8], const int8_t *w, const i
     }
 }
 
+static inline float llmk_fold_pair(const float a[8], const float b[8]) {
+    float lanes[8];
+    for (int m = 0; m < 8; m++) lanes[m] = a[m] + b[m];
+    return llmk_hsum8(lanes);
+}
+
 static float llmk_dot_q8_0_base(const uint8_t *w, const llmk_q8_act *x, ptrdiff_t nb) {
-    float acc[8] = {0};
+    float acc[2][8] = {{0}};
     for (ptrdiff_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + 34 * b;
-        float d = llmk_half_to_float((uint16_t)(blk[0] | blk[1] << 8)) * x[b].d;
-        llmk_accumulate_groups(acc, (const int8_t *)(blk + 2), x[b].qs, d);
+        float d = LLMK_BLOCK_SCALE(blk) * x[b].d;
+        llmk_accumulate_groups(acc[b & 1], (const int8_t *)(blk + 2), x[b].qs, d);
     }
-    return llmk_hsum8(acc);
+    return llmk_fold_pair(acc[0], acc[1]);
 }
 
 static float llmk_dot_q4_0_base(const uint8_t *w, const llmk_q8_act *x, ptrdiff_t nb) {
-    float acc[8] = {0};
+    float acc[2][8] = {{0}};
     int8_t q[32];
     for (ptrdiff_t b = 0; b < nb; b++) {
         const uint8_t *blk = w + 18 * b;
-        float d = llmk_half_to_float((uint16_t)(blk[0] | blk[1] << 8)) * x[b].d;
+        float d = LLMK_BLOCK_SCALE(blk) * x[b].d;
         for (int j = 0; j < 16; j++) { q[j] = (int8_t)((blk[2 + j] & 0x0F) - 8); q[j + 16] = (int8_t)((blk[2 + j] >> 4) - 8); }
-        llmk_accumulate_groups(acc, q, x[b].qs, d);
+        llmk_accumulate_groups(acc[b & 1], q, x[b].qs, d);
     }
-    return llmk_hsum8(acc);
+    return llmk_fold_pair(acc[0], acc[1]);
 }
 
 static int32_t llmk_dot_int8_base(const int8_t *w, const int8_t *x, ptrdiff_t k) {
@@ -103,35 +117,42 @@ static int32_t llmk_dot_int8_base(const int8_t *w, const int8_t *x, ptrdiff_t k)
         __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x)); \
         return _mm256_madd_epi16(p16, _mm256_set1_epi16(1)); \
     } \
+    TARGET static inline __m256 llmk_block_q8_##SUFFIX(const uint8_t *blk, const llmk_q8_act *xb) { \
+        float d = LLMK_BLOCK_SCALE(blk) * xb->d; \
+        __m256i qw = _mm256_loadu_si256((const __m256i *)(blk + 2)); \
+        __m256i qx = _mm256_loadu_si256((const __m256i *)xb->qs); \
+        return _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(llmk_quads_##SUFFIX(qw, qx))); \
+    } \
+    TARGET static inline __m256 llmk_block_q4_##SUFFIX(const uint8_t *blk, const llmk_q8_act *xb) { \
+        float d = LLMK_BLOCK_SCALE(blk) * xb->d; \
+        __m128i packed = _mm_loadu_si128((const __m128i *)(blk + 2)); \
+        __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(packed), _mm_srli_epi16(packed, 4), 1); \
+        __m256i qw = _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0F)), _mm256_set1_epi8(8)); \
+        __m256i qx = _mm256_loadu_si256((const __m256i *)xb->qs); \
+        return _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(llmk_quads_##SUFFIX(qw, qx))); \
+    } \
     TARGET static float llmk_dot_q8_0_##SUFFIX(const uint8_t *w, const llmk_q8_act *x, ptrdiff_t nb) { \
-        __m256 acc = _mm256_setzero_ps(); \
-        for (ptrdiff_t b = 0; b < nb; b++) { \
-            const uint8_t *blk = w + 34 * b; \
-            float d = llmk_half_to_float((uint16_t)(blk[0] | blk[1] << 8)) * x[b].d; \
-            __m256i qw = _mm256_loadu_si256((const __m256i *)(blk + 2)); \
-            __m256i qx = _mm256_loadu_si256((const __m256i *)x[b].qs); \
-            __m256 t = _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(llmk_quads_##SUFFIX(qw, qx))); \
-            acc = _mm256_add_ps(acc, t); \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(); \
+        ptrdiff_t b = 0; \
+        for (; b + 2 <= nb; b += 2) { \
+            acc0 = _mm256_add_ps(acc0, llmk_block_q8_##SUFFIX(w + 34 * b, x + b)); \
+            acc1 = _mm256_add_ps(acc1, llmk_block_q8_##SUFFIX(w + 34 * (b + 1), x + b + 1)); \
         } \
+        if (b < nb) acc0 = _mm256_add_ps(acc0, llmk_block_q8_##SUFFIX(w + 34 * b, x + b)); \
         float lanes[8]; \
-        _mm256_storeu_ps(lanes, acc); \
+        _mm256_storeu_ps(lanes, _mm256_add_ps(acc0, acc1)); \
         return llmk_hsum8(lanes); \
     } \
     TARGET static float llmk_dot_q4_0_##SUFFIX(const uint8_t *w, const llmk_q8_act *x, ptrdiff_t nb) { \
-        __m256 acc = _mm256_setzero_ps(); \
-        const __m256i low = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8); \
-        for (ptrdiff_t b = 0; b < nb; b++) { \
-            const uint8_t *blk = w + 18 * b; \
-            float d = llmk_half_to_float((uint16_t)(blk[0] | blk[1] << 8)) * x[b].d; \
-            __m128i packed = _mm_loadu_si128((const __m128i *)(blk + 2)); \
-            __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(packed), _mm_srli_epi16(packed, 4), 1); \
-            __m256i qw = _mm256_sub_epi8(_mm256_and_si256(both, low), eight); \
-            __m256i qx = _mm256_loadu_si256((const __m256i *)x[b].qs); \
-            __m256 t = _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(llmk_quads_##SUFFIX(qw, qx))); \
-            acc = _mm256_add_ps(acc, t); \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(); \
+        ptrdiff_t b = 0; \
+        for (; b + 2 <= nb; b += 2) { \
+            acc0 = _mm256_add_ps(acc0, llmk_block_q4_##SUFFIX(w + 18 * b, x + b)); \
+            acc1 = _mm256_add_ps(acc1, llmk_block_q4_##SUFFIX(w + 18 * (b + 1), x + b + 1)); \
         } \
+        if (b < nb) acc0 = _mm256_add_ps(acc0, llmk_block_q4_##SUFFIX(w + 18 * b, x + b)); \
         float lanes[8]; \
-        _mm256_storeu_ps(lanes, acc); \
+        _mm256_storeu_ps(lanes, _mm256_add_ps(acc0, acc1)); \
         return llmk_hsum8(lanes); \
     } \
     TARGET static int32_t llmk_dot_int8_##SUFFIX(const int8_t *w, const int8_t *x, ptrdiff_t k) { \
