@@ -8,6 +8,7 @@
 -- Run: llmscript test Tests/lua/observe_spec.lua
 
 local helpers = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'helpers.lua')
+local cli = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'cli.lua')
 local fails = helpers.fails
 teardown(helpers.removeTmpdirs)
 
@@ -319,11 +320,12 @@ describe('llmscript plot', function()
     local _, lines = one:gsub('<polyline', '')
     assert.are.equal(4, lines)                  -- train loss, lr, tokens/s, energy
     assert.is_truthy(one:find('<circle', 1, true))  -- the one val point: a marker
-    assert.are.equal(0, runplot.main({a, '--out', root .. '/one.svg'}))
+    local function main(args) local _, rc = helpers.captured(function() return runplot.main(args) end); return rc end
+    assert.are.equal(0, main({a, '--out', root .. '/one.svg'}))
     svgOK(readAll(root .. '/one.svg'))
-    assert.are.equal(0, runplot.main({a}))      -- default: RUN/plot.svg
+    assert.are.equal(0, main({a}))              -- default: RUN/plot.svg
     svgOK(readAll(a .. '/plot.svg'))
-    assert.are.equal(0, runplot.main({a, b .. '/metrics.jsonl', '--out=' .. root .. '/two.svg', '--metrics', 'loss,mfu,co2'}))
+    assert.are.equal(0, main({a, b .. '/metrics.jsonl', '--out=' .. root .. '/two.svg', '--metrics', 'loss,mfu,co2'}))
     local two = readAll(root .. '/two.svg')
     svgOK(two)
     assert.is_truthy(two:find('runs runA, runB', 1, true))
@@ -331,15 +333,22 @@ describe('llmscript plot', function()
     local _, lines2 = two:gsub('<polyline', '')
     assert.are.equal(6, lines2)                 -- train loss x 2, mfu x 2, co2 x 2 (val: one point each)
   end)
-  it('reports bad input: usage (2), unreadable runs and unknown metrics (1)', function()
+  it('runs as `llmscript plot`; bad input: usage (2), unreadable runs and unknown metrics (1)', function()
     local root = helpers.tmpdir('plotbad')
-    local rc
-    helpers.captured(function() rc = runplot.main({}) end)
-    assert.are.equal(2, rc)
-    assert.are.equal(2, runplot.main({root, '--colour'}))
-    assert.are.equal(1, runplot.main({root .. '/missing'}))
+    local a = run(root .. '/runC', 1)
+    local code, stdout = cli.run({'plot', a, '--out', root .. '/c.svg'})
+    assert.are.equal(0, code); cli.has(stdout, 'wrote ' .. root .. '/c.svg')
+    svgOK(readAll(root .. '/c.svg'))
+    local err, _
+    code, _, err = cli.run({'plot'})
+    assert.are.equal(2, code); cli.has(err, 'no RUN given', 'usage: llmscript plot RUN [RUN...]')
+    code, _, err = cli.run({'plot', root, '--colour'})
+    assert.are.equal(2, code); cli.has(err, "unknown option '--colour'")
+    code, _, err = cli.run({'plot', root .. '/missing'})
+    assert.are.equal(1, code); cli.has(err, 'is neither a metrics JSONL file nor a run folder with metrics.jsonl')
     writeFile(root .. '/m.jsonl', '{"type":"train","step":1,"loss":1}\n')
-    assert.are.equal(1, runplot.main({root .. '/m.jsonl', '--metrics', 'bogus'}))
+    code, _, err = cli.run({'plot', root .. '/m.jsonl', '--metrics', 'bogus'})
+    assert.are.equal(1, code); cli.has(err, "unknown metric 'bogus'; expected one of: co2, energy, loss, lr, mfu, tokensPerSec")
     writeFile(root .. '/bad.jsonl', 'not json\n')
     fails(function() runplot.read(root .. '/bad.jsonl') end, 'bad.jsonl:1: not a JSON record')
     svgOK(runplot.plot({}, {metrics = {'loss'}}))   -- no data still renders
