@@ -155,6 +155,10 @@ describe('energy and CO2', function()
     local none, why = energy.rapl{root = dir .. '/missing'}
     assert.is_nil(none); assert.is_truthy(why:find('no readable RAPL zone'))
     assert.are.equal('rapl', energy.meter{rapl = dir}.kind)
+    -- the environment variable points the default reader at the folder (and the grid intensity)
+    local code, stdout = cli.run({'-e', "local e = require('llm.observe.energy'); print(e.meter().kind, e.gridIntensity())"},
+                                 {env = {LLMSCRIPT_RAPL_ROOT = dir, LLMSCRIPT_GRID_INTENSITY = '123'}})
+    assert.are.equal(0, code); cli.has(stdout, 'rapl\t123')
   end)
   it('otherwise estimates from CPU time, labelled as an estimate', function()
     local cpu = 5
