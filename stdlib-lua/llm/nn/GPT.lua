@@ -138,25 +138,34 @@ end
 --- opts.keyMask (B,S), opts.segments (B,T), opts.offset (positions offset..offset+T−1): the attention's
 --- position/mask interface (Attention.lua).
 function GPT:forward(idx, targets, opts)
+  local logits = self.head(self:hiddenStates(idx, opts, 3))
+  if targets == nil then return logits end
+  return logits, llm.crossEntropy(logits, targets)
+end
+
+--- The last block's output after the final norm (B,T,dim): forward without the LM head, same per-call
+--- options (the trunk of the supervised heads, llm/nn/heads.lua). `level` is the error level (default 2).
+function GPT:hiddenStates(idx, opts, level)
+  level = level or 2
   local o = options.check(self.__name, opts, {cache = options.NONE, positions = options.NONE,
-                                              keyMask = options.NONE, segments = options.NONE, offset = options.NONE})
+                                              keyMask = options.NONE, segments = options.NONE, offset = options.NONE}, level)
   if not llm.isTensor(idx) or idx:dim() ~= 2 then
-    error('expected token ids of shape [batch, time], got ' .. (llm.isTensor(idx) and ('[' .. table.concat(idx:shape(), ', ') .. ']') or type(idx)), 2)
+    error('expected token ids of shape [batch, time], got ' .. (llm.isTensor(idx) and ('[' .. table.concat(idx:shape(), ', ') .. ']') or type(idx)), level)
   end
   local t = idx:size(2)
   local start = o.cache and o.cache.length or 0
   if o.offset ~= nil then
-    if o.positions ~= nil then error("give 'positions' or 'offset', not both", 2) end
-    o.positions = Attention.rowPositions(o.offset, idx:size(1), t, 2)
+    if o.positions ~= nil then error("give 'positions' or 'offset', not both", level) end
+    o.positions = Attention.rowPositions(o.offset, idx:size(1), t, level)
     start = o.offset
   end
   if start + t > self._config.blockSize then
-    error(string.format('sequence length %d exceeds blockSize %d', start + t, self._config.blockSize), 2)
+    error(string.format('sequence length %d exceeds blockSize %d', start + t, self._config.blockSize), level)
   end
   if o.positions ~= nil and (not llm.isTensor(o.positions) or o.positions:dim() ~= 2
       or o.positions:size(1) ~= idx:size(1) or o.positions:size(2) ~= t) then
     error(string.format("Invalid 'positions': expected an int64 tensor of shape [%d, %d], got %s", idx:size(1), t,
-      llm.isTensor(o.positions) and ('[' .. table.concat(o.positions:shape(), ', ') .. ']') or type(o.positions)), 2)
+      llm.isTensor(o.positions) and ('[' .. table.concat(o.positions:shape(), ', ') .. ']') or type(o.positions)), level)
   end
   local x = self:embed(idx, o.positions, start)
   local blockOpts = (o.positions or o.keyMask or o.segments) and {positions = o.positions, keyMask = o.keyMask, segments = o.segments} or nil
@@ -170,9 +179,8 @@ function GPT:forward(idx, targets, opts)
     x = self.blocks[i](x, layerOpts)
   end
   if o.cache then o.cache.length = start + t end
-  local logits = self:headLogits(x)
-  if targets == nil then return logits end
-  return logits, llm.crossEntropy(logits, targets)
+  local lnF = rawget(self, 'lnF')
+  return lnF and lnF(x) or x
 end
 
 -- The pieces of forward before and after the blocks (also the first and last pipeline stage's own work,
