@@ -16,8 +16,27 @@ local function sameShape(a, b, who)
   if sa ~= sb then error(string.format('%s: input [%s] and target [%s] must have the same shape', who, sa, sb), 3) end
 end
 
---- Cross-entropy of logits (..., C) against 0-based class ids (...): see llm.crossEntropy.
-losses.crossEntropy = llm.crossEntropy
+--- Cross-entropy of logits (..., C) against 0-based class ids (...): llm.crossEntropy, plus `weight`, a
+--- (C) tensor or list of per-class weights (PyTorch's semantics: each target's loss times its class
+--- weight; 'mean' divides by the sum of the weights of the targets not ignored).
+function losses.crossEntropy(logits, targets, opts)
+  if type(opts) ~= 'table' or opts.weight == nil then return llm.crossEntropy(logits, targets, opts) end
+  local o = options.check('crossEntropy', opts, {weight = options.NONE, ignoreIndex = options.NONE, reduction = 'mean'})
+  if not llm.isTensor(logits) or not llm.isTensor(targets) then error('crossEntropy: expected logits and targets tensors', 2) end
+  local c = logits:size(-1)
+  local w = llm.isTensor(o.weight) and o.weight or (type(o.weight) == 'table' and llm.tensor(o.weight) or nil)
+  if not w or w:dim() ~= 1 or w:size(1) ~= c then
+    error(string.format("crossEntropy: Invalid 'weight': expected %d per-class weights, got %s", c,
+      w and ('[' .. table.concat(w:shape(), ', ') .. ']') or type(o.weight)), 2)
+  end
+  local ce = llm.crossEntropy(logits, targets, {ignoreIndex = o.ignoreIndex, reduction = 'none'})
+  local keep = o.ignoreIndex ~= nil and targets:ne(o.ignoreIndex) or llm.ones(table.unpack(targets:shape()))
+  local safe = (targets:float() * keep):long():reshape(-1)
+  local tw = w:detach():float():gather(1, safe):reshape(table.unpack(targets:shape())) * keep
+  local weighted = ce * tw
+  if o.reduction == 'mean' then return weighted:sum() / tw:sum() end
+  return reduce(weighted, o.reduction, 'crossEntropy')
+end
 
 --- Mean squared error.
 function losses.mse(input, target, opts)
