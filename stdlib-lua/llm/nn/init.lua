@@ -17,6 +17,8 @@ nn.MLP, nn.Block = block.MLP, block.Block
 nn.GPT = require 'llm.nn.GPT'
 nn.Llama = require 'llm.nn.Llama'
 nn.lora = require 'llm.nn.lora'
+local heads = require 'llm.nn.heads'
+nn.SequenceClassifier, nn.TokenClassifier = heads.SequenceClassifier, heads.TokenClassifier
 nn.init = require 'llm.nn.initializers'
 for name, fn in pairs(require 'llm.nn.losses') do nn[name] = fn end
 
