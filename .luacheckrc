@@ -4,7 +4,7 @@ std = 'lua54'
 max_line_length = 200
 self = false                 -- methods need not use `self` (nn layers without state, callbacks)
 -- llmscript's host namespaces: created by the engine, extended by stdlib-lua (llm.help, optim.paramGroups)
-globals = {'llm', 'nn', 'optim', 'augment', 'dist', 'parallel', 'compress', 'tune'}
+globals = {'llm', 'nn', 'optim', 'augment', 'dist', 'parallel', 'compress', 'tune', 'annotate'}
 read_globals = {'global'}    -- strict-globals declaration helper
 ignore = {
   '581',                     -- `not (x <= y)`: written on purpose so that NaN counts as failing

@@ -15,6 +15,9 @@ rawset(_G, 'augment', require 'llm.augment')
 -- compress: pruning, sparsity and distillation (stdlib-lua/llm/compress).
 rawset(_G, 'compress', require 'llm.compress')
 
+-- annotate: labelling functions, label models, labelled-data IO (stdlib-lua/llm/annotate).
+rawset(_G, 'annotate', require 'llm.annotate')
+
 -- recipes: configuration with command-line overrides, the training loop, progress display.
 llm.config = require 'llm.config'
 llm.Trainer = require('llm.train').new
