@@ -10,7 +10,7 @@
 
 enum FirstArgument {
     /// Subcommands dispatched by `Subcommands.run`; a name added there is added here too.
-    static let commands = ["plugin", "test", "export", "import", "tune", "plot", "serve", "generate"]
+    static let commands = ["plugin", "test", "export", "import", "tune", "plot", "serve", "generate", "eval"]
 
     enum Kind: Equatable {
         /// Options and/or a script: parse like the `lua` interpreter.

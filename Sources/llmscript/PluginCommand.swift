@@ -20,6 +20,7 @@ enum Subcommands {
         case "plot": return PlotCommand.main(Array(argv.dropFirst(2)), argv0: argv[0])
         case "export", "import": return ExportCommand.main(argv[1], Array(argv.dropFirst(2)), argv0: argv[0])
         case "serve", "generate": return ServeCommand.main(argv[1], Array(argv.dropFirst(2)), argv0: argv[0])
+        case "eval": return EvalCommand.main(Array(argv.dropFirst(2)), argv0: argv[0])
         default: return nil
         }
     }
