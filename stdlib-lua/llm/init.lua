@@ -21,6 +21,8 @@ rawset(_G, 'annotate', require 'llm.annotate')
 -- recipes: configuration with command-line overrides, the training loop, progress display.
 llm.config = require 'llm.config'
 llm.Trainer = require('llm.train').new
+-- metrics: accuracy, F1, confusion matrix, seqeval-style entity scores (llm/metrics.lua).
+llm.metrics = require 'llm.metrics'
 -- observe: FLOPs/MFU, energy/CO2 and TensorBoard event files for a run (llm.observe{...}, stdlib-lua/llm/observe).
 llm.observe = require 'llm.observe'
 
