@@ -7,7 +7,8 @@
 -- lines): the out-of-distribution sets.
 -- A char tokenizer without an unk id gets one (llm.eval.withUnk; --unk picks it) so unseen characters (an
 -- out-of-distribution set) score as that id; each text result counts them (`unknown`).
--- Prints a table; --json writes {checkpoint, step, parameters, unkId, tasks = {{task, kind, ...metrics}}}.
+-- Prints a table; --json writes {checkpoint, step, parameters, unkId, tasks = {{task, kind, ...metrics}}}, a
+-- multiple-choice task with perDoc = {{loglikelihoods, pred, predNorm, gold, confidence}} (0-based indices).
 -- Exit status: 0, 1 for an error (missing file, bad task line), 2 for usage.
 local eval = require 'llm.eval'
 local corpus = require 'llm.corpus'
@@ -71,8 +72,9 @@ function M.run(checkpoint, tasks, opts)
     local r
     if task:match('%.jsonl$') then
       local docs = M.readChoices(task, opts.limit)
-      r = eval.multipleChoice(model, tokenizer, docs, {bins = opts.bins})
-      r.kind = 'multiple_choice'
+      local perDoc
+      r, perDoc = eval.multipleChoice(model, tokenizer, docs, {bins = opts.bins})
+      r.kind, r.perDoc = 'multiple_choice', perDoc
     else
       local text = prefix(corpusNames[task] and corpus.text(task) or readFile(task), opts.maxBytes)
       r = eval.text(model, tokenizer, text, {stride = opts.stride, batch = opts.batch})

@@ -2,9 +2,10 @@
 -- model._config.blockSize or maxSeq as its context) on text and on multiple-choice tasks. All logs are natural.
 --   eval.tokenLogprobs(model, ids, {stride, batch}) -> {lp...}: lp[i] = log p(ids[i+1] | ids[<=i]) for the n-1
 --     predictable tokens of a list of 0-based ids. A text longer than the context is scored in sliding windows
---     (Hugging Face's "perplexity of fixed-length models"): windows of the context length L whose ends advance by
---     stride (default L/2); each window scores only the tokens the previous ones did not, so every token after
---     the first L is predicted from at least L - stride tokens; stride = L gives disjoint windows.
+--     (Hugging Face's "perplexity of fixed-length models"): windows of L input tokens (the context length) whose
+--     ends advance by stride (default L/2); each window scores only the tokens the previous ones did not, so
+--     every token after the first L + 1 is predicted from at least L - stride + 1 tokens; stride = L gives
+--     disjoint windows.
 --   eval.text(model, tokenizer, text, opts) -> {tokens, bytes, nll, ppl, bitsPerToken, bitsPerByte}: the first
 --     token is the context of the rest (there is no BOS), so `bytes` counts the UTF-8 bytes of the original text
 --     after the first character/token; bitsPerByte = nll / ln 2 / bytes (tokenizer independent), ppl = exp(nll /
@@ -63,9 +64,9 @@ function M.tokenLogprobs(model, ids, opts)
   local batch = opts.batch or 8
   local n = #ids
   local windows = {}   -- {s, e, first}: input ids[s..e-1], targets ids[s+1..e], score targets with index >= first
-  local prevEnd, e = 1, math.min(n, L)
+  local prevEnd, e = 1, math.min(n, L + 1)
   while n >= 2 do
-    local s = math.max(1, e - L + 1)
+    local s = math.max(1, e - L)
     windows[#windows + 1] = {s = s, e = e, first = prevEnd + 1}
     if e == n then break end
     prevEnd = e
