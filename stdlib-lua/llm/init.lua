@@ -23,6 +23,8 @@ llm.config = require 'llm.config'
 llm.Trainer = require('llm.train').new
 -- metrics: accuracy, F1, confusion matrix, seqeval-style entity scores (llm/metrics.lua).
 llm.metrics = require 'llm.metrics'
+-- instruction fine-tuning data: chat-templated, prompt-masked, packed (llm/instruct.lua).
+llm.data.instructions = require('llm.instruct').instructions
 -- observe: FLOPs/MFU, energy/CO2 and TensorBoard event files for a run (llm.observe{...}, stdlib-lua/llm/observe).
 llm.observe = require 'llm.observe'
 

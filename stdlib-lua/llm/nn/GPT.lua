@@ -133,14 +133,14 @@ function GPT:config()
   return out
 end
 
---- logits (B,T,vocab), and the mean cross-entropy loss when targets (B,T) are given.
+--- logits (B,T,vocab), and the mean cross-entropy loss when targets (B,T) are given (targets −100 are ignored).
 --- opts.cache (generation): {length = positions already cached, layers = {}}; opts.positions (B,T) int64,
 --- opts.keyMask (B,S), opts.segments (B,T), opts.offset (positions offset..offset+T−1): the attention's
 --- position/mask interface (Attention.lua).
 function GPT:forward(idx, targets, opts)
   local logits = self.head(self:hiddenStates(idx, opts, 3))
   if targets == nil then return logits end
-  return logits, llm.crossEntropy(logits, targets)
+  return logits, llm.crossEntropy(logits, targets, {ignoreIndex = -100})   -- −100: masked (prompt, padding)
 end
 
 --- The last block's output after the final norm (B,T,dim): forward without the LM head, same per-call
