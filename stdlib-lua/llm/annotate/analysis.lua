@@ -17,7 +17,7 @@ local function sortLabels(t)
   return t
 end
 
---- annotate.analysis(L, [gold]) -> Report
+--- annotate.analysis(L, [gold]) -> Report: per-LF polarity, coverage, overlaps, conflicts (and correct, incorrect, empAcc with gold); report:format()
 function M.analysis(L, gold)
   if not lfmod.isLabelMatrix(L) then error('annotate.analysis: expected an annotate.LabelMatrix (from annotate.apply)', 2) end
   if gold ~= nil and type(gold) ~= 'table' then

@@ -37,7 +37,7 @@ local function tagOK(t)
   return type(t) == 'string' and (t == 'O' or t:match('^[BI]%-%S+$') ~= nil)
 end
 
---- annotate.checkBIO(tags) -> ok, message
+--- annotate.checkBIO(tags) -> ok, message: whether every tag is O, B-TYPE or I-TYPE
 function M.checkBIO(tags)
   for i, t in ipairs(tags) do
     if not tagOK(t) then return false, ('tag %d (%s) is not O, B-TYPE or I-TYPE'):format(i, tostring(t)) end
@@ -57,7 +57,7 @@ local function entityProblem(r)
   if not ok then return msg end
 end
 
---- annotate.readJSONL(path, [opts]) -> records
+--- annotate.readJSONL(path, [{labelField='label', textField='text', requireLabel=false}]) -> records: labelled JSONL ({text, label} or {tokens, tags}); errors name path:line
 function M.readJSONL(path, opts)
   opts = opts or {}
   local labelField, textField = opts.labelField or 'label', opts.textField or 'text'
@@ -84,7 +84,7 @@ function M.readJSONL(path, opts)
   return out
 end
 
---- annotate.writeJSONL(path, records)
+--- annotate.writeJSONL(path, records): labelled records as JSON Lines (atomic)
 function M.writeJSONL(path, records)
   if type(records) ~= 'table' then error('annotate.writeJSONL: records must be a list of tables', 2) end
   local parts = {}
@@ -105,7 +105,7 @@ function M.writeJSONL(path, records)
   writeAtomic(path, table.concat(parts), 'annotate.writeJSONL')
 end
 
---- annotate.readCoNLL(path) -> sentences
+--- annotate.readCoNLL(path) -> sentences: {tokens, tags} from 'token ... TAG' lines (BIO), blank line between sentences; errors name path:line
 function M.readCoNLL(path)
   local out, cur = {}, nil
   for n, line in ipairs(readLines(path, 'annotate.readCoNLL')) do
@@ -126,7 +126,7 @@ function M.readCoNLL(path)
   return out
 end
 
---- annotate.writeCoNLL(path, sentences)
+--- annotate.writeCoNLL(path, sentences): 'token TAG' lines, a blank line after each sentence (atomic)
 function M.writeCoNLL(path, sentences)
   if type(sentences) ~= 'table' then error('annotate.writeCoNLL: sentences must be a list of {tokens=, tags=}', 2) end
   local parts = {}

@@ -44,7 +44,7 @@ local function rng(seed)
   end
 end
 
---- annotate.majorityVote(L, [opts]) -> labels, probs
+--- annotate.majorityVote(L, [{classes=, tieBreak='abstain'|'first'|'random', seed=}]) -> labels, probs: the most frequent vote per document (vote fractions as probs)
 function M.majorityVote(L, opts)
   checkL(L, 'annotate.majorityVote')
   opts = opts or {}
@@ -78,7 +78,7 @@ LabelModel.__index = LabelModel
 LabelModel.__name = 'annotate.LabelModel'
 function LabelModel.__tostring(self) return ('annotate.LabelModel(%d classes%s)'):format(#(self.classes or {}), self.fitted and ', fitted' or '') end
 
---- annotate.LabelModel{classes=, iters=100, tol=1e-6, smoothing=1} -> LabelModel
+--- annotate.LabelModel{classes=, iters=100, tol=1e-6, smoothing=1} -> LabelModel: the generative label model (one-coin Dawid-Skene EM); :fit(L), :predict(L), :predictProba(L), .accuracies, .prior
 function M.LabelModel(opts)
   opts = opts or {}
   if type(opts) ~= 'table' then error('annotate.LabelModel{...}: options must be a table', 2) end

@@ -113,7 +113,7 @@ function LabelMatrix:labels()
   return out
 end
 
---- annotate.apply(lfs, docs, [{module=, workers=, chunk=}]) -> LabelMatrix
+--- annotate.apply(lfs, docs, [{module=, workers=, chunk=}]) -> LabelMatrix: every LF on every doc, in this state or (module=) in parallel.pool workers
 function M.apply(lfs, docs, opts)
   opts = opts or {}
   if type(docs) ~= 'table' then error('annotate.apply: docs must be a list of strings or document tables', 2) end

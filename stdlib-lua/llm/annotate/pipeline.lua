@@ -14,7 +14,7 @@ local function names(lfs, where)
   return out
 end
 
---- annotate.step(lfs | moduleName) -> pipeline step
+--- annotate.step(lfs | moduleName) -> step: a llm.data.pipeline step storing the LFs' labels in doc.meta.labels (a module name runs in worker states)
 function M.step(lfs)
   if type(lfs) == 'string' then
     require('llm.annotate.worker').names(lfs)     -- a broken module fails here, not in a worker
@@ -23,7 +23,7 @@ function M.step(lfs)
   return steps.stepOf(lf.normalize(lfs, 'annotate.step'), steps.field)
 end
 
---- annotate.fromDocs(docs, lfs | moduleName) -> LabelMatrix
+--- annotate.fromDocs(docs, lfs | moduleName) -> LabelMatrix: the matrix from documents labelled by annotate.step
 function M.fromDocs(docs, lfs)
   local nm = names(lfs, 'annotate.fromDocs')
   if type(docs) ~= 'table' then error('annotate.fromDocs: docs must be a list of documents', 2) end

@@ -31,7 +31,7 @@ local function keymap(labels)
   return map, keys
 end
 
---- annotate.session{input, output, labels, ...} -> {labelled, skipped, remaining, total}
+--- annotate.session{input=, output=, labels=, [quit='q'], [skip='s'], [textField=], [read=, write=]} -> {labelled, skipped, remaining, total}: interactive labelling, key + Enter, resumable
 function M.session(opts)
   if type(opts) ~= 'table' then error('annotate.session{input=, output=, labels=}: options table expected', 2) end
   local textField = opts.textField or 'text'
