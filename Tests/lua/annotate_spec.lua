@@ -15,6 +15,7 @@ local function fails(f, ...)
 end
 package.path = here .. 'annotate/?.lua;' .. package.path
 local A = annotate.ABSTAIN
+local WORKERS = math.min(2, llm.getThreads())
 
 local DOCS = {'a good day!', 'bad weather', 'good but bad', 'nothing here', 'good good', 'bad!'}
 
@@ -43,7 +44,7 @@ describe('annotate labelling functions', function()
     local docs = {}
     for i = 1, 60 do docs[i] = DOCS[(i - 1) % #DOCS + 1] end
     local inline = annotate.apply(require('annotate_lfs'), docs)
-    local pooled = annotate.apply(nil, docs, {module = 'annotate_lfs', workers = 2, chunk = 7})
+    local pooled = annotate.apply(nil, docs, {module = 'annotate_lfs', workers = WORKERS, chunk = 7})
     assert.are.same(inline.names, pooled.names)
     assert.are.same(inline.rows, pooled.rows)
   end)
@@ -57,7 +58,7 @@ describe('annotate labelling functions', function()
     assert.truthy(fails(annotate.apply, {1}, {'a'}):find('item 1 is not an annotate.lf'))
     assert.truthy(fails(annotate.apply, {boom, boom}, {'a'}):find("two labelling functions named 'boom'"))
     assert.truthy(fails(annotate.apply, nil, {'a'}, {module = 'no_such_lf_module', workers = 1}):find('no_such_lf_module'))
-    local msg = fails(annotate.apply, nil, {'a', 'b', 'boom'}, {module = 'annotate_lfs_bad', workers = 2, chunk = 1})
+    local msg = fails(annotate.apply, nil, {'a', 'b', 'boom'}, {module = 'annotate_lfs_bad', workers = WORKERS, chunk = 1})
     assert.truthy(msg:find("'fragile' failed on document 3: .*cannot label this"), msg)
   end)
 end)
@@ -267,7 +268,7 @@ describe('annotate.step (the data pipeline)', function()
   local expected = annotate.apply(require('annotate_lfs'), docs)
 
   it("labels documents in the pipeline's worker states (a module of LFs) and collects the matrix", function()
-    local _, out = llm.data.pipeline{llm.data.readers.list(docs), annotate.step('annotate_lfs'), threads = 2, quiet = true}:run()
+    local _, out = llm.data.pipeline{llm.data.readers.list(docs), annotate.step('annotate_lfs'), threads = WORKERS, quiet = true}:run()
     assert.are.equal(40, #out)
     assert.are.equal('["pos",-1,"pos"]', out[1].meta.labels)
     local L = annotate.fromDocs(out, 'annotate_lfs')
@@ -280,5 +281,9 @@ describe('annotate.step (the data pipeline)', function()
     assert.are.same(expected.rows, annotate.fromDocs(out, require('annotate_lfs')).rows)
     assert.truthy(fails(annotate.fromDocs, {{text = 'a', meta = {}}}, 'annotate_lfs'):find('document 1 has no meta.labels'))
     assert.truthy(fails(annotate.step, 'no_such_lf_module'):find('no_such_lf_module'))
+    local _, msg = pcall(function()
+      return llm.data.pipeline{llm.data.readers.list({{text = 'boom', id = 'x7'}}), annotate.step('annotate_lfs_bad'), quiet = true}:run()
+    end)
+    assert.truthy(tostring(msg):find("'fragile' failed on document 'x7'"), tostring(msg))
   end)
 end)

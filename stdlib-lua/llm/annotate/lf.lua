@@ -55,16 +55,16 @@ local function asDoc(d, i)
   return d
 end
 
--- One row of the label matrix: every LF on doc (index i, for messages).
+-- One row of the label matrix: every LF on doc (i: its index or id, for messages).
 function M.row(lfs, doc, i)
   local row = {}
   for j, f in ipairs(lfs) do
     local ok, v = pcall(f.fn, doc)
-    if not ok then error(("annotate: labelling function '%s' failed on document %d: %s"):format(f.name, i, tostring(v)), 0) end
+    if not ok then error(("annotate: labelling function '%s' failed on document %s: %s"):format(f.name, i, tostring(v)), 0) end
     if v == nil then v = M.ABSTAIN end
     local t = math.type(v)
     if type(v) ~= 'string' and t ~= 'integer' and not (t == 'float' and v == math.floor(v)) then
-      error(("annotate: labelling function '%s' returned a %s on document %d (a label is a string or an integer, or annotate.ABSTAIN)")
+      error(("annotate: labelling function '%s' returned a %s on document %s (a label is a string or an integer, or annotate.ABSTAIN)")
         :format(f.name, type(v), i), 0)
     end
     if t == 'float' then v = math.tointeger(v) end

@@ -11,8 +11,8 @@ function M.stepOf(lfs, field)
   local n = 0
   return function(doc)
     n = n + 1
-    local row = lf.row(lfs, type(doc) == 'string' and {text = doc} or doc, n)
     if type(doc) == 'string' then doc = {text = doc} end
+    local row = lf.row(lfs, doc, doc.id ~= nil and ("'" .. tostring(doc.id) .. "'") or n)
     doc.meta = doc.meta or {}
     doc.meta[field] = llm.json.encode(row)
     return doc
