@@ -117,6 +117,23 @@ describe('annotate.LabelModel (one-coin Dawid-Skene EM)', function()
     assert.is_true(math.abs(probs[1][1] + probs[1][2] - 1) < 1e-9)
   end)
 
+  it('recovers accuracies with three classes (errors spread over the other two)', function()
+    math.randomseed(4)
+    local cls, accs, rows = {'a', 'b', 'c'}, {0.85, 0.7, 0.6}, {}
+    for i = 1, 3000 do
+      local y, r = math.random(3), {}
+      for j, a in ipairs(accs) do
+        if math.random() < 0.8 then
+          if math.random() < a then r[j] = cls[y] else local o = math.random(2); if o >= y then o = o + 1 end; r[j] = cls[o] end
+        else r[j] = A end
+      end
+      rows[i] = r
+    end
+    local m = annotate.LabelModel{}:fit(annotate.labelMatrix(rows, {'x', 'y', 'z'}))   -- measured: 0.819 0.728 0.603
+    assert.are.same(cls, m.classes)
+    for j, nm in ipairs{'x', 'y', 'z'} do assert.is_true(math.abs(m.accuracies[nm] - accs[j]) < 0.05, nm .. ' ' .. m.accuracies[nm]) end
+  end)
+
   it('beats majority vote when one LF is much better than the rest', function()
     -- one LF right 95% of the time, four right 65%: majority vote follows the weak four when they agree
     local L, gold = synthetic(3000, {0.95, 0.65, 0.65, 0.65, 0.65}, {1, 1, 1, 1, 1}, 0.5, 1)
