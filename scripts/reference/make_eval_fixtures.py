@@ -6,7 +6,7 @@
    --log_samples) and writes Tests/Fixtures/eval/expected.json: lm-eval's per-choice loglikelihoods and its
    acc / acc_norm, which Tests/lua/eval_spec.lua checks our numbers against without Python;
 3. runs `llmscript eval CK mc.jsonl --json` and prints the largest difference (exit 1 above 1e-4).
-Usage: PY=$(scripts/reference/venv.sh lm-eval transformers) && "$PY" scripts/reference/make_eval_fixtures.py
+Usage: PY=$(scripts/reference/venv.sh lm-eval transformers accelerate) && "$PY" scripts/reference/make_eval_fixtures.py
        [--llmscript .build/debug/llmscript]
 """
 import argparse, glob, json, os, subprocess, sys, tempfile
