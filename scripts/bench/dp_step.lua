@@ -13,7 +13,7 @@ for i = 4, #arg do
   local k, v = arg[i]:match('^(%w+)=(.*)$')
   dpOpts[k] = tonumber(v) or (v == 'true' and true) or (v == 'false' and false) or v
 end
-local B, T, steps = cfg.B, cfg.T, 23
+local B, T, steps = cfg.B, cfg.T, tonumber(os.getenv('LLMS_DP_STEPS') or '') or 23
 local text = string.rep('the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs. ', 200)
 local tok = llm.data.CharTokenizer(text)
 llm.manualSeed(1)
