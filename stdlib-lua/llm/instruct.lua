@@ -17,6 +17,7 @@
 -- (data.truncated counts them). Unpacked rows hold one example each, padded with padId (right padding:
 -- under causal attention the padding never reaches the example's tokens).
 local chat = require 'llm.chat'
+local supervised = require 'llm.supervised'
 
 local M = {}
 local IGNORE = -100
@@ -105,15 +106,7 @@ end
 function Source:_reorder()
   local order = {}
   for i = 1, #self.rows do order[i] = i end
-  if self.shuffle then
-    local state = self.seed * 1000003 + self._epoch   -- a 64-bit LCG (Knuth's MMIX constants): seeded, portable
-    for i = #order, 2, -1 do
-      state = state * 6364136223846793005 + 1442695040888963407
-      local j = (state >> 33) % i + 1
-      order[i], order[j] = order[j], order[i]
-    end
-  end
-  self._order = order
+  self._order = self.shuffle and supervised.shuffle(order, self.seed * 1000003 + self._epoch) or order
 end
 
 --- The next training batch: x, y, opts (opts nil unless packed).
