@@ -207,7 +207,7 @@ function M.entityScores(goldTags, predTags)
           macro = macro, macroF1 = macro.f1, weighted = weighted, weightedF1 = weighted.f1, support = sG}
 end
 
---- A printable table of M.f1's or M.entityScores' result: label, precision, recall, f1, support, then the averages.
+--- A printable table of metrics.f1's or metrics.entityScores' result: label, precision, recall, f1, support, then the averages.
 function M.table(scores)
   if type(scores) ~= 'table' or not scores.labels or not (scores.perClass or scores.perType) then
     error('metrics.table: expected the result of metrics.f1 or metrics.entityScores', 2)
