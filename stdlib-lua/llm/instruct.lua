@@ -137,7 +137,8 @@ function Source:setState(s)
   self:_reorder()
 end
 
---- Instruction fine-tuning batches (:next() -> x, y, opts): records rendered with a chat template, prompt tokens' targets −100, optionally packed with segments; opts {tokenizer, blockSize, template='plain', batchSize=8, pack=false, padId=0, seed=1, shuffle=true}.
+--- Instruction fine-tuning batches (:next() -> x, y, opts): records rendered with a chat template, prompt tokens' targets −100,
+--- optionally packed with segments; opts {tokenizer, blockSize, template='plain', batchSize=8, pack=false, padId=0, seed=1, shuffle=true}.
 function M.instructions(records, opts)
   if type(records) ~= 'table' or #records == 0 then error('llm.data.instructions: expected a non-empty list of records', 2) end
   if type(opts) ~= 'table' or not opts.tokenizer then error('llm.data.instructions: opts.tokenizer is required', 2) end
