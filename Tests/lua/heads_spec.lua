@@ -97,6 +97,28 @@ describe('nn.SequenceClassifier', function()
     for t = 1, 4 do for j = 1, 3 do close(ga[1][t][j], gb[1][t][j], 1e-6) end end
   end)
 
+  it('on a trunk imported from a Hugging Face GPT-2 folder (nn.GPT.fromPretrained), fine-tuned with its tokenizer', function()
+    llm.manualSeed(14)
+    local trunk, tok = nn.GPT.fromPretrained(root .. 'Tests/Fixtures/export/hf_gpt2')
+    local clf = nn.SequenceClassifier{trunk = trunk, classes = {'neg', 'pos'}, pooling = 'mean'}
+    local rows = {}
+    for i, text in ipairs({'bad day', 'good day'}) do rows[i] = tok:encode(text):totable() end
+    local x, mask = require('llm.supervised').pad(rows, 8)
+    -- the trunk's own LM logits are its head over hiddenStates
+    local lm = trunk(x)
+    local viaHidden = trunk.head(trunk:hiddenStates(x))
+    close((lm - viaHidden):abs():max():item(), 0, 1e-5, 'hiddenStates + head = forward')
+    local opt = optim.AdamW(clf:parameters(), {lr = 5e-3, weightDecay = 0})
+    local first, last
+    for step = 1, 15 do
+      local _, loss = clf(x, ids({0, 1}), {mask = mask})
+      opt:zeroGrad(); loss:backward(); opt:step()
+      if step == 1 then first = loss:item() end
+      last = loss:item()
+    end
+    assert(last < first, string.format('loss %.4f -> %.4f', first, last))
+  end)
+
   it('with nn.lora only the adapters (and an unfrozen head) train', function()
     llm.manualSeed(8)
     local clf = nn.SequenceClassifier{trunk = tinyGPT(), classes = 2}
