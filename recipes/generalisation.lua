@@ -41,6 +41,18 @@ local config = llm.config({
   seed = 1337,              -- seed of initialization, batches and augmentation (the same for every run)
 }, arg)
 
+local known = {'baseline', 'dropout', 'weightDecay', 'labelSmoothing', 'augment', 'earlyStopping'}
+local names = {}
+for name in config.runs:gmatch('[^,%s]+') do
+  local ok = false
+  for _, k in ipairs(known) do ok = ok or k == name end
+  if not ok then
+    io.stderr:write("llmscript: recipes/generalisation.lua: unknown run '", name, "' in --runs; known: ", table.concat(known, ', '), '\n')
+    os.exit(2)
+  end
+  names[#names + 1] = name
+end
+
 -- the data: a slice of the corpus, split by position; the augmented copy of the training quotes
 local full = require('llm.corpus').text(config.corpus)
 local text = full:sub(1, (utf8.offset(full, config.maxChars + 1) or #full + 1) - 1)
@@ -87,7 +99,6 @@ local runs = {
 
 local function train(name)
   local r = runs[name]
-  if not r then error("unknown run '" .. name .. "' in --runs (known: baseline, dropout, weightDecay, labelSmoothing, augment, earlyStopping)", 0) end
   llm.manualSeed(config.seed)
   local model = nn.GPT{vocab = vocab, blockSize = config.blockSize, layers = config.layers, heads = config.heads,
                        dim = config.dim, dropout = r.dropout or 0}
@@ -139,7 +150,7 @@ local function train(name)
 end
 
 local rows = {}
-for name in config.runs:gmatch('[^,%s]+') do rows[#rows + 1] = train(name) end
+for _, name in ipairs(names) do rows[#rows + 1] = train(name) end
 
 print(string.format('\n%d steps x %d sequences x %d characters, %s (%d characters), model %dx%d',
   config.steps, config.batchSize, config.blockSize, config.corpus, utf8.len(text), config.layers, config.dim))
