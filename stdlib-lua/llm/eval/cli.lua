@@ -53,6 +53,7 @@ function M.readChoices(path, limit)
       if not math.tointeger(d.gold) or d.gold < 0 or d.gold >= #d.choices then
         error(where .. "'gold' must be the 0-based index of a choice (0.." .. (#d.choices - 1) .. ')', 0)
       end
+      if d.delimiter ~= nil and type(d.delimiter) ~= 'string' then error(where .. "'delimiter' must be a string", 0) end
       docs[#docs + 1] = d
       if limit and #docs >= limit then break end
     end

@@ -15,7 +15,8 @@
 --     encoded whole and the continuation is the tokens after those of the context (left-truncated to the
 --     context length + 1).
 --   eval.multipleChoice(model, tokenizer, docs, {delimiter=' ', bins=10}) -> summary, perDoc: docs are
---     {context, choices, gold (0-based)}; each choice is scored as delimiter .. choice. acc: argmax of the summed
+--     {context, choices, gold (0-based), [delimiter]}; each choice is scored as delimiter .. choice (a document's
+--     own delimiter first: lm-eval's target_delimiter). acc: argmax of the summed
 --     logprob; acc_norm: argmax of logprob / the choice's length in characters (lm-eval's acc_norm: len() of the
 --     choice string, without the delimiter); acc_bytes: over UTF-8 bytes. Ties go to the first choice (numpy
 --     argmax). Calibration: the chosen (acc) answer's probability under a softmax over the choices' summed
@@ -179,7 +180,7 @@ function M.multipleChoice(model, tokenizer, docs, opts)
   for d, doc in ipairs(docs) do
     local lls, chars, bytes = {}, {}, {}
     for c, choice in ipairs(doc.choices) do
-      lls[c] = M.continuationLogprob(model, tokenizer, doc.context, delimiter .. choice)
+      lls[c] = M.continuationLogprob(model, tokenizer, doc.context, (doc.delimiter or delimiter) .. choice)
       chars[c], bytes[c] = utf8.len(choice), #choice
     end
     local norm, byteNorm = {}, {}
