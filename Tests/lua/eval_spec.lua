@@ -128,6 +128,9 @@ describe('multiple choice', function()
     -- the chosen answer's probability: softmax over the summed logprobs
     near(per[2].confidence, 1 / (1 + 1 / V), 1e-6)
     near(r.ece, eval.ece({per[1].confidence, per[2].confidence}, {false, true}, 10), 1e-12)
+    -- a document's own delimiter (lm-eval's target_delimiter): '' scores the choice alone
+    local _, per2 = eval.multipleChoice(fakeModel(V, 16), tok, {{context = 'ab', choices = {'xyz', 'x'}, gold = 0, delimiter = ''}})
+    near(per2[1].loglikelihoods[1], -3 * math.log(V), 1e-5)
   end)
 
   it('moves trailing spaces of the context to the continuation, as lm-eval does', function()
