@@ -2,7 +2,7 @@
 -- Builds the gpt2-sized nn.GPT (12 layers, 768 dim, 12 heads, vocab 50257; random GPT-2 init — speed does
 -- not depend on the values), then for float32 and each format ('q8_0', 'q4_0', 'int8', 'f16') generates
 -- --tokens tokens greedily after a 1-token prompt with the KV cache (nn.GPT:generate) on --threads threads,
--- and reports tokens/s (median of --repeats runs after one warm-up run) and the weight bytes of the
+-- and reports tokens/s (median of --repeats rounds after one warm-up; each round times every format in turn) and the weight bytes of the
 -- quantized Linear layers. Every nn.Linear is quantized (the tied LM head included: the embedding table
 -- stays float32). Prints a markdown table and one JSON line per format.
 -- Usage: llmscript scripts/bench/quant_decode.lua [--tokens=32] [--repeats=3] [--threads=2] [--formats=q8_0,q4_0,int8,f16]
@@ -33,37 +33,33 @@ local function model()
   return m
 end
 
-local function tokensPerSecond(m)
-  local prompt = llm.tensor({1}, {dtype = 'int64'})
-  m:generate(prompt, {maxTokens = 4, temperature = 0})   -- warm-up
-  local rates = {}
-  for _ = 1, opts.repeats do
-    local t0 = llm.clock()
-    m:generate(prompt, {maxTokens = opts.tokens, temperature = 0})
-    rates[#rates + 1] = opts.tokens / (llm.clock() - t0)
-  end
-  return median(rates)
+local prompt = llm.tensor({1}, {dtype = 'int64'})
+local function timeOnce(m)
+  local t0 = llm.clock()
+  m:generate(prompt, {maxTokens = opts.tokens, temperature = 0})
+  return opts.tokens / (llm.clock() - t0)
 end
 
--- one format's row (the model is dropped before the next one is built)
-local function measure(f)
+-- every model is built first, then each round times every model in turn (the machine's load drifts)
+local rows = {}
+do
   local m = model()
-  if f == 'float32' then
-    local bytes = 0
-    for _, p in ipairs(m:parameters()) do bytes = bytes + p:numel() * 4 end
-    return {format = f, tps = tokensPerSecond(m), bytes = bytes}
-  end
+  local bytes = 0
+  for _, p in ipairs(m:parameters()) do bytes = bytes + p:numel() * 4 end
+  rows[1] = {format = 'float32', model = m, bytes = bytes, rates = {}}
+end
+for f in opts.formats:gmatch('[^,]+') do
+  local m = model()
   local _, info = compress.quantize(m, {format = f})
   collectgarbage()
-  return {format = f, tps = tokensPerSecond(m), bytes = info.bytes, linearFloatBytes = info.floatBytes}
+  rows[#rows + 1] = {format = f, model = m, bytes = info.bytes, linearFloatBytes = info.floatBytes, rates = {}}
 end
-
-local rows = {measure('float32')}
+for _, r in ipairs(rows) do r.model:generate(prompt, {maxTokens = 4, temperature = 0}) end   -- warm-up
+for _ = 1, opts.repeats do
+  for _, r in ipairs(rows) do r.rates[#r.rates + 1] = timeOnce(r.model) end
+end
+for _, r in ipairs(rows) do r.tps = median(r.rates) end
 local f32 = rows[1].tps
-for f in opts.formats:gmatch('[^,]+') do
-  collectgarbage()
-  rows[#rows + 1] = measure(f)
-end
 
 print(string.format('| format (%s, %d threads) | decode tok/s | speed-up vs float32 | quantized Linear weights (MB) |', opts.config, opts.threads))
 print('|---|---:|---:|---:|')
