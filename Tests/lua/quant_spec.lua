@@ -159,6 +159,11 @@ describe('saving', function()
         other:generate(idx[1], {maxTokens = 4, temperature = 0}):totable())
       fails(function() compress.loadQuantized(other, path) end, 'already quantized')
       fails(function() compress.saveQuantized(gpt(), path) end, 'not quantized')
+      -- a model of another shape: the load fails and the model stays float
+      local wide = nn.GPT{vocab = 40, blockSize = 16, layers = 2, heads = 2, dim = 64}
+      fails(function() compress.loadQuantized(wide, path) end, 'compress.loadQuantized', 'shape')
+      assert.is_nil(compress.quantization(wide))
+      assert.are.equal('nn.Linear', wide.blocks[1].attn.qkv.__name)
     end)
   end
 end)

@@ -210,7 +210,7 @@ function M.saveQuantized(model, path)
 end
 
 --- compress.loadQuantized(model, path) -> model: quantizes a float model of the same architecture as the saved one
---- recorded, then loads the saved state (checked before anything changes).
+--- recorded, then loads the saved state; when the state does not fit, the float layers are put back (nothing changes).
 function M.loadQuantized(model, path)
   local who = 'compress.loadQuantized'
   refuseQuantized(who, model, 2)
@@ -224,13 +224,22 @@ function M.loadQuantized(model, path)
   for _, p in ipairs(q.paths) do
     if not byPath[p] or byPath[p].__name ~= 'nn.Linear' then error(string.format("%s: the file quantized '%s', which is not an nn.Linear of this model", who, p), 2) end
   end
+  local originals = {}
+  for _, e in ipairs(eachModule(model)) do
+    for _, p in ipairs(q.paths) do if e[1] == p then originals[#originals + 1] = e end end
+  end
   M.quantize(model, {format = q.format, targets = q.paths})
   for _, e in ipairs(eachModule(model)) do
     local sc = q.activationScales[e[1]]
     if sc then e[2]._activationScale = sc end
   end
   rawget(model, '_quantization').activationScales = next(q.activationScales) and q.activationScales or nil
-  model:loadStateDict(sd)
+  local ok, err = pcall(model.loadStateDict, model, sd)
+  if not ok then   -- put the float layers back: a failed load changes nothing
+    for _, e in ipairs(originals) do replace(e[3], e[4], e[2]) end
+    rawset(model, '_quantization', nil)
+    error(who .. ': ' .. tostring(err), 2)
+  end
   return model
 end
 
