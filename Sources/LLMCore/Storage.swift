@@ -4,7 +4,9 @@
 // counter bumped by in-place writes (autograd uses it to detect modified saved tensors). Large blocks
 // stay in malloc's heap between steps (see heapTuned). A read-only alias (``Storage/readOnlyAlias()``)
 // shares another storage's memory without owning or counting it: tensors handed to another Lua state
-// (parallel.pool) view one, and in-place ops refuse to write through it.
+// (parallel.pool) view one, and in-place ops refuse to write through it. A mapped storage
+// (``Storage/init(mapped:byteCount:keeping:)``) is read-only too: it views a read-only file mapping (memory-mapped
+// checkpoint weights) and keeps the mapping's owner alive, so the map outlives the reader while any tensor uses it.
 import Synchronization
 
 #if canImport(Glibc)
@@ -28,6 +30,8 @@ public final class Storage: @unchecked Sendable {
     public let isReadOnly: Bool
     /// The storage whose memory an alias shares (kept alive by the alias); nil for an owner.
     private let owner: Storage?
+    /// The object owning a mapped storage's memory (a file mapping), kept alive by it; nil otherwise.
+    private let mapping: AnyObject?
 
     /// Bytes held by all live storages.
     public static let liveBytes = Atomic<Int>(0)
@@ -87,6 +91,7 @@ public final class Storage: @unchecked Sendable {
         self.account = account
         isReadOnly = false
         owner = nil
+        mapping = nil
         Storage.liveBytes.add(byteCount, ordering: .relaxed)
         Storage.allocatedBytes.add(byteCount, ordering: .relaxed)
     }
@@ -99,6 +104,19 @@ public final class Storage: @unchecked Sendable {
         account = nil
         isReadOnly = true
         owner = root
+        mapping = nil
+    }
+
+    /// A read-only storage over `byteCount` bytes at `mapped`, memory that `keeping` owns (a read-only file
+    /// mapping): nothing is copied or counted, in-place ops on its views fail, and `keeping` lives as long as
+    /// this storage. `mapped` must stay valid and unmodified while `keeping` lives.
+    public init(mapped: UnsafeRawPointer, byteCount: Int, keeping: AnyObject) {
+        bytes = UnsafeMutableRawPointer(mutating: mapped)
+        self.byteCount = byteCount
+        account = nil
+        isReadOnly = true
+        owner = nil
+        mapping = keeping
     }
 
     /// A read-only alias of this memory: views of it read the same bytes (and see later writes through the
@@ -107,7 +125,7 @@ public final class Storage: @unchecked Sendable {
     public func readOnlyAlias() -> Storage { Storage(aliasing: self) }
 
     deinit {
-        guard owner == nil else { return }
+        guard owner == nil, mapping == nil else { return }
         free(bytes)
         account?.credit(byteCount)
         Storage.liveBytes.subtract(byteCount, ordering: .relaxed)

@@ -68,6 +68,14 @@ public final class Tensor: @unchecked Sendable {
     public func readOnlyShare() -> Tensor {
         Tensor(storage: storage.readOnlyAlias(), dtype: dtype, shape: shape, strides: strides, offset: offset)
     }
+    /// A contiguous read-only tensor over memory owned by `keeping` (a file mapping; see
+    /// ``Storage/init(mapped:byteCount:keeping:)``): nothing is copied, in-place ops fail.
+    public static func mapped(_ p: UnsafeRawPointer, shape: [Int], dtype: DType, keeping: AnyObject) -> Tensor {
+        let n = shape.reduce(1, *)
+        return Tensor(
+            storage: Storage(mapped: p, byteCount: n * dtype.itemSize, keeping: keeping), dtype: dtype, shape: shape,
+            strides: Shape.contiguousStrides(shape), offset: 0)
+    }
     /// True when in-place ops are refused (a view of a read-only storage alias).
     public var isReadOnly: Bool { storage.isReadOnly }
 

@@ -57,8 +57,15 @@ extension Checkpoint {
 
     /// Reads every file of the checkpoint `dir`, verified against its manifest (size and sha256).
     public static func read(dir rawDir: String) throws -> [String: [UInt8]] {
+        try readMapped(dir: rawDir, mmap: false).bytes
+    }
+
+    /// Reads the checkpoint `dir` like ``read(dir:)``; with `mmap`, each `*.safetensors` file is memory-mapped,
+    /// verified on the map and decoded with its aligned float32 tensors left in the map (read-only; see
+    /// ``Safetensors/decode(_:source:keeping:)``) into `tensors` instead of `bytes`.
+    public static func readMapped(dir rawDir: String, mmap: Bool) throws -> (bytes: [String: [UInt8]], tensors: [String: SafetensorsFile]) {
         let dir = FileIO.stripTrailingSlashes(rawDir)
-        var out: [String: [UInt8]] = [:]
+        var out: [String: [UInt8]] = [:], mapped: [String: SafetensorsFile] = [:]
         for e in try manifest(dir: dir) {
             let path = dir + "/" + e.name
             guard FileIO.exists(path) else { throw FormatError("checkpoint: '\(path)' is missing (listed in \(manifestName))") }
@@ -66,14 +73,22 @@ extension Checkpoint {
             guard size == e.size else {
                 throw FormatError("checkpoint: '\(path)' has \(size) bytes but \(manifestName) records \(e.size) (truncated or modified)")
             }
-            let bytes = try FileIO.readAll(path, maxBytes: e.size, what: "checkpoint")
-            let sha = bytes.withUnsafeBytes { SHA256.hex($0) }
-            guard sha == e.sha256 else {
-                throw FormatError("checkpoint: '\(path)' does not match its sha256 in \(manifestName) (corrupted or modified)")
+            func verify(_ b: UnsafeRawBufferPointer) throws {
+                guard b.count == e.size, SHA256.hex(b) == e.sha256 else {
+                    throw FormatError("checkpoint: '\(path)' does not match its sha256 in \(manifestName) (corrupted or modified)")
+                }
             }
+            if mmap && e.name.hasSuffix(".safetensors") {
+                let map = try FileIO.map(path, what: "checkpoint")
+                try verify(map.bytes)
+                mapped[e.name] = try Safetensors.decode(map.bytes, source: path, keeping: map)
+                continue
+            }
+            let bytes = try FileIO.readAll(path, maxBytes: e.size, what: "checkpoint")
+            try bytes.withUnsafeBytes { try verify($0) }
             out[e.name] = bytes
         }
-        return out
+        return (out, mapped)
     }
 
     /// Decodes the bytes of a safetensors file read from a checkpoint; `source` names it in errors.

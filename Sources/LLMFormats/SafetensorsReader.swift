@@ -2,6 +2,8 @@
 // hostile (formats-and-conventions.md A1, B1, S-03..S-11): header length capped and inside the file,
 // strict JSON without duplicate keys, known dtypes, overflow-checked shapes, offsets that tile the data
 // buffer exactly from 0 to EOF (no gaps, overlaps or trailing bytes). Errors name the tensor and the file.
+// With a mapping to keep (`keeping`), float32 tensors whose data is 4-byte aligned in memory view the mapped
+// bytes read-only instead of being copied (other dtypes and unaligned data are copied).
 import LLMCore
 
 /// The contents of a safetensors file.
@@ -34,14 +36,16 @@ public enum Safetensors {
     /// The safetensors name of `d` (`F32`).
     public static func name(of d: DType) -> String { dtypeNames.first(where: { $0.1 == d })!.0 }
 
-    /// Reads the file at `path` (memory-mapped; tensors are copied out, so the map is released on return).
-    public static func read(path: String) throws -> SafetensorsFile {
+    /// Reads the file at `path` (memory-mapped). Tensors are copied out, so the map is released on return,
+    /// unless `mmap`: then aligned float32 tensors stay in the map (read-only), which lives as long as they do.
+    public static func read(path: String, mmap: Bool = false) throws -> SafetensorsFile {
         let map = try FileIO.map(path, what: "safetensors")
-        return try withExtendedLifetime(map) { try decode(map.bytes, source: path) }  // unmapped only after decoding
+        return try withExtendedLifetime(map) { try decode(map.bytes, source: path, keeping: mmap ? map : nil) }  // unmapped only after decoding
     }
 
-    /// Parses a safetensors image held in memory; `source` names it in errors.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, source: String) throws -> SafetensorsFile {
+    /// Parses a safetensors image held in memory; `source` names it in errors. With `keeping` (the owner of
+    /// `bytes`, kept alive by the tensors), float32 tensors whose data is 4-byte aligned view `bytes` read-only.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, source: String, keeping: AnyObject? = nil) throws -> SafetensorsFile {
         func fail(_ m: String) -> FormatError { FormatError("safetensors: \(m) in '\(source)'") }
         guard bytes.count >= 8 else {
             throw fail("file is too short (\(bytes.count) bytes; a safetensors file starts with an 8-byte header length)")
@@ -98,13 +102,16 @@ public enum Safetensors {
 
         var tensors: [String: Tensor] = [:]
         for e in entries {
+            let at = e.end > e.begin ? bytes.baseAddress! + bufferStart + e.begin : nil
+            if let keeping, let at, e.dtype == .float32, Int(bitPattern: at) % 4 == 0 {
+                tensors[e.name] = Tensor.mapped(at, shape: e.shape, dtype: e.dtype, keeping: keeping)
+                continue
+            }
             let t: Tensor
             do { t = try Tensor(shape: e.shape, dtype: e.dtype, zeroed: false) } catch {
                 throw fail("tensor '\(e.name)': \(error)")
             }
-            if e.end > e.begin {
-                t.rawPointer.copyMemory(from: bytes.baseAddress! + bufferStart + e.begin, byteCount: e.end - e.begin)
-            }
+            if let at { t.rawPointer.copyMemory(from: at, byteCount: e.end - e.begin) }
             tensors[e.name] = t
         }
         return SafetensorsFile(tensors: tensors, names: entries.map(\.name), metadata: metadata)

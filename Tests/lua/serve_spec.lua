@@ -290,6 +290,25 @@ describe('llmscript serve and generate command lines', function()
     cli.has(err, 'tokens/s')
     cli.has(err, 'peak RSS')
   end)
+
+  it('generate --mmap gives the same text, from read-only weights in the mapped checkpoint', function()
+    local dir = makeModel('nn.GPT')
+    local args = {'generate', dir, '--prompt', 'Hi', '--max-tokens', '9', '--temperature', '0'}
+    local _, copied = cli.run(args)
+    table.insert(args, '--mmap')
+    local code, mapped, err = cli.run(args)
+    assert.are.equal(0, code, err)
+    assert.are.equal(copied, mapped)
+    local model = require('llm.checkpointmodel')(dir, {mmap = true})
+    local w = model:parameters()[1]
+    assert.is_true(w.requiresGrad)
+    local ok, e = pcall(function() w:fill_(0) end)
+    assert.is_false(ok)
+    cli.has(tostring(e), 'read-only')
+    local ck = llm.checkpoint.read(llm.checkpoint.latest(dir), {mmap = true})['model.safetensors']
+    local plain = llm.checkpoint.read(llm.checkpoint.latest(dir))['model.safetensors']
+    for k, t in pairs(plain) do assert.are.equal(0, (t - ck[k]):abs():max():item(), k) end
+  end)
 end)
 
 describe('llm.nn.decode.Batch', function()

@@ -1,9 +1,10 @@
 -- llm.serve.generate: `llmscript generate CHECKPOINT --prompt TEXT [--max-tokens 100] [--temperature 0.8]
 -- [--top-k N] [--top-p P] [--seed N] [--threads N] [--quantize q8_0|q4_0|int8|f16|bf16] [--quantized FILE]
--- [--stats]`, the lean inference path: the checkpoint's model under llm.noGrad (no autograd tape) decoded by
+-- [--stats] [--mmap]`, the lean inference path: the checkpoint's model under llm.noGrad (no autograd tape) decoded by
 -- llm.nn.decode.Batch (the same path as `llmscript serve`), the text streamed to stdout as it is made.
 -- --quantize converts the nn.Linear weights after loading (compress.quantize); --quantized loads a file
--- written by compress.saveQuantized. --stats prints start-up time, tokens/s and peak RSS to stderr.
+-- written by compress.saveQuantized. --mmap keeps the float32 weights in the memory-mapped checkpoint file
+-- (read-only, not copied; llm.checkpointmodel's mmap). --stats prints start-up time, tokens/s and peak RSS to stderr.
 --   main(words) -> exit status (messages printed; 0 done, 1 an error, 2 a usage error)
 local args = require 'llm.serve.args'
 local decode = require 'llm.nn.decode'
@@ -11,10 +12,10 @@ local decode = require 'llm.nn.decode'
 local M = {}
 
 local spec = {prompt = 'string', ['max-tokens'] = 'integer', temperature = 'number', ['top-k'] = 'integer', ['top-p'] = 'number',
-  seed = 'integer', threads = 'integer', quantize = 'string', quantized = 'string', stats = 'flag', help = 'flag'}
+  seed = 'integer', threads = 'integer', quantize = 'string', quantized = 'string', stats = 'flag', mmap = 'flag', help = 'flag'}
 
 M.usage = 'usage: llmscript generate CHECKPOINT --prompt TEXT [--max-tokens 100] [--temperature 0.8] [--top-k N] [--top-p P] [--seed N]\n'
-  .. '         [--threads N] [--quantize q8_0|q4_0|int8|f16|bf16] [--quantized FILE] [--stats]'
+  .. '         [--threads N] [--quantize q8_0|q4_0|int8|f16|bf16] [--quantized FILE] [--stats] [--mmap]'
 
 --- Applies --quantize / --quantized to a loaded model (compress.quantize / compress.loadQuantized).
 function M.quantize(model, o)
@@ -45,7 +46,7 @@ local function run(words)
     if o.threads < 1 then return 2, "'--threads' must be a positive integer" end
     llm.setThreads(o.threads)
   end
-  local okLoad, model, tokenizer = pcall(require('llm.checkpointmodel'), pos[1])
+  local okLoad, model, tokenizer = pcall(require('llm.checkpointmodel'), pos[1], {mmap = o.mmap})
   if not okLoad then return 1, tostring(model) end
   M.quantize(model, o)
   local prompt = tokenizer:encode(o.prompt)

@@ -56,12 +56,20 @@ enum CheckpointLib: LuaLibrary {
                 return 1
             },
             LuaBinding(
-                "read", "llm.checkpoint.read(dir: string) -> {[name] = {name = Tensor} | value | string}",
-                "Reads a checkpoint after verifying every file's size and sha256 against its manifest."
+                "read", "llm.checkpoint.read(dir: string, opts?: {mmap?: boolean}) -> {[name] = {name = Tensor} | value | string}",
+                "Reads a checkpoint after verifying every file's size and sha256 against its manifest. With mmap, the"
+                    + " float32 tensors of its safetensors files stay in the memory-mapped file instead of being copied"
+                    + " (read-only: in-place ops fail; tensors whose data is not 4-byte aligned, and other dtypes, are copied)."
             ) { a in
                 let dir = try a.path(1, .readTree)
-                let files = try Checkpoint.read(dir: dir)
-                lua_createtable(a.L, 0, Int32(clamping: files.count))
+                let mmap = try a.options(2, allowed: ["mmap"]).bool("mmap") ?? false
+                let (files, mapped) = try Checkpoint.readMapped(dir: dir, mmap: mmap)
+                lua_createtable(a.L, 0, Int32(clamping: files.count + mapped.count))
+                for (name, file) in mapped {
+                    LuaJSON.pushString(a.L, name)
+                    FormatsLib.pushTensorMap(a, file.tensors)
+                    lua_rawset(a.L, -3)
+                }
                 for (name, bytes) in files {
                     LuaJSON.pushString(a.L, name)
                     let source = dir + "/" + name
