@@ -14,11 +14,8 @@
 -- JSON line per row. Files go to --out (default /tmp/compress_table).
 -- Usage: llmscript scripts/bench/compress_table.lua [--steps=300] [--threads=2] [--genTokens=200] [--repeats=7]
 local opts = {steps = 300, threads = 2, genTokens = 200, repeats = 7, valBatches = 40, out = '/tmp/compress_table'}
-for _, a in ipairs(arg or {}) do
-  local k, v = a:match('^%-%-([%w]+)=(.*)$')
-  if not k or opts[k] == nil then error('unknown argument ' .. a, 0) end
-  opts[k] = tonumber(v) or v
-end
+local bench = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'benchlib.lua')
+bench.options(opts, arg)
 llm.setThreads(opts.threads)
 os.execute('mkdir -p ' .. opts.out)
 
@@ -31,11 +28,7 @@ local start = math.floor(0.2 * steps)
 local stop = math.max(start + 1, math.floor(0.7 * steps))
 local every = math.max(1, math.floor(0.02 * steps))
 
-local function median(xs)
-  table.sort(xs)
-  local n = #xs
-  return n % 2 == 1 and xs[(n + 1) // 2] or (xs[n // 2] + xs[n // 2 + 1]) / 2
-end
+local median = bench.median
 
 local function gpt(over)
   local c = {}

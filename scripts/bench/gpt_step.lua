@@ -12,23 +12,13 @@ local cfgs = {
 }
 
 local opts = {config = 'tiny', steps = 10, warmup = 2, threads = 2, floor = 1}
-for _, a in ipairs(arg or {}) do
-  local k, v = a:match('^%-%-([%w]+)=(.*)$')
-  if not k or opts[k] == nil then error('unknown argument ' .. a) end
-  opts[k] = tonumber(v) or v
-end
+local bench = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'benchlib.lua')
+bench.options(opts, arg)
 local c = assert(cfgs[opts.config], 'unknown config ' .. tostring(opts.config))
 llm.setThreads(opts.threads)
 llm.manualSeed(1337)
 
-local function median(xs)
-  local s = {}
-  for i, x in ipairs(xs) do s[i] = x end
-  table.sort(s)
-  local n = #s
-  if n == 0 then return 0 / 0 end
-  return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
-end
+local median = bench.median
 
 local function peakRSSKiB()
   local f = io.open('/proc/self/status', 'r')

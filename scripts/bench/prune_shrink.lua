@@ -15,19 +15,12 @@ local cfgs = {
 }
 
 local opts = {config = 'char', amount = 0.5, repeats = 5, threads = 2}
-for _, a in ipairs(arg or {}) do
-  local k, v = a:match('^%-%-([%w]+)=(.*)$')
-  if not k or opts[k] == nil then error('unknown argument ' .. a) end
-  opts[k] = tonumber(v) or v
-end
+local bench = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'benchlib.lua')
+bench.options(opts, arg)
 local c = assert(cfgs[opts.config], 'unknown config ' .. tostring(opts.config))
 llm.setThreads(opts.threads)
 
-local function median(xs)
-  table.sort(xs)
-  local n = #xs
-  return n % 2 == 1 and xs[(n + 1) // 2] or (xs[n // 2] + xs[n // 2 + 1]) / 2
-end
+local median = bench.median
 
 llm.manualSeed(1337)
 local x = llm.randint(0, c.vocab, {c.batch, c.seq})

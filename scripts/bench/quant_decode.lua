@@ -12,19 +12,12 @@ local cfgs = {
   char = {vocab = 127, blockSize = 64, layers = 4, heads = 4, dim = 128},
 }
 local opts = {tokens = 32, repeats = 3, threads = 2, formats = 'q8_0,q4_0,int8,f16', config = 'gpt2'}
-for _, a in ipairs(arg or {}) do
-  local k, v = a:match('^%-%-([%w]+)=(.*)$')
-  if not k or opts[k] == nil then error('unknown argument ' .. a) end
-  opts[k] = tonumber(v) or v
-end
+local bench = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'benchlib.lua')
+bench.options(opts, arg)
 local c = assert(cfgs[opts.config], 'unknown config ' .. tostring(opts.config))
 llm.setThreads(opts.threads)
 
-local function median(xs)
-  table.sort(xs)
-  local n = #xs
-  return n % 2 == 1 and xs[(n + 1) // 2] or (xs[n // 2] + xs[n // 2 + 1]) / 2
-end
+local median = bench.median
 
 local function model()
   llm.manualSeed(0)

@@ -8,11 +8,8 @@
 -- validation batch (16 × 64 tokens: prefill-shaped work). Prints a markdown table and one JSON line per row.
 -- Usage: llmscript scripts/bench/quant_valloss.lua [--steps=600] [--qatSteps=100] [--threads=2]
 local opts = {steps = 600, qatSteps = 100, threads = 2}
-for _, a in ipairs(arg or {}) do
-  local k, v = a:match('^%-%-([%w]+)=(.*)$')
-  if not k or opts[k] == nil then error('unknown argument ' .. a) end
-  opts[k] = tonumber(v) or v
-end
+local bench = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'benchlib.lua')
+bench.options(opts, arg)
 llm.setThreads(opts.threads)
 llm.manualSeed(1337)
 local text = require('llm.corpus').text('fortunes')
