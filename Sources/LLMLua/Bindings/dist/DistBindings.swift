@@ -25,6 +25,9 @@ enum DistLib: LuaLibrary {
         return w
     }
 
+    /// The optional message tag of a point-to-point call (default 0).
+    static func tag(_ a: LuaArgs, _ i: Int32) throws -> Int { a.isNoneOrNil(i) ? 0 : try a.integer(i) }
+
     /// The 'op' option of a reduction (default 'sum').
     static func reduceOp(_ o: LuaOptions) throws -> ReduceOp {
         let name = try o.string("op") ?? "sum"
@@ -106,7 +109,7 @@ enum DistLib: LuaLibrary {
                 "Sends t (float32, contiguous) to rank dst; blocks until t may be reused. The receiver's tensor must have the same number of elements."
             ) { a in
                 let c = try comm(a, "\(prefix).send")
-                try c.send(try a.tensor(base), to: try a.integer(base + 1), tag: a.isNoneOrNil(base + 2) ? 0 : try a.integer(base + 2))
+                try c.send(try a.tensor(base), to: try a.integer(base + 1), tag: try tag(a, base + 2))
                 return 0
             },
             LuaBinding(
@@ -115,7 +118,7 @@ enum DistLib: LuaLibrary {
             ) { a in
                 let c = try comm(a, "\(prefix).recv")
                 let t = try a.tensor(base)
-                try c.recv(t, from: try a.integer(base + 1), tag: a.isNoneOrNil(base + 2) ? 0 : try a.integer(base + 2))
+                try c.recv(t, from: try a.integer(base + 1), tag: try tag(a, base + 2))
                 a.push(t); return 1
             },
             LuaBinding(
@@ -123,7 +126,7 @@ enum DistLib: LuaLibrary {
                 "Starts sending t to rank dst without blocking; do not modify t until the request's :wait() returns."
             ) { a in
                 let c = try comm(a, "\(prefix).isend")
-                let r = try c.isend(try a.tensor(base), to: try a.integer(base + 1), tag: a.isNoneOrNil(base + 2) ? 0 : try a.integer(base + 2))
+                let r = try c.isend(try a.tensor(base), to: try a.integer(base + 1), tag: try tag(a, base + 2))
                 Userdata.push(a.L, r, typeName: Request.luaTypeName); return 1
             },
             LuaBinding(
@@ -131,7 +134,7 @@ enum DistLib: LuaLibrary {
                 "Starts receiving into t from rank src without blocking; read t only after the request's :wait() returns."
             ) { a in
                 let c = try comm(a, "\(prefix).irecv")
-                let r = try c.irecv(try a.tensor(base), from: try a.integer(base + 1), tag: a.isNoneOrNil(base + 2) ? 0 : try a.integer(base + 2))
+                let r = try c.irecv(try a.tensor(base), from: try a.integer(base + 1), tag: try tag(a, base + 2))
                 Userdata.push(a.L, r, typeName: Request.luaTypeName); return 1
             },
             LuaBinding(
