@@ -31,8 +31,10 @@ let package = Package(
         .target(name: "LLMIO", dependencies: ["CLLMIO"]),
         // SIMD CPU kernels in C, compiled for baseline x86-64, AVX2+FMA and AVX-512, chosen at run time.
         .target(name: "CKernels"),
+        // oneDNN's matmul primitive through libdnnl loaded at run time (dlopen): the binary runs without it.
+        .target(name: "CDNNLShim", linkerSettings: [.linkedLibrary("dl")]),
         // Engine: tensors, kernels, autograd. Knows nothing of Lua.
-        .target(name: "LLMCore", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "LLMCore", dependencies: ["CBLAS", "CKernels", "CDNNLShim"]),
         // Optimizers, LR schedules, gradient clipping. Knows nothing of Lua.
         .target(name: "LLMOptim", dependencies: ["LLMCore", "CKernels"]),
         // Corpus reading, tokenizers, splits and batches (tokenizer.json via LLMFormats' JSON). Knows nothing of Lua.
@@ -49,7 +51,7 @@ let package = Package(
         .target(name: "LLMLua", dependencies: ["CLua", "CLuaShim", "LLMCore", "LLMOptim", "LLMData", "LLMFormats", "LLMIO", "LLMDistributed", "CSQLite", "LLMServe"]),
         // CLI and REPL only; no ML logic.
         .executableTarget(name: "llmscript", dependencies: ["LLMLua", "LLMDistributed", "CEdit", "CLuaShim", "CLua"]),
-        .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore"]),
+        .testTarget(name: "LLMCoreTests", dependencies: ["LLMCore", "CDNNLShim"]),
         .testTarget(name: "LLMLuaTests", dependencies: ["LLMLua", "LLMCore"]),
         .testTarget(name: "LLMOptimTests", dependencies: ["LLMOptim", "LLMCore"]),
         .testTarget(name: "LLMDataTests", dependencies: ["LLMData", "LLMCore"]),

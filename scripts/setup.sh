@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(liblua5.4-dev lua5.4 libopenblas-dev libedit-dev pkgconf lua-busted luarocks fortunes zlib1g-dev libssl-dev wordnet-base fortunes-zh lua-filesystem lua-yaml lua-cliargs lua-penlight lua-check libopenmpi-dev openmpi-bin libsqlite3-dev libmicrohttpd-dev curl)
+PACKAGES=(liblua5.4-dev lua5.4 libopenblas-dev libedit-dev pkgconf lua-busted luarocks fortunes zlib1g-dev libssl-dev wordnet-base fortunes-zh lua-filesystem lua-yaml lua-cliargs lua-penlight lua-check libopenmpi-dev openmpi-bin libsqlite3-dev libmicrohttpd-dev curl libdnnl-dev)
 
 build=1
 for a in "$@"; do

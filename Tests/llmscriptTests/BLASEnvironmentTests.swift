@@ -87,16 +87,19 @@ import Testing
         #expect(tier(inUse) >= tier(best), "OpenBLAS runs the \(inUse) core; this CPU (flags \(candidates)) and build allow \(best)")
     }
 
-    @Test("--version names the CPU, its SIMD level, the kernels in use and OpenBLAS's core and threads")
+    @Test("--version names the CPU, its SIMD level, the kernels in use, OpenBLAS's core and threads, and the GEMM route")
     func versionReport() throws {
         let r = try Subprocess.run(["--version"])
         #expect(r.status == 0)
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.count == 3, "\(r.stdout)")
+        #expect(lines.count == 4, "\(r.stdout)")
         let s = try system()
         #expect(lines.dropFirst().first?.hasPrefix("cpu: \(s["cpu"] ?? "?")") == true, "\(r.stdout)")
         #expect(r.stdout.contains("simd \(s["simd"] ?? "?"), kernels \(s["kernels"] ?? "?")"), "\(r.stdout)")
-        #expect(lines.last?.hasPrefix("blas: \(s["blasCore"] ?? "?") core (chosen by ") == true, "\(r.stdout)")
+        #expect(lines.dropFirst(2).first?.hasPrefix("blas: \(s["blasCore"] ?? "?") core (chosen by ") == true, "\(r.stdout)")
+        #expect(lines.last == "gemm: \(s["gemm"] ?? "?")", "\(r.stdout)")
+        let forced = try Subprocess.run(["--version"], environment: ["LLMSCRIPT_GEMM": "openblas"])
+        #expect(forced.stdout.contains("gemm: OpenBLAS for every product (LLMSCRIPT_GEMM=openblas"), "\(forced.stdout)")
         #expect(r.stdout.contains("\(s["threads"] ?? "?") thread"))
         let baseline = try Subprocess.run(["--version"], environment: ["LLMSCRIPT_NO_AVX2": "1"])
         #expect(baseline.stdout.contains("kernels baseline"), "\(baseline.stdout)")

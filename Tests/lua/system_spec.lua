@@ -15,6 +15,12 @@ describe("llm.system", function()
     assert.is_truthy(s.blasConfig:match("^OpenBLAS"))
     assert.is_truthy(({ openblas = true, llmscript = true, user = true })[s.blasCoreChoice])
     assert.are.equal(llm.getThreads(), s.threads)
+    assert.is_string(s.gemm)
+    assert.is_truthy(s.gemm:match("OpenBLAS") or s.gemm:match("oneDNN"), s.gemm)
+    if s.onednn then
+      assert.is_truthy(s.onednn:match("^%d+%.%d+%.%d+$"), s.onednn)
+      assert.is_truthy(s.gemm:match("oneDNN"), s.gemm)
+    end
   end)
 
   it("lists features consistent with the SIMD level", function()

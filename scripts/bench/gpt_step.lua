@@ -2,6 +2,8 @@
 -- on a random int64 batch, a 1024³ sgemm probe, and optionally KV-cache generation; prints one JSON line.
 -- Mirror of scripts/bench/gpt_step.py (same shapes, init, optimizer). Driven by train_bench.sh.
 -- Usage: llmscript scripts/bench/gpt_step.lua --config=tiny|char|gpt2|gen --steps=N --warmup=W [--threads=2] [--floor=0]
+--          [--gemm=auto|openblas|onednn|ab]   (ab: training steps alternate OpenBLAS-only and the automatic
+--          GEMM rule in one process, reported as msPerStepOpenBLAS / msPerStepAuto: an A/B in the same host state)
 -- With PERF_CTL=<fifo> (perf record --control), perf samples only the timed steps (train_bench.sh's Lua share).
 local cfgs = {
   tiny = {vocab = 512, blockSize = 128, layers = 4, heads = 4, dim = 128, batch = 32, seq = 128},
@@ -11,11 +13,12 @@ local cfgs = {
   gen = {vocab = 65, blockSize = 320, layers = 6, heads = 6, dim = 384, batch = 1, seq = 64},
 }
 
-local opts = {config = 'tiny', steps = 10, warmup = 2, threads = 2, floor = 1}
+local opts = {config = 'tiny', steps = 10, warmup = 2, threads = 2, floor = 1, gemm = 'auto'}
 local bench = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'benchlib.lua')
 bench.options(opts, arg)
 local c = assert(cfgs[opts.config], 'unknown config ' .. tostring(opts.config))
 llm.setThreads(opts.threads)
+if opts.gemm ~= 'ab' then llm.setGEMM(opts.gemm) end
 llm.manualSeed(1337)
 
 local median = bench.median
@@ -81,6 +84,7 @@ local model = nn.GPT{vocab = c.vocab, blockSize = c.blockSize, layers = c.layers
 local result = {impl = 'llmscript', config = opts.config, threads = llm.getThreads(), params = model:numParameters()}
 local sys = llm.system()   -- what ran: recorded in every result (CPU model, SIMD level, kernels, BLAS core)
 result.cpu, result.simd, result.kernels, result.blasCore = sys.cpu, sys.simd, sys.kernels, sys.blasCore
+result.gemm = opts.gemm == 'ab' and 'ab' or sys.gemm
 
 if opts.config == 'gen' then
   local prompt = llm.randint(0, c.vocab, {1, 64})
@@ -109,8 +113,11 @@ local perfCtl = os.getenv('PERF_CTL') and assert(io.open(os.getenv('PERF_CTL'), 
 local function perf(cmd) if perfCtl then perfCtl:write(cmd, '\n'); perfCtl:flush() end end
 
 local fwd, bwd, upd, total = {}, {}, {}, {}
+local byPolicy = {openblas = {}, auto = {}}
 for i = 1, opts.warmup + opts.steps do
   if i == opts.warmup + 1 then perf('enable') end
+  local policy = i % 2 == 0 and 'openblas' or 'auto'
+  if opts.gemm == 'ab' then llm.setGEMM(policy) end
   local t0 = llm.clock()
   opt:zeroGrad()
   local _, loss = model(x, y)
@@ -121,6 +128,7 @@ for i = 1, opts.warmup + opts.steps do
   local t3 = llm.clock()
   if i > opts.warmup then
     fwd[#fwd + 1], bwd[#bwd + 1], upd[#upd + 1], total[#total + 1] = t1 - t0, t2 - t1, t3 - t2, t3 - t0
+    table.insert(byPolicy[policy], t3 - t0)
   end
   result.loss = loss:item()
 end
@@ -136,4 +144,7 @@ result.peakRSSMiB = peakRSSKiB() / 1024   -- before the probe's buffers
 result.sgemmGflops = sgemmProbe()
 if opts.floor ~= 0 then result.projectionFloorMs = projectionFloorMs() end
 result.stepTimes = total
+if opts.gemm == 'ab' then
+  result.msPerStepOpenBLAS, result.msPerStepAuto = median(byPolicy.openblas) * 1000, median(byPolicy.auto) * 1000
+end
 print(llm.json.encode(result))

@@ -1,6 +1,7 @@
 // Fused affine map over the last dim, one primitive with its own backward (PyTorch's F.linear).
 // Shapes: x (..., K), weight (N, K), bias (N) -> y (..., N); the leading dims fold into M rows.
-// Forward: y rows start as the bias and one GEMM adds x·Wᵀ (beta = 1: no zeroing pass, no separate add).
+// Forward: one GEMM y = x·Wᵀ + b: oneDNN fuses the bias into its kernel; on OpenBLAS the rows start as the
+// bias and the GEMM adds x·Wᵀ (beta = 1: no zeroing pass, no separate add). GEMMRoute picks the library.
 // Backward: dx = g·W (M,K); dW = gᵀ·x (N,K), already in the weight's layout; db = column sums of g.
 // A single row (decoding) uses sgemv. Saved: nothing beyond the inputs (x and W are read back).
 import CKernels
@@ -22,28 +23,29 @@ extension Tensor {
         let m = k == 0 ? count : count / k
         let out = try Tensor(shape: Array(shape.dropLast()) + [n], zeroed: bias == nil && k == 0)  // else the GEMM writes every element
         try GradMode.withoutGrad {
-            if let bias {
-                let pb = try bias.asFloat().contiguous().f32, po = out.f32
-                Parallel.forRanges(m, cost: n) { rows in for r in rows { (po + r * n).update(from: pb, count: n) } }
+            let b = try bias?.asFloat().contiguous()
+            guard m > 0, n > 0 else { return }
+            guard k > 0 else {
+                if let b { let pb = b.f32, po = out.f32; for r in 0..<m { (po + r * n).update(from: pb, count: n) } }
+                return
             }
-            guard m > 0, n > 0, k > 0 else { return }
             let x = try asFloat().detach().reshape([m, k]), w = try weight.asFloat().detach()
-            try Tensor.gemm(x, transposeB: true, w, into: out.f32, m: m, n: n, k: k, beta: bias == nil ? 0 : 1)
+            try Tensor.gemm(x, transposeB: true, w, into: out.f32, m: m, n: n, k: k, bias: b.map { UnsafePointer($0.f32) }, beta: 0)
         }
         return out.record(.linear(hasBias: bias != nil), [self, weight] + (bias.map { [$0] } ?? []))
     }
 
-    /// out (m,n) = a (m,k) · (b or bᵀ) + beta·out, with b (k,n), or (n,k) when `transposeB`; any BLAS-compatible
-    /// strides (other layouts are copied once); one row goes through sgemv.
+    /// out (m,n) = a (m,k) · (b or bᵀ) [+ bias row] + beta·out, with b (k,n), or (n,k) when `transposeB`; any
+    /// BLAS-compatible strides (other layouts are copied once); the library as ``gemmRows`` picks it.
     static func gemm(
         _ a: Tensor, transposeB: Bool, _ b: Tensor, into out: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int,
-        beta: Float
+        bias: UnsafePointer<Float>? = nil, beta: Float
     ) throws {
         let (pa, ta, lda) = try blasOperand(a, m, k)
         let (pb, tb0, ldb) = try blasOperand(b, transposeB ? n : k, transposeB ? k : n)
         gemmRows(
             pa.f32, transposedA: ta, lda: lda, pb.f32, transposedB: tb0 != transposeB, ldb: ldb, m: m, n: n, k: k,
-            beta: beta, into: out)
+            bias: bias, beta: beta, into: out)
     }
 
     // g: (..., N); inputs x (..., K), weight (N, K), [bias (N)] -> [dx, dweight, dbias]

@@ -36,13 +36,24 @@ extension Tensor {
         return nil
     }
 
-    /// out (m,n) = op(a) (m,k) · op(b) (k,n) + beta·out on row-major BLAS operands (op = transpose when flagged,
-    /// leading dimensions lda/ldb); a single row (decoding with a KV cache) goes through sgemv, which streams b
-    /// once without packing it.
+    /// out (m,n) = op(a) (m,k) · op(b) (k,n) [+ bias on every row] + beta·out on row-major BLAS operands (op =
+    /// transpose when flagged, leading dimensions lda/ldb; a bias only with beta 0). ``GEMMRoute`` picks the
+    /// library: oneDNN (bias fused into its kernel) or OpenBLAS (bias prefilled into the rows, then beta 1),
+    /// where a single row (decoding with a KV cache) goes through sgemv, which streams b once without packing it.
     static func gemmRows(
         _ a: UnsafePointer<Float>, transposedA ta: Bool, lda: Int, _ b: UnsafePointer<Float>, transposedB tb: Bool,
-        ldb: Int, m: Int, n: Int, k: Int, beta: Float, into out: UnsafeMutablePointer<Float>
+        ldb: Int, m: Int, n: Int, k: Int, bias: UnsafePointer<Float>? = nil, beta: Float,
+        into out: UnsafeMutablePointer<Float>
     ) {
+        precondition(bias == nil || beta == 0, "gemmRows: a bias goes with beta 0")
+        if GEMMRoute.runOnOneDNN(a, transposedA: ta, lda: lda, b, transposedB: tb, ldb: ldb, m: m, n: n, k: k, bias: bias, beta: beta, into: out) {
+            return
+        }
+        var beta = beta
+        if let bias {
+            Parallel.forRanges(m, cost: n) { rows in for r in rows { (out + r * n).update(from: bias, count: n) } }
+            beta = 1
+        }
         if m == 1 {
             let incx = Int32(ta ? lda : 1)
             if tb {  // b = Wᵀ with W (n, k) row-major: out = W · a

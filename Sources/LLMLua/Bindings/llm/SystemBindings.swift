@@ -52,20 +52,38 @@ enum SystemBindings {
             a.push(BLAS.threads); return 1
         },
         LuaBinding(
+            "setGEMM", "llm.setGEMM(library: string)",
+            "Which library runs matrix products from now on: 'auto' (a fixed rule of shape and CPU: oneDNN where it is faster, OpenBLAS otherwise; the default), 'openblas' or 'onednn' (every product oneDNN can run). Same as LLMSCRIPT_GEMM at start; llm.system().gemm says what is in force. Results differ between libraries only in float rounding."
+        ) { a in
+            let name = try a.string(1)
+            guard let p = GEMMRoute.Policy(rawValue: name) else {
+                throw LuaError.argument(1, "unknown GEMM library '\(name)' (expected 'auto', 'openblas' or 'onednn')")
+            }
+            if p == .onednn && !GEMMRoute.oneDNNUsable {
+                throw LuaError.argument(1, "oneDNN is not available here: \(GEMMRoute.summary)")
+            }
+            GEMMRoute.setPolicy(p); return 0
+        },
+        LuaBinding("getGEMM", "llm.getGEMM() -> string", "The GEMM library policy in force: 'auto', 'openblas' or 'onednn' (see llm.setGEMM).") { a in
+            a.push(GEMMRoute.policy.rawValue); return 1
+        },
+        LuaBinding(
             "system", "llm.system() -> table",
-            "What this process runs on, for bug reports and benchmark records: cpu (brand string), vendor, family, model, simd ('baseline', 'avx2' or 'avx512': what the CPU and OS support), features (list: sse4_2, avx, fma, avx2, avx512f/bw/vl/dq, avx512_bf16, avx512_fp16, avx512_vnni, avx_vnni, amx_*), kernels (the SIMD kernel version in use; LLMSCRIPT_NO_AVX2=1 / LLMSCRIPT_NO_AVX512=1 lower it), blasCore (OpenBLAS's kernels, e.g. 'Haswell', 'SkylakeX'), blasCoreChoice ('openblas', 'llmscript' when the binary forced a better core for the CPU's features, 'user' for OPENBLAS_CORETYPE), blasConfig (OpenBLAS's build line), threads (BLAS threads)."
+            "What this process runs on, for bug reports and benchmark records: cpu (brand string), vendor, family, model, simd ('baseline', 'avx2' or 'avx512': what the CPU and OS support), features (list: sse4_2, avx, fma, avx2, avx512f/bw/vl/dq, avx512_bf16, avx512_fp16, avx512_vnni, avx_vnni, amx_*), kernels (the SIMD kernel version in use; LLMSCRIPT_NO_AVX2=1 / LLMSCRIPT_NO_AVX512=1 lower it), blasCore (OpenBLAS's kernels, e.g. 'Haswell', 'SkylakeX'), blasCoreChoice ('openblas', 'llmscript' when the binary forced a better core for the CPU's features, 'user' for OPENBLAS_CORETYPE), blasConfig (OpenBLAS's build line), threads (BLAS threads), gemm (which library runs which matrix products: oneDNN by a fixed rule of shape and CPU, OpenBLAS otherwise; LLMSCRIPT_GEMM=openblas|onednn overrides), onednn (oneDNN's version, nil when not in use)."
         ) { a in
             let id = RuntimeIdentity.current, L = a.L
             lua_createtable(L, 0, 12)
             let strings = [
                 ("cpu", id.cpu.brand), ("vendor", id.cpu.vendor), ("simd", id.cpu.simd.name), ("kernels", id.kernels.name),
-                ("blasCore", id.blasCore), ("blasCoreChoice", id.blasCoreChoice.rawValue), ("blasConfig", id.blasConfig)
+                ("blasCore", id.blasCore), ("blasCoreChoice", id.blasCoreChoice.rawValue), ("blasConfig", id.blasConfig),
+                ("gemm", id.gemm)
             ]
             for (k, v) in strings { a.push(v); lua_setfield(L, -2, k) }
             for (k, v) in [("family", id.cpu.family), ("model", id.cpu.model), ("threads", id.threads)] { a.push(v); lua_setfield(L, -2, k) }
             lua_createtable(L, Int32(id.cpu.features.count), 0)
             for (i, f) in id.cpu.features.enumerated() { a.push(f); lua_rawseti(L, -2, lua_Integer(i + 1)) }
             lua_setfield(L, -2, "features")
+            if let v = id.oneDNNVersion { a.push(v); lua_setfield(L, -2, "onednn") }
             return 1
         }
     ]
