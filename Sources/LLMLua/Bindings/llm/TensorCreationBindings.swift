@@ -1,4 +1,4 @@
-// Creation bindings: llm.tensor, zeros, ones, full, arange, linspace, eye, rand, randn, randint,
+// Creation bindings: llm.tensor, zeros, ones, empty, full, arange, linspace, eye, rand, randn, randint,
 // manualSeed. Sizes come from varargs (llm.zeros(2, 3)) or a table (llm.zeros{2, 3}) + options.
 import CLua
 import CLuaShim
@@ -57,6 +57,12 @@ enum TensorCreationBindings {
         },
         sized("ones", "llm.ones(size...: int | {int}, [{dtype, requiresGrad}]) -> Tensor", "A tensor of ones.") { s, o in
             try Tensor.ones(s, dtype: o.dtype() ?? .float32)
+        },
+        sized(
+            "empty", "llm.empty(size...: int | {int}, [{dtype, requiresGrad}]) -> Tensor",
+            "An uninitialised tensor (its values are whatever the memory held): the cheapest allocation, for a tensor overwritten before it is read."
+        ) { s, o in
+            try Tensor(shape: s, dtype: o.dtype() ?? .float32, zeroed: false)
         },
         LuaBinding(
             "full", "llm.full(size: {int}, value: number, [{dtype, requiresGrad}]) -> Tensor",
