@@ -56,9 +56,9 @@ if ("gen", "llmscript") in by and ("gen", "pytorch") in by:
     print(f"| pytorch | {b:.0f} | 1.00× | {rb:.0f} |")
 print()
 print(f"Lua-layer share of CPU samples on tiny (perf: Lua VM + bridge + Lua GC): {lua_share}")
-# what ran, from every result line: CPU model, SIMD level, kernel version and BLAS core per implementation
+# what ran, from every result line: CPU model, SIMD level, kernel version, BLAS core and GEMM route per implementation
 for impl in ["llmscript", "pytorch"]:
-    ids = sorted({(r.get("cpu", "?"), r.get("simd", "?"), r.get("kernels", "-"), r.get("blasCore", "?"))
+    ids = sorted({(r.get("cpu", "?"), r.get("simd", "?"), r.get("kernels", "-"), r.get("blasCore", "?"), r.get("gemm", "-"))
                   for r in rows if r["impl"] == impl})
-    for cpu, simd, kernels, core in ids:
-        print(f"{impl}: CPU {cpu}, SIMD {simd}, kernels {kernels}, BLAS core {core}")
+    for cpu, simd, kernels, core, gemm in ids:
+        print(f"{impl}: CPU {cpu}, SIMD {simd}, kernels {kernels}, BLAS core {core}, GEMM {gemm}")
