@@ -43,7 +43,14 @@
 --     The global batch is therefore B sequences per micro-batch, exactly as in a single process with the
 --     same source, and the averaged gradient equals the single-process gradient of that batch.
 --     B must be divisible by dist.size(). :state()/:setState() pass through (resume keeps the position).
+--     A third value of the source's :next() (the batch's forward options, packed llm.data.instructions:
+--     {segments, positions}) is returned too, each tensor in it whose first dimension is B cut to the same
+--     rows (llm/batchopts.lua), the rest passed through. With ignored targets (−100: prompt tokens,
+--     padding) each rank's loss is the mean over its own scored targets and dataParallel averages those
+--     means: the single-process mean only when every rank's share has as many scored targets.
 --     comm = a dist.Communicator (the data-parallel axis of dist.grid): rank and size are its own.
+local batchopts = require 'llm.batchopts'
+
 local M = {}
 
 local function initialized()
@@ -213,13 +220,13 @@ function M.shardBatches(source, opts)
   local rank, size = c and c:rank() or dist.rank(), c and c:size() or dist.size()
   local w = {}
   function w:next()
-    local x, y = source:next()
+    local x, y, bopts = source:next()
     local B = x:shape()[1]
     if B % size ~= 0 then
       error(string.format('dist.shardBatches: the global batch of %d rows does not divide among %d ranks', B, size), 2)
     end
     local b = B // size
-    return x:narrow(1, rank * b + 1, b), y:narrow(1, rank * b + 1, b)
+    return x:narrow(1, rank * b + 1, b), y:narrow(1, rank * b + 1, b), batchopts.narrow(bopts, B, rank * b + 1, b, 'dist.shardBatches')
   end
   function w:state() return source:state() end
   function w:setState(s) return source:setState(s) end

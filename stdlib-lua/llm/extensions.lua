@@ -4,8 +4,12 @@
 -- onCheckpoint options are one such extension ('callbacks'). Per optimizer step:
 --   beforeStep(trainer, info)                  info = {step, lr}            (step: the one being taken, 1-based)
 --   per micro-batch (gradAccum of them):                   (unless an extension defines forwardBackward, below)
---     beforeForward(trainer, batch)            batch = {x, y, micro, last}: may replace batch.x / batch.y
---                                              (micro: 1..gradAccum; last: micro == gradAccum, the micro-batch
+--     beforeForward(trainer, batch)            batch = {x, y, opts, micro, last}: may replace batch.x / batch.y
+--                                              (opts: the source's third value, the forward options the Trainer
+--                                              passes as model(x, y, opts), nil for two-value sources; packed
+--                                              llm.data.instructions: {segments, positions} (B,T). An extension
+--                                              that slices or re-runs a batch slices / passes opts with it;
+--                                              micro: 1..gradAccum; last: micro == gradAccum, the micro-batch
 --                                              after whose backward the step's gradients are complete: data
 --                                              parallelism communicates on that one only)
 --     afterForward(trainer, batch, out)        out = {logits, loss}: may replace out.loss (a distillation term)
@@ -13,7 +17,7 @@
 --     afterBackward(trainer, batch, out)       the micro-batch's gradients are accumulated in p.grad
 --   or, when an extension defines it (at most one may; pipeline parallel, llm/dist/pipeline.lua):
 --   forwardBackward(trainer, batches)          replaces the per-micro-batch forward and backward: batches = the
---                                              step's gradAccum {x, y, micro, last} tables (beforeForward already called
+--                                              step's gradAccum {x, y, opts, micro, last} tables (beforeForward already called
 --                                              on each); it runs forward and backward of them all (gradients of
 --                                              loss/gradAccum accumulated in p.grad) and sets batch.loss (a number,
 --                                              the same on every process) on each; then the Trainer calls
@@ -29,7 +33,7 @@
 --   afterStep(trainer, info)                   info = {step, loss, lr, tokensPerSec}; returning false stops the run
 --                                              (it runs after the step's checkpoint: change saved state earlier)
 -- and around them: onRunStart(trainer), evaluateBatch(trainer, batch) (at most one extension: sets
--- batch.loss, a number, for a validation batch {x, y} in place of the model's forward; pipeline parallel),
+-- batch.loss, a number, for a validation batch {x, y, opts} in place of the model's forward; pipeline parallel),
 -- onEval(trainer, info) with info = {step, valLoss, improved} (fields it adds go into the eval metrics record),
 -- beforeCheckpoint(trainer, info) on EVERY process, primary or not, before a checkpoint is written
 -- (collective work such as gathering sharded optimizer state into the optimizer; info = {step, path, best}; it

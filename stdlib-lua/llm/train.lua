@@ -12,6 +12,12 @@
 -- Extensions may add numbers to a step's log through trainer.stepFields (reset at each step's start):
 -- they go into the progress line (when Progress knows them) and the train metrics record (llm.observe:
 -- flops, mfu, joules, energyJ, co2g; `observe = true | {...}` adds that extension).
+-- Batches: a source's :next() (and the validation source's :batch(i)) returns x, y and optionally a third
+-- value, the per-batch forward options (llm.data.instructions with pack = true: {segments, positions}, so
+-- packed examples do not attend to each other); it is kept as batch.opts and passed on as model(x, y, opts)
+-- in training and evaluation (nil for two-value sources: the model is called as before). The validation
+-- loss is the mean over the scored targets: each batch weighs by its targets that are not −100 (nn.GPT's
+-- ignoreIndex: prompt tokens, padding), so it equals one forward over all of them.
 local options = require 'llm.nn.options'
 local Progress = require 'llm.progress'
 local Extensions = require 'llm.extensions'
@@ -22,10 +28,10 @@ Trainer.__index = Trainer
 
 local NONE = options.NONE
 local defaults = {
-  model = NONE,          -- nn.Module: model(x, y) -> logits, loss
+  model = NONE,          -- nn.Module: model(x, y, [opts]) -> logits, loss
   optimizer = NONE,      -- optim.* object
-  train = NONE,          -- batch source: :next() -> x, y; :state()/:setState(s) for exact resume
-  val = NONE,            -- evaluation windows: :numBatches(), :batch(i) -> x, y (optional)
+  train = NONE,          -- batch source: :next() -> x, y, [opts]; :state()/:setState(s) for exact resume
+  val = NONE,            -- evaluation windows: :numBatches(), :batch(i) -> x, y, [opts] (optional)
   schedule = NONE,       -- optim.schedule.* or function(step) -> lr (optional: constant lr)
   steps = NONE,          -- number of optimizer steps
   gradAccum = 1,         -- micro-batches per step
@@ -127,7 +133,19 @@ function Trainer:record(entry)
   if self.runLog then self.runLog:record(entry) else RunLog.append(self.metrics, entry) end
 end
 
---- Mean loss over the validation windows (no grad, eval mode).
+-- The number of targets the loss scores: those not equal to nn.GPT's ignoreIndex (−100).
+local IGNORE = -100
+local function scoredTargets(y)
+  return math.tointeger(y:ne(IGNORE):sum():item())
+end
+
+-- The next training micro-batch {x, y, opts, micro, last} (opts: the source's third value, or nil).
+function Trainer:nextBatch(micro)
+  local x, y, opts = self.train:next()
+  return {x = x, y = y, opts = opts, micro = micro, last = micro == self.gradAccum}
+end
+
+--- Mean loss over the validation windows (no grad, eval mode): the mean over their scored targets.
 function Trainer:evaluate()
   if not self.val then return nil end
   local model = self.model
@@ -138,16 +156,19 @@ function Trainer:evaluate()
   local total, count = 0, 0
   llm.noGrad(function()
     for i = 1, n do
-      local x, y = self.val:batch(i)
-      local batch = {x = x, y = y}
+      local x, y, opts = self.val:batch(i)
+      local batch = {x = x, y = y, opts = opts}
       if #self.hooks.evaluateBatch > 0 then
         self:hook('evaluateBatch', batch)  -- an extension computes batch.loss (pipeline parallel)
       else
-        local _, loss = model(x, y)
+        local _, loss = model(x, y, opts)
         batch.loss = loss:item()
       end
-      total = total + batch.loss * y:numel()
-      count = count + y:numel()
+      local scored = scoredTargets(y)
+      if scored > 0 then  -- a batch without scored targets has a NaN mean and no weight
+        total = total + batch.loss * scored
+        count = count + scored
+      end
     end
   end)
   model:train(wasTraining)
@@ -159,8 +180,7 @@ end
 function Trainer:forwardBackward()
   local batches = {}
   for micro = 1, self.gradAccum do
-    local x, y = self.train:next()
-    batches[micro] = {x = x, y = y, micro = micro, last = micro == self.gradAccum}
+    batches[micro] = self:nextBatch(micro)
     self:hook('beforeForward', batches[micro])
   end
   self:hook('forwardBackward', batches)
@@ -181,10 +201,9 @@ function Trainer:trainStep()
     if owned then
       out = {loss = llm.tensor(batch.loss)}
     else
-      local x, y = self.train:next()
-      batch = {x = x, y = y, micro = micro, last = micro == self.gradAccum}
+      batch = self:nextBatch(micro)
       self:hook('beforeForward', batch)
-      local logits, loss = self.model(batch.x, batch.y)
+      local logits, loss = self.model(batch.x, batch.y, batch.opts)
       out = {logits = logits, loss = loss}
     end
     self:hook('afterForward', batch, out)

@@ -1,13 +1,14 @@
 -- Knowledge distillation (Hinton et al. 2015).
 -- compress.kdLoss(studentLogits, teacherLogits, targets, [{alpha=0.5, temperature=2}]): the KD loss
 --   (1 − α)·CE(student, targets) + α·T²·KL(softmax(z_t/T) ‖ softmax(z_s/T)), logits (..., V), targets the
---   0-based class ids (...); the KL is nn.klDiv's, averaged over the positions (all leading dims), the
---   teacher's logits are constants.
+--   0-based class ids (...), −100 ignored (nn.GPT's ignoreIndex); the KL is nn.klDiv's, averaged over the
+--   positions (all leading dims), the teacher's logits are constants.
 -- compress.distill{teacher, alpha=0.5, temperature=2, hidden=false, hiddenWeight=1, name='distill'}: a
 --   Trainer extension (llm/extensions.lua) for teacher -> student training. afterForward replaces the
 --   student's loss (its CE) by the KD loss with the teacher's logits on the same batch (teacher in eval
---   mode, no gradients). hidden = true adds hiddenWeight·MSE between the student's last block output and
---   the teacher's; a table {[studentBlock] = teacherBlock, ...} (1-based) matches chosen blocks. Hidden
+--   mode, no gradients; it gets the batch's options too, teacher(x, nil, batch.opts): packed
+--   llm.data.instructions' segments and positions). hidden = true adds hiddenWeight·MSE between the
+--   student's last block output and the teacher's; a table {[studentBlock] = teacherBlock, ...} (1-based) matches chosen blocks. Hidden
 --   states are captured by wrapping those blocks' forward (models with `blocks`: nn.GPT, nn.Llama); their
 --   widths must agree. Validation loss stays the student's own CE.
 local options = require 'llm.nn.options'
@@ -42,7 +43,7 @@ function M.kdLoss(student, teacher, targets, opts)
     error(string.format('%s: student logits [%s] and teacher logits [%s] must have the same shape', who,
       table.concat(student:shape(), ', '), table.concat(teacher:shape(), ', ')), 2)
   end
-  return kd(llm.crossEntropy(student, targets), student, teacher, o.alpha, o.temperature)
+  return kd(llm.crossEntropy(student, targets, {ignoreIndex = -100}), student, teacher, o.alpha, o.temperature)
 end
 
 -- Wraps block `i` of model's blocks so that its output lands in store[i].
@@ -97,7 +98,7 @@ end
 
 function Distill:afterForward(_, batch, out)
   if not out.logits then error(self.who .. ': the step has no student logits (an extension ran the forward)', 0) end
-  local teacherLogits = llm.noGrad(function() return self.o.teacher(batch.x) end)
+  local teacherLogits = llm.noGrad(function() return self.o.teacher(batch.x, nil, batch.opts) end)
   local loss = kd(out.loss, out.logits, teacherLogits, self.o.alpha, self.o.temperature)
   if self.pairs then
     for _, p in ipairs(self.pairs) do

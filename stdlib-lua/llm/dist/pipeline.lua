@@ -11,8 +11,13 @@
 -- and the last stage: they start equal (broadcast from stage 0 at the start of a run) and, as in Megatron,
 -- their two gradients are summed between those two stages every step, so both copies take the same update.
 -- One step (the extension's forwardBackward hook replaces the Trainer's micro-batch loop):
---   * each of the step's gradAccum batches (B rows) is cut into microBatches chunks of B/microBatches rows;
---     each chunk's loss is scaled by 1/(gradAccum·microBatches), so the gradients equal the dense model's;
+--   * each of the step's gradAccum batches (B rows) is cut into microBatches chunks of B/microBatches rows
+--     (batch.opts too: its (B, ...) tensors, llm/batchopts.lua); a chunk's loss is the sum of its token
+--     losses over the batch's scored targets (targets −100, nn.GPT's ignoreIndex, are left out) times
+--     1/gradAccum, so the batch's loss is the dense model's mean and the gradients equal the dense model's;
+--   * batch.opts (the source's third value, e.g. packed llm.data.instructions' {segments, positions}):
+--     stage 0 embeds with opts.positions, every stage's blocks get {positions, segments, keyMask} as in
+--     nn.GPT's forward (other options, such as a KV cache or offset, are refused);
 --   * stage s>0 receives a chunk's activations (rows, T, dim) from stage s-1 into a fresh leaf that requires
 --     a gradient, runs its blocks, and sends the output on (dist isend: sends never block, so no schedule
 --     can deadlock); backward runs out:backward(gradient from stage s+1) on the recorded graph and sends the
@@ -40,12 +45,16 @@
 -- group>}) too (dist.grid{dp=, pp=} builds both): each replica group averages the gradients
 -- of its stage after the pipeline's backward (beforeBackward is not called, so dataParallel's overlap does
 -- not start during it; the tied weight's gradients are summed before the average).
--- Limits: training forward only (no KV cache, positions or masks); dropout > 0 draws different random
+-- Limits: training forward only (no KV cache); dropout > 0 draws different random
 -- numbers than one process would; the per-micro-batch hooks beforeBackward/afterBackward are not called;
 -- not combinable with ZeRO-1 or tensor parallel (each replaces the optimizer step: the Trainer refuses two).
 local M = {}
 
+local batchopts = require 'llm.batchopts'
+
 local SCHEDULES = {gpipe = true, ['1f1b'] = true}
+local IGNORE = -100   -- nn.GPT's ignoreIndex (masked targets: prompt tokens, padding)
+local STAGE_OPTS = {positions = true, segments = true, keyMask = true}   -- the per-call options a stage passes on
 local ACT, GRAD = 0, 1
 local function tag(i, kind) return 2 * (i % 8192) + kind end
 
@@ -190,13 +199,29 @@ function M.pipelineParallel(model, opts)
   --- This stage's parameters (in model order).
   function ext:parameters() return {table.unpack(ownList)} end
 
-  -- Runs this stage's part of the model on input (token ids on stage 0, else activations); the last stage
-  -- returns the loss against y.
-  local function stageForward(input, y)
-    local x = first and model:embed(input) or input
-    for i = from, to do x = model.blocks[i](x) end
-    if last then return llm.crossEntropy(model:headLogits(x), y) end
+  -- Runs this stage's part of the model on input (token ids on stage 0, else activations) with the batch's
+  -- options (positions, segments, keyMask, as nn.GPT's forward passes them); the last stage returns the
+  -- cross-entropy against y with `reduction` ('sum' in training, 'mean' in evaluation).
+  local function stageForward(input, y, bopts, reduction)
+    local x = first and model:embed(input, bopts and bopts.positions) or input
+    local blockOpts = bopts and {positions = bopts.positions, segments = bopts.segments, keyMask = bopts.keyMask}
+    for i = from, to do x = model.blocks[i](x, blockOpts) end
+    if last then return llm.crossEntropy(model:headLogits(x), y, {ignoreIndex = IGNORE, reduction = reduction}) end
     return x
+  end
+
+  -- A batch's options checked (a table of the per-call options a stage can pass on, or nil).
+  local function checkOpts(bopts)
+    if bopts == nil then return nil end
+    if type(bopts) ~= 'table' then
+      error('dist.pipelineParallel: the batch options (the source\'s third value) must be a table, got ' .. type(bopts), 0)
+    end
+    for k in pairs(bopts) do
+      if not STAGE_OPTS[k] then
+        error(string.format("dist.pipelineParallel: the batch option '%s' is not supported by the pipeline (only positions, segments, keyMask)", tostring(k)), 0)
+      end
+    end
+    return bopts
   end
 
   local function recvInto(shape, src, t)
@@ -206,10 +231,10 @@ function M.pipelineParallel(model, opts)
     return got
   end
 
-  -- One step's chunks through the stages under the schedule; returns the summed chunk losses per batch
-  -- (last stage) and leaves the gradients in p.grad.
-  local function runSchedule(chunks)
-    local n, scale, sends, live, alive = #chunks, 1 / #chunks, {}, {}, 0
+  -- One step's chunks through the stages under the schedule (gradAccum batches); returns each batch's
+  -- mean loss (last stage) and leaves the gradients in p.grad.
+  local function runSchedule(chunks, gradAccum)
+    local n, scale, sends, live, alive = #chunks, 1 / gradAccum, {}, {}, 0
     local lossSums = {}
     local function forward(i)
       local ch = chunks[i]
@@ -217,10 +242,11 @@ function M.pipelineParallel(model, opts)
       if not first then
         input = recvInto({ch.x:size(1), ch.x:size(2), c.dim}, stage - 1, tag(i, ACT)):requiresGrad_()
       end
-      local out = stageForward(input, ch.y)
+      local out = stageForward(input, ch.y, ch.opts, 'sum')
       if last then
-        lossSums[ch.batch] = (lossSums[ch.batch] or 0) + out:item()
-        out = out * scale
+        -- this chunk's share of its batch's mean (NaN when the batch scores no target, as in one process)
+        lossSums[ch.batch] = (lossSums[ch.batch] or 0) + out:item() / ch.scored
+        out = out * (scale / math.max(ch.scored, 1))
       else
         sends[#sends + 1] = comm:isend(out:detach():contiguous(), stage + 1, tag(i, ACT))
       end
@@ -251,9 +277,11 @@ function M.pipelineParallel(model, opts)
       if rows % m ~= 0 then
         error(string.format('dist.pipelineParallel: the batch of %d rows does not divide into %d micro-batches', rows, m), 0)
       end
-      local k = rows // m
+      local k, bopts = rows // m, checkOpts(batch.opts)
+      local scored = math.tointeger(batch.y:ne(IGNORE):sum():item())
       for j = 0, m - 1 do
-        chunks[#chunks + 1] = {x = batch.x:narrow(1, j * k + 1, k), y = batch.y:narrow(1, j * k + 1, k), batch = b}
+        chunks[#chunks + 1] = {x = batch.x:narrow(1, j * k + 1, k), y = batch.y:narrow(1, j * k + 1, k), batch = b, scored = scored,
+                               opts = batchopts.narrow(bopts, rows, j * k + 1, k, 'dist.pipelineParallel')}
       end
     end
     return chunks
@@ -269,10 +297,10 @@ function M.pipelineParallel(model, opts)
 
   function ext:forwardBackward(_, batches)
     local t0 = llm.clock()
-    local sums = runSchedule(chunksOf(batches))
+    local sums = runSchedule(chunksOf(batches), #batches)
     self.scheduleSeconds = self.scheduleSeconds + (llm.clock() - t0)
     local means = {}
-    for b = 1, #batches do means[b] = last and sums[b] / m or 0 end
+    for b = 1, #batches do means[b] = last and sums[b] or 0 end
     means = fromLast(means, #batches)
     for b, batch in ipairs(batches) do batch.loss = means[b] end
     if tiedComm and (first or last) then
@@ -286,7 +314,7 @@ function M.pipelineParallel(model, opts)
     llm.noGrad(function()
       local input = batch.x
       if not first then input = recvInto({batch.x:size(1), batch.x:size(2), c.dim}, stage - 1, tag(0, ACT)) end
-      local out = stageForward(input, batch.y)
+      local out = stageForward(input, batch.y, checkOpts(batch.opts), 'mean')
       if last then v = out:item() else comm:isend(out:contiguous(), stage + 1, tag(0, ACT)):wait() end
     end)
     batch.loss = fromLast({v}, 1)[1]

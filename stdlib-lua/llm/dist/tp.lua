@@ -9,10 +9,11 @@
 --     without inputIsParallel the full input is first cut to this rank's slice (scatterToParallel).
 --   dist.VocabParallelEmbedding(num, dim, [{comm}]): rows [rank·num/P, (rank+1)·num/P) of the table; ids
 --     outside them give zero rows, and g sums the ranks' lookups.
---   dist.vocabParallelCrossEntropy(logits, targets, [{comm}]): mean cross-entropy of vocab-split logits
---     (..., V/P) against global ids (...), without gathering the logits (max, sum of exponentials and the
---     target logit are all-reduced, as in Megatron); the mean over all targets (no ignoreIndex or label
---     smoothing: what nn.GPT's forward computes).
+--   dist.vocabParallelCrossEntropy(logits, targets, [{comm, ignoreIndex}]): mean cross-entropy of vocab-split
+--     logits (..., V/P) against global ids (...), without gathering the logits (max, sum of exponentials and
+--     the target logit are all-reduced, as in Megatron); targets equal to ignoreIndex (default none, as
+--     llm.crossEntropy) are left out of the loss and of its mean (NaN when every target is ignored); no label
+--     smoothing. The converted model's forward passes ignoreIndex = −100: what nn.GPT's forward computes.
 --   dist.tensorParallel(model, [{comm = world, gatherLogits = false}]) -> model, converted IN PLACE
 --     (collective: every rank of comm calls it with the same dense weights, e.g. the same seed) from an
 --     nn.GPT or nn.Llama: attention heads split across ranks (the fused qkv rows cut per head group: q, k
@@ -21,8 +22,9 @@
 --     ties them) with the vocab-parallel cross-entropy. Norms, biases of row-parallel layers, position
 --     embeddings and qk-norms stay replicated (their gradients are equal on every rank). Parameter paths
 --     are the dense model's; split weights are slices of the dense ones, so a dense model converts exactly.
---     forward(idx, targets) returns this rank's logits slice (B,T,V/P) and the loss; without targets (and
---     with gatherLogits) the full logits. heads, kvHeads, the MLP hidden size and vocab must be divisible
+--     forward(idx, targets, [opts]) returns this rank's logits slice (B,T,V/P) and the loss (targets −100
+--     ignored, as nn.GPT's); without targets (and with gatherLogits) the full logits; opts are nn.GPT's
+--     per-call options (positions, segments, keyMask, cache: packed batches, generation). heads, kvHeads, the MLP hidden size and vocab must be divisible
 --     by P; ALiBi is refused (its slopes depend on the global head index). Create the optimizer after the
 --     conversion. Added methods (collective over comm):
 --       model:denseStateDict([tensors]) -> path -> tensor in the dense layout (tensors: a path -> tensor
@@ -51,6 +53,7 @@ local Attention = require 'llm.nn.Attention'
 local options = require 'llm.nn.options'
 
 local M = {}
+local IGNORE = -100   -- nn.GPT's ignoreIndex (masked targets: prompt tokens, padding)
 
 -- The tensor-parallel group: {comm (nil: the world), rank, size}; a bad comm is an error naming `who`.
 local function group(comm, who, level)
@@ -193,11 +196,14 @@ end
 
 function VocabParallelEmbedding:extraRepr() return string.format('%d/%d, %d', self._num, self._group.size, self._dim) end
 
---- dist.vocabParallelCrossEntropy(logits: Tensor, targets: Tensor, [{comm}]) -> Tensor: mean cross-entropy of vocab-split logits (..., V/P) against global ids, without gathering the logits.
+--- dist.vocabParallelCrossEntropy(logits: Tensor, targets: Tensor, [{comm, ignoreIndex}]) -> Tensor: mean cross-entropy of vocab-split logits (..., V/P), logits not gathered.
 function M.vocabParallelCrossEntropy(logits, targets, opts)
   local who = 'dist.vocabParallelCrossEntropy'
   if not llm.isTensor(logits) or not llm.isTensor(targets) then error(who .. ': expected logits and targets tensors', 2) end
-  local o = options.check(who, opts, {comm = options.NONE}, 2)
+  local o = options.check(who, opts, {comm = options.NONE, ignoreIndex = options.NONE}, 2)
+  if o.ignoreIndex ~= nil and math.type(o.ignoreIndex) ~= 'integer' then
+    error(string.format("%s: Invalid 'ignoreIndex': expected an integer, got %s", who, tostring(o.ignoreIndex)), 2)
+  end
   local g = group(o.comm, who, 2)
   local last = logits:dim()
   local n = logits:size(last)
@@ -208,7 +214,11 @@ function M.vocabParallelCrossEntropy(logits, targets, opts)
   local sumExp = dist.reduceFromParallel(shifted:exp():sum(last), o.comm)
   local idx, mask = localIds(targets, g.rank * n, n)
   local picked = dist.reduceFromParallel(shifted:gather(last, idx:unsqueeze(last)):squeeze(last) * mask, o.comm)
-  return (sumExp:log() - picked):mean()
+  local losses = sumExp:log() - picked
+  if o.ignoreIndex == nil then return losses:mean() end
+  -- the ignored targets' terms are zeroed (a constant mask: their gradients too), the mean over the rest
+  local keep = targets:ne(o.ignoreIndex):float()
+  return (losses * keep):sum() / keep:sum()
 end
 
 -- The qkv projection of ParallelAttention: the column-parallel projection of the attention's full input
@@ -274,7 +284,7 @@ function TP:forward(idx, targets, opts)
   local logits = self.super.forward(self, idx, nil, opts)
   local full = (targets == nil or tp.gatherLogits) and dist.gatherFromParallel(logits, tp.comm) or nil
   if targets == nil then return full end
-  return full or logits, M.vocabParallelCrossEntropy(logits, targets, {comm = tp.comm})
+  return full or logits, M.vocabParallelCrossEntropy(logits, targets, {comm = tp.comm, ignoreIndex = IGNORE})
 end
 
 function TP:denseStateDict(tensors)

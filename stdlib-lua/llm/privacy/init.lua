@@ -7,8 +7,11 @@
 --   privacy.DPSGD{noise = σ, clip = C, sampleRate = q, datasetSize = N, delta = 1e-5}: the extension ('dpsgd').
 --       Per step (forwardBackward): per-example gradients of each example's mean token loss
 --       (llm.privacy.persample: Linear, Embedding, LayerNorm, RMSNorm — attention through its Linears; the
---       batch's mean loss times B, which is Σ_b of them when every row has the same number of scored tokens), each
---       clipped to norm C and summed; transformGradients adds N(0, σ²C²) noise to the sum and divides by the
+--       batch's mean loss times B, which is Σ_b of them when every row has the same number of scored tokens; when
+--       some targets are −100 (nn.GPT's ignoreIndex: prompt tokens, padding) Σ_b of each row's own mean over its
+--       scored tokens, from the logits, so an example's gradient does not depend on the others), each
+--       clipped to norm C and summed; the forward gets the batch's options (batch.opts: packed
+--       llm.data.instructions' segments and positions keep the examples of a row apart); transformGradients adds N(0, σ²C²) noise to the sum and divides by the
 --       expected batch size q·N (Opacus's default). An empty batch contributes noise only (its loss reads 0).
 --       The Trainer's global clipping must be off (clip = 0) and gradAccum 1. trainer.stepFields get epsilon;
 --       ext:epsilon([delta]) -> ε so far. The accountant's history is saved in checkpoints.
@@ -17,6 +20,7 @@ local accountant = require 'llm.privacy.accountant'
 local persample = require 'llm.privacy.persample'
 
 local M = {accountant = accountant, persample = persample}
+local IGNORE = -100   -- nn.GPT's ignoreIndex
 
 local function positive(who, name, v, level)
   if type(v) ~= 'number' or not (v > 0) or v ~= v or v == math.huge then
@@ -110,6 +114,19 @@ function DPSGD:onRunStart(trainer)
   if trainer.gradAccum ~= 1 then error('DP-SGD draws one Poisson batch per step: gradAccum must be 1', 0) end
 end
 
+-- Σ_b of each example's mean token loss: the batch mean times b when no target is ignored (every row scores
+-- as many tokens), else each row's sum over its scored tokens divided by their count (a row scoring none: 0).
+local function perExampleSum(logits, loss, y, b)
+  if not llm.isTensor(y) or y:ne(IGNORE):sum():item() == y:numel() then return loss * b end
+  if not llm.isTensor(logits) or logits:dim() ~= y:dim() + 1 then
+    error('DP-SGD: targets −100 (ignored) need the model\'s logits (B, T, vocab) for per-example means', 0)
+  end
+  local tokens = llm.crossEntropy(logits, y, {ignoreIndex = IGNORE, reduction = 'none'})
+  local counts = y:ne(IGNORE):float():sum(y:dim()):clamp(1, math.huge)
+  local rows = tokens:reshape(b, -1):sum(2) / counts:reshape(b)
+  return rows:sum()
+end
+
 function DPSGD:forwardBackward(trainer, batches)
   local model, params = trainer.model, {}
   for _, p in ipairs(trainer.params or model:parameters()) do if p.requiresGrad then params[#params + 1] = p end end
@@ -121,8 +138,8 @@ function DPSGD:forwardBackward(trainer, batches)
     else
       local cap = persample.capture(model, b)
       local ok, err = pcall(function()
-        local _, loss = model(batch.x, batch.y)
-        ;(loss * b):backward()   -- Σ_b (mean token loss of example b)
+        local logits, loss = model(batch.x, batch.y, batch.opts)
+        perExampleSum(logits, loss, batch.y, b):backward()   -- Σ_b (mean token loss of example b)
         batch.loss = loss:item()
         local norms = persample.clipSum(params, cap:gradients(), self.clip)
         self.lastNorms = norms
