@@ -6,9 +6,9 @@
 -- postNorm (then no final norm), activation ('geluTanh' = GPT-2's tanh GELU, 'geluExact', 'relu', 'silu',
 -- 'swiglu', 'geglu'; the old name 'gelu' of the tanh form is read as 'geluTanh'), kvHeads (grouped-query),
 -- window (sliding-window attention), qkNorm, tieWeights. nn.Llama (Llama.lua) is this model with
--- Llama's choices. layerConfig = {{heads=, hidden=}, ...} (one table per block, fields optional) overrides
--- a block's head count and MLP width: the shape of a model whose heads/neurons were removed
--- (compress.shrink, llm/compress/shrink.lua); its heads keep the size dim/heads.
+-- Llama's choices. layerConfig = {{heads=, kvHeads=, hidden=}, ...} (one table per block, fields optional)
+-- overrides a block's query/key-value head counts and MLP width: the shape of a model whose heads/neurons
+-- were removed (compress.shrink, llm/compress/shrink.lua); its heads keep the size dim/heads.
 -- forward(idx, [targets], [{cache, positions, offset, keyMask, segments}]): the per-call options are the
 -- attention's position/mask interface (Attention.lua); positions also index the position embedding.
 -- reference: Radford et al. 2019; nanoGPT model.py.
@@ -29,7 +29,7 @@ local defaults = {vocab = options.NONE, blockSize = options.NONE, layers = optio
                   positions = 'learned', norm = 'layer', normEps = options.NONE, postNorm = false,
                   kvHeads = options.NONE, hidden = options.NONE, ropeBase = 10000, ropeScaling = options.NONE,
                   window = options.NONE, qkNorm = false}
-defaults.layerConfig = options.NONE   -- per-block {heads, hidden} overrides (a shrunk model)
+defaults.layerConfig = options.NONE   -- per-block {heads, kvHeads, hidden} overrides (a shrunk model)
 
 local positionKinds = {learned = true, sinusoidal = true, rope = true, alibi = true}
 
@@ -77,7 +77,7 @@ function GPT:_build(c, level)
   for i = 1, c.layers do
     local lc = perLayer[i]
     self.blocks:add(Block(c.dim, lc.heads or c.heads, {bias = c.bias, dropout = c.dropout, activation = c.activation,
-      hidden = lc.hidden or c.hidden, headDim = lc.heads and c.dim // c.heads or nil, norm = c.norm, normEps = c.normEps, postNorm = c.postNorm, kvHeads = c.kvHeads,
+      hidden = lc.hidden or c.hidden, headDim = lc.heads and c.dim // c.heads or nil, norm = c.norm, normEps = c.normEps, postNorm = c.postNorm, kvHeads = lc.kvHeads or c.kvHeads,
       positions = attnPositions, ropeBase = c.ropeBase, ropeScaling = c.ropeScaling, window = c.window,
       qkNorm = c.qkNorm}))
   end
@@ -86,11 +86,12 @@ function GPT:_build(c, level)
 end
 
 --- The per-block overrides of a config (c.layerConfig checked: one table per block with optional positive
---- integers heads and hidden; heads needs kvHeads == heads); a list of c.layers tables. Errors at `level`.
+--- integers heads, kvHeads and hidden; a block's heads must be divisible by its kvHeads, which default to the
+--- model's when it is grouped-query, else to the block's heads); a list of c.layers tables
+--- {heads, kvHeads, hidden} (kvHeads filled in when layerConfig is given). Errors at `level`.
 function GPT.checkLayerConfig(c, level)
-  local name, lcs = 'nn.GPT', c.layerConfig
+  local name, lcs, out = 'nn.GPT', c.layerConfig, {}
   if lcs == nil then
-    local out = {}
     for i = 1, c.layers do out[i] = {} end
     return out
   end
@@ -98,19 +99,23 @@ function GPT.checkLayerConfig(c, level)
     error(string.format("%s: Invalid 'layerConfig': expected a list of %d tables (one per block), got %s", name, c.layers,
       type(lcs) == 'table' and (#lcs .. ' entries') or type(lcs)), level)
   end
+  local grouped = c.kvHeads and c.kvHeads ~= c.heads
   for i, lc in ipairs(lcs) do
     if type(lc) ~= 'table' then error(string.format("%s: Invalid 'layerConfig[%d]': expected a table, got %s", name, i, type(lc)), level) end
     for k, v in pairs(lc) do
-      if k ~= 'heads' and k ~= 'hidden' then
-        error(string.format("%s: 'layerConfig[%d]': unknown key '%s'; expected 'heads', 'hidden'", name, i, tostring(k)), level)
+      if k ~= 'heads' and k ~= 'kvHeads' and k ~= 'hidden' then
+        error(string.format("%s: 'layerConfig[%d]': unknown key '%s'; expected 'heads', 'kvHeads', 'hidden'", name, i, tostring(k)), level)
       end
       options.positiveInt(name, 'layerConfig[' .. i .. '].' .. k, v, level)
     end
-    if lc.heads and c.kvHeads and c.kvHeads ~= c.heads then
-      error(string.format("%s: 'layerConfig[%d].heads' needs kvHeads == heads (grouped-query heads cannot be overridden)", name, i), level)
+    local heads = lc.heads or c.heads
+    local kv = lc.kvHeads or (grouped and c.kvHeads or heads)
+    if heads % kv ~= 0 then
+      error(string.format("%s: 'layerConfig[%d]': heads (%d) must be divisible by kvHeads (%d)", name, i, heads, kv), level)
     end
+    out[i] = {heads = lc.heads, kvHeads = kv, hidden = lc.hidden}
   end
-  return lcs
+  return out
 end
 
 --- GPT-2 initialization of every parameter (deterministic given llm.manualSeed).

@@ -7,6 +7,9 @@
 -- ((heads + 2·kvHeads)·headDim rows); blocks.i.mlp.fc holds gate_proj then up_proj; mlp.proj is down_proj.
 -- hfStateDict()/loadHFStateDict(sd)/hfConfig() give and take HF LlamaForCausalLM's names and config
 -- (the RoPE convention is HF's rotate-half, so no q/k permutation is needed).
+-- layerConfig = {{heads=, kvHeads=, hidden=}, ...} (nn.GPT's option) gives blocks their own head counts and
+-- MLP width: a model whose heads/neurons were removed (compress.shrink); it has no HF Llama layout, so the
+-- hf* methods refuse it (export format 'safetensors' and checkpoints keep it).
 -- reference: Touvron et al. 2023; HF transformers LlamaModel.
 local GPT = require 'llm.nn.GPT'
 local Module = require 'llm.nn.Module'
@@ -17,8 +20,9 @@ local Llama = GPT:extend('nn.Llama')
 local defaults = {vocab = options.NONE, dim = options.NONE, layers = options.NONE, heads = options.NONE,
   kvHeads = options.NONE, hidden = options.NONE, multipleOf = 256, ropeBase = 10000, ropeScaling = options.NONE,
   window = options.NONE, rmsEps = 1e-6, tied = false, maxSeq = 2048, dropout = 0, qkNorm = false}
+defaults.layerConfig = options.NONE   -- per-block {heads, kvHeads, hidden} (a shrunk model: nn.GPT's option)
 
---- nn.Llama{vocab, dim, layers, heads, [kvHeads=heads, hidden=8/3·dim rounded up to multipleOf, multipleOf=256, ropeBase=10000, ropeScaling={type, factor}, window, rmsEps=1e-6, tied=false, maxSeq=2048, dropout=0, qkNorm=false]}: a Llama-style model.
+--- nn.Llama{vocab, dim, layers, heads, [kvHeads=heads, hidden=8/3·dim rounded up to multipleOf, multipleOf=256, ropeBase=10000, ropeScaling={type, factor}, window, rmsEps=1e-6, tied=false, maxSeq=2048, dropout=0, qkNorm=false, layerConfig]}: a Llama-style model.
 function Llama:init(cfg)
   local c = options.check('nn.Llama', cfg, defaults, 3)
   options.positiveInt('nn.Llama', 'dim', c.dim, 3)
@@ -32,7 +36,8 @@ function Llama:init(cfg)
   self:_build({vocab = c.vocab, blockSize = c.maxSeq, layers = c.layers, heads = c.heads, dim = c.dim,
     dropout = c.dropout, bias = false, tieWeights = c.tied, activation = 'swiglu', positions = 'rope',
     norm = 'rms', normEps = c.rmsEps, postNorm = false, kvHeads = c.kvHeads, hidden = hidden,
-    ropeBase = c.ropeBase, ropeScaling = c.ropeScaling, window = c.window, qkNorm = c.qkNorm}, 4)
+    ropeBase = c.ropeBase, ropeScaling = c.ropeScaling, window = c.window, qkNorm = c.qkNorm,
+    layerConfig = c.layerConfig}, 4)
   self:resetParameters()
   if c.tied then rawset(self.head, 'weight', self.tokEmb.weight) end
 end
@@ -45,6 +50,14 @@ function Llama:resetParameters()
       else p:normal_(0, 0.02) end
     end
   end)
+end
+
+-- Errors (at `level`) when the model has per-block sizes (no LlamaForCausalLM layout); `who` names the method.
+local function uniformBlocks(self, who, level)
+  if self._llama.layerConfig then
+    error(string.format("nn.Llama:%s: a model with per-block head/MLP sizes (layerConfig, e.g. from compress.shrink) has no " ..
+      "Hugging Face LlamaForCausalLM layout; save it as a checkpoint or with export format 'safetensors'", who), level + 1)
+  end
 end
 
 -- HF Llama names of our parameters: {ours, hf, rowFrom, rows} (rows of a stacked parameter).
@@ -82,6 +95,7 @@ end
 --- Linears; lm_head.weight omitted when tied): views of the model's tensors, for writing safetensors.
 function Llama:hfStateDict()
   local own, out, put = self:stateDict(), Module.orderedTable()
+  uniformBlocks(self, 'hfStateDict', 2)
   for _, e in ipairs(hfNames(self)) do
     local t = own[e[1]]
     put(e[2], e[3] and t:narrow(1, e[3], e[4]) or t)
@@ -93,6 +107,7 @@ end
 --- before the first copy (missing and unexpected names are errors).
 function Llama:loadHFStateDict(sd)
   if type(sd) ~= 'table' then error("bad argument #1 to 'loadHFStateDict' (table expected, got " .. type(sd) .. ')', 2) end
+  uniformBlocks(self, 'loadHFStateDict', 2)
   local target = self:hfStateDict()
   local ok, err = pcall(Module.checkStateDict, setmetatable({}, {__index = {stateDict = function() return target end}}), sd)
   if not ok then error((tostring(err):gsub('^.-loadStateDict: ', 'loadHFStateDict: ')), 2) end
@@ -104,6 +119,7 @@ end
 
 --- HF config.json fields of this model (LlamaConfig); ropeScaling 'linear' maps to HF's rope_scaling.
 function Llama:hfConfig()
+  uniformBlocks(self, 'hfConfig', 2)
   local c, g = self._llama, self._config
   local out = {architectures = {'LlamaForCausalLM'}, model_type = 'llama', vocab_size = c.vocab,
     hidden_size = c.dim, intermediate_size = g.hidden, num_hidden_layers = c.layers,
