@@ -2,6 +2,7 @@
 -- weight (num, dim) initialized N(0, 1) as in PyTorch.
 local Module = require 'llm.nn.Module'
 local options = require 'llm.nn.options'
+local parameter = require('llm.nn.noinit').parameter
 
 local Embedding = Module:extend('nn.Embedding')
 
@@ -11,7 +12,7 @@ function Embedding:init(num, dim, opts)
   options.positiveInt('nn.Embedding', 'dim', dim, 3)
   options.check('nn.Embedding', opts, {}, 3)
   self._num, self._dim = num, dim
-  self.weight = llm.randn(num, dim, {requiresGrad = true})
+  self.weight = parameter({num, dim}, function() return llm.randn(num, dim, {requiresGrad = true}) end)
 end
 
 function Embedding:forward(ids)

@@ -2,6 +2,7 @@
 -- PyTorch's default init: U(−1/√in, 1/√in) for both (Kaiming-uniform with a = √5).
 local Module = require 'llm.nn.Module'
 local options = require 'llm.nn.options'
+local parameter = require('llm.nn.noinit').parameter
 
 local Linear = Module:extend('nn.Linear')
 
@@ -12,8 +13,8 @@ function Linear:init(inFeatures, outFeatures, opts)
   local o = options.check('nn.Linear', opts, {bias = true}, 3)
   self._in, self._out = inFeatures, outFeatures
   local bound = 1 / math.sqrt(inFeatures)
-  self.weight = llm.rand(outFeatures, inFeatures, {low = -bound, high = bound, requiresGrad = true})
-  if o.bias then self.bias = llm.rand(outFeatures, {low = -bound, high = bound, requiresGrad = true}) end
+  self.weight = parameter({outFeatures, inFeatures}, function() return llm.rand(outFeatures, inFeatures, {low = -bound, high = bound, requiresGrad = true}) end)
+  if o.bias then self.bias = parameter({outFeatures}, function() return llm.rand(outFeatures, {low = -bound, high = bound, requiresGrad = true}) end) end
 end
 
 function Linear:forward(x)

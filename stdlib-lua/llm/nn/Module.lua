@@ -4,6 +4,10 @@
 -- Paths are dotted and 0-based for list children ('blocks.0.attn.qkv.weight'), as in checkpoints.
 -- Forward hooks (module:hook('forward', fn) -> handle with :remove()) observe or replace a module's output
 -- (llm/inspect.lua, llm/privacy/persample.lua); they are not part of the state.
+-- A module built inside nn.withoutInit (llm/nn/noinit.lua) refuses to run while it holds a tensor no load wrote.
+local noinit = require 'llm.nn.noinit'
+local unloaded = noinit.registry
+
 local Module = {}
 Module.__index = Module
 Module.__name = 'nn.Module'
@@ -82,6 +86,7 @@ end
 --- Calls forward; errors are prefixed with the module's path and class. Forward hooks (Module:hook) run
 --- after it, in registration order; a module without hooks pays one rawget.
 function Module:__call(...)
+  if next(unloaded) ~= nil then noinit.check(self) end
   local r = table.pack(pcall(self.forward, self, ...))
   if not r[1] then
     local msg = r[2]
@@ -283,7 +288,7 @@ end
 function Module:loadStateDict(sd, opts)
   local own, missing, unexpected = checkState(self, sd, opts, 'loadStateDict', 2)
   llm.noGrad(function()
-    for path, t in pairs(own) do if sd[path] ~= nil then t:copy_(sd[path]) end end
+    for path, t in pairs(own) do if sd[path] ~= nil then t:copy_(sd[path]); unloaded[t] = nil end end
   end)
   return missing, unexpected
 end

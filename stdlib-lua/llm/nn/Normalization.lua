@@ -2,6 +2,7 @@
 -- LayerNorm: weight 1, bias 0, eps 1e-5 (PyTorch defaults); RMSNorm: weight 1, eps 1e-6.
 local Module = require 'llm.nn.Module'
 local options = require 'llm.nn.options'
+local parameter = require('llm.nn.noinit').parameter
 
 local LayerNorm = Module:extend('nn.LayerNorm')
 
@@ -11,8 +12,8 @@ function LayerNorm:init(dim, opts)
   local o = options.check('nn.LayerNorm', opts, {eps = 1e-5, bias = true, elementwiseAffine = true}, 3)
   self._dim, self._eps = dim, o.eps
   if o.elementwiseAffine then
-    self.weight = llm.ones(dim, {requiresGrad = true})
-    if o.bias then self.bias = llm.zeros(dim, {requiresGrad = true}) end
+    self.weight = parameter({dim}, function() return llm.ones(dim, {requiresGrad = true}) end)
+    if o.bias then self.bias = parameter({dim}, function() return llm.zeros(dim, {requiresGrad = true}) end) end
   end
 end
 
@@ -29,7 +30,7 @@ function RMSNorm:init(dim, opts)
   options.positiveInt('nn.RMSNorm', 'dim', dim, 3)
   local o = options.check('nn.RMSNorm', opts, {eps = 1e-6, elementwiseAffine = true}, 3)
   self._dim, self._eps = dim, o.eps
-  if o.elementwiseAffine then self.weight = llm.ones(dim, {requiresGrad = true}) end
+  if o.elementwiseAffine then self.weight = parameter({dim}, function() return llm.ones(dim, {requiresGrad = true}) end) end
 end
 
 function RMSNorm:forward(x)

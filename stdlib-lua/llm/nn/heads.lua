@@ -19,6 +19,7 @@ local Linear = require 'llm.nn.Linear'
 local dropout = require('llm.nn.Activations').dropout
 local losses = require 'llm.nn.losses'
 local options = require 'llm.nn.options'
+local noinit = require 'llm.nn.noinit'
 
 local IGNORE = -100
 
@@ -39,7 +40,7 @@ local function build(self, name, trunk, classes, key, o)
   self.trunk = trunk
   self.numClasses = n
   self.head = Linear(trunk._config.dim, n)
-  llm.noGrad(function() self.head.weight:normal_(0, 0.02); self.head.bias:zero_() end)
+  if not noinit.active() then llm.noGrad(function() self.head.weight:normal_(0, 0.02); self.head.bias:zero_() end) end
   if o.weight ~= nil then
     local w = llm.isTensor(o.weight) and o.weight or llm.tensor(o.weight)
     if w:dim() ~= 1 or w:size(1) ~= n then error(string.format("%s: Invalid 'weight': expected %d per-class weights", name, n), 4) end

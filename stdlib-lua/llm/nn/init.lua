@@ -20,6 +20,8 @@ nn.lora = require 'llm.nn.lora'
 local heads = require 'llm.nn.heads'
 nn.SequenceClassifier, nn.TokenClassifier = heads.SequenceClassifier, heads.TokenClassifier
 nn.init = require 'llm.nn.initializers'
+local noinit = require 'llm.nn.noinit'
+nn.withoutInit, nn.adoptStateDict, nn.unloaded = noinit.withoutInit, noinit.adoptStateDict, noinit.unloaded
 for name, fn in pairs(require 'llm.nn.losses') do nn[name] = fn end
 
 return nn

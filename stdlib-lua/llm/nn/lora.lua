@@ -17,6 +17,7 @@ local Module = require 'llm.nn.Module'
 local Linear = require 'llm.nn.Linear'
 local dropout = require('llm.nn.Activations').dropout
 local options = require 'llm.nn.options'
+local noinit = require 'llm.nn.noinit'
 
 local LoRALinear = Module:extend('nn.LoRALinear')
 
@@ -28,7 +29,7 @@ function LoRALinear:init(linear, rank, alpha, p)
   if rawget(linear, 'bias') then self.bias = linear.bias end
   self.lora_A = Linear(self._in, rank, {bias = false})   -- U(±1/√in): kaiming_uniform_(a=√5), as PEFT
   self.lora_B = Linear(rank, self._out, {bias = false})
-  llm.noGrad(function() self.lora_B.weight:zero_() end)
+  if not noinit.active() then llm.noGrad(function() self.lora_B.weight:zero_() end) end
 end
 
 function LoRALinear:forward(x)
