@@ -48,7 +48,7 @@ end
 --- nn.GPT{vocab, blockSize, layers, heads, dim, [dropout=0, bias=true, tieWeights=true, activation='geluTanh', positions='learned'|'sinusoidal'|'rope'|'alibi', norm='layer'|'rms', normEps, postNorm=false, kvHeads, hidden=4·dim, ropeBase=10000, ropeScaling, window, qkNorm=false, layerConfig]}: a GPT-2 style model.
 function GPT:init(cfg)
   self:_build(options.check(self.__name, cfg, defaults, 3), 4)
-  self:resetParameters()
+  if not require('llm.nn.noinit').active() then self:resetParameters() end   -- nn.withoutInit: a loader fills them
   if self._config.tieWeights then rawset(self.head, 'weight', self.tokEmb.weight) end
 end
 

@@ -38,7 +38,7 @@ function Llama:init(cfg)
     norm = 'rms', normEps = c.rmsEps, postNorm = false, kvHeads = c.kvHeads, hidden = hidden,
     ropeBase = c.ropeBase, ropeScaling = c.ropeScaling, window = c.window, qkNorm = c.qkNorm,
     layerConfig = c.layerConfig}, 4)
-  self:resetParameters()
+  if not require('llm.nn.noinit').active() then self:resetParameters() end   -- nn.withoutInit: a loader fills them
   if c.tied then rawset(self.head, 'weight', self.tokEmb.weight) end
 end
 
@@ -114,6 +114,7 @@ function Llama:loadHFStateDict(sd)
   llm.noGrad(function()   -- views made under noGrad: plain views of the parameters, writable in place
     for name, t in pairs(self:hfStateDict()) do t:copy_(sd[name]) end
   end)
+  for _, t in pairs(self:stateDict()) do require('llm.nn.noinit').loaded(t) end   -- every tensor was written
   return self
 end
 
