@@ -1,31 +1,14 @@
 -- llm.checkpointmodel: loads the model and tokenizer of a checkpoint written by a recipe that stores its
 -- model config, class and tokenizer in the trainer state's `extra` (gpt-char.lua, gpt-bpe.lua, ...):
 --   local model, tokenizer, info = require('llm.checkpointmodel')(path [, {mmap = true}])
--- With mmap the model's float32 tensors become the checkpoint's memory-mapped tensors (llm.checkpoint.read's
--- mmap: read-only, not copied; the map lives as long as the model uses it) instead of copies: for inference.
+-- The model is built without initialising its weights (nn.withoutInit) and takes the checkpoint's tensors as
+-- its own (nn.adoptStateDict: no copy, every tensor checked, a missing one an error naming it). With mmap those
+-- are the checkpoint's memory-mapped float32 tensors (llm.checkpoint.read's mmap: read-only, not copied; the map
+-- lives as long as the model uses it): for inference.
 -- path: a step-NNNNNN checkpoint or a run folder (its newest checkpoint). extra.modelClass is 'nn.GPT'
 -- (the default) or 'nn.Llama'. info = {dir, step, extra, parameters}. Errors name the folder and what is
 -- missing. Used by recipes/sample.lua, `llmscript generate` and `llmscript serve`.
 local classes = {['nn.GPT'] = function() return nn.GPT end, ['nn.Llama'] = function() return nn.Llama end}
-
--- Makes the tensors of sd (already checked against model) the model's own where dtype and shape match,
--- every path of a shared tensor included; copies the rest.
-local function adopt(model, sd)
-  local swap = {}
-  for path, t in pairs(model:stateDict()) do
-    local new = sd[path]
-    if new ~= nil and new:dtype() == t:dtype() then swap[t] = new end
-  end
-  model:apply(function(m)
-    for _, e in ipairs(m:_ownTensors()) do
-      local new = swap[e[2]]
-      if new then new.requiresGrad = e[3]; rawset(m, e[1], new) end
-    end
-  end)
-  llm.noGrad(function()
-    for path, t in pairs(model:stateDict()) do if sd[path] ~= nil and t ~= sd[path] then t:copy_(sd[path]) end end
-  end)
-end
 
 return function(path, opts)
   if type(path) ~= 'string' or path == '' then error('checkpointmodel: expected a checkpoint folder, got ' .. tostring(path), 2) end
@@ -41,13 +24,10 @@ return function(path, opts)
   local class = classes[extra.modelClass or 'nn.GPT']
   if not class then error("'" .. dir .. "' holds a model of class '" .. tostring(extra.modelClass) .. "'; known: nn.GPT, nn.Llama", 0) end
   local tokenizer = llm.data.tokenizerFromTable(extra.tokenizer)
-  local model = class()(extra.model)
-  if mmap then
-    model:checkStateDict(ck['model.safetensors'])
-    adopt(model, ck['model.safetensors'])
-  else
-    model:loadStateDict(ck['model.safetensors'])
-  end
+  local model = nn.withoutInit(class(), extra.model)
+  local sd = ck['model.safetensors']
+  if type(sd) ~= 'table' then error("'" .. dir .. "' has no model.safetensors", 0) end
+  nn.adoptStateDict(model, sd)
   model:eval()
   return model, tokenizer, {dir = dir, step = state.step, extra = extra, parameters = model:numParameters()}
 end

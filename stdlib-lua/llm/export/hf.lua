@@ -2,7 +2,8 @@
 -- tokenizer files for GPT2LMHeadModel (nn.GPT: Conv1D weights stored [in, out], the tied head omitted)
 -- or LlamaForCausalLM (nn.Llama: Llama.lua's hfStateDict/hfConfig). import(folder): the model and
 -- tokenizer of such a folder (model.safetensors or shards listed in model.safetensors.index.json; keys
--- with or without 'transformer.', attn.bias/masked_bias ignored).
+-- with or without 'transformer.', attn.bias/masked_bias ignored). The model is built without init
+-- (nn.withoutInit) and filled from the folder's tensors; every parameter is checked to be loaded.
 local U = require 'llm.export.util'
 local fail = U.fail
 
@@ -103,9 +104,9 @@ local function importGPT2(cfg, tensors, folder)
     if not (n:match('%.attn%.bias$') or n:match('%.attn%.masked_bias$')) then sd[n] = t end
   end
   local inner = cfg.n_inner ~= llm.json.null and cfg.n_inner or nil
-  local model = nn.GPT{vocab = cfg.vocab_size, blockSize = cfg.n_positions, layers = cfg.n_layer, heads = cfg.n_head,
+  local model = nn.withoutInit(nn.GPT, {vocab = cfg.vocab_size, blockSize = cfg.n_positions, layers = cfg.n_layer, heads = cfg.n_head,
     dim = cfg.n_embd, hidden = inner, normEps = cfg.layer_norm_epsilon or 1e-5, activation = act,
-    tieWeights = cfg.tie_word_embeddings ~= false}
+    tieWeights = cfg.tie_word_embeddings ~= false})
   local own = {}
   for _, e in ipairs(gpt2Names(model._config)) do
     local key = e[2]:gsub('^transformer%.', '')
@@ -118,22 +119,23 @@ local function importGPT2(cfg, tensors, folder)
   sd['lm_head.weight'] = nil   -- tied: the same values as wte
   local extra = U.sortedKeys(sd)
   if #extra > 0 then fail("llmscript import: '" .. folder .. "' has tensors GPT-2 does not: " .. table.concat(extra, ', ', 1, math.min(5, #extra))) end
-  model:loadStateDict(own)
+  nn.adoptStateDict(model, own)
   return model
 end
 
 local function importLlama(cfg, tensors)
   local scaling = cfg.rope_scaling ~= llm.json.null and cfg.rope_scaling or nil
-  local model = nn.Llama{vocab = cfg.vocab_size, dim = cfg.hidden_size, layers = cfg.num_hidden_layers,
+  local model = nn.withoutInit(nn.Llama, {vocab = cfg.vocab_size, dim = cfg.hidden_size, layers = cfg.num_hidden_layers,
     heads = cfg.num_attention_heads, kvHeads = cfg.num_key_value_heads, hidden = cfg.intermediate_size,
     ropeBase = cfg.rope_theta or 10000, rmsEps = cfg.rms_norm_eps or 1e-6, tied = cfg.tie_word_embeddings == true,
     maxSeq = cfg.max_position_embeddings or 2048,
-    ropeScaling = scaling and {type = scaling.rope_type or scaling.type, factor = scaling.factor} or nil}
+    ropeScaling = scaling and {type = scaling.rope_type or scaling.type, factor = scaling.factor} or nil})
   local sd = {}
   for k, t in pairs(tensors) do
     if not (model._llama.tied and k == 'lm_head.weight') then sd[k] = t:to('float32') end
   end
   model:loadHFStateDict(sd)
+  require('llm.nn.noinit').assertLoaded(model, 'llmscript import')   -- loadHFStateDict's strict check makes this a guarantee
   return model
 end
 

@@ -18,7 +18,7 @@
 --       tokenizer as JSON, so M.load(file) rebuilds the model. dtype f32 | f16 | bf16.
 --     An existing out is refused unless force = true.
 --   M.load(src) -> model, info {tokenizer (table), modelClass, step, path}: the model of a checkpoint or
---     of an exported .safetensors file.
+--     of an exported .safetensors file (built without init, nn.withoutInit; it takes the file's tensors).
 --   M.importHF(folder) -> model, tokenizer: a HF GPT-2 (GPT2LMHeadModel, keys with or without the
 --     'transformer.' prefix; attn.bias / attn.masked_bias buffers ignored) or LlamaForCausalLM folder
 --     (config.json, model.safetensors, tokenizer.json or llmscript_tokenizer.json). nn.GPT.fromPretrained.
@@ -61,8 +61,8 @@ function M.load(src)
       fail("'" .. src .. "' is not an llmscript export (its metadata has no llmscript.config; HF folders: llmscript import)")
     end
     local Model = modelClass(meta['llmscript.modelClass'], "'" .. src .. "'")
-    local model = Model(llm.json.decode(meta['llmscript.config']))
-    model:loadStateDict(tensors)
+    local model = nn.withoutInit(Model, llm.json.decode(meta['llmscript.config']))
+    nn.adoptStateDict(model, tensors)
     local tok = meta['llmscript.tokenizer'] and llm.json.decode(meta['llmscript.tokenizer']) or nil
     return model, {tokenizer = tok, modelClass = model.__name, config = model:config(), path = src}
   end
@@ -75,8 +75,8 @@ function M.load(src)
     fail("'" .. dir .. "' is not a model checkpoint (it needs model.safetensors and trainer.json with extra.model, as the recipes write)")
   end
   local Model = modelClass(extra.modelClass, "'" .. dir .. "'")
-  local model = Model(extra.model)
-  model:loadStateDict(ck['model.safetensors'])
+  local model = nn.withoutInit(Model, extra.model)
+  nn.adoptStateDict(model, ck['model.safetensors'])
   return model, {tokenizer = extra.tokenizer, modelClass = model.__name, config = model:config(), step = state.step, path = dir}
 end
 
