@@ -8,7 +8,7 @@
 --   compress.setMask(model, path, mask), compress.masks(model) -> {path = copy}, compress.applyMasks(model),
 --   compress.maskGradients(model), compress.attach(model, optimizer), compress.removeMasks(model) -> count
 --   compress.sparsity(model, [{params}]) -> {paths, total}                               (llm/compress/sparsity.lua)
---   compress.shrink(model) -> smaller nn.GPT, info                                      (llm/compress/shrink.lua)
+--   compress.shrink(model) -> smaller nn.GPT / nn.Llama, info                           (llm/compress/shrink.lua)
 --   compress.groupLasso{model, structure, lambda} -> extension (and :penalty())          (llm/compress/regularize.lua)
 --   compress.sparseTraining{model, method='set'|'rigl', sparsity, ...}, compress.set{}, compress.rigl{}
 --                                                                                       (llm/compress/dynamic.lua)

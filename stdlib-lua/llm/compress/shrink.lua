@@ -13,8 +13,10 @@
 -- checkpointmodel.lua, recipes/sample.lua; export format 'safetensors'). It carries no masks (other zeros
 -- stay zeros). Any other model type is an error.
 -- Returns the new model and info = {heads, kvHeads, hidden, zeroHeads = {per block}, notes = {strings}};
--- the given model is unchanged.
+-- the given model is unchanged (the new one is built with nn.withoutInit, then loaded: no random draws, no
+-- tensor shared with it).
 local masks = require 'llm.compress.masks'
+local noinit = require 'llm.nn.noinit'
 
 local M = {}
 
@@ -116,17 +118,14 @@ function M.shrink(model)
     if kept.note then info.notes[#info.notes + 1] = kept.note end
   end
   cfg.layerConfig = layerConfig
-  local rng = llm.getRngState()
-  local small = getmetatable(model)(cfg)   -- its random init is overwritten below; the RNG stream is kept
-  llm.setRngState(rng)
-  local old = model:stateDict()
-  llm.noGrad(function()
-    for path, t in pairs(small:stateDict()) do
-      local src, sel = old[path], select[path]
-      if sel then src = src:indexSelect(sel[1], sel[2]) end
-      t:copy_(src)
-    end
-  end)
+  local sd = {}
+  for path, t in pairs(model:stateDict()) do
+    local sel = select[path]
+    sd[path] = sel and t:indexSelect(sel[1], sel[2]) or t
+  end
+  -- built without init (no RNG draws, no fills): every tensor is written by the load (copies: nothing shared)
+  local small = noinit.withoutInit(getmetatable(model), cfg)
+  small:loadStateDict(sd)
   small:train(model.training)
   return small, info
 end
