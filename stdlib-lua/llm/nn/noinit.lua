@@ -83,19 +83,19 @@ end
 function M.adoptStateDict(model, sd)
   local ok, err = pcall(model.checkStateDict, model, sd)
   if not ok then error((tostring(err):gsub('^.-loadStateDict: ', 'adoptStateDict: ')), 2) end
-  local swap = {}
+  local swap = {}   -- model tensor -> the sd tensor taking its place (a detached leaf when it is not one)
   for path, t in pairs(model:stateDict()) do
     local new = sd[path]
-    if new ~= nil and new:dtype() == t:dtype() then swap[t] = new end
+    if new ~= nil and new:dtype() == t:dtype() and swap[t] == nil then
+      if not new.isLeaf then new = new:detach() end
+      new.requiresGrad = t.requiresGrad
+      swap[t] = new
+    end
   end
   model:apply(function(m)
     for _, e in ipairs(m:_ownTensors()) do
       local new = swap[e[2]]
-      if new then
-        unloaded[e[2]] = nil
-        new.requiresGrad = e[3]
-        rawset(m, e[1], new)
-      end
+      if new then unloaded[e[2]] = nil; rawset(m, e[1], new) end
     end
   end)
   llm.noGrad(function()
