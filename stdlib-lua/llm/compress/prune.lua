@@ -3,7 +3,9 @@
 --   now (masks combine with the masks the model has); returns compress.sparsity(model).total.sparsity.
 --   structure = 'rows' | 'neurons' | 'heads' prunes whole units (llm/compress/structured.lua) ranked by
 --   criterion 'l1' | 'l2' (default 'l2') norm; otherwise criterion is one of llm/compress/criteria.lua.
--- compress.pruner{model, schedule, criterion, scope, params, structure, rewindTo, name='pruner'}: a Trainer
+--   Grouped-query attention: structure = 'heads' prunes query heads; groups = true whole key/value groups,
+--   balanced = true the same number of query heads in every group (so compress.shrink removes them all).
+-- compress.pruner{model, schedule, criterion, scope, params, structure, groups, balanced, rewindTo, name='pruner'}: a Trainer
 --   extension (llm/extensions.lua). Each step: transformGradients accumulates the taylor/movement scores
 --   from the raw gradients and masks the gradients; afterOptimizerStep re-zeroes pruned weights, then, when
 --   schedule(step) (steps completed) exceeds the sparsity reached, prunes to it (and, with rewindTo or a
@@ -26,11 +28,12 @@ local function spec(who, o, level)
   level = level + 1
   masks.checkModel(who, o.model, level)
   check.oneOf(who, 'scope', o.scope, {'layer', 'global'}, level)
+  structured.headOptions(who, o.structure, o, level)
   if o.structure ~= nil then
     check.oneOf(who, 'structure', o.structure, {'rows', 'neurons', 'heads'}, level)
     o.criterion = o.criterion == 'magnitude' and 'l2' or o.criterion
     check.oneOf(who, 'criterion', o.criterion, {'l1', 'l2'}, level)
-    o.families = structured.families(who, o.model, o.structure, o.params, level)
+    o.families = structured.families(who, o.model, o.structure, o.params, level, o)
   else
     o.score = criteria.resolve(who, o.criterion, level)
     o.targets = targets.select(who, o.model, o.params, level)
@@ -59,10 +62,12 @@ local function pruneTo(who, o, amount, acc)
   masks.setMany(who, model, new, {combine = true}, 2)
 end
 
-local pruneDefaults = {model = NONE, amount = NONE, criterion = 'magnitude', scope = 'layer', params = NONE, structure = NONE}
+local pruneDefaults = {model = NONE, amount = NONE, criterion = 'magnitude', scope = 'layer', params = NONE, structure = NONE,
+                      groups = NONE, balanced = NONE}
 
 --- (model, {amount, criterion='magnitude'|'random'|'taylor'|'movement'|'l1'|'l2', scope='layer'|'global', params,
---- structure='rows'|'neurons'|'heads'}) -> sparsity: prunes once, now (masks only grow); the total sparsity of the prunable parameters.
+--- structure='rows'|'neurons'|'heads', groups, balanced}) -> sparsity: prunes once, now (masks only grow); the total sparsity of the prunable parameters.
+--- GQA heads: groups=true prunes whole key/value groups, balanced=true equally many query heads per group.
 function M.prune(model, opts)
   local who = 'compress.prune'
   if type(opts) ~= 'table' then error(who .. ': expected (model, {amount, ...}), got ' .. type(opts) .. ' as options', 2) end
@@ -78,9 +83,9 @@ local Pruner = {}
 Pruner.__index = Pruner
 
 local pruner = {model = NONE, schedule = NONE, criterion = 'magnitude', scope = 'layer', params = NONE, structure = NONE,
-                rewindTo = NONE, name = 'pruner'}
+                groups = NONE, balanced = NONE, rewindTo = NONE, name = 'pruner'}
 
---- {model, schedule, criterion='magnitude', scope='layer', params, structure, rewindTo, name='pruner'}: a Trainer extension
+--- {model, schedule, criterion='magnitude', scope='layer', params, structure, groups, balanced, rewindTo, name='pruner'}: a Trainer extension
 --- pruning to schedule(step) as training goes (masks, scores and the rewind point saved in checkpoints).
 function M.pruner(opts)
   local who = 'compress.pruner'

@@ -1,8 +1,9 @@
--- compress.groupLasso{model, structure='rows'|'neurons'|'heads', lambda, params, name='groupLasso'}: the group
+-- compress.groupLasso{model, structure='rows'|'neurons'|'heads', lambda, params, groups, name='groupLasso'}: the group
 -- lasso penalty λ·Σ_g √|g|·‖w_g‖₂ over the structured units (llm/compress/structured.lua; |g| = weights per
 -- unit), which drives whole rows/neurons/heads to zero so that structured pruning then removes them with
--- little loss. A Trainer extension: afterForward adds the penalty to the loss; ext:penalty() returns it (a
--- differentiable scalar tensor) for a hand-written loop. optim.l1Penalty is the element-wise counterpart.
+-- little loss (groups = true: whole key/value groups of grouped-query attentions). A Trainer extension:
+-- afterForward adds the penalty to the loss; ext:penalty() returns it (a differentiable scalar tensor) for a
+-- hand-written loop. optim.l1Penalty is the element-wise counterpart.
 local options = require 'llm.nn.options'
 local masks = require 'llm.compress.masks'
 local structured = require 'llm.compress.structured'
@@ -13,23 +14,19 @@ local M = {}
 local GroupLasso = {}
 GroupLasso.__index = GroupLasso
 
---- {model, structure='rows'|'neurons'|'heads', lambda, params, name='groupLasso'}: a Trainer extension adding λ·Σ √|g|·‖w_g‖₂ to the loss; ext:penalty() returns it.
+--- {model, structure='rows'|'neurons'|'heads', lambda, params, groups, name='groupLasso'}: a Trainer extension adding λ·Σ √|g|·‖w_g‖₂ to the loss; ext:penalty() returns it.
 function M.groupLasso(opts)
   local who = 'compress.groupLasso'
   local o = options.check(who, opts, {model = options.NONE, structure = 'rows', lambda = options.NONE, params = options.NONE,
-                                      name = 'groupLasso'}, 2)
+                                      groups = options.NONE, name = 'groupLasso'}, 2)
   masks.checkModel(who, o.model, 2)
   check.oneOf(who, 'structure', o.structure, {'rows', 'neurons', 'heads'}, 2)
   if type(o.lambda) ~= 'number' or not (o.lambda >= 0) then
     error(who .. ": Invalid 'lambda': expected a non-negative number, got " .. tostring(o.lambda), 2)
   end
-  local families = structured.families(who, o.model, o.structure, o.params, 2)
+  local families = structured.families(who, o.model, o.structure, o.params, 2, {groups = o.groups})
   local weights = {}
-  for i, fam in ipairs(families) do
-    local size = 0
-    for _, pc in ipairs(fam.pieces) do size = size + pc.param:numel() end
-    weights[i] = math.sqrt(size / fam.n)
-  end
+  for i, fam in ipairs(families) do weights[i] = math.sqrt(structured.unitSize(fam)) end
   return setmetatable({name = o.name, lambda = o.lambda, families = families, weights = weights}, GroupLasso)
 end
 
