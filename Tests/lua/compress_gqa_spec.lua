@@ -4,13 +4,14 @@
 -- balanced = true (the same number per key/value group, scope 'layer' and 'global'), groups = true (whole
 -- key/value groups with their k/v rows and biases); masks stay zero through AdamW steps of a Trainer with the
 -- pruner extension; prune -> compress.shrink gives the masked model's logits within 1e-5 with fewer
--- parameters (and prunes again on the shrunk model); multi-head attentions are unchanged by the options;
+-- parameters (and prunes again on the shrunk model); pruner state through checkpoint + resume; multi-head attentions are unchanged by the options;
 -- bad options are errors that change nothing. Tiny models (dim 32, 2 blocks).
 -- Run: llmscript test Tests/lua/compress_gqa_spec.lua
 
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)')
 local helpers = dofile(here .. 'helpers.lua')
 local fails = helpers.fails
+teardown(helpers.removeTmpdirs)
 
 local text = string.rep('pack my box with five dozen liquor jugs; the quick brown fox. ', 10)
 local tokenizer = llm.data.CharTokenizer(text)
@@ -246,10 +247,45 @@ describe('GQA head masks through training', function()
         assert.are.equal(0, maxAbs(w * (1 - mk)), path)   -- every pruned weight is exactly zero
       end
     end
+    -- Adam's moments of pruned weights stay zero too (the optimizer's masked path)
+    local sd = opt:stateDict()
+    for i, p in ipairs(opt:parameters()) do
+      for path, q in pairs(m:namedParameters()) do
+        local mk = rawequal(p, q) and compress.masks(m)[path]
+        if mk then
+          assert.are.equal(0, maxAbs(sd['state.' .. (i - 1) .. '.exp_avg'] * (1 - mk)), path)
+          assert.are.equal(0, maxAbs(sd['state.' .. (i - 1) .. '.exp_avg_sq'] * (1 - mk)), path)
+        end
+      end
+    end
     -- the shared k/v rows are not masked: they trained
     assert.is_true(maxAbs(m.blocks[1].attn.qkv.weight:narrow(1, 8 * 4 + 1, 2 * 2 * 4) - kvBefore) > 0)
     local _, info = shrinkSame(m)
     assert.are.same({0, 0}, info.zeroHeads)
+  end)
+
+  it('groups pruning survives checkpoint + resume: the resumed run equals the uninterrupted one', function()
+    local dir = helpers.tmpdir('gqa-resume')
+    local function run(steps, opts)
+      local m = gpt()
+      local ext = compress.pruner{model = m, structure = 'heads', groups = true, scope = 'global',
+                                  schedule = compress.schedule.iterative{start = 1, every = 2, rounds = 2, amount = 0.5}}
+      local o = {model = m, optimizer = optim.AdamW(m:parameters(), {lr = 0.01}), steps = steps, progress = false,
+                 train = llm.data.Batcher(ids, {batchSize = B, blockSize = T, seed = 5}), extensions = {ext}}
+      for k, v in pairs(opts or {}) do o[k] = v end
+      return m, llm.Trainer(o)
+    end
+    local m1, t1 = run(5)
+    local full = select(2, helpers.captured(function() return t1:run() end))
+    local _, t2 = run(3, {checkpointDir = dir, checkpointEvery = 3})
+    helpers.captured(function() t2:run() end)
+    local m3, t3 = run(5, {checkpointDir = dir})
+    t3:resume(dir)
+    local resumed = select(2, helpers.captured(function() return t3:run() end))
+    assert.is_true(math.abs(resumed.loss - full.loss) < 1e-5)
+    for path, mk in pairs(compress.masks(m1)) do assert.are.equal(0, maxAbs(compress.masks(m3)[path] - mk), path) end
+    local _, info = shrinkSame(m3)
+    assert.is_true(info.kvHeads[1] + info.kvHeads[2] < 8)
   end)
 
   it('groupLasso groups = true: λ·Σ √|g|·‖w_g‖₂ over whole key/value groups', function()

@@ -15,6 +15,8 @@
 --                             so compress.shrink removes every pruned head; without it a group may lose any
 --                             number, and shrink keeps (zeroed) those beyond the fullest group's count
 --            Both act per attention: multi-head attentions (every head its own group) prune heads as before.
+--            Masks only grow: heads pruned earlier (score −∞) go first, so balanced stays balanced when
+--            every pruning of the model was (a group that lost more before keeps its extra zeroed heads).
 -- A unit family is one module's units: {path, n, pieces, group}; each piece says how a parameter's elements
 -- map to the units: {path, param, layout, groups, range}, layout 'rows' | 'cols' | 'vec' (a bias) with an
 -- optional group count (fused qkv: 3, gated fc: 2) — the parameter's unit axis is groups × n × (elements per
