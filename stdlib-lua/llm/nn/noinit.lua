@@ -12,12 +12,14 @@
 --     stay mapped), copying only the others; then verifies nothing is left unloaded. For loaders whose sd is
 --     theirs to give away (a freshly read checkpoint): the model never holds a second copy of the weights.
 --   nn.unloaded(model) -> list of the paths of the model's tensors no load has written yet (sorted).
--- Used by llm.checkpointmodel, llm.export.load and importHF. The registry of unloaded tensors is weak-keyed;
--- Module:__call consults it only while it is non-empty (one next() per call otherwise).
+-- Used by llm.checkpointmodel, llm.export.load and importHF. The registry of unloaded tensors is weak-keyed
+-- (tensors made but not kept by the returned modules leave it at once); Module:__call consults it only while
+-- it is non-empty (one next() per call otherwise), so a fully loaded model runs as if built normally.
 local M = {}
 
 local depth = 0
 local unloaded = setmetatable({}, {__mode = 'k'})   -- tensor -> true while no load has written it
+local created = {}   -- the tensors made by the outermost nn.withoutInit call in progress
 M.registry = unloaded
 
 --- True inside nn.withoutInit (constructors skip initialisation).
@@ -29,7 +31,25 @@ function M.parameter(shape, make)
   if depth == 0 then return make() end
   local t = llm.empty(shape, {requiresGrad = true})
   unloaded[t] = true
+  created[#created + 1] = t
   return t
+end
+
+-- After the outermost withoutInit call: tensors made during it that no returned module holds (a tied head's
+-- own weight, replaced by the embedding's) leave the registry, so a loaded model leaves it empty.
+local function dropOrphans(r)
+  local live = {}
+  for i = 2, r.n do
+    local m = r[i]
+    if type(m) == 'table' and getmetatable(m) and rawget(m, '_isModule') then
+      for _, t in pairs(m:stateDict()) do live[t] = true end
+    else
+      live = nil   -- something else came back: it may hold them
+      break
+    end
+  end
+  if live then for _, t in ipairs(created) do if not live[t] then unloaded[t] = nil end end end
+  created = {}
 end
 
 --- nn.withoutInit(fn, ...): calls fn(...) (a function or a class) with initialisation off and returns its results (see the header).
@@ -41,6 +61,9 @@ function M.withoutInit(fn, ...)
   depth = depth + 1
   local r = table.pack(pcall(fn, ...))
   depth = depth - 1
+  if depth == 0 then
+    if r[1] then dropOrphans(r) else created = {} end
+  end
   if not r[1] then error(r[2], 0) end
   return table.unpack(r, 2, r.n)
 end
