@@ -23,6 +23,9 @@ final class Monitor: @unchecked Sendable {
         cond.deallocate(); mutex.deallocate()
     }
 
+    /// The longest single wait, in seconds (a year).
+    static let maxWait = 365.0 * 86400
+
     /// Runs `body` holding the lock.
     func locked<R>(_ body: () throws -> R) rethrows -> R {
         pthread_mutex_lock(mutex)
@@ -30,11 +33,13 @@ final class Monitor: @unchecked Sendable {
         return try body()
     }
 
-    /// Waits (the lock held by the caller, inside `locked`) for a broadcast or `seconds`.
+    /// Waits (the lock held by the caller, inside `locked`) for a broadcast or `seconds` (NaN and negative
+    /// values wait 0 s; at most `maxWait`, so that the deadline always fits a timespec).
     func wait(seconds: Double) {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
-        let total = Double(ts.tv_nsec) + max(0, seconds) * 1e9
+        let bounded = seconds >= 0 ? min(seconds, Monitor.maxWait) : 0
+        let total = Double(ts.tv_nsec) + bounded * 1e9
         ts.tv_sec += Int(total / 1e9)
         ts.tv_nsec = Int(total.truncatingRemainder(dividingBy: 1e9))
         pthread_cond_timedwait(cond, mutex, &ts)

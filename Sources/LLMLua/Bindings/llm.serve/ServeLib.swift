@@ -62,6 +62,7 @@ enum ServeLib: LuaLibrary {
         ) { a in
             let s = try current()
             let timeout = try a.number(1)
+            guard timeout >= 0, timeout <= 3600 else { throw LuaError.argument(1, "expected a timeout of 0..3600 seconds, got \(timeout)") }
             let max = try a.integer(2)
             let taken = s.poll(timeout: timeout, max: max)
             lua_createtable(a.L, Int32(taken.count), 0)

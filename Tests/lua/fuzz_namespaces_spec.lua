@@ -1,0 +1,47 @@
+-- fuzz_namespaces_spec.lua: the seeded fuzz of every native binding outside `llm` and llm.Tensor
+-- (fuzz_namespaces.lua: every C function of llm.data.*, llm.checkpoint, llm.json, llm.quant, llm.serve,
+-- llm.text, llm.gguf, llm.wordnet, optim.*, parallel, dist, tune, and every method and metamethod of every
+-- native class) in a child process working in a fresh temporary folder. A failure must be a Lua error
+-- with a string message; a crash (trap, SIGSEGV) or a hang fails the spec and names the last call.
+-- Regression cases for the crashes that fuzz found follow, each named after its call.
+-- Seeds: LLM_FUZZ_SEED (default fixed in fuzz_namespaces.lua); calls per function: LLM_FUZZ_CALLS.
+-- Run: llmscript test Tests/lua/fuzz_namespaces_spec.lua
+local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+local h = dofile(here .. 'helpers.lua')
+
+describe('fuzz of every native namespace and class', function()
+  teardown(h.removeTmpdirs)
+
+  it('survives random hostile arguments (child process; crash or hang names the last call)', function()
+    local dir = h.tmpdir('fuzzns')
+    local cwd = os.getenv('PWD') or '.'
+    local function absolute(path) return path:sub(1, 1) == '/' and path or (cwd .. '/' .. path) end
+    local log = dir .. '/last_call.txt'
+    -- SIGKILL after 240 s: the fuzz calls llm.serve.handleSignals, after which SIGTERM no longer ends it
+    local cmd = table.concat({'cd', h.shq(dir), '&&', 'LLM_FUZZ_LOG=' .. h.shq(log), 'timeout -s KILL 240',
+      h.shq(absolute(h.binary())), h.shq(absolute(here .. 'fuzz_namespaces.lua')), h.shq(dir)}, ' ')
+    local p = assert(io.popen(cmd .. ' 2>&1'))
+    local out = p:read('a')
+    local _, how, code = p:close()
+    local f = io.open(log)
+    local last = f and f:read('l') or '?'
+    if f then f:close() end
+    local calls, returned, raised = out:match('DONE\t(%d+)\t(%d+)\t(%d+)')
+    assert(how == 'exit' and code == 0 and calls,
+      string.format('namespace fuzz died (%s %s) during %s:\n%s', how, code, last, out:sub(-2000)))
+    assert.is_true(tonumber(calls) >= 5000, 'only ' .. calls .. ' calls')
+    assert.is_true(tonumber(returned) > 0 and tonumber(raised) > 0, 'expected both successes and failures')
+  end)
+end)
+
+describe('regressions found by the namespace fuzz', function()
+  it('llm.serve.poll(1e300, 0): a timeout out of 0..3600 s is an argument error, not a trap', function()
+    local port = llm.serve.start{host = '127.0.0.1', port = 0}
+    assert.is_true(port > 0)
+    for _, t in ipairs{1e300, math.huge, 2 ^ 63, -1, 0 / 0, 3601} do
+      h.fails(function() llm.serve.poll(t, 0) end, 'expected a timeout of 0..3600 seconds')
+    end
+    assert.are.same({}, llm.serve.poll(0, 1))
+    llm.serve.stop()
+  end)
+end)
