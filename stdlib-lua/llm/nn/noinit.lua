@@ -52,7 +52,9 @@ local function dropOrphans(r)
   created = {}
 end
 
---- nn.withoutInit(fn, ...): calls fn(...) (a function or a class) with initialisation off and returns its results (see the header).
+--- Calls fn(...) (a function or a class: nn.withoutInit(nn.GPT, cfg)) with initialisation off and returns its
+--- results: the models built have llm.empty parameters, unloaded until a load writes them (calling a module
+--- before that is an error naming the tensor).
 function M.withoutInit(fn, ...)
   local mt = type(fn) == 'table' and getmetatable(fn)
   if type(fn) ~= 'function' and not (mt and mt.__call) then
@@ -84,7 +86,7 @@ function M.check(m)
   end
 end
 
---- Sorted paths of model's tensors that no load has written.
+--- The sorted paths of the model's tensors (built by nn.withoutInit) that no load has written yet.
 function M.unloaded(model)
   local out = {}
   if next(unloaded) == nil then return out end
@@ -102,7 +104,7 @@ function M.assertLoaded(model, who)
   end
 end
 
---- nn.adoptStateDict(model, sd): loads sd (strictly checked first) by taking its tensors (see the header).
+--- A strict model:loadStateDict(sd) that makes sd's tensors the model's own (no copy; other dtypes copied), then checks that no tensor is left unloaded; returns model.
 function M.adoptStateDict(model, sd)
   local ok, err = pcall(model.checkStateDict, model, sd)
   if not ok then error((tostring(err):gsub('^.-loadStateDict: ', 'adoptStateDict: ')), 2) end
