@@ -54,6 +54,19 @@ describe('llm.empty', function()
     llm.noGrad(function() t:fill_(2) end)
     assert.equal(10, t:sum():item())
   end)
+
+  it('gives zeros in a sandboxed script (no stale memory of freed tensors)', function()
+    local code = [[
+      local stale = 0
+      for _ = 1, 20 do
+        local a = llm.full({1000}, 7.5); a = nil; collectgarbage()
+        stale = stale + llm.empty(1000):eq(7.5):sum():item() + llm.empty(1000):ne(0):sum():item()
+      end
+      print(string.format('stale %d', stale))]]
+    local code1, out, err = h.runCode(code, {'--sandbox'})
+    assert.equal(0, code1, err)
+    assert.equal('stale 0', out:match('stale %d+'))
+  end)
 end)
 
 describe('nn.withoutInit', function()

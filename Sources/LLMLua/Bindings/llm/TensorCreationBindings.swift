@@ -22,13 +22,21 @@ enum TensorCreationBindings {
         _ name: String, _ sig: String, _ doc: String, extra: [String] = [],
         _ make: @escaping @Sendable ([Int], LuaOptions) throws -> Tensor
     ) -> LuaBinding {
+        sizedInState(name, sig, doc, extra: extra) { _, shape, o in try make(shape, o) }
+    }
+
+    /// ``sized(_:_:_:extra:_:)`` whose maker also sees the calling state's arguments (e.g. its sandbox).
+    static func sizedInState(
+        _ name: String, _ sig: String, _ doc: String, extra: [String] = [],
+        _ make: @escaping @Sendable (LuaArgs, [Int], LuaOptions) throws -> Tensor
+    ) -> LuaBinding {
         LuaBinding(name, sig, doc) { a in
             let (shape, next) = try a.shape(from: 1)
             if !a.isNoneOrNil(next) && a.type(next) != LUA_TTABLE {
                 throw LuaError.argument(next, "expected a size (integer) or an options table, got \(a.typeName(next))")
             }
             let o = try a.options(next, allowed: creationOptions + extra)
-            return try finish(a, make(shape, o), o)
+            return try finish(a, make(a, shape, o), o)
         }
     }
 
@@ -58,11 +66,11 @@ enum TensorCreationBindings {
         sized("ones", "llm.ones(size...: int | {int}, [{dtype, requiresGrad}]) -> Tensor", "A tensor of ones.") { s, o in
             try Tensor.ones(s, dtype: o.dtype() ?? .float32)
         },
-        sized(
+        sizedInState(
             "empty", "llm.empty(size...: int | {int}, [{dtype, requiresGrad}]) -> Tensor",
-            "An uninitialised tensor (its values are whatever the memory held): the cheapest allocation, for a tensor overwritten before it is read."
-        ) { s, o in
-            try Tensor(shape: s, dtype: o.dtype() ?? .float32, zeroed: false)
+            "An uninitialised tensor (its values are whatever the memory held; zeros in a sandboxed script): the cheapest allocation, for a tensor overwritten before it is read."
+        ) { a, s, o in
+            try Tensor(shape: s, dtype: o.dtype() ?? .float32, zeroed: LuaContext.of(a.L).sandbox != nil)
         },
         LuaBinding(
             "full", "llm.full(size: {int}, value: number, [{dtype, requiresGrad}]) -> Tensor",
