@@ -69,8 +69,7 @@ if config.teacher then
   if extra.model.vocab ~= tokenizer:vocabSize() then
     error(string.format("'%s' has a vocabulary of %d, this corpus %d", dir, extra.model.vocab, tokenizer:vocabSize()), 0)
   end
-  teacher = nn.GPT(extra.model)
-  teacher:loadStateDict(ck['model.safetensors'])
+  teacher = nn.adoptStateDict(nn.withoutInit(nn.GPT, extra.model), ck['model.safetensors'])   -- no init, no copy
   print(string.format('teacher: loaded %s (%d layers, %d parameters)', dir, teacher:config().layers, teacher:numParameters()))
 else
   llm.manualSeed(config.seed)
