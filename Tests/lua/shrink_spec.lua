@@ -13,18 +13,9 @@ local helpers = dofile(here .. 'helpers.lua')
 local fails = helpers.fails
 teardown(helpers.removeTmpdirs)
 
-local text = string.rep('pack my box with five dozen liquor jugs; the quick brown fox. ', 10)
-local tokenizer = llm.data.CharTokenizer(text)
-local ids = tokenizer:encode(text)
-local T, B = 8, 2
-local x = llm.data.Batcher(ids, {batchSize = B, blockSize = T, seed = 1}):next()
-
-local function llama(opts)
-  llm.manualSeed(7)
-  local cfg = {vocab = tokenizer:vocabSize(), dim = 32, layers = 2, heads = 8, kvHeads = 2, hidden = 24, maxSeq = 32}
-  for k, v in pairs(opts or {}) do cfg[k] = v end
-  return nn.Llama(cfg)
-end
+local tiny = dofile(here .. 'compress/tiny.lua')   -- shared text, tokenizer, batch and Llama builder
+local tokenizer, ids, T, B, x = tiny.tokenizer, tiny.ids, tiny.T, tiny.B, tiny.x
+local llama = tiny.llama
 
 local function maxAbs(t) return t:abs():max():item() end
 local function logits(m) return llm.noGrad(function() return m(x) end) end
