@@ -57,15 +57,25 @@ extension Checkpoint {
 
     /// Reads every file of the checkpoint `dir`, verified against its manifest (size and sha256).
     public static func read(dir rawDir: String) throws -> [String: [UInt8]] {
-        try readMapped(dir: rawDir, mmap: false).bytes
+        try readFiles(dir: rawDir, safetensors: .bytes).bytes
     }
 
-    /// Reads the checkpoint `dir` like ``read(dir:)``; with `mmap`, each `*.safetensors` file is memory-mapped,
-    /// verified on the map and decoded with its aligned float32 tensors left in the map (read-only; see
-    /// ``Safetensors/decode(_:source:keeping:)``) into `tensors` instead of `bytes`.
+    /// Reads the checkpoint `dir` like ``read(dir:)``, its `*.safetensors` files decoded into `tensors` instead
+    /// of `bytes`. Without `mmap`, each is streamed: its header read first, then every tensor's bytes straight
+    /// into the tensor's own storage while the file's sha256 is computed over the same bytes, so at most one copy
+    /// of the weights is in memory; a file that does not match its sha256 is refused (naming it) before any of
+    /// its tensors is returned. With `mmap`, each is memory-mapped, verified on the map and decoded with its
+    /// aligned float32 tensors left in the map (read-only; see ``Safetensors/decode(_:source:keeping:)``).
     public static func readMapped(dir rawDir: String, mmap: Bool) throws -> (bytes: [String: [UInt8]], tensors: [String: SafetensorsFile]) {
+        try readFiles(dir: rawDir, safetensors: mmap ? .mapped : .streamed)
+    }
+
+    /// How ``readFiles(dir:safetensors:)`` reads a checkpoint's safetensors files.
+    enum SafetensorsReading { case bytes, mapped, streamed }
+
+    static func readFiles(dir rawDir: String, safetensors how: SafetensorsReading) throws -> (bytes: [String: [UInt8]], tensors: [String: SafetensorsFile]) {
         let dir = FileIO.stripTrailingSlashes(rawDir)
-        var out: [String: [UInt8]] = [:], mapped: [String: SafetensorsFile] = [:]
+        var out: [String: [UInt8]] = [:], decoded: [String: SafetensorsFile] = [:]
         for e in try manifest(dir: dir) {
             let path = dir + "/" + e.name
             guard FileIO.exists(path) else { throw FormatError("checkpoint: '\(path)' is missing (listed in \(manifestName))") }
@@ -73,22 +83,26 @@ extension Checkpoint {
             guard size == e.size else {
                 throw FormatError("checkpoint: '\(path)' has \(size) bytes but \(manifestName) records \(e.size) (truncated or modified)")
             }
+            let mismatch = FormatError("checkpoint: '\(path)' does not match its sha256 in \(manifestName) (corrupted or modified)")
             func verify(_ b: UnsafeRawBufferPointer) throws {
-                guard b.count == e.size, SHA256.hex(b) == e.sha256 else {
-                    throw FormatError("checkpoint: '\(path)' does not match its sha256 in \(manifestName) (corrupted or modified)")
-                }
+                guard b.count == e.size, SHA256.hex(b) == e.sha256 else { throw mismatch }
             }
-            if mmap && e.name.hasSuffix(".safetensors") {
+            switch (how, e.name.hasSuffix(".safetensors")) {
+            case (.mapped, true):
                 let map = try FileIO.map(path, what: "checkpoint")
                 try verify(map.bytes)
-                mapped[e.name] = try Safetensors.decode(map.bytes, source: path, keeping: map)
-                continue
+                decoded[e.name] = try Safetensors.decode(map.bytes, source: path, keeping: map)
+            case (.streamed, true):
+                decoded[e.name] = try Safetensors.readStreaming(path: path, size: e.size, what: "checkpoint") { h in
+                    guard h.finalizeHex() == e.sha256 else { throw mismatch }
+                }
+            default:
+                let bytes = try FileIO.readAll(path, maxBytes: e.size, what: "checkpoint")
+                try bytes.withUnsafeBytes { try verify($0) }
+                out[e.name] = bytes
             }
-            let bytes = try FileIO.readAll(path, maxBytes: e.size, what: "checkpoint")
-            try bytes.withUnsafeBytes { try verify($0) }
-            out[e.name] = bytes
         }
-        return (out, mapped)
+        return (out, decoded)
     }
 
     /// Decodes the bytes of a safetensors file read from a checkpoint; `source` names it in errors.

@@ -46,75 +46,107 @@ public enum Safetensors {
     /// Parses a safetensors image held in memory; `source` names it in errors. With `keeping` (the owner of
     /// `bytes`, kept alive by the tensors), float32 tensors whose data is 4-byte aligned view `bytes` read-only.
     public static func decode(_ bytes: UnsafeRawBufferPointer, source: String, keeping: AnyObject? = nil) throws -> SafetensorsFile {
-        func fail(_ m: String) -> FormatError { FormatError("safetensors: \(m) in '\(source)'") }
-        guard bytes.count >= 8 else {
-            throw fail("file is too short (\(bytes.count) bytes; a safetensors file starts with an 8-byte header length)")
-        }
-        let n = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
-        guard n <= UInt64(maxHeaderBytes) else { throw fail("header length \(n) exceeds the limit of \(maxHeaderBytes) bytes") }
-        let headerLen = Int(n)
-        guard headerLen <= bytes.count - 8 else {
-            throw fail("header length \(n) is larger than the file (\(bytes.count) bytes)")
-        }
+        let fail = failure(source)
+        let headerLen = try headerLength(bytes, fileSize: bytes.count, fail: fail)
         let header = UnsafeBufferPointer(rebasing: bytes.bindMemory(to: UInt8.self)[8..<(8 + headerLen)])
-        guard header.first == UInt8(ascii: "{") else { throw fail("the JSON header must start with '{'") }
-        guard String(validating: header, as: UTF8.self) != nil else { throw fail("the header is not valid UTF-8") }
-        let json: JSONValue
-        do { json = try JSONParser.parse(header, maxDepth: 8) } catch let e as FormatError {
-            throw fail("invalid JSON header: \(e.message)")
-        }
-        guard let members = json.members else { throw fail("the header must be a JSON object") }
-        let bufferStart = 8 + headerLen, bufferLen = bytes.count - bufferStart
-
-        var metadata: [String: String] = [:]
-        var entries: [Entry] = []
-        for m in members {
-            if m.key == "__metadata__" {
-                guard let ms = m.value.members else { throw fail("__metadata__ must be an object of strings") }
-                for e in ms {
-                    guard let s = e.value.string else { throw fail("__metadata__ value '\(e.key)' must be a string, got \(e.value.kindName)") }
-                    metadata[e.key] = s
-                }
-                continue
-            }
-            do { entries.append(try Entry(name: m.key, m.value, bufferLen: bufferLen)) } catch let e as FormatError {
-                throw fail("tensor '\(m.key)': \(e.message)")
-            }
-        }
-
-        // The ranges must tile [0, bufferLen) in offset order: no gap, no overlap, nothing after the last.
-        entries.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
-        var expected = 0
-        var previous: Entry? = nil
-        for e in entries {
-            if e.begin < expected, let p = previous {
-                throw fail("tensor '\(e.name)': data_offsets [\(e.begin), \(e.end)] overlap tensor '\(p.name)' [\(p.begin), \(p.end)]")
-            }
-            if e.begin > expected {
-                throw fail("tensor '\(e.name)': data_offsets [\(e.begin), \(e.end)] leave a gap of \(e.begin - expected) bytes before it")
-            }
-            expected = e.end
-            previous = e
-        }
-        if expected != bufferLen {
-            throw fail("\(bufferLen - expected) bytes after the last tensor's data (the data must end at the end of the file)")
-        }
-
+        let layout = try Layout(header: header, fileSize: bytes.count, fail: fail)
         var tensors: [String: Tensor] = [:]
-        for e in entries {
-            let at = e.end > e.begin ? bytes.baseAddress! + bufferStart + e.begin : nil
+        for e in layout.entries {
+            let at = e.end > e.begin ? bytes.baseAddress! + layout.bufferStart + e.begin : nil
             if let keeping, let at, e.dtype == .float32, Int(bitPattern: at) % 4 == 0 {
                 tensors[e.name] = Tensor.mapped(at, shape: e.shape, dtype: e.dtype, keeping: keeping)
                 continue
             }
-            let t: Tensor
-            do { t = try Tensor(shape: e.shape, dtype: e.dtype, zeroed: false) } catch {
-                throw fail("tensor '\(e.name)': \(error)")
-            }
+            let t = try allocate(e, fail: fail)
             if let at { t.rawPointer.copyMemory(from: at, byteCount: e.end - e.begin) }
             tensors[e.name] = t
         }
-        return SafetensorsFile(tensors: tensors, names: entries.map(\.name), metadata: metadata)
+        return layout.file(tensors)
+    }
+
+    /// The error maker for the file `source`: `safetensors: <message> in '<source>'`.
+    static func failure(_ source: String) -> (String) -> FormatError {
+        { m in FormatError("safetensors: \(m) in '\(source)'") }
+    }
+
+    /// The header length from the file's first bytes (`prefix`, at least the 8-byte length when the file has
+    /// them), checked against the limit and the file's size.
+    static func headerLength(_ prefix: UnsafeRawBufferPointer, fileSize: Int, fail: (String) -> FormatError) throws -> Int {
+        guard fileSize >= 8, prefix.count >= 8 else {
+            throw fail("file is too short (\(fileSize) bytes; a safetensors file starts with an 8-byte header length)")
+        }
+        let n = UInt64(littleEndian: prefix.loadUnaligned(as: UInt64.self))
+        guard n <= UInt64(maxHeaderBytes) else { throw fail("header length \(n) exceeds the limit of \(maxHeaderBytes) bytes") }
+        guard Int(n) <= fileSize - 8 else { throw fail("header length \(n) is larger than the file (\(fileSize) bytes)") }
+        return Int(n)
+    }
+
+    /// A tensor of `e`'s shape and dtype with uninitialised storage (for its data to be copied or read in).
+    static func allocate(_ e: Entry, fail: (String) -> FormatError) throws -> Tensor {
+        do { return try Tensor(shape: e.shape, dtype: e.dtype, zeroed: false) } catch { throw fail("tensor '\(e.name)': \(error)") }
+    }
+
+    /// A validated header: the entries in data order, tiling the data buffer exactly, and the metadata.
+    struct Layout {
+        /// Entries sorted by offset; their ranges tile [0, fileSize - bufferStart).
+        let entries: [Entry]
+        let metadata: [String: String]
+        /// Where the data buffer starts in the file (8 + header length).
+        let bufferStart: Int
+
+        /// Parses and checks the JSON `header` of a file of `fileSize` bytes.
+        init(header: UnsafeBufferPointer<UInt8>, fileSize: Int, fail: (String) -> FormatError) throws {
+            guard header.first == UInt8(ascii: "{") else { throw fail("the JSON header must start with '{'") }
+            guard String(validating: header, as: UTF8.self) != nil else { throw fail("the header is not valid UTF-8") }
+            let json: JSONValue
+            do { json = try JSONParser.parse(header, maxDepth: 8) } catch let e as FormatError {
+                throw fail("invalid JSON header: \(e.message)")
+            }
+            guard let members = json.members else { throw fail("the header must be a JSON object") }
+            bufferStart = 8 + header.count
+            let bufferLen = fileSize - bufferStart
+
+            var metadata: [String: String] = [:]
+            var entries: [Entry] = []
+            for m in members {
+                if m.key == "__metadata__" {
+                    guard let ms = m.value.members else { throw fail("__metadata__ must be an object of strings") }
+                    for e in ms {
+                        guard let s = e.value.string else { throw fail("__metadata__ value '\(e.key)' must be a string, got \(e.value.kindName)") }
+                        metadata[e.key] = s
+                    }
+                    continue
+                }
+                do { entries.append(try Entry(name: m.key, m.value, bufferLen: bufferLen)) } catch let e as FormatError {
+                    throw fail("tensor '\(m.key)': \(e.message)")
+                }
+            }
+
+            // The ranges must tile [0, bufferLen) in offset order: no gap, no overlap, nothing after the last.
+            entries.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+            var expected = 0
+            var previous: Entry? = nil
+            for e in entries {
+                if e.begin < expected, let p = previous {
+                    throw fail("tensor '\(e.name)': data_offsets [\(e.begin), \(e.end)] overlap tensor '\(p.name)' [\(p.begin), \(p.end)]")
+                }
+                if e.begin > expected {
+                    throw fail("tensor '\(e.name)': data_offsets [\(e.begin), \(e.end)] leave a gap of \(e.begin - expected) bytes before it")
+                }
+                expected = e.end
+                previous = e
+            }
+            if expected != bufferLen {
+                throw fail("\(bufferLen - expected) bytes after the last tensor's data (the data must end at the end of the file)")
+            }
+            self.entries = entries
+            self.metadata = metadata
+        }
+
+        /// The file's contents once `tensors` holds every entry's tensor.
+        func file(_ tensors: [String: Tensor]) -> SafetensorsFile {
+            SafetensorsFile(tensors: tensors, names: entries.map(\.name), metadata: metadata)
+        }
     }
 }
 
