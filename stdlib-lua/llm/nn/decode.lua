@@ -9,6 +9,9 @@
 --     runs ONE forward for all rows (per-row positions, a key mask over the padding) and samples each row's
 --     next token with the row's own options and generator. A row is a table: row.next (the token just
 --     sampled, 0-based, not yet fed), row.length (tokens in the cache), row.tokens (all sampled tokens).
+--     A row added with {logits = true} also keeps the raw logits its `next` was sampled from (row.logits,
+--     (1,V)) and, from batch:add, those of every prompt position (row.promptLogits, (n,V)); rows without
+--     it keep nothing. batch:score(prompt) -> logits (n,V) of the prompt alone (no row, no cache kept).
 --     Leading cache columns that are padding in every row are dropped when rows leave, so the cache width
 --     stays the longest row's length; a row may not grow past blockSize (the caller stops it).
 -- Everything runs under llm.noGrad (no autograd tape) with the model in eval mode.
@@ -67,7 +70,7 @@ local function checkOptions(o)
   if type(t) ~= 'number' or t < 0 then error("decode: Invalid 'temperature': expected a non-negative number, got " .. tostring(t), 3) end
   if o.topK ~= nil and (math.type(o.topK) ~= 'integer' or o.topK < 1) then error("decode: Invalid 'topK': expected a positive integer, got " .. tostring(o.topK), 3) end
   if o.topP ~= nil and (type(o.topP) ~= 'number' or o.topP <= 0 or o.topP > 1) then error("decode: Invalid 'topP': expected a number in (0, 1], got " .. tostring(o.topP), 3) end
-  return {temperature = t, topK = o.topK, topP = o.topP}, o.seed
+  return {temperature = t, topK = o.topK, topP = o.topP, logits = o.logits == true}, o.seed
 end
 
 -- Runs fn with no tape and the model in eval mode, restoring its mode.
@@ -80,14 +83,25 @@ function Batch:_run(fn)
   return result
 end
 
---- batch:add(prompt, [{temperature=1, topK, topP, seed}]) -> row: runs the prompt (1-D token ids), samples
---- its first token (row.next) and joins the batch.
-function Batch:add(prompt, opts)
+local function checkPrompt(self, prompt)
   if not llm.isTensor(prompt) or prompt:dim() ~= 1 or prompt:numel() == 0 then
-    error('decode: prompt must be a non-empty 1-D tensor of token ids', 2)
+    error('decode: prompt must be a non-empty 1-D tensor of token ids', 3)
   end
   local n = prompt:numel()
-  if n > self.blockSize then error(string.format('decode: the prompt has %d tokens; the model reads at most %d', n, self.blockSize), 2) end
+  if n > self.blockSize then error(string.format('decode: the prompt has %d tokens; the model reads at most %d', n, self.blockSize), 3) end
+  return n
+end
+
+--- batch:score(prompt) -> logits (n,V): one forward of the prompt (1-D token ids) alone; the batch is unchanged.
+function Batch:score(prompt)
+  checkPrompt(self, prompt)
+  return self:_run(function() return self.model:forward(prompt:long():unsqueeze(1)):select(1, 1) end)
+end
+
+--- batch:add(prompt, [{temperature=1, topK, topP, seed, logits=false}]) -> row: runs the prompt (1-D token
+--- ids), samples its first token (row.next) and joins the batch.
+function Batch:add(prompt, opts)
+  local n = checkPrompt(self, prompt)
   local options, seed = checkOptions(opts)
   local row = {options = options, generator = seed and llm.Generator(seed) or nil, length = n, tokens = {}}
   self:_run(function()
@@ -96,6 +110,7 @@ function Batch:add(prompt, opts)
     local positions = llm.arange(0, n, {dtype = 'int64'}):unsqueeze(1)
     local logits = self.model:forward(prompt:long():unsqueeze(1), nil, {cache = cache, keyMask = mask, positions = positions})
     row.next = sampleRow(row, logits:select(2, n))
+    if options.logits then row.promptLogits, row.logits = logits:select(1, 1), logits:select(2, n) end
     self:_merge(cache, mask)
   end)
   row.tokens[1] = row.next
@@ -141,6 +156,7 @@ function Batch:step()
         row.next = sampleRow(row, logits:narrow(1, i, 1))
       end
       row.tokens[#row.tokens + 1] = row.next
+      if row.options.logits then row.logits = logits:narrow(1, i, 1) end
     end
   end)
 end

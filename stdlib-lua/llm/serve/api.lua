@@ -3,12 +3,14 @@
 --   api.parse(path, body, ctx) -> request | nil, {status, body}: checks a /v1/completions or
 --     /v1/chat/completions body against the served model (ctx = {model, blockSize, tokenizer, template,
 --     eos, maxTokens}) and returns {chat, stream, includeUsage, prompt (1-D int64 ids), maxTokens,
---     sampling = {temperature, topK, topP, seed}, stop = {strings}, created, model}; errors are OpenAI
+--     sampling = {temperature, topK, topP, seed}, stop = {strings}, created, model, logprobs (top count or nil:
+--     none; completions `logprobs: 0..5`, chat `logprobs: true` + `top_logprobs: 0..20`), echo (completions;
+--     max_tokens may then be 0: the prompt is scored only), promptText (with echo or logprobs)}; errors are OpenAI
 --     error bodies: {"error": {"message", "type", "param", "code"}} with status 400 (bad field, prompt too
 --     long for the context), 404 (unknown model).
 --   api.error(status, message, [param], [code], [type]) -> {status, body}
---   api.result(request, id, text, finish, promptTokens, completionTokens) -> JSON text
---   api.chunk(request, id, text | nil, finish | nil, [first]) -> one server-sent event; api.usageChunk,
+--   api.result(request, id, text, finish, promptTokens, completionTokens, [logprobs]) -> JSON text
+--   api.chunk(request, id, text | nil, finish | nil, [first], [logprobs]) -> one server-sent event; api.usageChunk,
 --   api.done ('data: [DONE]').
 local chat = require 'llm.chat'
 
@@ -42,6 +44,29 @@ local function completionPrompt(t, ctx)
   return nil, select(2, bad("'prompt' must be a string, a list of one string, or a list of token ids", 'prompt', given(p) and 'invalid_value' or 'missing_required_parameter'))
 end
 
+-- Reads logprobs / top_logprobs / echo into r.logprobs (top count, or nil: none) and r.echo; false, message, param.
+local function logprobOptions(t, r)
+  if r.chat then
+    if given(t.echo) then return false, "'echo' is a /v1/completions parameter", 'echo' end
+    if given(t.logprobs) and type(t.logprobs) ~= 'boolean' then return false, "'logprobs' must be a boolean", 'logprobs' end
+    local k = t.top_logprobs
+    if given(k) then
+      if math.type(k) ~= 'integer' or k < 0 or k > 20 then return false, "'top_logprobs' must be an integer in [0, 20]", 'top_logprobs' end
+      if t.logprobs ~= true then return false, "'top_logprobs' needs 'logprobs' set to true", 'top_logprobs' end
+    end
+    if t.logprobs == true then r.logprobs = given(k) and k or 0 end
+    return true
+  end
+  if given(t.echo) and type(t.echo) ~= 'boolean' then return false, "'echo' must be a boolean", 'echo' end
+  r.echo = t.echo == true
+  local k = t.logprobs
+  if given(k) then
+    if math.type(k) ~= 'integer' or k < 0 or k > 5 then return false, "'logprobs' must be an integer in [0, 5]", 'logprobs' end
+    r.logprobs = k
+  end
+  return true
+end
+
 --- Checks a request body; see the module header.
 function M.parse(path, body, ctx)
   local ok, t = pcall(llm.json.decode, body)
@@ -53,15 +78,15 @@ function M.parse(path, body, ctx)
   end
   if given(t.n) and t.n ~= 1 then return bad("'n' must be 1: this server returns one choice per request", 'n', 'unsupported_value') end
   if given(t.best_of) and t.best_of ~= 1 then return bad("'best_of' must be 1", 'best_of', 'unsupported_value') end
-  if given(t.echo) and t.echo ~= false then return bad("'echo' is not supported", 'echo', 'unsupported_value') end
-  if given(t.logprobs) and t.logprobs ~= false then return bad("'logprobs' is not supported", 'logprobs', 'unsupported_value') end
   if given(t.stream) and type(t.stream) ~= 'boolean' then return bad("'stream' must be a boolean", 'stream') end
   local r = {chat = isChat, stream = t.stream == true, created = os.time(), model = ctx.model, stop = {}}
+  local okLp, msg, param = logprobOptions(t, r)
+  if not okLp then return bad(msg, param) end
   if given(t.stream_options) then
     if type(t.stream_options) ~= 'table' then return bad("'stream_options' must be an object", 'stream_options') end
     r.includeUsage = t.stream_options.include_usage == true
   end
-  local s = {temperature = 1.0}
+  local s = {temperature = 1.0, logits = r.logprobs ~= nil}   -- the batch keeps raw logits only for logprobs
   if given(t.temperature) then
     if type(t.temperature) ~= 'number' or t.temperature < 0 or t.temperature > 2 then return bad("'temperature' must be a number in [0, 2]", 'temperature') end
     s.temperature = t.temperature
@@ -115,8 +140,11 @@ function M.parse(path, body, ctx)
   local maxTokens = t.max_completion_tokens
   if not given(maxTokens) then maxTokens = t.max_tokens end
   local param = given(t.max_completion_tokens) and 'max_completion_tokens' or 'max_tokens'
-  if given(maxTokens) and (math.type(maxTokens) ~= 'integer' or maxTokens < 1) then return bad(string.format("'%s' must be a positive integer", param), param) end
-  if n >= ctx.blockSize then
+  local least = r.echo and 0 or 1   -- max_tokens 0 with echo scores the prompt only
+  if given(maxTokens) and (math.type(maxTokens) ~= 'integer' or maxTokens < least) then
+    return bad(string.format("'%s' must be a %s integer", param, r.echo and 'non-negative' or 'positive'), param)
+  end
+  if n > ctx.blockSize or (n == ctx.blockSize and maxTokens ~= 0) then
     return bad(string.format("This model's maximum context length is %d tokens. However, your prompt has %d tokens, which leaves no room for a completion.",
       ctx.blockSize, n), isChat and 'messages' or 'prompt', 'context_length_exceeded')
   end
@@ -131,6 +159,7 @@ function M.parse(path, body, ctx)
     maxTokens = math.min(isChat and ctx.blockSize - n or 16, ctx.blockSize - n, ctx.maxTokens)
   end
   r.prompt, r.maxTokens = ids, maxTokens
+  if r.echo or r.logprobs then r.promptText = type(text) == 'string' and text or ctx.tokenizer:decode(ids) end
   return r
 end
 
@@ -141,31 +170,31 @@ end
 local function usage(p, c) return {prompt_tokens = p, completion_tokens = c, total_tokens = p + c} end
 
 --- The JSON body of a finished non-streamed request.
-function M.result(r, id, text, finish, promptTokens, completionTokens)
+function M.result(r, id, text, finish, promptTokens, completionTokens, logprobs)
   local e = envelope(r, id)
   if r.chat then
     e.object = 'chat.completion'
-    e.choices = {{index = 0, message = {role = 'assistant', content = text}, logprobs = null, finish_reason = finish}}
+    e.choices = {{index = 0, message = {role = 'assistant', content = text}, logprobs = logprobs or null, finish_reason = finish}}
   else
     e.object = 'text_completion'
-    e.choices = {{index = 0, text = text, logprobs = null, finish_reason = finish}}
+    e.choices = {{index = 0, text = text, logprobs = logprobs or null, finish_reason = finish}}
   end
   e.usage = usage(promptTokens, completionTokens)
   return llm.json.encode(e)
 end
 
 --- One server-sent event of a stream: new text (or nil) and/or the finish reason (or nil).
-function M.chunk(r, id, text, finish, first)
+function M.chunk(r, id, text, finish, first, logprobs)
   local e = envelope(r, id)
   if r.chat then
     e.object = 'chat.completion.chunk'
     local delta = {}
     if first then delta.role = 'assistant' end
     if text then delta.content = text end
-    e.choices = {{index = 0, delta = delta, logprobs = null, finish_reason = finish or null}}
+    e.choices = {{index = 0, delta = delta, logprobs = logprobs or null, finish_reason = finish or null}}
   else
     e.object = 'text_completion'
-    e.choices = {{index = 0, text = text or '', logprobs = null, finish_reason = finish or null}}
+    e.choices = {{index = 0, text = text or '', logprobs = logprobs or null, finish_reason = finish or null}}
   end
   return 'data: ' .. llm.json.encode(e) .. '\n\n'
 end

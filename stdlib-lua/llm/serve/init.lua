@@ -12,6 +12,7 @@ local api = require 'llm.serve.api'
 local args = require 'llm.serve.args'
 local chat = require 'llm.chat'
 local decode = require 'llm.nn.decode'
+local logprobs = require 'llm.serve.logprobs'
 
 local M = {}
 
@@ -45,18 +46,39 @@ function M.engine(model, tokenizer, ctx, limits)
   local e = {batch = decode.Batch(model), live = {}}
   local transport = llm.serve
 
+  -- The logprobs object of entries (the request's wire format), or nil when the request has none.
+  local function lpObject(s, entries)
+    if not s.req.logprobs then return nil end
+    if s.req.chat then return logprobs.chat(entries) end
+    local o
+    o, s.offset = logprobs.completion(entries, s.offset)
+    return o
+  end
+
+  -- The pending logprob entries of tokens that start before byte `upto` of the completion text.
+  local function take(s, upto)
+    local out, keep = {}, {}
+    for _, x in ipairs(s.pending) do
+      if x.at < upto then out[#out + 1] = x else keep[#keep + 1] = x end
+    end
+    s.pending = keep
+    return out
+  end
+
   local function close(s, finish)
     local r, id = s.req, s.id
     local pt, ct = r.prompt:numel(), s.count
     transport.tokens(pt, ct)
     if s.row then e.batch:remove(s.row) end
     e.live[s] = nil
+    local lp = take(s, s.cut and #s.text or math.huge)
     if not r.stream then
-      transport.answer(id, 200, api.result(r, id, s.text, finish, pt, ct))
+      if s.promptEntries then lp = table.move(lp, 1, #lp, #s.promptEntries + 1, s.promptEntries) end
+      transport.answer(id, 200, api.result(r, id, (s.prefix or '') .. s.text, finish, pt, ct, lpObject(s, lp)))
       return
     end
     local rest = s.text:sub(s.sent + 1)
-    if rest ~= '' then transport.write(id, api.chunk(r, id, rest, nil, s.sent == 0 and not s.started)) end
+    if rest ~= '' or #lp > 0 then transport.write(id, api.chunk(r, id, rest, nil, s.sent == 0 and not s.started, lpObject(s, lp))) end
     transport.write(id, api.chunk(r, id, nil, finish))
     if r.includeUsage then transport.write(id, api.usageChunk(r, id, pt, ct)) end
     transport.write(id, api.done)
@@ -68,11 +90,16 @@ function M.engine(model, tokenizer, ctx, limits)
     local tok = s.row.next
     s.count = s.count + 1
     if tok == ctx.eos then return close(s, 'stop') end
+    if s.req.logprobs then
+      local x = logprobs.entries(s.row.logits, {tok}, s.req.logprobs, tokenizer)[1]
+      x.at = #s.text
+      s.pending[#s.pending + 1] = x
+    end
     s.ids[#s.ids + 1] = tok
     local text = tokenizer:decode(s.ids)
     for _, stop in ipairs(s.req.stop) do
       local at = text:find(stop, math.max(1, #s.text - #stop), true)
-      if at then s.text = text:sub(1, at - 1); return close(s, 'stop') end
+      if at then s.text, s.cut = text:sub(1, at - 1), true; return close(s, 'stop') end
     end
     s.text = text
     if s.count >= s.req.maxTokens then return close(s, 'length') end
@@ -80,7 +107,7 @@ function M.engine(model, tokenizer, ctx, limits)
       local safe = #text - pendingStop(text, s.req.stop)
       if text:sub(safe - 2, safe) == '\xEF\xBF\xBD' then safe = safe - 3 end   -- an incomplete UTF-8 sequence so far
       if safe > s.sent then
-        if not transport.write(s.id, api.chunk(s.req, s.id, text:sub(s.sent + 1, safe), nil, not s.started)) then
+        if not transport.write(s.id, api.chunk(s.req, s.id, text:sub(s.sent + 1, safe), nil, not s.started, lpObject(s, take(s, safe)))) then
           e.batch:remove(s.row); e.live[s] = nil
           return
         end
@@ -93,9 +120,23 @@ function M.engine(model, tokenizer, ctx, limits)
   function e.handle(q)
     local r, err = api.parse(q.path, q.body, ctx)
     if not r then return transport.answer(q.id, err.status, err.body) end
-    local s = {id = q.id, req = r, ids = {}, text = '', sent = 0, count = 0}
+    local s = {id = q.id, req = r, ids = {}, text = '', sent = 0, count = 0, pending = {}}
+    if r.echo then s.prefix = r.promptText end
+    if r.logprobs and not r.chat then s.offset = r.echo and 0 or utf8.len(r.promptText) or #r.promptText end
     if r.stream and not transport.begin(q.id) then return end
-    s.row = e.batch:add(r.prompt, r.sampling)
+    local promptLogits
+    if r.maxTokens == 0 then
+      promptLogits = r.logprobs and e.batch:score(r.prompt)
+    else
+      s.row = e.batch:add(r.prompt, r.sampling)
+      promptLogits, s.row.promptLogits = s.row.promptLogits, nil
+    end
+    if r.echo and r.logprobs then s.promptEntries = logprobs.prompt(promptLogits, r.prompt, r.logprobs, tokenizer) end
+    if r.echo and r.stream then
+      transport.write(q.id, api.chunk(r, q.id, s.prefix, nil, true, lpObject(s, s.promptEntries or {})))
+      s.started, s.promptEntries = true, nil
+    end
+    if not s.row then return close(s, 'length') end
     e.live[s] = true
     consume(s)
   end
