@@ -4,7 +4,8 @@
 // all-gathers k indices (int32 bit patterns carried in float32 slots: exact for any bucket size), k values
 // and the bucket's per-parameter flags; every rank then sums the ranks' sparse vectors into the dense
 // bucket (the same sums in the same rank order everywhere, so all ranks agree bit for bit). What a rank did
-// not send stays in its residual for the next step. Residuals live in memory only (not in checkpoints).
+// not send stays in its residual for the next step (residuals() / setResiduals(): GradReducer+Residuals.swift;
+// dist.dataParallel saves them in checkpoints).
 import LLMCore
 
 extension GradReducer {

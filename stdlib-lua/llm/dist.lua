@@ -21,7 +21,12 @@
 --     compress = 'f16' | 'bf16': buckets all-reduced as 16-bit floats (half the bytes; values and partial
 --       sums rounded), or 'topk': each rank sends only the topk share (default 0.01) of each bucket's
 --       largest |gradient + residual| entries, as (index, value) pairs through an all-gather, and keeps the
---       rest in its residual for the next step (error feedback; residuals are not in checkpoints).
+--       rest in its residual for the next step (error feedback). The residuals are saved in checkpoints
+--       (llm/dist/residuals.lua: rank 0 writes every rank's, 'dataParallel.residuals' {ranks, floats}); a
+--       resume on as many ranks gives each its own back (exact continuation), on another number of ranks
+--       every rank starts from their mean (the same total owed; logged), in one process they are dropped
+--       (logged); not saved over a sub-communicator smaller than the world (comm of a DP x TP/PP grid).
+--       ext:residuals() -> Tensor | nil: this rank's residuals now (a copy in parameter order; nil in one process);
 --       Compressed buckets are reduced in transformGradients (no overlap: the 16-bit all-reduce and the
 --       all-gather are blocking);
 --     comm = a dist.Communicator (dist.split, dist.grid): average over its ranks only (the data-parallel
@@ -149,7 +154,10 @@ function M.dataParallel(model, opts)
   local paramCache = {}
   local lossBuf = llm.zeros(1)
   local lossSum = 0  -- this rank's losses of the step's earlier micro-batches
-  local reducer, reducerParams
+  local reducer, reducerParams, restoreResiduals
+  if o.compress == 'topk' then  -- per-rank error-feedback state in checkpoints (llm/dist/residuals.lua)
+    restoreResiduals = require('llm.dist.residuals').attach(ext, c, function() return reducer end)
+  end
 
   local function transform(self)
     if self.size == 1 or not reducer then return end
@@ -171,6 +179,7 @@ function M.dataParallel(model, opts)
                                                   compress = o.compress, topk = o.topk})
       reducerParams = trainer.params
     end
+    if restoreResiduals then restoreResiduals(trainer) end
   end
 
   function ext:afterForward(_, batch, out)

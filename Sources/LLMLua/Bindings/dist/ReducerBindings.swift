@@ -99,6 +99,18 @@ enum ReducerLib: LuaLibrary {
         LuaBinding("bucketSizes", "dist.GradReducer:bucketSizes() -> {integer}", "Floats of each bucket, in the order they are reduced.") { a in
             a.push(ints: try a.object(1, GradReducer.self).bucketSizes); return 1
         },
+        LuaBinding(
+            "residuals", "dist.GradReducer:residuals() -> Tensor",
+            "compress = 'topk': this rank's error-feedback residuals (what it has not sent yet), one flat float32 tensor in parameter order (zeros before the first step). Local, no communication."
+        ) { a in
+            a.push(try a.object(1, GradReducer.self).residuals()); return 1
+        },
+        LuaBinding(
+            "setResiduals", "dist.GradReducer:setResiduals(values: Tensor | nil)",
+            "compress = 'topk': replaces this rank's residuals by values (as many as the parameters' floats, parameter order, as residuals() gives them); nil clears them."
+        ) { a in
+            try a.object(1, GradReducer.self).setResiduals(a.optTensor(2)); return 0
+        },
         LuaBinding("close", "dist.GradReducer:close()", "Unregisters the gradient hooks (finish() still works, without overlap).") { a in
             try a.object(1, GradReducer.self).close(); return 0
         }
