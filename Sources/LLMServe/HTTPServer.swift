@@ -54,9 +54,14 @@ public final class HTTPServer: @unchecked Sendable {
     private var metrics = Metrics()
     private var stopping = false
 
-    /// Starts listening; throws when the host is not an IPv4 address or the port cannot be bound.
+    /// Starts listening on `config.host`, a numeric IPv4 or IPv6 address (`::` also takes IPv4 connections);
+    /// throws when the host is not such an address or the port cannot be bound.
     public init(config: Config) throws {
         self.config = config
+        let family = llms_mhd_family(config.host)
+        guard family != 0 else {
+            throw ServeError(description: "'\(config.host)' is not a numeric IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1, ::)")
+        }
         signal(SIGPIPE, SIG_IGN)
         let cls = Unmanaged.passUnretained(self).toOpaque()
         guard
@@ -64,7 +69,8 @@ public final class HTTPServer: @unchecked Sendable {
                 config.host, UInt16(clamping: config.port), accessHandler, cls, completedHandler, UInt32(clamping: config.idleTimeout),
                 UInt32(clamping: config.connectionLimit))
         else {
-            throw ServeError(description: "cannot listen on \(config.host):\(config.port) (an IPv4 address is expected; is the port in use?)")
+            let shown = family == 6 ? "[\(config.host)]" : config.host
+            throw ServeError(description: "cannot listen on \(shown):\(config.port) (is the port in use, or the address not on this machine?)")
         }
         daemon = d
         port = Int(llms_mhd_port(d))

@@ -1,6 +1,7 @@
 -- llm.serve: the engine of `llmscript serve CHECKPOINT [--host 127.0.0.1] [--port 8080] [--api-key KEY]
 -- [--max-concurrency 8] [--max-queue 64] [--max-body BYTES] [--max-tokens N] [--timeout S] [--grace S]
--- [--model-name ID] [--chat-template chatml|llama|plain] [--threads N]`.
+-- [--model-name ID] [--chat-template chatml|llama|plain] [--threads N]`. --host is a numeric IPv4 or IPv6
+-- address (::1 loopback, :: every interface, IPv4 included) or localhost.
 -- One thread (this Lua state) owns the model: it loops taking queued requests from the HTTP server
 -- (llm.serve.poll), checks them (llm.serve.api), joins each to one continuous batch (llm.nn.decode.Batch:
 -- one batched forward per token step for every active request) and answers: a whole body, or
@@ -193,12 +194,13 @@ local function run(words)
   local name = o['model-name'] or (pos[1]:gsub('/+$', ''):match('([^/]+)$'))
   local ctx = {model = name, blockSize = blockSize, tokenizer = tokenizer, template = o['chat-template'] or chat.forModel(info),
     eos = eosOf(tokenizer), maxTokens = o['max-tokens'] or blockSize}
-  local okStart, port = pcall(llm.serve.start, {host = o.host or '127.0.0.1', port = o.port or 8080, apiKey = o['api-key'] or os.getenv('LLMSCRIPT_API_KEY'),
+  local host = o.host or '127.0.0.1'
+  local okStart, port = pcall(llm.serve.start, {host = host, port = o.port or 8080, apiKey = o['api-key'] or os.getenv('LLMSCRIPT_API_KEY'),
     model = name, maxQueue = o['max-queue'] or 64, maxBody = o['max-body'] or 1048576, timeout = o.timeout or 600})
   if not okStart then return 1, tostring(port) end
   llm.serve.handleSignals()
   print(string.format("llmscript serve: '%s' (%s, %d parameters, context %d, chat template %s) loaded in %.2f s; listening on http://%s:%d",
-    name, info.extra.modelClass or 'nn.GPT', info.parameters, blockSize, ctx.template, llm.clock() - t0, o.host or '127.0.0.1', port))
+    name, info.extra.modelClass or 'nn.GPT', info.parameters, blockSize, ctx.template, llm.clock() - t0, host:find(':') and '[' .. host .. ']' or host, port))
   io.stdout:flush()
   local e = M.engine(model, tokenizer, ctx)
   local maxActive, grace = o['max-concurrency'] or 8, o.grace or 30
