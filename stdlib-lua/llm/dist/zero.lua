@@ -18,7 +18,14 @@
 --     the block is copied from the weights at each step, so weights changed between steps (a resume, an
 --     extension's masks) are the ones updated;
 --   * the updated blocks are all-gathered and copied back into the parameters, so every rank holds the
---     whole model again.
+--     whole model again;
+--   * pruning masks (opt:setMask on the Trainer's optimizer: compress.pruner and the other llm/compress
+--     extensions attach them) are honoured: before each shard step the masks of the parameter pieces in
+--     the rank's block are copied into one block mask set on the shard optimizer (1 where a piece has none),
+--     whose masked path zeroes the block's masked weights and state buffers after the update, exactly as the
+--     unsharded optimizer does per parameter (masked weights and their exp_avg ... stay 0; a checkpoint's
+--     gathered state is 0 there). Not supported: a lottery-ticket rewind (compress.pruner rewindTo) loads
+--     the Trainer's optimizer state, which ZeRO-1 keeps sharded, so the shard state is not rewound.
 -- A parameter without a gradient counts as a zero gradient (it still gets weight decay and a step);
 -- extensions' transformGradients see each rank's own, not yet averaged, gradients.
 -- Checkpoints keep the single-process format: on every rank, beforeCheckpoint all-gathers the state
@@ -106,6 +113,25 @@ local function refresh(group, s)
   end
 end
 
+-- Gives the shard optimizer the pruning masks (opt:setMask, llm/compress) of the parameter pieces in rank's
+-- block as one block mask (1 where a piece has none, and on the padding), or removes it when no piece has
+-- one: the shard's masked path then zeroes the block's masked weights and state after each update, as the
+-- unsharded optimizer does per parameter. buf: the group's reused block-sized mask; had: whether the shard
+-- has a mask now. Returns whether it has one after.
+local function syncMask(opt, group, shardOpt, shard, buf, had)
+  local any = false
+  for _, seg in ipairs(group.segments) do
+    local p = group.params[seg[1]]
+    local m = opt:mask(p)
+    if m then
+      if not any then buf:fill_(1); any = true end
+      buf:narrow(1, seg[3] + 1, seg[4]):copy_(m:reshape(p:numel()):narrow(1, seg[2] + 1, seg[4]))
+    end
+  end
+  if any or had then shardOpt:setMask(shard, any and buf or nil) end
+  return any
+end
+
 -- The flat layout of the optimizer's groups over `size` ranks: per group the parameters, their 0-based
 -- flat offsets and state-dict indices, the element count, the padded count, the block length and the
 -- pieces of parameters in rank's block.
@@ -150,9 +176,11 @@ local function extend(base, c)
         table.concat(SUPPORTED, ', optim.'), got), 0)
     end
     z.opt, z.keys, z.groups, z.shards = opt, hyperKeys(opt), layout(opt, size, rank), {}
+    z.maskBuf, z.masked = {}, {}
     local specs = {}
     for g, group in ipairs(z.groups) do
       z.shards[g] = llm.zeros(group.block, {requiresGrad = true})
+      z.maskBuf[g], z.masked[g] = llm.zeros(group.block), false
       specs[g] = {params = {z.shards[g]}}
     end
     z.shardOpt = optim[name](specs)
@@ -235,6 +263,7 @@ local function extend(base, c)
     llm.noGrad(function()
       for g, group in ipairs(z.groups) do
         refresh(group, z.shards[g])  -- the weights as they are now (a resume or an extension may have changed them)
+        z.masked[g] = syncMask(opt, group, shardOpt, z.shards[g], z.maskBuf[g], z.masked[g])  -- pruning masks
         z.gradFlat[g] = flatten(group, function(p) return p.grad end, z.gradFlat[g])
         z.shards[g].grad = c:reduceScatter(z.gradFlat[g], {op = 'avg'})
         self.reduceScatterCalls = self.reduceScatterCalls + 1
