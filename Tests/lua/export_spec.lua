@@ -226,6 +226,8 @@ describe('llm.export gguf', function()
     assert.are.equal(1, md['tokenizer.ggml.token_type'][2])
     assert.are.equal(#tok:toTable().merges, #md['tokenizer.ggml.merges'])
     assert.are.equal(0, md['tokenizer.ggml.eos_token_id'])
+    assert.are.equal(require('llm.chat').templates.chatml.jinja, md['tokenizer.chat_template'])   -- the Jinja llama.cpp reads
+    assert.are.equal('string', types['tokenizer.chat_template'])
     local kinds = {}
     for _, i in ipairs(g.infos) do kinds[i.name] = i.type end
     assert.are.equal('q8_0', kinds['token_embd.weight'])
@@ -277,6 +279,7 @@ describe('llm.export gguf', function()
     local g = llm.gguf.read(path)
     assert.are.equal('llama', g.metadata['general.architecture'])
     assert.are.equal(2, g.metadata['llama.attention.head_count_kv'])
+    assert.are.equal(require('llm.chat').templates.llama.jinja, g.metadata['tokenizer.chat_template'])
     assert.are.equal(16, g.metadata['llama.rope.dimension_count'])
     assert.are.equal(m:config().hidden or m._config.hidden, g.metadata['llama.feed_forward_length'])
     local hf = m:hfStateDict()

@@ -4,7 +4,8 @@
 -- nn.Llama -> 'llama' (llama.* hyper-parameters; attn_q/attn_k/attn_v with q and k rows permuted from
 -- HF's rotate-half RoPE layout to llama.cpp's, as its converter does; ffn_gate/ffn_up/ffn_down). The BPE
 -- vocabulary, token types and merges go under tokenizer.ggml.* (model 'gpt2', pre 'gpt-2'), padded with
--- [PAD<i>] tokens up to the model's vocabulary. Matrices take the dtype (f32 | f16 | q8_0 | q4_0);
+-- [PAD<i>] tokens up to the model's vocabulary; tokenizer.chat_template is the Jinja chat template
+-- llama.cpp reads (llm.chat's: chatml for nn.GPT, llama for nn.Llama, as `llmscript serve` uses). Matrices take the dtype (f32 | f16 | q8_0 | q4_0);
 -- 1-D tensors stay F32, position_embd stays F32 when quantizing, and a matrix whose rows are not a
 -- multiple of 32 falls back to F16 (a note says which).
 local U = require 'llm.export.util'
@@ -78,7 +79,7 @@ local function llama(model)
   return 'llama', meta, tensors
 end
 
-local function tokenizerMeta(tok, vocab)
+local function tokenizerMeta(tok, vocab, modelClass)
   if not tok or tok.type ~= 'bpe' then
     fail("llm.export: gguf needs a BPE tokenizer (llama.cpp has no character vocabulary); this model's tokenizer is '"
       .. tostring(tok and tok.type) .. "' — export format 'hf' or 'safetensors' instead")
@@ -94,6 +95,9 @@ local function tokenizerMeta(tok, vocab)
   local meta = {{'tokenizer.ggml.model', 'string', 'gpt2'}, {'tokenizer.ggml.pre', 'string', 'gpt-2'},
     {'tokenizer.ggml.tokens', 'array', tokens, 'string'}, {'tokenizer.ggml.token_type', 'array', types, 'int32'},
     {'tokenizer.ggml.merges', 'array', llm.json.array(tok.merges), 'string'}}
+  -- the chat template `llmscript serve` uses for this model (llm.chat: chatml, llama for nn.Llama), as Jinja
+  local chat = require 'llm.chat'
+  meta[#meta + 1] = {'tokenizer.chat_template', 'string', chat.templates[chat.forModel({extra = {modelClass = modelClass, tokenizer = tok}})].jinja}
   local eot = U.endOfText(tok)
   if eot then
     meta[#meta + 1] = {'tokenizer.ggml.bos_token_id', 'uint32', eot}
@@ -112,7 +116,7 @@ function G.export(model, tok, o)
     {'general.file_type', 'uint32', fileTypes[o.dtype]}}
   if quantized then meta[#meta + 1] = {'general.quantization_version', 'uint32', 2} end
   for _, m in ipairs(archMeta) do meta[#meta + 1] = m end
-  for _, m in ipairs(tokenizerMeta(tok, model._config.vocab)) do meta[#meta + 1] = m end
+  for _, m in ipairs(tokenizerMeta(tok, model._config.vocab, model.__name)) do meta[#meta + 1] = m end
   local tensors, notes = {}, {}
   for _, e in ipairs(list) do
     local name, t, kind = e[1], e[2], 'f32'
