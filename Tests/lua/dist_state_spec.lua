@@ -98,6 +98,13 @@ describe('distributed state under mpirun', function()
       assert.is_true(maxDiff(straight[r], resumed[r], '^param%.') <= 1e-6)
       assert.is_true((straight[r].residualsAtEnd - resumed[r].residualsAtEnd):abs():max():item() <= 1e-6)
     end
+    -- over a sub-communicator of every rank (dist.split) the same residuals are saved, and resume the same
+    local runB = h.tmpdir('dist_state_runB')
+    topk(2, runB, nil, 3, 'split')
+    local rowsB = llm.checkpoint.read(runB .. '/step-000003')['extensions.safetensors']['dataParallel.residuals']
+    assert.are.equal(0, (rows - rowsB):abs():max():item())
+    local resumedB = topk(2, nil, runB .. '/step-000003', 6, 'split')
+    assert.are.equal(0, maxDiff(straight[0], resumedB[0], '^param%.'))
     -- control: the same resume without the saved residuals (the old behaviour) drifts away
     local reset = topk(2, nil, runA .. '/step-000003', 6, 'reset')
     assert.are.equal(0, reset[0].residualsAtStart:abs():max():item())
