@@ -35,7 +35,7 @@ local function start(dir, extra)
   local pid = sh(string.format('%s serve %s --port 0 %s >%s 2>&1 & echo $!', cli.shq(cli.bin), cli.shq(dir), table.concat(words, ' '), cli.shq(log))):match('%d+')
   for _ = 1, 600 do
     local text = cli.readAll(log) or ''
-    local port = text:match('listening on http://127%.0%.0%.1:(%d+)')
+    local port = text:match('listening on http://%S+:(%d+)')
     if port then return {pid = pid, port = port, log = log} end
     if sh('kill -0 ' .. pid .. ' 2>/dev/null && echo up') == '' then error('the server exited: ' .. text) end
     os.execute('sleep 0.05')
@@ -69,7 +69,8 @@ local function request(s, path, opts)
     parts[#parts + 1] = '-H "Content-Type: application/json" --data-binary @' .. cli.shq(file)
   end
   if opts.method then parts[#parts + 1] = '-X ' .. opts.method end
-  parts[#parts + 1] = cli.shq('http://127.0.0.1:' .. s.port .. path)
+  if s.host then parts[#parts + 1] = '-g' end   -- [::1] is an address, not a curl glob
+  parts[#parts + 1] = cli.shq('http://' .. (s.host or '127.0.0.1') .. ':' .. s.port .. path)
   local out = sh(table.concat(parts, ' '))
   if file then os.remove(file) end
   local body, status = out:match('^(.*)\n(%d+)$')
@@ -213,6 +214,162 @@ describe('llmscript serve', function()
     end
   end)
 
+  -- log_softmax of a direct forward of the model over ids (0-based): rows (n, V) as Lua tables.
+  local function reference(ids)
+    model:eval()
+    return llm.noGrad(function() return model:forward(llm.tensor(ids, {dtype = 'int64'}):unsqueeze(1)):select(1, 1):logSoftmax(2):totable() end)
+  end
+  local function near(a, b) return math.abs(a - b) < 1e-5 end
+  local function greedyIds(prompt, n)
+    local ids = tok:encode(prompt)
+    return ids:totable(), model:generate(ids, {maxTokens = n, temperature = 0}):narrow(1, ids:numel() + 1, n):totable()
+  end
+  -- the k largest values of a reference row, largest first
+  local function best(row, k)
+    local v = table.move(row, 1, #row, 1, {})
+    table.sort(v, function(a, b) return a > b end)
+    return table.move(v, 1, k, 1, {})
+  end
+  -- the values of a completions top_logprobs object, largest first
+  local function values(top)
+    local v = {}
+    for _, x in pairs(top) do v[#v + 1] = x end
+    table.sort(v, function(a, b) return a > b end)
+    return v
+  end
+
+  it('scores a prompt with echo and max_tokens 0: logprobs of a direct forward, the first null', function()
+    local prompt = 'Hello world'
+    local ids = tok:encode(prompt):totable()
+    local ref = reference(ids)
+    for _, p in ipairs({prompt, ids}) do   -- text, and token ids
+      local status, body = request(s, '/v1/completions', {key = key, body = {model = name(), prompt = p, max_tokens = 0, echo = true, logprobs = 3}})
+      assert.are.equal(200, status, body)
+      local c = json(body).choices[1]
+      assert.are.equal(prompt, c.text)
+      assert.are.equal(0, json(body).usage.completion_tokens)
+      local lp = c.logprobs
+      assert.are.equal(#ids, #lp.tokens)
+      assert.are.equal(prompt, table.concat(lp.tokens))
+      assert.are.equal(llm.json.null, lp.token_logprobs[1])
+      assert.are.equal(llm.json.null, lp.top_logprobs[1])
+      for i = 2, #ids do
+        assert.is_true(near(ref[i - 1][ids[i] + 1], lp.token_logprobs[i]), i)
+        assert.are.equal(i - 1, lp.text_offset[i])
+        local top, want = lp.top_logprobs[i], best(ref[i - 1], 3)
+        assert.are.equal(lp.token_logprobs[i], top[lp.tokens[i]])   -- the chosen token is always there
+        local got = values(top)
+        assert.is_true(#got == 3 or #got == 4)
+        for j = 1, 3 do assert.is_true(near(want[j], got[j]), j) end
+      end
+    end
+  end)
+
+  it('gives the logprobs of generated tokens, whole and streamed, and echoes the prompt in a stream', function()
+    local prompt, gen = greedyIds('Hello', 8)
+    local ref = reference(table.move(gen, 1, #gen, #prompt + 1, table.move(prompt, 1, #prompt, 1, {})))
+    local b = {model = name(), prompt = 'Hello', max_tokens = 8, temperature = 0, logprobs = 2}
+    local status, body = request(s, '/v1/completions', {key = key, body = b})
+    assert.are.equal(200, status, body)
+    local lp = json(body).choices[1].logprobs
+    assert.are.equal(8, #lp.tokens)
+    for i = 1, 8 do
+      assert.is_true(near(ref[#prompt + i - 1][gen[i] + 1], lp.token_logprobs[i]), i)
+      assert.are.equal(lp.token_logprobs[i], values(lp.top_logprobs[i])[1])   -- greedy: the most likely token
+    end
+    assert.are.equal(5, lp.text_offset[1])   -- offsets count from the start of the prompt
+    b.stream = true
+    local _, sbody = request(s, '/v1/completions', {key = key, body = b})
+    local tokens, logps, offsets = {}, {}, {}
+    for _, e in ipairs((events(sbody))) do
+      local x = e.choices[1].logprobs
+      if x ~= llm.json.null then
+        for i, t in ipairs(x.tokens) do tokens[#tokens + 1], logps[#logps + 1], offsets[#offsets + 1] = t, x.token_logprobs[i], x.text_offset[i] end
+      end
+    end
+    assert.are.same(lp.tokens, tokens)
+    assert.are.same(lp.text_offset, offsets)
+    for i = 1, 8 do assert.is_true(near(lp.token_logprobs[i], logps[i]), i) end
+    b.echo, b.max_tokens = true, 3
+    local list = events((select(2, request(s, '/v1/completions', {key = key, body = b}))))
+    assert.are.equal('Hello', list[1].choices[1].text)
+    assert.are.same({'H', 'e', 'l', 'l', 'o'}, list[1].choices[1].logprobs.tokens)
+    assert.are.equal(llm.json.null, list[1].choices[1].logprobs.token_logprobs[1])
+  end)
+
+  it('gives chat logprobs with sorted top_logprobs and bytes, whole and streamed', function()
+    local messages = {{role = 'user', content = 'Hi'}}
+    local prompt, gen = greedyIds(chat.render(messages, {template = 'plain'}), 6)
+    local ref = reference(table.move(gen, 1, #gen, #prompt + 1, table.move(prompt, 1, #prompt, 1, {})))
+    local b = {model = name(), messages = messages, max_tokens = 6, temperature = 0, logprobs = true, top_logprobs = 3}
+    local status, body = request(s, '/v1/chat/completions', {key = key, body = b})
+    assert.are.equal(200, status, body)
+    local content = json(body).choices[1].logprobs.content
+    assert.are.equal(6, #content)
+    for i, c in ipairs(content) do
+      assert.is_true(near(ref[#prompt + i - 1][gen[i] + 1], c.logprob), i)
+      assert.are.same({gen[i]}, c.bytes)   -- byte tokenizer: the token's byte
+      assert.are.equal(3, #c.top_logprobs)
+      local want = best(ref[#prompt + i - 1], 3)
+      for j, t in ipairs(c.top_logprobs) do
+        assert.is_true(near(want[j], t.logprob), j)
+        if j > 1 then assert.is_true(c.top_logprobs[j - 1].logprob >= t.logprob) end
+      end
+      assert.are.equal(c.logprob, c.top_logprobs[1].logprob)   -- greedy
+    end
+    b.stream = true
+    local streamed = {}
+    for _, e in ipairs((events(select(2, request(s, '/v1/chat/completions', {key = key, body = b}))))) do
+      local x = e.choices[1] and e.choices[1].logprobs
+      if x and x ~= llm.json.null then for _, c in ipairs(x.content) do streamed[#streamed + 1] = c end end
+    end
+    assert.are.equal(6, #streamed)
+    for i, c in ipairs(streamed) do
+      assert.are.equal(content[i].token, c.token)
+      assert.is_true(near(content[i].logprob, c.logprob))
+    end
+    status, body = request(s, '/v1/chat/completions', {key = key, body = {model = name(), messages = messages, max_tokens = 2}})
+    assert.are.equal(llm.json.null, json(body).choices[1].logprobs)   -- not asked: none
+  end)
+
+  it('refuses bad logprobs, top_logprobs and echo values with 400 naming the parameter', function()
+    local m = {{role = 'user', content = 'x'}}
+    local cases = {
+      {'/v1/completions', {model = name(), prompt = 'a', logprobs = 6}, 'logprobs'},
+      {'/v1/completions', {model = name(), prompt = 'a', logprobs = -1}, 'logprobs'},
+      {'/v1/completions', {model = name(), prompt = 'a', logprobs = true}, 'logprobs'},
+      {'/v1/completions', {model = name(), prompt = 'a', echo = 'yes'}, 'echo'},
+      {'/v1/completions', {model = name(), prompt = 'a', max_tokens = 0, logprobs = 1}, 'max_tokens'},   -- 0 only with echo
+      {'/v1/chat/completions', {model = name(), messages = m, logprobs = true, top_logprobs = 21}, 'top_logprobs'},
+      {'/v1/chat/completions', {model = name(), messages = m, top_logprobs = 2}, 'top_logprobs'},
+      {'/v1/chat/completions', {model = name(), messages = m, logprobs = 1}, 'logprobs'},
+      {'/v1/chat/completions', {model = name(), messages = m, echo = true}, 'echo'},
+    }
+    for _, c in ipairs(cases) do
+      local status, body = request(s, c[1], {key = key, body = c[2]})
+      assert.are.equal(400, status, body)
+      local e = json(body).error
+      assert.are.equal(c[3], e.param, body)
+      assert.are.equal('invalid_request_error', e.type)
+      cli.has(e.message, "'" .. c[3] .. "'")
+    end
+  end)
+
+  it('listens on IPv6 with --host ::1', function()
+    local lines = cli.readAll('/proc/net/if_inet6') or ''   -- Linux: the IPv6 addresses of this machine
+    if not lines:find('00000000000000000000000000000001', 1, true) then return pending('this machine has no IPv6 loopback (::1)') end
+    local v6 = start(dir, {'--host', '::1', '--api-key', key})
+    v6.host = '[::1]'
+    local status, body = request(v6, '/v1/completions', {key = key, body = {model = name(), prompt = 'Hello', max_tokens = 4, temperature = 0}})
+    local log = stop(v6)
+    assert.are.equal(200, status, body)
+    assert.are.equal(greedy('Hello', 4), json(body).choices[1].text)
+    cli.has(log, 'listening on http://[::1]:')
+    local code, _, err = cli.run({'serve', dir, '--host', 'not-an-address', '--port', '0'})
+    assert.are.equal(1, code)
+    cli.has(err, "'not-an-address' is not a numeric IPv4 or IPv6 address")
+  end)
+
   it('answers bad requests with 4xx OpenAI errors and keeps serving', function()
     local cases = {
       {400, 'invalid_json', '{"model": '},
@@ -332,6 +489,26 @@ describe('llm.nn.decode.Batch', function()
       local alone = m:generate(prompts[i], {maxTokens = #r.tokens, temperature = 0})
       assert.are.same(alone:narrow(1, prompts[i]:numel() + 1, #r.tokens):totable(), r.tokens)
     end
+  end)
+
+  it('keeps raw logits only for rows that ask, equal to a lone forward while batched', function()
+    llm.manualSeed(7)
+    local m = nn.GPT({vocab = 40, blockSize = 32, dim = 32, heads = 4, layers = 2, positions = 'learned'})
+    m:eval()
+    local b = decode.Batch(m)
+    local p1, p2 = llm.tensor({1, 2, 3, 4, 5}, {dtype = 'int64'}), llm.tensor({7, 8}, {dtype = 'int64'})
+    local r1 = b:add(p1, {temperature = 0, logits = true})
+    local r2 = b:add(p2, {temperature = 0})
+    assert.is_nil(r2.logits)
+    assert.are.same({5, 40}, r1.promptLogits:shape())
+    local lone = llm.noGrad(function() return m:forward(p1:unsqueeze(1)):select(1, 1) end)
+    assert.is_true((r1.promptLogits - lone):abs():max():item() < 1e-5)
+    assert.is_true((b:score(p1) - lone):abs():max():item() < 1e-5)
+    b:step(); b:step()
+    local seq = llm.cat({p1, llm.tensor({r1.tokens[1], r1.tokens[2]}, {dtype = 'int64'})}, 1)
+    local want = llm.noGrad(function() return m:forward(seq:unsqueeze(1)):select(1, 1):select(1, 7) end)
+    assert.is_true((r1.logits:reshape(-1) - want):abs():max():item() < 1e-5)
+    assert.is_nil(r2.logits)
   end)
 
   it('names bad prompts and options', function()

@@ -80,8 +80,8 @@ function M.parse(path, body, ctx)
   if given(t.best_of) and t.best_of ~= 1 then return bad("'best_of' must be 1", 'best_of', 'unsupported_value') end
   if given(t.stream) and type(t.stream) ~= 'boolean' then return bad("'stream' must be a boolean", 'stream') end
   local r = {chat = isChat, stream = t.stream == true, created = os.time(), model = ctx.model, stop = {}}
-  local okLp, msg, param = logprobOptions(t, r)
-  if not okLp then return bad(msg, param) end
+  local okLp, lpMessage, lpParam = logprobOptions(t, r)
+  if not okLp then return bad(lpMessage, lpParam) end
   if given(t.stream_options) then
     if type(t.stream_options) ~= 'table' then return bad("'stream_options' must be an object", 'stream_options') end
     r.includeUsage = t.stream_options.include_usage == true
