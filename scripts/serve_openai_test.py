@@ -2,7 +2,8 @@
 """serve_openai_test.py: `llmscript serve` against the real `openai` Python client (not in CI; run by
 scripts/serve_openai_test.sh, which makes the model and a venv outside the repository).
 
-Starts the server on a free loopback port and checks: completion, chat, streaming (with usage), auth
+Starts the server on a free loopback port and checks: completion, chat, streaming (with usage), logprobs
+(echo + max_tokens 0 prompt scoring, chat top_logprobs, streamed chat logprobs), auth
 (401 -> AuthenticationError), errors (400/404/413), concurrent streams (each equal to its single-stream
 greedy text), a queue-full 429 (RateLimitError) on a second server with one slot, and a bounded load test
 mixing valid and malformed requests: zero 5xx, the server alive, RSS after warm-up flat within a bound.
@@ -100,6 +101,23 @@ def main():
         chunks = list(client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Hi"}], max_tokens=8, stream=True, seed=1))
         check("streaming chat", chunks[0].choices[0].delta.role == "assistant" and chunks[-1].choices[0].finish_reason in ("length", "stop"))
 
+        e = client.completions.create(model=model, prompt="Hello world", max_tokens=0, echo=True, logprobs=2)
+        t = e.choices[0].logprobs
+        check("echo + logprobs with max_tokens 0 (prompt scoring)", e.choices[0].text == "Hello world" and len(t.tokens) == 11
+              and t.token_logprobs[0] is None and t.top_logprobs[0] is None and all(x <= 0 for x in t.token_logprobs[1:])
+              and all(len(d) in (2, 3) and d[tok] == lp for d, tok, lp in zip(t.top_logprobs[1:], t.tokens[1:], t.token_logprobs[1:])))
+        msgs = [{"role": "user", "content": "Hi"}]
+        cl = client.chat.completions.create(model=model, messages=msgs, max_tokens=6, temperature=0, logprobs=True, top_logprobs=3)
+        content = cl.choices[0].logprobs.content
+        check("chat logprobs (top_logprobs sorted, greedy token first)", len(content) == cl.usage.completion_tokens and all(
+            len(c.top_logprobs) == 3 and c.top_logprobs[0].logprob == c.logprob and c.bytes
+            and [x.logprob for x in c.top_logprobs] == sorted((x.logprob for x in c.top_logprobs), reverse=True) for c in content))
+        streamed = [c for ch in client.chat.completions.create(model=model, messages=msgs, max_tokens=6, temperature=0, logprobs=True,
+                                                               top_logprobs=3, stream=True)
+                    if ch.choices and ch.choices[0].logprobs for c in ch.choices[0].logprobs.content]
+        check("streaming chat logprobs", [c.token for c in streamed] == [c.token for c in content]
+              and all(abs(a.logprob - b.logprob) < 1e-5 for a, b in zip(streamed, content)))
+
         try:
             openai.OpenAI(base_url=base, api_key="sk-wrong", max_retries=0).models.list()
             check("auth: wrong key is 401", False)
@@ -115,6 +133,10 @@ def main():
                 check(name, code is None or e.code == code, f"{e.status_code} {e.code}")
 
         expect("n=2 is 400", openai.BadRequestError, lambda: client.completions.create(model=model, prompt="a", n=2), "unsupported_value")
+        expect("top_logprobs 21 is 400", openai.BadRequestError,
+               lambda: client.chat.completions.create(model=model, messages=msgs, logprobs=True, top_logprobs=21), "invalid_value")
+        expect("completions logprobs 6 is 400", openai.BadRequestError,
+               lambda: client.completions.create(model=model, prompt="a", logprobs=6), "invalid_value")
         expect("unknown model is 404", openai.NotFoundError, lambda: client.completions.create(model="gpt-x", prompt="a"), "model_not_found")
         expect("max_tokens over the context is 400", openai.BadRequestError,
                lambda: client.completions.create(model=model, prompt="a", max_tokens=100000), "invalid_value")
