@@ -8,6 +8,10 @@
  * fused) — even blocks into one set of 8 partial sums, odd blocks into another (two independent chains) —
  * and the two sets are added lane by lane, then folded in llmk_hsum8's order. The baseline and AVX2 versions follow the
  * same arithmetic, so they agree bit for bit. The AVX-512 level runs the AVX2 code (compiled for AVX-512).
+ * Q4_K (144-byte super-blocks: f16 d and dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles; sub-block j's
+ * value = d·sc_j·q − dmin·m_j) runs each 32-value sub-block against one activation block: its 8 group sums go into
+ * the even/odd partial sums with the scale (d·sc_j)·d_x as above, and the min term's (dmin·m_j)·d_x times the
+ * activation's group sums (4 values each) into a third set of 8 lanes; result = fold(even, odd) − hsum8(mins).
  * Quantizing activations rounds to nearest even and clamps to ±127; non-finite inputs quantize to 0. */
 #include "llmk_kernels.h"
 #include "dispatch.h"
@@ -103,6 +107,36 @@ static float llmk_dot_q4_0_base(const uint8_t *w, const llmk_q8_act *x, ptrdiff_
     return llmk_fold_pair(acc[0], acc[1]);
 }
 
+/* Sub-block j's 6-bit scale and min from a Q4_K super-block's 12 packed bytes (ggml's get_scale_min_k4). */
+static inline void llmk_q4k_scale_min(const uint8_t *s, int j, int *sc, int *m) {
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
+static float llmk_dot_q4_k_base(const uint8_t *w, const llmk_q8_act *x, ptrdiff_t nb) {
+    float acc[2][8] = {{0}}, mins[8] = {0};
+    int8_t q[32];
+    for (ptrdiff_t b = 0; b < nb; b++) {
+        const uint8_t *sb = w + 144 * (b >> 3);
+        int j = (int)(b & 7), sc, m, shift = 4 * (j & 1);
+        llmk_q4k_scale_min(sb + 4, j, &sc, &m);
+        for (int l = 0; l < 32; l++) q[l] = (int8_t)((sb[16 + 32 * (j >> 1) + l] >> shift) & 0x0F);
+        llmk_accumulate_groups(acc[b & 1], q, x[b].qs, LLMK_BLOCK_SCALE(sb) * (float)sc * x[b].d);
+        float dm = LLMK_BLOCK_SCALE(sb + 2) * (float)m * x[b].d;
+        for (int g = 0; g < 8; g++) {
+            const int8_t *v = x[b].qs + 4 * g;
+            float t = dm * (float)(v[0] + v[1] + v[2] + v[3]);
+            mins[g] = mins[g] + t;
+        }
+    }
+    return llmk_fold_pair(acc[0], acc[1]) - llmk_hsum8(mins);
+}
+
 static int32_t llmk_dot_int8_base(const int8_t *w, const int8_t *x, ptrdiff_t k) {
     int32_t s = 0;
     for (ptrdiff_t j = 0; j < k; j++) s += (int32_t)w[j] * (int32_t)x[j];
@@ -155,6 +189,32 @@ static int32_t llmk_dot_int8_base(const int8_t *w, const int8_t *x, ptrdiff_t k)
         _mm256_storeu_ps(lanes, _mm256_add_ps(acc0, acc1)); \
         return llmk_hsum8(lanes); \
     } \
+    TARGET static float llmk_dot_q4_k_##SUFFIX(const uint8_t *w, const llmk_q8_act *x, ptrdiff_t nb) { \
+        __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, accm = _mm256_setzero_ps(); \
+        const __m256i low = _mm256_set1_epi8(0x0F), ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1); \
+        for (ptrdiff_t s = 0; s < nb / 8; s++) { \
+            const uint8_t *sb = w + 144 * s; \
+            const llmk_q8_act *xb = x + 8 * s; \
+            for (int p = 0; p < 4; p++) { \
+                __m256i packed = _mm256_loadu_si256((const __m256i *)(sb + 16 + 32 * p)); \
+                for (int h = 0; h < 2; h++) { \
+                    int j = 2 * p + h, sc, m; \
+                    llmk_q4k_scale_min(sb + 4, j, &sc, &m); \
+                    __m256i qw = _mm256_and_si256(h ? _mm256_srli_epi16(packed, 4) : packed, low); \
+                    __m256i qx = _mm256_loadu_si256((const __m256i *)xb[j].qs); \
+                    float d = LLMK_BLOCK_SCALE(sb) * (float)sc * xb[j].d, dm = LLMK_BLOCK_SCALE(sb + 2) * (float)m * xb[j].d; \
+                    __m256 v = _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(llmk_quads_##SUFFIX(qw, qx))); \
+                    acc[h] = _mm256_add_ps(acc[h], v); \
+                    __m256i xs = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, qx), ones16); \
+                    accm = _mm256_add_ps(accm, _mm256_mul_ps(_mm256_set1_ps(dm), _mm256_cvtepi32_ps(xs))); \
+                } \
+            } \
+        } \
+        float lanes[8], mins[8]; \
+        _mm256_storeu_ps(lanes, _mm256_add_ps(acc[0], acc[1])); \
+        _mm256_storeu_ps(mins, accm); \
+        return llmk_hsum8(lanes) - llmk_hsum8(mins); \
+    } \
     TARGET static int32_t llmk_dot_int8_##SUFFIX(const int8_t *w, const int8_t *x, ptrdiff_t k) { \
         __m256i acc = _mm256_setzero_si256(); \
         ptrdiff_t j = 0; \
@@ -177,10 +237,12 @@ typedef int32_t (*llmk_int8_dot)(const int8_t *, const int8_t *, ptrdiff_t);
 
 static llmk_block_dot llmk_pick_block_dot(int format) {
 #ifdef LLMK_X86
-    if (llmk_kernel_level >= LLMK_LEVEL_AVX512) return format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_avx512 : llmk_dot_q8_0_avx512;
-    if (llmk_kernel_level == LLMK_LEVEL_AVX2) return format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_avx2 : llmk_dot_q8_0_avx2;
+    if (llmk_kernel_level >= LLMK_LEVEL_AVX512)
+        return format == LLMK_QFMT_Q4_K ? llmk_dot_q4_k_avx512 : format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_avx512 : llmk_dot_q8_0_avx512;
+    if (llmk_kernel_level == LLMK_LEVEL_AVX2)
+        return format == LLMK_QFMT_Q4_K ? llmk_dot_q4_k_avx2 : format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_avx2 : llmk_dot_q8_0_avx2;
 #endif
-    return format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_base : llmk_dot_q8_0_base;
+    return format == LLMK_QFMT_Q4_K ? llmk_dot_q4_k_base : format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_base : llmk_dot_q8_0_base;
 }
 
 static llmk_int8_dot llmk_pick_int8_dot(void) {
@@ -194,7 +256,7 @@ static llmk_int8_dot llmk_pick_int8_dot(void) {
 void llmk_qblock_rows(int format, const uint8_t *w, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const llmk_q8_act *x,
                       ptrdiff_t m, const float *bias, float *y, ptrdiff_t ldy) {
     llmk_block_dot dot = llmk_pick_block_dot(format);
-    ptrdiff_t nb = k / 32, rowBytes = nb * (format == LLMK_QFMT_Q4_0 ? 18 : 34);
+    ptrdiff_t nb = k / 32, rowBytes = format == LLMK_QFMT_Q4_K ? nb / 8 * 144 : nb * (format == LLMK_QFMT_Q4_0 ? 18 : 34);
     for (ptrdiff_t n = n0; n < n1; n++) {
         const uint8_t *row = w + n * rowBytes;
         float b = bias ? bias[n] : 0;

@@ -1,5 +1,5 @@
 // GGUF: the types of a GGUF v3 file (ggml/docs/gguf.md) shared by GGUFWriter and GGUFReader — metadata
-// value types and values, ggml tensor types (F32, F16, BF16, Q8_0, Q4_0) and tensor descriptions.
+// value types and values, ggml tensor types (F32, F16, BF16, Q8_0, Q4_0, Q4_K) and tensor descriptions.
 // Shapes here are row-major (PyTorch order); the file stores them reversed (ggml `ne`, fastest first).
 import LLMCore
 
@@ -37,13 +37,14 @@ public indirect enum GGUFValue: Equatable, Sendable {
 
 /// ggml tensor types that llmscript writes and reads.
 public enum GGMLType: UInt32, CaseIterable, Sendable {
-    case f32 = 0, f16 = 1, q4_0 = 2, q8_0 = 8, bf16 = 30
+    case f32 = 0, f16 = 1, q4_0 = 2, q8_0 = 8, q4_k = 12, bf16 = 30
 
     /// The block quantizer of a quantized type.
     public var blockQuant: BlockQuant? {
         switch self {
         case .q8_0: return .q8_0
         case .q4_0: return .q4_0
+        case .q4_k: return .q4_k
         default: return nil
         }
     }
@@ -51,12 +52,12 @@ public enum GGMLType: UInt32, CaseIterable, Sendable {
     /// Lower-case name ('f32', 'q8_0').
     public var name: String { String(describing: self) }
 
-    /// Bytes that `count` values take (quantized types: count must be a multiple of 32).
+    /// Bytes that `count` values take (quantized types: count must be a multiple of the block's values).
     public func byteCount(values count: Int) -> Int {
         switch self {
         case .f32: return count * 4
         case .f16, .bf16: return count * 2
-        case .q8_0, .q4_0: return blockQuant!.byteCount(values: count)
+        case .q8_0, .q4_0, .q4_k: return blockQuant!.byteCount(values: count)
         }
     }
 }

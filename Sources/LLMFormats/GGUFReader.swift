@@ -3,7 +3,7 @@
 // bad magic/version, oversized strings and arrays, unknown value or tensor types, duplicate keys or
 // names, a bad alignment, more than 4 dims, offsets that are unaligned, overlap or run past the end),
 // and each rejection is a FormatError naming the file and the entry. Tensors come back as f32 llm
-// tensors (F16/BF16 widened, Q8_0/Q4_0 dequantized) and, on request, as their raw stored bytes.
+// tensors (F16/BF16 widened, Q8_0/Q4_0/Q4_K dequantized) and, on request, as their raw stored bytes.
 import LLMCore
 
 /// A parsed GGUF file.
@@ -78,10 +78,10 @@ extension GGUF {
             }
             let tv = try r.u32("tensor '\(name)' type")
             guard let type = GGMLType(rawValue: tv) else {
-                throw r.fail("tensor '\(name)' has ggml type \(tv), which llmscript does not read (F32, F16, BF16, Q8_0, Q4_0)")
+                throw r.fail("tensor '\(name)' has ggml type \(tv), which llmscript does not read (F32, F16, BF16, Q8_0, Q4_0, Q4_K)")
             }
-            if type.blockQuant != nil, ne[0] % BlockQuant.blockSize != 0 {
-                throw r.fail("tensor '\(name)' is \(type.name) but its rows have \(ne[0]) values, not a multiple of 32")
+            if let q = type.blockQuant, ne[0] % q.valuesPerBlock != 0 {
+                throw r.fail("tensor '\(name)' is \(type.name) but its rows have \(ne[0]) values, not a multiple of \(q.valuesPerBlock)")
             }
             let off = try r.u64("tensor '\(name)' offset")
             guard off % UInt64(alignment) == 0, off < UInt64(bytes.count) else {
@@ -114,7 +114,7 @@ extension GGUF {
             case .f32: for k in 0..<n { out[k] = Float(bitPattern: src.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)) }
             case .f16: for k in 0..<n { out[k] = Float(Float16(bitPattern: src.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self))) }
             case .bf16: for k in 0..<n { out[k] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)) << 16) }
-            case .q8_0, .q4_0: i.type.blockQuant!.dequantize(src, into: out)
+            case .q8_0, .q4_0, .q4_k: i.type.blockQuant!.dequantize(src, into: out)
             }
             tensors[i.name] = t
             if raw { rawBytes[i.name] = Array(src) }

@@ -1,7 +1,7 @@
 // GGUFWriter: writes a GGUF v3 file — header, metadata KVs in the given order, tensor infos, zero padding
 // to the alignment, then each tensor's data at an aligned offset. Tensors come as f32 llm tensors and
-// are converted to the requested ggml type on the way out (f16/bf16 rounding to nearest even, Q8_0/Q4_0
-// through BlockQuant, which needs the innermost dimension to be a multiple of 32). The file is written
+// are converted to the requested ggml type on the way out (f16/bf16 rounding to nearest even, Q8_0/Q4_0/Q4_K
+// through BlockQuant, which needs the innermost dimension to be a multiple of 32, 256 for Q4_K). The file is written
 // atomically. `general.alignment` in the metadata, when present (uint32), sets the alignment.
 import LLMCore
 
@@ -56,8 +56,8 @@ extension GGUF {
             guard s.tensor.dtype.isFloatingPoint else { throw fail("tensor '\(s.name)' has dtype \(s.tensor.dtype.rawValue), expected a float tensor") }
             let shape = s.tensor.shape.isEmpty ? [1] : s.tensor.shape
             guard shape.count <= 4 else { throw fail("tensor '\(s.name)' has \(shape.count) dimensions (GGUF allows at most 4)") }
-            if s.type.blockQuant != nil, shape.last! % BlockQuant.blockSize != 0 {
-                throw fail("tensor '\(s.name)' cannot be \(s.type.name): its rows have \(shape.last!) values, not a multiple of 32")
+            if let q = s.type.blockQuant, shape.last! % q.valuesPerBlock != 0 {
+                throw fail("tensor '\(s.name)' cannot be \(s.type.name): its rows have \(shape.last!) values, not a multiple of \(q.valuesPerBlock)")
             }
             appendString(&head, s.name)
             append(&head, UInt32(shape.count))
@@ -86,7 +86,7 @@ extension GGUF {
         case .f32: return values.withUnsafeBytes { Array($0) }
         case .f16: return halfWords(values, BlockQuant.halfBits)
         case .bf16: return halfWords(values, bf16Bits)
-        case .q8_0, .q4_0: return type.blockQuant!.quantize(values)
+        case .q8_0, .q4_0, .q4_k: return type.blockQuant!.quantize(values)
         }
     }
 

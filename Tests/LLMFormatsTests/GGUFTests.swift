@@ -24,7 +24,7 @@ private func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x"
     #expect(cases.count >= 10)
     for c in cases {
         let x = (c["bits"] as! [NSNumber]).map { Float(bitPattern: $0.uint32Value) }
-        for q in BlockQuant.allCases {
+        for q in [BlockQuant.q8_0, .q4_0] {  // gguf-py has no k-quant quantizer (Q4_K: LLMCoreTests/BlockQuantQ4KTests)
             #expect(hex(q.quantize(x)) == c[q.rawValue] as! String, "\(c["name"]!) \(q)")
         }
     }

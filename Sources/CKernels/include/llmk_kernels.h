@@ -110,7 +110,7 @@ double llmk_sum_squares(const float *x, ptrdiff_t n);
 
 /* Quantized inference products (quant.c). An activation block: 32 int8 quants with a float scale. */
 typedef struct { float d; int8_t qs[32]; } llmk_q8_act;
-enum { LLMK_QFMT_Q8_0 = 0, LLMK_QFMT_Q4_0 = 1 };
+enum { LLMK_QFMT_Q8_0 = 0, LLMK_QFMT_Q4_0 = 1, LLMK_QFMT_Q4_K = 2 };
 /* IEEE binary16 bits -> float (exact). */
 float llmk_half_bits_to_float(uint16_t h);
 /* x[0, k) (k a multiple of 32) -> k/32 blocks: d = max|x|/127, q = x/d rounded to nearest even (non-finite: 0). */
@@ -118,7 +118,8 @@ void llmk_quant_act_q8(const float *x, llmk_q8_act *out, ptrdiff_t k);
 /* x[0, k) -> q[0, k) with one scale (returned): d = max|x|/127, q = x/d rounded to nearest even. */
 float llmk_quant_act_int8(const float *x, int8_t *q, ptrdiff_t k);
 /* y[r·ldy + n] = Σ_blocks d_w·d_x·(w·x) + bias[n] for output rows n in [n0, n1) and the m activation rows of x
- * (k/32 blocks each); w: Q8_0 or Q4_0 rows of k values (format LLMK_QFMT_*), bias may be NULL. */
+ * (k/32 blocks each); w: Q8_0, Q4_0 or Q4_K rows of k values (format LLMK_QFMT_*; Q4_K: k a multiple of 256,
+ * each 32-value sub-block against one activation block), bias may be NULL. */
 void llmk_qblock_rows(int format, const uint8_t *w, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const llmk_q8_act *x,
                       ptrdiff_t m, const float *bias, float *y, ptrdiff_t ldy);
 /* int8 rows (n, k) with scales wscale[n] times int8 activations (m, k) with scales xscale[r]:

@@ -1,8 +1,9 @@
 // QuantizedLinear: weights stored quantized and products computed on the quantized values (inference only;
 // no autograd: these ops refuse an input that requires a gradient while grad mode is on).
-//   Block formats (``BlockQuant``: Q8_0, Q4_0): a weight (N, K) is a uint8 tensor (N, K/32 · bytesPerBlock)
-//   of ggml blocks, bit-exact with gguf-py (BlockQuant's quantizers). y = x·Wᵀ + b quantizes each row of x
-//   to 32-value int8 blocks and runs integer dot products per block (CKernels quant.c).
+//   Block formats (``BlockQuant``: Q8_0, Q4_0, Q4_K): a weight (N, K) is a uint8 tensor (N, K/V · bytesPerBlock)
+//   of ggml blocks (V = 32, or 256 for Q4_K), bit-exact with ggml (BlockQuant's quantizers). y = x·Wᵀ + b
+//   quantizes each row of x to 32-value int8 blocks and runs integer dot products per 32 values (CKernels
+//   quant.c; each 32-value sub-block of Q4_K against one activation block).
 //   int8 per channel: int8 (N, K) with one float32 scale per output row (symmetric, scale = max|w|/127,
 //   q = w/scale rounded to nearest even); activations get one scale per row (per token), dynamic
 //   (max|x|/127) or fixed (a calibrated scale).
@@ -10,7 +11,13 @@
 import CKernels
 
 extension BlockQuant {
-    var kernelFormat: Int32 { self == .q4_0 ? Int32(LLMK_QFMT_Q4_0) : Int32(LLMK_QFMT_Q8_0) }
+    var kernelFormat: Int32 {
+        switch self {
+        case .q8_0: return Int32(LLMK_QFMT_Q8_0)
+        case .q4_0: return Int32(LLMK_QFMT_Q4_0)
+        case .q4_k: return Int32(LLMK_QFMT_Q4_K)
+        }
+    }
 }
 
 extension Tensor {
@@ -24,13 +31,13 @@ extension Tensor {
     }
 
     /// Quantizes a 2-D float weight (out, in) row by row into ggml blocks: a uint8 tensor
-    /// (out, in/32 · bytesPerBlock). `in` must be a multiple of 32.
-    /// - Throws: for integer (already quantized) tensors, other ranks, or a row length not a multiple of 32.
+    /// (out, in/V · bytesPerBlock), V = `format.valuesPerBlock` (32; 256 for Q4_K). `in` must be a multiple of V.
+    /// - Throws: for integer (already quantized) tensors, other ranks, or a row length not a multiple of V.
     public func quantizeBlocks(_ format: BlockQuant) throws -> Tensor {
         let w = try requireQuantizable("quantize \(format.rawValue)")
         let (n, k) = (shape[0], shape[1])
-        guard k % BlockQuant.blockSize == 0, k > 0 else {
-            throw TensorError.shape("quantize \(format.rawValue): the row length \(k) is not a multiple of the block size 32")
+        guard k % format.valuesPerBlock == 0, k > 0 else {
+            throw TensorError.shape("quantize \(format.rawValue): the row length \(k) is not a multiple of the block size \(format.valuesPerBlock)")
         }
         let rowBytes = format.byteCount(values: k)
         let out = try Tensor(shape: [n, rowBytes], dtype: .uint8, zeroed: false)
@@ -44,7 +51,7 @@ extension Tensor {
         return out
     }
 
-    /// The float32 weight (out, in) of a block-quantized uint8 tensor (out, in/32 · bytesPerBlock).
+    /// The float32 weight (out, in) of a block-quantized uint8 tensor (out, in/V · bytesPerBlock).
     public func dequantizeBlocks(_ format: BlockQuant) throws -> Tensor {
         let k = try blockRowLength(format, "dequantize")
         let q = try contiguous()
@@ -65,7 +72,7 @@ extension Tensor {
         guard shape[1] % format.bytesPerBlock == 0, shape[1] > 0 else {
             throw TensorError.shape("\(who) \(format.rawValue): a row of \(shape[1]) bytes is not a whole number of \(format.bytesPerBlock)-byte blocks")
         }
-        return shape[1] / format.bytesPerBlock * BlockQuant.blockSize
+        return shape[1] / format.bytesPerBlock * format.valuesPerBlock
     }
 
     /// Per-channel symmetric int8 quantization of a 2-D float weight (out, in): scale[r] = max|w[r]|/127
@@ -119,7 +126,7 @@ extension Tensor {
         return try GradMode.withoutGrad { try bias.asFloat().detach().contiguous() }
     }
 
-    /// x (..., K) · Wᵀ + bias with W given as ggml blocks (uint8 (N, K/32 · bytesPerBlock)): y (..., N).
+    /// x (..., K) · Wᵀ + bias with W given as ggml blocks (uint8 (N, K/V · bytesPerBlock)): y (..., N).
     /// The rows of x are quantized to int8 blocks (scale max|x|/127 per 32 values) and each output is a sum
     /// of integer block dot products times both scales. Inference only.
     public func blockLinear(_ blocks: Tensor, format: BlockQuant, bias: Tensor?) throws -> Tensor {

@@ -1,7 +1,7 @@
 // GGUFLib: the `llm.gguf` namespace over LLMFormats' GGUF writer and reader (used by llm/export.lua).
 // Metadata is an ordered list of entries {key, type, value, [elementType]} with GGUF's value type names
 // ('uint32', 'int32', 'float32', 'bool', 'string', 'uint64', ..., 'array' with an element type); tensors
-// an ordered list of {name, tensor, type} with type 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0'. read()
+// an ordered list of {name, tensor, type} with type 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q4_k'. read()
 // returns the metadata (values and type names by key, keys in file order), tensor infos and the tensors
 // as f32 (quantized ones dequantized), plus the stored bytes as uint8 tensors with {raw = true}.
 import CLua
@@ -22,7 +22,7 @@ enum GGUFLib: LuaLibrary {
         LuaBinding(
             "write",
             "llm.gguf.write(path: string, {metadata: {{key, type, value, [elementType]}, ...}, tensors: {{name, tensor, type}, ...}})",
-            "Writes a GGUF v3 file atomically: metadata in order, tensors converted to f32/f16/bf16/q8_0/q4_0 (alignment 32)."
+            "Writes a GGUF v3 file atomically: metadata in order, tensors converted to f32/f16/bf16/q8_0/q4_0/q4_k (alignment 32)."
         ) { a in
             let path = try a.path(1, .write)
             try a.table(2)
@@ -181,7 +181,7 @@ enum GGUFLib: LuaLibrary {
         guard let t = try Userdata.tensor(a.L, lua_gettop(a.L) - 1) else { throw LuaError.runtime("\(where_) ('\(name)'): expected an llm.Tensor") }
         let tn = a.type(-1) == LUA_TSTRING ? (LuaJSON.string(a.L, -1) ?? "") : "f32"
         guard let type = GGMLType.allCases.first(where: { $0.name == tn }) else {
-            throw LuaError.runtime("\(where_) ('\(name)'): unknown tensor type '\(tn)' (expected f32, f16, bf16, q8_0, q4_0)")
+            throw LuaError.runtime("\(where_) ('\(name)'): unknown tensor type '\(tn)' (expected f32, f16, bf16, q8_0, q4_0, q4_k)")
         }
         return GGUFTensorSource(name: name, tensor: t, type: type)
     }
