@@ -106,6 +106,30 @@ describe('llmscript serve', function()
     return tok:decode(out:narrow(1, ids:numel() + 1, n))
   end
 
+  -- log_softmax of a direct forward of the model over ids (0-based): rows (n, V) as Lua tables.
+  local function reference(ids)
+    model:eval()
+    return llm.noGrad(function() return model:forward(llm.tensor(ids, {dtype = 'int64'}):unsqueeze(1)):select(1, 1):logSoftmax(2):totable() end)
+  end
+  local function near(a, b) return math.abs(a - b) < 1e-5 end
+  local function greedyIds(prompt, n)
+    local ids = tok:encode(prompt)
+    return ids:totable(), model:generate(ids, {maxTokens = n, temperature = 0}):narrow(1, ids:numel() + 1, n):totable()
+  end
+  -- the k largest values of a reference row, largest first
+  local function best(row, k)
+    local v = table.move(row, 1, #row, 1, {})
+    table.sort(v, function(a, b) return a > b end)
+    return table.move(v, 1, k, 1, {})
+  end
+  -- the values of a completions top_logprobs object, largest first
+  local function values(top)
+    local v = {}
+    for _, x in pairs(top) do v[#v + 1] = x end
+    table.sort(v, function(a, b) return a > b end)
+    return v
+  end
+
   it('answers /health, /v1/models and /metrics', function()
     local status, body = request(s, '/health')
     assert.are.equal(200, status)
@@ -194,7 +218,8 @@ describe('llmscript serve', function()
     local files, cmds = {}, {}
     for i = 1, 6 do
       files[i] = os.tmpname()
-      local b = llm.json.encode({model = name(), prompt = 'Prompt number ' .. i, max_tokens = 10 + 3 * i, temperature = 0, stream = i % 2 == 0})
+      local b = llm.json.encode({model = name(), prompt = 'Prompt number ' .. i, max_tokens = 10 + 3 * i, temperature = 0, stream = i % 2 == 0,
+        logprobs = i % 2 == 1 and 1 or nil})   -- the whole answers also carry logprobs, computed in the batch
       cmds[#cmds + 1] = string.format('curl -s --max-time 60 -H %s -H "Content-Type: application/json" -d %s http://127.0.0.1:%s/v1/completions > %s &',
         cli.shq('Authorization: Bearer ' .. key), cli.shq(b), s.port, cli.shq(files[i]))
     end
@@ -209,34 +234,15 @@ describe('llmscript serve', function()
         text = table.concat(parts)
       else
         text = json(body).choices[1].text
+        local prompt, gen = greedyIds('Prompt number ' .. i, 10 + 3 * i)
+        local ref = reference(table.move(gen, 1, #gen, #prompt + 1, table.move(prompt, 1, #prompt, 1, {})))
+        local lp = json(body).choices[1].logprobs.token_logprobs
+        assert.are.equal(#gen, #lp)
+        for j = 1, #gen do assert.is_true(near(ref[#prompt + j - 1][gen[j] + 1], lp[j]), j) end
       end
       assert.are.equal(greedy('Prompt number ' .. i, 10 + 3 * i), text)
     end
   end)
-
-  -- log_softmax of a direct forward of the model over ids (0-based): rows (n, V) as Lua tables.
-  local function reference(ids)
-    model:eval()
-    return llm.noGrad(function() return model:forward(llm.tensor(ids, {dtype = 'int64'}):unsqueeze(1)):select(1, 1):logSoftmax(2):totable() end)
-  end
-  local function near(a, b) return math.abs(a - b) < 1e-5 end
-  local function greedyIds(prompt, n)
-    local ids = tok:encode(prompt)
-    return ids:totable(), model:generate(ids, {maxTokens = n, temperature = 0}):narrow(1, ids:numel() + 1, n):totable()
-  end
-  -- the k largest values of a reference row, largest first
-  local function best(row, k)
-    local v = table.move(row, 1, #row, 1, {})
-    table.sort(v, function(a, b) return a > b end)
-    return table.move(v, 1, k, 1, {})
-  end
-  -- the values of a completions top_logprobs object, largest first
-  local function values(top)
-    local v = {}
-    for _, x in pairs(top) do v[#v + 1] = x end
-    table.sort(v, function(a, b) return a > b end)
-    return v
-  end
 
   it('scores a prompt with echo and max_tokens 0: logprobs of a direct forward, the first null', function()
     local prompt = 'Hello world'
