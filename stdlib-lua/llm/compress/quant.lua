@@ -3,6 +3,8 @@
 -- in CKernels, inference only). Formats:
 --   'q8_0', 'q4_0'  ggml blocks of 32 values with an f16 scale (bit-exact with gguf-py); rows (in) must be a
 --                   multiple of 32; activations are quantized to int8 blocks on the fly
+--   'q4_k'          ggml's k-quant Q4_K: super-blocks of 256 values (8 sub-blocks of 32 with 6-bit scales and
+--                   mins), bit-exact with llama.cpp's quantize_row_q4_K_ref; rows must be a multiple of 256
 --   'int8'          int8 per output channel, symmetric (scale = max|w|/127, round to nearest even);
 --                   activations get one scale per token: dynamic (max|x|/127) or, after calibration
 --                   (opts.calibrate), the observer's static scale
@@ -13,20 +15,21 @@
 --   compress.saveQuantized(model, path), compress.loadQuantized(model, path) -> model
 -- targets: nil (every nn.Linear, the tied LM head included, never an nn.Embedding), a list of module paths,
 -- a Lua pattern over module paths, or a function(path, module) -> boolean. Every check runs before the first
--- layer is replaced: an already quantized model, a row length not a multiple of 32 or an unknown path is an
+-- layer is replaced: an already quantized model, a row length not a multiple of the block or an unknown path is an
 -- error that changes nothing.
 local Module = require 'llm.nn.Module'
 local check = require 'llm.compress.check'
 local observers = require 'llm.compress.quant_observe'
 
 local M = {}
-local FORMATS = {'q8_0', 'q4_0', 'int8', 'f16', 'bf16'}
+local FORMATS = {'q8_0', 'q4_0', 'q4_k', 'int8', 'f16', 'bf16'}
+local BLOCK = {q8_0 = 32, q4_0 = 32, q4_k = 256}
 local HALF = {f16 = 'float16', bf16 = 'bfloat16'}
 
 local QuantLinear = Module:extend('compress.QuantLinear')
 M.QuantLinear = QuantLinear
 
---- compress.QuantLinear(linear, format, [{activationScale}]): the nn.Linear's weight quantized ('q8_0', 'q4_0', 'int8', 'f16', 'bf16').
+--- compress.QuantLinear(linear, format, [{activationScale}]): the nn.Linear's weight quantized ('q8_0', 'q4_0', 'q4_k', 'int8', 'f16', 'bf16').
 function QuantLinear:init(linear, format, opts)
   local w = linear.weight
   self._in, self._out, self._format = w:size(2), w:size(1), format
@@ -140,7 +143,7 @@ end
 
 local function tensorBytes(t) return t:numel() * (({float32 = 4, int32 = 4, int64 = 8, float16 = 2, bfloat16 = 2})[t:dtype()] or 1) end
 
---- compress.quantize(model, {format='q8_0'|'q4_0'|'int8'|'f16'|'bf16', [targets], [calibrate], [observer]}) -> model, info
+--- compress.quantize(model, {format='q8_0'|'q4_0'|'q4_k'|'int8'|'f16'|'bf16', [targets], [calibrate], [observer]}) -> model, info
 --- Replaces the targeted nn.Linear layers in place. calibrate = function(model) that runs forward passes (int8 only):
 --- an observer ('minmax' | 'movingAverage' | 'percentile' or {kind, momentum, percentile}) records each layer's
 --- inputs and its scale becomes the layer's static activation scale.
@@ -154,12 +157,12 @@ function M.quantize(model, opts)
   local format = check.oneOf(who, 'format', opts.format, FORMATS, 2)
   local layers = selectLinears(who, model, opts.targets, 2)
   if #layers == 0 then error(who .. ': no nn.Linear selected (targets matched none)', 2) end
-  if format == 'q8_0' or format == 'q4_0' then
+  if BLOCK[format] then
     for _, e in ipairs(layers) do
       local k = e[2].weight:size(2)
-      if k % 32 ~= 0 then
-        error(string.format("%s: '%s' has rows of %d values, not a multiple of the block size 32 (%s); quantize it as 'int8' or leave it out of 'targets'",
-          who, e[1], k, format), 2)
+      if k % BLOCK[format] ~= 0 then
+        error(string.format("%s: '%s' has rows of %d values, not a multiple of the block size %d (%s); quantize it as 'int8' or leave it out of 'targets'",
+          who, e[1], k, BLOCK[format], format), 2)
       end
     end
   end

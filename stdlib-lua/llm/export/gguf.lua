@@ -5,15 +5,18 @@
 -- HF's rotate-half RoPE layout to llama.cpp's, as its converter does; ffn_gate/ffn_up/ffn_down). The BPE
 -- vocabulary, token types and merges go under tokenizer.ggml.* (model 'gpt2', pre 'gpt-2'), padded with
 -- [PAD<i>] tokens up to the model's vocabulary; tokenizer.chat_template is the Jinja chat template
--- llama.cpp reads (llm.chat's: chatml for nn.GPT, llama for nn.Llama, as `llmscript serve` uses). Matrices take the dtype (f32 | f16 | q8_0 | q4_0);
+-- llama.cpp reads (llm.chat's: chatml for nn.GPT, llama for nn.Llama, as `llmscript serve` uses). Matrices take the dtype (f32 | f16 | q8_0 | q4_0 | q4_k);
 -- 1-D tensors stay F32, position_embd stays F32 when quantizing, and a matrix whose rows are not a
--- multiple of 32 falls back to F16 (a note says which).
+-- multiple of the block (32; q4_k: 256) falls back (a note says which): q4_k to Q4_0 when its rows are a
+-- multiple of 32 (llama.cpp's quantizer picks Q5_0 there, a type llmscript does not write), else to F16.
+-- q4_k files say general.file_type 14 (llama.cpp's MOSTLY_Q4_K_S: every matrix Q4_K).
 local U = require 'llm.export.util'
 local fail = U.fail
 
 local G = {}
 
-local fileTypes = {f32 = 0, f16 = 1, q4_0 = 2, q8_0 = 7}
+local fileTypes = {f32 = 0, f16 = 1, q4_0 = 2, q8_0 = 7, q4_k = 14}
+local BLOCK = {q8_0 = 32, q4_0 = 32, q4_k = 256}
 
 -- {ours, gguf name, isMatrix} of an nn.GPT (llama.cpp gpt2).
 local function gpt2Tensors(c)
@@ -111,7 +114,7 @@ function G.export(model, tok, o)
   local build = ({['nn.GPT'] = gpt2, ['nn.Llama'] = llama})[model.__name]
   if not build then fail('llm.export: gguf export supports nn.GPT and nn.Llama, not ' .. tostring(model.__name)) end
   local arch, archMeta, list = build(model)
-  local quantized = o.dtype == 'q8_0' or o.dtype == 'q4_0'
+  local quantized = BLOCK[o.dtype] ~= nil
   local meta = {{'general.architecture', 'string', arch}, {'general.name', 'string', o.name or ('llmscript-' .. arch)},
     {'general.file_type', 'uint32', fileTypes[o.dtype]}}
   if quantized then meta[#meta + 1] = {'general.quantization_version', 'uint32', 2} end
@@ -123,9 +126,10 @@ function G.export(model, tok, o)
     if e[3] then
       kind = o.dtype
       if quantized and name == 'position_embd.weight' then kind = 'f32'
-      elseif quantized and t:size(t:dim()) % 32 ~= 0 then
-        kind = 'f16'
-        notes[#notes + 1] = string.format('%s stays f16: its rows have %d values, not a multiple of 32', name, t:size(t:dim()))
+      elseif quantized and t:size(t:dim()) % BLOCK[kind] ~= 0 then
+        local n = t:size(t:dim())
+        kind = n % 32 == 0 and 'q4_0' or 'f16'
+        notes[#notes + 1] = string.format('%s stays %s: its rows have %d values, not a multiple of %d', name, kind, n, BLOCK[o.dtype])
       end
     end
     tensors[#tensors + 1] = {name, t, kind}

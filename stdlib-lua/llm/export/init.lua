@@ -11,9 +11,9 @@
 --       dtype f32 | f16 | bf16. Options GPT-2 cannot express (other positions, RMSNorm, post-norm,
 --       grouped-query attention, windows, qkNorm, gated MLPs) are refused naming the option.
 --     - 'gguf': GGUF v3 for llama.cpp's gpt2 architecture (nn.Llama: llama; BPE models only): hyper-parameters, the BPE
---       vocabulary and merges under tokenizer.ggml.*, tensors f32 | f16 | q8_0 | q4_0 (1-D tensors stay
---       F32; position_embd stays F32 when quantizing; a matrix whose rows are not a multiple of 32 falls
---       back to F16, listed in notes). The vocabulary is padded with [PAD<i>] tokens up to the model's.
+--       vocabulary and merges under tokenizer.ggml.*, tensors f32 | f16 | q8_0 | q4_0 | q4_k (1-D tensors
+--       stay F32; position_embd stays F32 when quantizing; a matrix whose rows are not a multiple of the
+--       block (32; q4_k 256) falls back to Q4_0 (q4_k, rows a multiple of 32) or F16, listed in notes). The vocabulary is padded with [PAD<i>] tokens up to the model's.
 --     - 'safetensors': llmscript's own parameter names; metadata holds the model class, config and
 --       tokenizer as JSON, so M.load(file) rebuilds the model. dtype f32 | f16 | bf16.
 --     An existing out is refused unless force = true.
@@ -35,7 +35,7 @@ local M = {}
 
 local dtypesFor = {hf = {f32 = 'float32', f16 = 'float16', bf16 = 'bfloat16'},
                    safetensors = {f32 = 'float32', f16 = 'float16', bf16 = 'bfloat16'},
-                   gguf = {f32 = 'f32', f16 = 'f16', q8_0 = 'q8_0', q4_0 = 'q4_0'}}
+                   gguf = {f32 = 'f32', f16 = 'f16', q8_0 = 'q8_0', q4_0 = 'q4_0', q4_k = 'q4_k'}}
 local classes = {['nn.GPT'] = function() return nn.GPT end, ['nn.Llama'] = function() return nn.Llama end}
 
 local function tokenizerTable(tok)
@@ -136,7 +136,7 @@ function M.importCheckpoint(folder, out, opts)
 end
 
 local usage = {
-  export = 'usage: llmscript export CHECKPOINT --format hf|gguf|safetensors [--dtype f32|f16|bf16|q8_0|q4_0] [--force] OUT',
+  export = 'usage: llmscript export CHECKPOINT --format hf|gguf|safetensors [--dtype f32|f16|bf16|q8_0|q4_0|q4_k] [--force] OUT',
   import = 'usage: llmscript import FOLDER OUT [--force]   (a Hugging Face GPT-2 or Llama folder -> an llmscript checkpoint)',
 }
 

@@ -1,5 +1,5 @@
 -- llm.serve.generate: `llmscript generate CHECKPOINT --prompt TEXT [--max-tokens 100] [--temperature 0.8]
--- [--top-k N] [--top-p P] [--seed N] [--threads N] [--quantize q8_0|q4_0|int8|f16|bf16] [--quantized FILE]
+-- [--top-k N] [--top-p P] [--seed N] [--threads N] [--quantize q8_0|q4_0|q4_k|int8|f16|bf16] [--quantized FILE]
 -- [--stats] [--mmap]`, the lean inference path: the checkpoint's model under llm.noGrad (no autograd tape) decoded by
 -- llm.nn.decode.Batch (the same path as `llmscript serve`), the text streamed to stdout as it is made.
 -- --quantize converts the nn.Linear weights after loading (compress.quantize); --quantized loads a file
@@ -15,7 +15,7 @@ local spec = {prompt = 'string', ['max-tokens'] = 'integer', temperature = 'numb
   seed = 'integer', threads = 'integer', quantize = 'string', quantized = 'string', stats = 'flag', mmap = 'flag', help = 'flag'}
 
 M.usage = 'usage: llmscript generate CHECKPOINT --prompt TEXT [--max-tokens 100] [--temperature 0.8] [--top-k N] [--top-p P] [--seed N]\n'
-  .. '         [--threads N] [--quantize q8_0|q4_0|int8|f16|bf16] [--quantized FILE] [--stats] [--mmap]'
+  .. '         [--threads N] [--quantize q8_0|q4_0|q4_k|int8|f16|bf16] [--quantized FILE] [--stats] [--mmap]'
 
 --- Applies --quantize / --quantized to a loaded model (compress.quantize / compress.loadQuantized).
 function M.quantize(model, o)

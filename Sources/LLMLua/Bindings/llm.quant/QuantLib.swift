@@ -1,6 +1,7 @@
 // QuantLib: the `llm.quant` namespace over LLMCore's quantized weights (Quant/QuantizedLinear.swift), used by
 // the Lua quantization stdlib (llm/compress/quant*.lua). Formats: 'q8_0' and 'q4_0' (ggml blocks as a uint8
-// tensor (out, in/32 · bytes per block), bit-exact with gguf-py) and 'int8' (int8 (out, in) plus float32
+// tensor (out, in/32 · bytes per block), bit-exact with gguf-py), 'q4_k' (ggml's k-quant, 256-value super-blocks
+// of 144 bytes, bit-exact with llama.cpp's quantize_row_q4_K_ref) and 'int8' (int8 (out, in) plus float32
 // scales (out), symmetric per channel). Quantized products are inference only (no gradient).
 import CLua
 import CLuaShim
@@ -12,15 +13,15 @@ enum QuantLib: LuaLibrary {
     static func blockFormat(_ name: String) throws -> BlockQuant? {
         if name == "int8" { return nil }
         guard let f = BlockQuant(rawValue: name) else {
-            throw LuaError.runtime("Invalid format '\(name)': expected one of: 'q8_0', 'q4_0', 'int8'")
+            throw LuaError.runtime("Invalid format '\(name)': expected one of: 'q8_0', 'q4_0', 'q4_k', 'int8'")
         }
         return f
     }
 
     static let functions: [LuaBinding] = [
         LuaBinding(
-            "quantize", "llm.quant.quantize(weight: Tensor, format: 'q8_0'|'q4_0'|'int8') -> Tensor[, scales: Tensor]",
-            "Quantizes a 2-D float weight (out, in): uint8 ggml blocks (in a multiple of 32), or int8 values and per-row float32 scales."
+            "quantize", "llm.quant.quantize(weight: Tensor, format: 'q8_0'|'q4_0'|'q4_k'|'int8') -> Tensor[, scales: Tensor]",
+            "Quantizes a 2-D float weight (out, in): uint8 ggml blocks (in a multiple of 32; q4_k: of 256), or int8 values and per-row float32 scales."
         ) { a in
             let w = try a.tensor(1)
             if let f = try blockFormat(a.string(2)) {
@@ -30,7 +31,7 @@ enum QuantLib: LuaLibrary {
             a.push(q); a.push(s); return 2
         },
         LuaBinding(
-            "dequantize", "llm.quant.dequantize(q: Tensor, format: 'q8_0'|'q4_0'|'int8', [scales: Tensor]) -> Tensor",
+            "dequantize", "llm.quant.dequantize(q: Tensor, format: 'q8_0'|'q4_0'|'q4_k'|'int8', [scales: Tensor]) -> Tensor",
             "The float32 weight (out, in) that quantized data stands for (int8 needs its per-row scales)."
         ) { a in
             let q = try a.tensor(1)
@@ -41,7 +42,7 @@ enum QuantLib: LuaLibrary {
         },
         LuaBinding(
             "linear",
-            "llm.quant.linear(x: Tensor, q: Tensor, {format: 'q8_0'|'q4_0'|'int8'|'f16'|'bf16', [scales: Tensor], [bias: Tensor], [activationScale: number]}) -> Tensor",
+            "llm.quant.linear(x: Tensor, q: Tensor, {format: 'q8_0'|'q4_0'|'q4_k'|'int8'|'f16'|'bf16', [scales: Tensor], [bias: Tensor], [activationScale: number]}) -> Tensor",
             "x·Wᵀ + bias computed on the quantized weight (integer dot products; int8: per-token dynamic activation scales unless activationScale is given; f16/bf16: a float16/bfloat16 weight). No gradient."
         ) { a in
             let x = try a.tensor(1), q = try a.tensor(2)
