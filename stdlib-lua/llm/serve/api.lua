@@ -47,7 +47,7 @@ end
 -- Reads logprobs / top_logprobs / echo into r.logprobs (top count, or nil: none) and r.echo; false, message, param.
 local function logprobOptions(t, r)
   if r.chat then
-    if given(t.echo) then return false, "'echo' is a /v1/completions parameter", 'echo' end
+    if given(t.echo) and t.echo ~= false then return false, "'echo' is a /v1/completions parameter", 'echo' end
     if given(t.logprobs) and type(t.logprobs) ~= 'boolean' then return false, "'logprobs' must be a boolean", 'logprobs' end
     local k = t.top_logprobs
     if given(k) then
@@ -60,7 +60,7 @@ local function logprobOptions(t, r)
   if given(t.echo) and type(t.echo) ~= 'boolean' then return false, "'echo' must be a boolean", 'echo' end
   r.echo = t.echo == true
   local k = t.logprobs
-  if given(k) then
+  if given(k) and k ~= false then   -- false: none, as before logprobs existed
     if math.type(k) ~= 'integer' or k < 0 or k > 5 then return false, "'logprobs' must be an integer in [0, 5]", 'logprobs' end
     r.logprobs = k
   end

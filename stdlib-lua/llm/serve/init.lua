@@ -195,6 +195,7 @@ local function run(words)
   local ctx = {model = name, blockSize = blockSize, tokenizer = tokenizer, template = o['chat-template'] or chat.forModel(info),
     eos = eosOf(tokenizer), maxTokens = o['max-tokens'] or blockSize}
   local host = o.host or '127.0.0.1'
+  host = host:match('^%[(.*)%]$') or host   -- [::1] as in a URL
   local okStart, port = pcall(llm.serve.start, {host = host, port = o.port or 8080, apiKey = o['api-key'] or os.getenv('LLMSCRIPT_API_KEY'),
     model = name, maxQueue = o['max-queue'] or 64, maxBody = o['max-body'] or 1048576, timeout = o.timeout or 600})
   if not okStart then return 1, tostring(port) end
