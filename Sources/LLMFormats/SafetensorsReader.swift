@@ -1,4 +1,5 @@
-// Safetensors reader: parses and validates a whole file before copying any tensor out, treating it as
+// Safetensors reader: parses and validates a whole header (`Layout`, shared with the streaming reader in
+// SafetensorsStream.swift) before copying or reading any tensor's data, treating the file as
 // hostile (formats-and-conventions.md A1, B1, S-03..S-11): header length capped and inside the file,
 // strict JSON without duplicate keys, known dtypes, overflow-checked shapes, offsets that tile the data
 // buffer exactly from 0 to EOF (no gaps, overlaps or trailing bytes). Errors name the tensor and the file.
@@ -36,11 +37,13 @@ public enum Safetensors {
     /// The safetensors name of `d` (`F32`).
     public static func name(of d: DType) -> String { dtypeNames.first(where: { $0.1 == d })!.0 }
 
-    /// Reads the file at `path` (memory-mapped). Tensors are copied out, so the map is released on return,
-    /// unless `mmap`: then aligned float32 tensors stay in the map (read-only), which lives as long as they do.
+    /// Reads the file at `path`: streamed (header first, then each tensor's bytes read straight into its own
+    /// storage: one copy in memory), or with `mmap` memory-mapped, aligned float32 tensors staying in the map
+    /// (read-only), which lives as long as they do (other tensors are copied out).
     public static func read(path: String, mmap: Bool = false) throws -> SafetensorsFile {
+        guard mmap else { return try readStreaming(path: path, what: "safetensors") }
         let map = try FileIO.map(path, what: "safetensors")
-        return try withExtendedLifetime(map) { try decode(map.bytes, source: path, keeping: mmap ? map : nil) }  // unmapped only after decoding
+        return try decode(map.bytes, source: path, keeping: map)  // the map lives as long as a tensor in it
     }
 
     /// Parses a safetensors image held in memory; `source` names it in errors. With `keeping` (the owner of

@@ -13,22 +13,26 @@ extension Safetensors {
     /// Bytes read (and hashed) per read(2) call, so each piece is hashed while it is still in cache.
     static let streamChunkBytes = 4 << 20
 
-    /// Reads the regular file at `path` (through the sandbox's file policy), which must have `size` bytes,
-    /// into tensors that own their memory. `verify` gets the SHA-256 of the whole file, after it was read to
-    /// its end and before anything is returned or a format error is thrown; it throws to refuse the file.
-    /// `what` starts IO error messages (`checkpoint: cannot read '<path>': ...`).
-    static func readStreaming(path: String, size: Int, what: String, verify: (inout SHA256) throws -> Void) throws -> SafetensorsFile {
+    /// Reads the regular file at `path` (through the sandbox's file policy), of at most `size` bytes, into
+    /// tensors that own their memory. `verify`, when given, gets the SHA-256 of the whole file, after it was
+    /// read to its end and before anything is returned or a format error is thrown; it throws to refuse the
+    /// file. `what` starts IO error messages (`checkpoint: cannot read '<path>': ...`).
+    static func readStreaming(
+        path: String, size: Int = .max, what: String, verify: ((inout SHA256) throws -> Void)? = nil
+    ) throws -> SafetensorsFile {
         let fd = try FileIO.openForReading(path, what: what)
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw FormatError("\(what): '\(path)' is not a regular file") }
         guard Int(st.st_size) <= size else { throw FormatError("\(what): '\(path)' is too large (\(st.st_size) bytes, at most \(size))") }
-        var reader = HashingReader(fd: fd, remaining: Int(st.st_size), path: path, what: what)
+        var reader = HashingReader(fd: fd, remaining: Int(st.st_size), path: path, what: what, hashing: verify != nil)
         let decoded: Result<SafetensorsFile, any Error>
         do { decoded = .success(try streamDecode(&reader, source: path)) } catch { decoded = .failure(error) }
         if let e = reader.ioError { throw e }
-        try reader.drain()  // a malformed file is still hashed to its end: a modified one fails `verify` first
-        try verify(&reader.hash)
+        if let verify {
+            try reader.drain()  // a malformed file is still hashed to its end: a modified one fails `verify` first
+            try verify(&reader.hash)
+        }
         return try decoded.get()
     }
 
@@ -52,22 +56,23 @@ extension Safetensors {
     }
 }
 
-/// Sequential reads of a descriptor that feed a SHA-256 hasher, refusing to read past the expected size.
+/// Sequential reads of a descriptor that feed a SHA-256 hasher (when `hashing`), never past the expected size.
 private struct HashingReader {
     let fd: Int32
     /// Bytes of the file not read yet.
     var remaining: Int
     let path: String, what: String
+    let hashing: Bool
     var hash = SHA256()
     /// The first read failure (a system error, or the file shrinking), kept so that it is never mistaken
     /// for a format problem of the file.
     var ioError: FormatError?
 
-    init(fd: Int32, remaining: Int, path: String, what: String) {
-        self.fd = fd; self.remaining = remaining; self.path = path; self.what = what
+    init(fd: Int32, remaining: Int, path: String, what: String, hashing: Bool) {
+        self.fd = fd; self.remaining = remaining; self.path = path; self.what = what; self.hashing = hashing
     }
 
-    /// Reads exactly `count` bytes into `to` and hashes them.
+    /// Reads exactly `count` bytes into `to` (and hashes them).
     mutating func read(into to: UnsafeMutableRawPointer, count: Int) throws {
         precondition(count <= remaining, "HashingReader: read past the expected end")
         var done = 0
@@ -82,7 +87,7 @@ private struct HashingReader {
                 ioError = e
                 throw e
             }
-            hash.update(UnsafeRawBufferPointer(start: to + done, count: n))
+            if hashing { hash.update(UnsafeRawBufferPointer(start: to + done, count: n)) }
             done += n
         }
         remaining -= count
