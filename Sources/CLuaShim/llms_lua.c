@@ -34,7 +34,7 @@ static int llms_trampoline(lua_State *L) {
     lua_Integer id = lua_tointeger(L, lua_upvalueindex(1));
     if (id < 0 || id >= g_nctx || g_dispatch == NULL)     /* upvalues can be rewritten by debug.setupvalue */
         return luaL_error(L, "invalid llmscript function id %d", (int)id);
-    int arg = 0, gckb = 0;
+    int arg = 0, gckb = 0, top = lua_gettop(L);
     llms_sandbox *sb = llms_sandbox_of(L);
     if (sb != NULL) {                                     /* sandbox: deadline before the call, memory after */
         if (sb->limit_s > 0 && (sb->expired || llms_monotonic() > sb->deadline)) return llms_sandbox_raise_timeout(L, sb);
@@ -58,7 +58,12 @@ static int llms_trampoline(lua_State *L) {
     if (n >= 0) return n;
     switch (n) {
     case LLMS_ERR_ARG:  return luaL_argerror(L, arg, lua_tostring(L, -1));
-    case LLMS_ERR_TYPE: return luaL_typeerror(L, arg, lua_tostring(L, -1));
+    case LLMS_ERR_TYPE: {                                  /* the call's own stack back first: a missing */
+        char tname[128];                                   /* argument is 'no value', not the name pushed */
+        snprintf(tname, sizeof tname, "%s", lua_tostring(L, -1));
+        lua_settop(L, top);
+        return luaL_typeerror(L, arg, tname);
+    }
     case LLMS_ERR_RAW:  return lua_error(L);
     default:
         luaL_where(L, 1); lua_insert(L, -2); lua_concat(L, 2);

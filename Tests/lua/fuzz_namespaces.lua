@@ -91,7 +91,7 @@ local function makeTensors()
     llm.tensor(2.5), llm.zeros(0), llm.tensor{{1, 2, 3}, {4, 5, 6}}, llm.tensor({0, 2, 1}, {dtype = 'int64'}),
     llm.tensor({{0, 1}, {1, 0}}, {dtype = 'int32'}), llm.ones(2, 3, {requiresGrad = true}),
     llm.tensor{{1, 2}, {3, 4}}:transpose(), llm.zeros(3, 0), freed, mapped, shared,
-    llm.tensor({1, 2, 3, 4, 5, 6, 7, 8}, {dtype = 'int64'}),
+    llm.tensor({1, 2, 3, 4, 5, 6, 7, 8}, {dtype = 'int64'}), llm.arange(40, {dtype = 'int64'}), llm.zeros(4, {requiresGrad = true}),
   }
 end
 local tensors = makeTensors()
@@ -254,10 +254,12 @@ local function log(desc)
 end
 
 local stats = {calls = 0, ok = 0, failed = 0}
-local function probe(desc, f, ...)
+local returnedBy = {}   -- key -> calls that returned (LLM_FUZZ_VERBOSE lists the keys that never did)
+local function probe(key, desc, f, ...)
   log(desc)
   stats.calls = stats.calls + 1
   local ok, err = pcall(f, ...)
+  returnedBy[key] = (returnedBy[key] or 0) + (ok and 1 or 0)
   if ok then stats.ok = stats.ok + 1 return end
   stats.failed = stats.failed + 1
   if type(err) ~= 'string' then error('non-string error (' .. type(err) .. ') from ' .. desc, 0) end
@@ -269,9 +271,114 @@ local function setFor(key)
   return prefix and argSets[prefix .. '.*'] or general
 end
 
-local function argsFor(key, isMethod)
+-- Signature-aware arguments: llm._doc(f) gives the signature ("name(a: Tensor, {k1, k2: int}) -> ..."),
+-- parsed into parameters (a type, or the keys of an options table). Most values then fit their type, so
+-- the calls get past the first checks; each argument or option value is still hostile now and then.
+local function closing(s, i)
+  local depth = 0
+  for j = i, #s do
+    local c = s:sub(j, j)
+    if c == '{' or c == '[' or c == '(' then depth = depth + 1
+    elseif c == '}' or c == ']' or c == ')' then depth = depth - 1; if depth == 0 then return j end end
+  end
+end
+local function splitTop(s)
+  local parts, depth, start = {}, 0, 1
+  for i = 1, #s do
+    local c = s:sub(i, i)
+    if c == '{' or c == '[' or c == '(' then depth = depth + 1
+    elseif c == '}' or c == ']' or c == ')' then depth = depth - 1
+    elseif c == ',' and depth == 0 then parts[#parts + 1] = s:sub(start, i - 1); start = i + 1 end
+  end
+  parts[#parts + 1] = s:sub(start)
+  return parts
+end
+local function trim(s) return (s:gsub('^%s+', ''):gsub('%s+$', '')) end
+local typeWords = {Tensor = true, string = true, int = true, integer = true, number = true, boolean = true, table = true}
+local function optionKeys(text)    -- '{a, b: int = 2, [c=true]}' -> {a = '', b = 'int', c = ''}
+  local open = text:find('{', 1, true)
+  local close = open and closing(text, open)
+  if not close then return nil end
+  local keys = {}
+  for _, entry in ipairs(splitTop(text:sub(open + 1, close - 1))) do
+    local k, rest = trim(entry):gsub('^%[', ''):match('^([%a_][%w_]*)%s*(.*)$')
+    if k and not typeWords[k] then keys[k] = rest:match('^:%s*(.*)$') or '' end
+  end
+  return next(keys) and keys or nil
+end
+local function parseSignature(sig)
+  local open = sig and sig:find('[({]')
+  local close = open and closing(sig, open)
+  if not close then return nil end
+  local inner = sig:sub(open, close)
+  local list = inner:sub(1, 1) == '(' and inner:sub(2, -2) or inner
+  local params = {}
+  if trim(list) == '' then return params end
+  for _, raw in ipairs(splitTop(list)) do
+    local p = trim(raw):gsub('^%[(.*)%]$', '%1')
+    if p:sub(1, 1) == '{' then params[#params + 1] = {keys = optionKeys(p)}
+    elseif p == '...' then params[#params + 1] = {vararg = true}
+    else
+      local ty = p:match('^[%w_]+%??%s*:%s*(.*)$') or p:match('^[%w_]+%s*=') and 'value' or p
+      params[#params + 1] = ty:sub(1, 1) == '{' and optionKeys(ty) and {keys = optionKeys(ty), listOf = ty} or {type = ty}
+    end
+  end
+  return params
+end
+
+local strings = {'', 'x', 'the cat sat', 'in.txt', 'in.jsonl', 'ckpt', 'shards', 'out.jsonl', 'new/dir', 'db.sqlite',
+  'q8_0', 'q4_0', 'int8', 'f16', 'bf16', 'train', 'val', 'text', 'echo', 'lr', 'mask', 'bert', 'random', 'file', 'line',
+  'separator', 'repair', 'reject', 'plain', 'fortunes', 'f32', 'a\0b', '\255\254', 'SELECT ?', 'CREATE TABLE IF NOT EXISTS t(a)'}
+local function plausible(ty, set)
+  ty = ty or ''
+  if math.random() < 0.2 then return set[math.random(#set)]() end     -- hostile now and then
+  if ty:find('Tensor', 1, true) and ty:sub(1, 1) == '{' then return {pick(tensors), pick(tensors)} end
+  if ty:find('Tensor', 1, true) then return pick(tensors) end
+  if ty:find('^{') then return pick{{'a', 'b'}, {1, 2, 3}, {0.5}, {}} end
+  if ty:find('string', 1, true) or ty:find("^'") then return pick(strings) end
+  if ty:find('boolean', 1, true) then return math.random() < 0.5 end
+  if ty:find('int', 1, true) or ty:find('number', 1, true) then return pick{0, 1, 2, 3, 8, 0.5, 0.1, -1} end
+  return pick{1, 2, 0.5, true, false, 'x', pick(strings), pick(tensors), {}}
+end
+local function optionsTable(keys, set)
+  local t = {}
+  for k, ty in pairs(keys) do if math.random() < 0.75 then t[k] = plausible(ty, set) end end
+  return t
+end
+local signatures = {}
+local function typedArgs(key, f, set)
+  if signatures[key] == nil then
+    local ok, sig = pcall(llm._doc, f)
+    signatures[key] = ok and parseSignature(sig) or false
+  end
+  local params = signatures[key]
+  if not params then return nil end
+  local a = {n = #params}
+  for i, p in ipairs(params) do
+    if p.keys and not p.listOf then a[i] = optionsTable(p.keys, set)
+    elseif p.listOf then a[i] = math.random() < 0.5 and {optionsTable(p.keys, set), optionsTable(p.keys, set)} or plausible(p.listOf, set)
+    elseif p.vararg then a[i] = plausible('', set)
+    else a[i] = plausible(p.type, set) end
+    if math.random() < 0.05 then a[i] = nil end                             -- a nil hole
+  end
+  if math.random() < 0.15 then a.n = math.random(0, a.n) end               -- missing trailing arguments
+  if math.random() < 0.1 then a.n = a.n + 1; a[a.n] = set[math.random(#set)]() end   -- one too many
+  return a
+end
+
+local function argsFor(key, f, isMethod)
   if custom[key] then return custom[key]() end
   local set = setFor(key)
+  if math.random() < 0.7 then
+    local a = typedArgs(key, f, set)
+    if a then
+      if isMethod then   -- a receiver goes first
+        for i = a.n, 1, -1 do a[i + 1] = a[i] end
+        a[1] = nil; a.n = a.n + 1
+      end
+      return a
+    end
+  end
   local n = math.random(0, 4)
   local a = {n = n}
   for i = 1, n do a[i] = set[math.random(#set)]() end
@@ -282,13 +389,13 @@ end
 local function run(key, f, receivers)
   for _ = 1, CALLS do
     if stats.calls % 50 == 0 then tensors = makeTensors() end
-    local a = argsFor(key, receivers ~= nil)
+    local a = argsFor(key, f, receivers ~= nil)
     if receivers and (a.n == 0 or a[1] == nil) and #receivers > 0 and math.random() < 0.9 then
       a[1] = pick(receivers); a.n = math.max(a.n, 1)
     end
     local parts = {}
     for i = 1, a.n do parts[i] = fmt(a[i]) end
-    probe(key .. '(' .. table.concat(parts, ', ') .. ')', f, table.unpack(a, 1, a.n))
+    probe(key, key .. '(' .. table.concat(parts, ', ') .. ')', f, table.unpack(a, 1, a.n))
   end
 end
 
@@ -305,8 +412,10 @@ local function walk(t, path, seen)
       local p = path and (path .. '.' .. k) or k
       if type(v) == 'function' and path and path ~= 'llm' and debug.getinfo(v, 'S').what == 'C' and not never[p] then
         functions[#functions + 1] = {p, v}
-      elseif type(v) == 'table' and not (path == nil and skipRoots[k]) and p ~= 'llm.Tensor' and not getmetatable(v) then
-        walk(v, p, seen)
+      elseif type(v) == 'table' and not (path == nil and skipRoots[k]) and not getmetatable(v) then
+        -- a class's published methods table (llm.Tensor, optim.Optimizer, ...) is the class loop's
+        local mt = debug.getregistry()[p]
+        if not (type(mt) == 'table' and rawget(mt, '__name') == p) then walk(v, p, seen) end
       end
     end
   end
@@ -362,8 +471,12 @@ for _, c in ipairs(classes) do
     if fx ~= fy then return fx < fy end
     return x < y
   end)
+  for _, mm in ipairs{'__call', '__len', '__tostring', '__index', '__newindex'} do
+    local f = rawget(mt, mm)
+    if type(f) == 'function' then methodCount = methodCount + 1; run(name .. '.' .. mm, f, receivers) end
+  end
   for _, m in ipairs(names) do methodCount = methodCount + 1; run(name .. ':' .. m, idx[m], receivers) end
-  for _, mm in ipairs{'__call', '__len', '__tostring', '__index', '__newindex', '__close', '__gc'} do
+  for _, mm in ipairs{'__close', '__gc'} do   -- last: they end the receivers
     local f = rawget(mt, mm)
     if type(f) == 'function' then methodCount = methodCount + 1; run(name .. '.' .. mm, f, receivers) end
   end
@@ -371,5 +484,11 @@ end
 if okPool then pcall(sharedPool.close, sharedPool) end
 pcall(llm.serve.stop)
 io.write(string.format('fuzz_namespaces: %d methods and metamethods\n', methodCount))
+if os.getenv('LLM_FUZZ_VERBOSE') then
+  local never = {}
+  for k, n in pairs(returnedBy) do if n == 0 then never[#never + 1] = k end end
+  table.sort(never)
+  io.write('never returned: ', table.concat(never, ' '), '\n')
+end
 print('DONE', stats.calls, stats.ok, stats.failed)
 if logFile then logFile:close() end
