@@ -485,10 +485,10 @@ if okPool then pcall(sharedPool.close, sharedPool) end
 pcall(llm.serve.stop)
 io.write(string.format('fuzz_namespaces: %d methods and metamethods\n', methodCount))
 if os.getenv('LLM_FUZZ_VERBOSE') then
-  local never = {}
-  for k, n in pairs(returnedBy) do if n == 0 then never[#never + 1] = k end end
-  table.sort(never)
-  io.write('never returned: ', table.concat(never, ' '), '\n')
+  local silent = {}
+  for k, n in pairs(returnedBy) do if n == 0 then silent[#silent + 1] = k end end
+  table.sort(silent)
+  io.write('never returned: ', table.concat(silent, ' '), '\n')
 end
 print('DONE', stats.calls, stats.ok, stats.failed)
 if logFile then logFile:close() end
