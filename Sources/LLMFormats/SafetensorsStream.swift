@@ -43,7 +43,7 @@ extension Safetensors {
         try withUnsafeMutableBytes(of: &prefix) { try r.read(into: $0.baseAddress!, count: min(8, fileSize)) }
         let headerLen = try withUnsafeBytes(of: prefix) { try headerLength($0, fileSize: fileSize, fail: fail) }
         var header = [UInt8](repeating: 0, count: headerLen)
-        try header.withUnsafeMutableBytes { try r.read(into: $0.baseAddress!, count: headerLen) }
+        try header.withUnsafeMutableBytes { b in try b.baseAddress.map { try r.read(into: $0, count: headerLen) } }  // nil: empty
         let layout = try header.withUnsafeBufferPointer { try Layout(header: $0, fileSize: fileSize, fail: fail) }
         header = []
         var tensors: [String: Tensor] = [:]

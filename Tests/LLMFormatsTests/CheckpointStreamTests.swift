@@ -93,6 +93,9 @@ private func corrupt(_ path: String, at: Int) throws {
     let tooShort = errorText { _ = try Safetensors.readStreaming(path: path, size: 5, what: "checkpoint") { _ in } }
     #expect(tooShort?.contains("file is too short (5 bytes") == true)
     #expect(errorText { _ = try Safetensors.readStreaming(path: path, size: 4, what: "checkpoint") { _ in } }?.contains("is too large (5 bytes") == true)
+    let empty = image("")  // an empty header: the decoder's error
+    try Data(empty).write(to: URL(fileURLWithPath: path))
+    #expect(errorText { _ = try Safetensors.read(path: path) } == decodeError(empty)?.replacingOccurrences(of: "t.safetensors", with: path))
 }
 
 @Test func streamedReadFailsVerificationBeforeReturningTensors() throws {
