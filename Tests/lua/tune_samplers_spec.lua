@@ -316,6 +316,27 @@ describe('tune.sampler.gp', function()
     assert(wins >= 2, 'GP won ' .. wins .. ' of 3')
     assert.are.same(first, paramsOf(run(samplers.gp{seed = 1}, QSPACE, quadratic, 25)))
   end)
+  it('warm-starts each kernel fit from the previous one, and a resumed study proposes what an uninterrupted one does', function()
+    local function quad(p) return (p.x - 0.3) ^ 2 + 2 * (p.y + 0.2) ^ 2 end
+    local whole = samplers.gp{seed = 3, nStartup = 5, nCandidates = 128}
+    local expected = paramsOf(run(whole, QSPACE, quad, 18))
+    assert.are.equal(13, whole.fits) -- one kernel fit per GP trial: the chain is extended, not recomputed
+    local path = h.tmpdir('gp-resume') .. '/gp.sqlite'
+    local objective = function(_, params) return quad(params) end
+    local first = tune.study{name = 'gp', storage = path, sampler = samplers.gp{seed = 3, nStartup = 5, nCandidates = 128}}
+    first:optimize(objective, {trials = 14, space = QSPACE, quiet = true})
+    first:close()
+    local fresh = samplers.gp{seed = 3, nStartup = 5, nCandidates = 128}
+    local again = tune.study{name = 'gp', storage = path, sampler = fresh}
+    again:optimize(objective, {trials = 4, space = QSPACE, quiet = true})
+    local got = paramsOf(again)
+    again:close()
+    assert.are.same(expected, got)
+    assert.are.equal(13, fresh.fits) -- the chain of trials 5-13 recomputed once, then extended
+    -- a sampler reused on another study does not warm-start from the first study's chain
+    local function shifted(p) return quad(p) + p.x * p.y end
+    assert.are.same(paramsOf(run(samplers.gp{seed = 3, nStartup = 5, nCandidates = 128}, QSPACE, shifted, 8)), paramsOf(run(whole, QSPACE, shifted, 8)))
+  end)
   it('respects the space on mixed parameters', function()
     local study = run(samplers.gp{seed = 2, nStartup = 5, nCandidates = 128}, MIXED, mixedObjective, 12)
     for _, p in ipairs(paramsOf(study)) do checkMixed(p) end

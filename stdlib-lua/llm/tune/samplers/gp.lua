@@ -8,13 +8,18 @@
 -- - losses (values, negated for 'maximize') are standardised;
 -- - the kernel is Matern 5/2 with one inverse squared length scale per dimension (ARD), a signal scale and a
 --   noise variance (>= 1e-6; fixed at 1e-6 with deterministic = true), fitted by maximising the log marginal
---   likelihood plus Optuna's GPSampler log prior (gamma priors) with L-BFGS on the log parameters, from the
---   default start (1, 1, 0.01) and fitStarts - 1 seeded random ones;
+--   likelihood plus Optuna's GPSampler log prior (gamma priors) with L-BFGS on the log parameters (stopping
+--   at a projected gradient of 1e-2, Optuna's gtol), plus fitStarts - 1 seeded random starts;
+-- - the fit is warm-started (as Optuna's): the fit on the first k usable trials (by number) starts from the
+--   fit on the first k - 1, the first (k = nStartup) from the default (1, 1, 1). The sampler caches this
+--   chain and extends it by one fit per trial; a fresh sampler on a resumed study (or one whose history
+--   changed order) recomputes it from the first difference, once, so resumed and uninterrupted studies
+--   propose the same trials; sampler.fits counts the fits made;
 -- - the next point maximises log expected improvement over the best standardised loss (the latent posterior,
 --   noise excluded): nCandidates scrambled-Sobol points, then L-BFGS (analytic gradients) from the best
 --   observed point and the nLocalSearch best candidates; stepped values snapped to their grid, each
 --   categorical choice tried in turn.
--- Reproducible from (seed, trial number, history): nothing is carried over from one trial to the next.
+-- Reproducible from (seed, trial number, history): the cached fit chain is a function of the history alone.
 local common = require 'llm.tune.samplers.common'
 local stats = require 'llm.tune.samplers.stats'
 local linalg = require 'llm.tune.linalg'
@@ -27,6 +32,7 @@ GP.__index = GP
 local MIN_NOISE = 1e-6
 local SQRT5 = math.sqrt(5)
 local LOG_2PI = math.log(2 * math.pi)
+local FIT_GTOL = 1e-2 -- the kernel fit stops at this projected-gradient size (Optuna's gtol)
 
 local KNOWN = {seed = true, nStartup = true, deterministic = true, nCandidates = true, nLocalSearch = true, fitStarts = true}
 
@@ -133,8 +139,16 @@ local function negLogPost(theta, X, y, D, d, fixedNoise)
 end
 GP.negLogPost = negLogPost
 
--- fits the kernel to X, y; returns a Model ready to predict
-function GP.fit(X, y, cat, opts)
+-- the default kernel parameters (Optuna's): unit inverse squared length scales, signal and noise variance
+local function defaultTheta(d, fixedNoise)
+  local t = {}
+  for k = 1, d + (fixedNoise and 1 or 2) do t[k] = 0 end
+  return t
+end
+
+-- fits the kernel to X, y from opts.start (a theta of the same size; default: defaultTheta) and, with
+-- opts.starts > 1, from seeded random starts too; returns the fitted theta
+function GP.fitTheta(X, y, cat, opts)
   opts = opts or {}
   local d = #cat
   local fixedNoise = opts.deterministic
@@ -144,12 +158,8 @@ function GP.fit(X, y, cat, opts)
   for k = 1, d do lo[k], hi[k] = -9, 9 end
   lo[d + 1], hi[d + 1] = -9, 5
   if not fixedNoise then lo[d + 2], hi[d + 2] = -14, 2 end
-  local starts = {}
-  local s0 = {}
-  for k = 1, d do s0[k] = 0 end
-  s0[d + 1] = 0
-  if not fixedNoise then s0[d + 2] = math.log(0.01) end
-  starts[1] = s0
+  local s0 = defaultTheta(d, fixedNoise)
+  local starts = {opts.start and #opts.start == np and opts.start or s0}
   local rng = opts.rng
   for q = 2, opts.starts or 1 do
     local s = {}
@@ -158,8 +168,11 @@ function GP.fit(X, y, cat, opts)
   end
   local function fg(theta) return negLogPost(theta, X, y, D, d, fixedNoise) end
   local best, bestF
-  for _, s in ipairs(starts) do
-    local th, fv = optimize.minimize(fg, s, {lower = lo, upper = hi, maxIter = opts.maxIter or 60})
+  for q, s in ipairs(starts) do
+    local th, fv = optimize.minimize(fg, s, {lower = lo, upper = hi, maxIter = opts.maxIter or 60, tol = FIT_GTOL})
+    if q == 1 and not (fv < math.huge) and starts[1] ~= s0 then -- a warm start that failed: Optuna's fallback
+      th, fv = optimize.minimize(fg, s0, {lower = lo, upper = hi, maxIter = opts.maxIter or 60, tol = FIT_GTOL})
+    end
     if bestF == nil or fv < bestF then best, bestF = th, fv end
   end
   if not (bestF < math.huge) then
@@ -167,7 +180,13 @@ function GP.fit(X, y, cat, opts)
     best = s0
     if not fixedNoise then best[d + 2] = 0 end
   end
-  return GP.model(X, y, cat, best, fixedNoise)
+  return best
+end
+
+-- fits the kernel to X, y; returns a Model ready to predict
+function GP.fit(X, y, cat, opts)
+  opts = opts or {}
+  return GP.model(X, y, cat, GP.fitTheta(X, y, cat, opts), opts.deterministic)
 end
 
 function GP.model(X, y, cat, theta, fixedNoise)
@@ -288,13 +307,57 @@ local function snapPoint(space, names, u)
   return out
 end
 
+-- losses standardised to mean 0, sd 1 (population sd; 1 when constant), and the smallest standardised loss
+local function standardise(losses, n)
+  local mean, var = 0, 0
+  for i = 1, n do mean = mean + losses[i] end
+  mean = mean / n
+  for i = 1, n do var = var + (losses[i] - mean) ^ 2 end
+  local sd = math.sqrt(var / n)
+  if not (sd > 0) then sd = 1 end
+  local y, best = {}, math.huge
+  for i = 1, n do y[i] = (losses[i] - mean) / sd; best = math.min(best, y[i]) end
+  return y, best
+end
+
+-- the kernel parameters for the first n points, warm-started along a chain that is a function of the history
+-- alone: theta_k (the fit on the first k points by trial number, k >= k0) starts from theta_(k-1), theta_k0 from
+-- the default. A sequential study extends the cached chain by one fit per trial; after a resume (or when
+-- trials completed out of order) the chain is recomputed from the first point where it differs, so a resumed
+-- study proposes what an uninterrupted one would.
+function GP:chainTheta(X, losses, numbers, cat, names)
+  local n = #X
+  local k0 = math.max(1, math.min(self.nStartup, n))
+  local sig = table.concat(names, '\0') .. '\0' .. k0
+  local chain = self.chain
+  if not chain or chain.sig ~= sig then chain = {sig = sig, points = {}, theta = {}}; self.chain = chain end
+  local function same(k) -- the k-th point (trial number, loss, coordinates) is the cached one
+    local c = chain.points[k]
+    if not c or c.number ~= numbers[k] or c.loss ~= losses[k] then return false end
+    for i = 1, #cat do if c.x[i] ~= X[k][i] then return false end end
+    return true
+  end
+  local j = 0 -- the cached prefix still valid
+  while j < n and same(j + 1) do j = j + 1 end
+  for k = j + 1, #chain.points do chain.points[k], chain.theta[k] = nil, nil end
+  for k = j + 1, n do chain.points[k] = {number = numbers[k], loss = losses[k], x = X[k]} end
+  for k = math.max(j + 1, k0), n do
+    local Xk = {table.unpack(X, 1, k)}
+    local yk = standardise(losses, k)
+    chain.theta[k] = GP.fitTheta(Xk, yk, cat, {deterministic = self.deterministic, starts = self.fitStarts, start = chain.theta[k - 1],
+      rng = common.rng(self.seed, 'gp-fit', k)})
+  end
+  self.fits = (self.fits or 0) + math.max(0, n - math.max(j + 1, k0) + 1)
+  return chain.theta[n]
+end
+
 function GP:sampleRelative(study, trial, space)
   checkSingle(study)
   local names = common.sortedNames(space or {})
   if #names == 0 then return {} end
   local cat = {}
   for k, name in ipairs(names) do cat[k] = space[name].kind == 'categorical' end
-  local X, losses = {}, {}
+  local X, losses, numbers = {}, {}, {}
   for _, t in ipairs(common.completed(study)) do
     if t.state == 'complete' then
       local ok, x = true, {}
@@ -304,20 +367,14 @@ function GP:sampleRelative(study, trial, space)
         if x[k] == nil then ok = false; break end
       end
       local loss = common.losses(study, t)[1]
-      if ok and loss == loss and math.abs(loss) < math.huge then X[#X + 1] = x; losses[#losses + 1] = loss end
+      if ok and loss == loss and math.abs(loss) < math.huge then X[#X + 1] = x; losses[#losses + 1] = loss; numbers[#numbers + 1] = t.number end
     end
   end
   local rng = common.rng(self.seed, 'gp-relative', trial.number)
   if #X == 0 then return {} end
-  local n, mean, var = #X, 0, 0
-  for i = 1, n do mean = mean + losses[i] end
-  mean = mean / n
-  for i = 1, n do var = var + (losses[i] - mean) ^ 2 end
-  local sd = math.sqrt(var / n)
-  if not (sd > 0) then sd = 1 end
-  local y, best = {}, math.huge
-  for i = 1, n do y[i] = (losses[i] - mean) / sd; best = math.min(best, y[i]) end
-  local model = GP.fit(X, y, cat, {deterministic = self.deterministic, starts = self.fitStarts, rng = rng})
+  local n = #X
+  local y, best = standardise(losses, n)
+  local model = GP.model(X, y, cat, self:chainTheta(X, losses, numbers, cat, names), self.deterministic)
   local incumbent
   for i = 1, n do if y[i] == best then incumbent = X[i]; break end end
   local u = self:maximizeAcquisition(model, space, names, cat, best, rng, incumbent)
