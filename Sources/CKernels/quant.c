@@ -15,6 +15,7 @@
  * Quantizing activations rounds to nearest even and clamps to ±127; non-finite inputs quantize to 0. */
 #include "llmk_kernels.h"
 #include "dispatch.h"
+#include "q4k.h"
 #ifdef LLMK_X86
 #include <immintrin.h>
 #endif
@@ -105,17 +106,6 @@ static float llmk_dot_q4_0_base(const uint8_t *w, const llmk_q8_act *x, ptrdiff_
         llmk_accumulate_groups(acc[b & 1], q, x[b].qs, d);
     }
     return llmk_fold_pair(acc[0], acc[1]);
-}
-
-/* Sub-block j's 6-bit scale and min from a Q4_K super-block's 12 packed bytes (ggml's get_scale_min_k4). */
-static inline void llmk_q4k_scale_min(const uint8_t *s, int j, int *sc, int *m) {
-    if (j < 4) {
-        *sc = s[j] & 63;
-        *m = s[j + 4] & 63;
-    } else {
-        *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
-        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-    }
 }
 
 static float llmk_dot_q4_k_base(const uint8_t *w, const llmk_q8_act *x, ptrdiff_t nb) {

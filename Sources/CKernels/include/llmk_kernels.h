@@ -122,6 +122,10 @@ float llmk_quant_act_int8(const float *x, int8_t *q, ptrdiff_t k);
  * each 32-value sub-block against one activation block), bias may be NULL. */
 void llmk_qblock_rows(int format, const uint8_t *w, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const llmk_q8_act *x,
                       ptrdiff_t m, const float *bias, float *y, ptrdiff_t ldy);
+/* Q4_K (quant_k.c): x[0, k) (k a multiple of 256) -> k/256 super-blocks of 144 bytes, bit-exact with llama.cpp's
+ * quantize_row_q4_K_ref; and back (dequantize_row_q4_K). */
+void llmk_quantize_q4_k(const float *x, uint8_t *y, ptrdiff_t k);
+void llmk_dequantize_q4_k(const uint8_t *q, float *y, ptrdiff_t k);
 /* int8 rows (n, k) with scales wscale[n] times int8 activations (m, k) with scales xscale[r]:
  * y[r·ldy + n] = wscale[n]·xscale[r]·(Σ_j w[n][j]·x[r][j]) + bias[n]. */
 void llmk_qint8_rows(const int8_t *w, const float *wscale, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const int8_t *x,

@@ -1,8 +1,8 @@
 // BlockQuant: ggml's block quantization formats Q8_0, Q4_0 and the k-quant Q4_K as pure functions from float32
 // rows to blocks of bytes (and back), bit-exact with ggml's reference quantizers (`quantize_row_q8_0_ref`,
 // `quantize_row_q4_0_ref`, `quantize_row_q4_K_ref`; Q8_0/Q4_0 also with `gguf.quants.quantize`). A Q8_0/Q4_0
-// block covers 32 consecutive values of a row, a Q4_K super-block 256 (BlockQuant+Q4K.swift); rows must be a
-// multiple of that (`valuesPerBlock`). A Q8_0/Q4_0 block's scale d is stored as IEEE
+// block covers 32 consecutive values of a row, a Q4_K super-block 256 (CKernels quant_k.c: the layout and the
+// make_qkx2_quants search); rows must be a multiple of that (`valuesPerBlock`). A Q8_0/Q4_0 block's scale d is stored as IEEE
 // binary16 (round to nearest even), the quants are computed with the float32 scale. Non-finite
 // products (non-finite input, or a subnormal scale whose inverse overflows) give quant 0 as gguf-py's
 // numpy casts do on x86, never a trap.
@@ -10,6 +10,7 @@
 //   Q4_0 (18 bytes): m = the signed value of largest |x| (first one), d = m / −8,
 //                    q = min(15, trunc(x / d + 8.5)); byte j holds q[j] (low nibble) and q[j+16] (high).
 // Used by the GGUF writer (LLMFormats) and meant for the compression work's quantized weights.
+import CKernels
 
 /// ggml block quantization types (32 values per block; Q4_K: 256 values per super-block).
 public enum BlockQuant: String, CaseIterable, Sendable {
@@ -44,13 +45,17 @@ public enum BlockQuant: String, CaseIterable, Sendable {
         let size = valuesPerBlock
         precondition(x.count % size == 0, "BlockQuant: \(x.count) values is not a multiple of \(size)")
         precondition(out.count >= byteCount(values: x.count), "BlockQuant: output buffer too small")
+        if self == .q4_k {
+            if let src = x.baseAddress, let dst = out.baseAddress, !x.isEmpty { llmk_quantize_q4_k(src, dst.assumingMemoryBound(to: UInt8.self), x.count) }
+            return
+        }
         for b in 0..<(x.count / size) {
             let src = UnsafeBufferPointer(rebasing: x[(b * size)..<((b + 1) * size)])
             let dst = UnsafeMutableRawBufferPointer(rebasing: out[(b * bytesPerBlock)..<((b + 1) * bytesPerBlock)])
             switch self {
             case .q8_0: Self.quantizeQ8_0(src, dst)
             case .q4_0: Self.quantizeQ4_0(src, dst)
-            case .q4_k: Self.quantizeQ4_K(src, dst)
+            case .q4_k: break  // handled above
             }
         }
     }
@@ -66,9 +71,8 @@ public enum BlockQuant: String, CaseIterable, Sendable {
     public func dequantize(_ bytes: UnsafeRawBufferPointer, into out: UnsafeMutableBufferPointer<Float>) {
         precondition(out.count % valuesPerBlock == 0 && bytes.count >= byteCount(values: out.count), "BlockQuant: size mismatch")
         if self == .q4_k {
-            for b in 0..<(out.count / valuesPerBlock) {
-                Self.dequantizeQ4_K(
-                    UnsafeRawBufferPointer(rebasing: bytes[(b * 144)..<(b * 144 + 144)]), UnsafeMutableBufferPointer(rebasing: out[(b * 256)..<(b * 256 + 256)]))
+            if let src = bytes.baseAddress, let dst = out.baseAddress, !out.isEmpty {
+                llmk_dequantize_q4_k(src.assumingMemoryBound(to: UInt8.self), dst, out.count)
             }
             return
         }
@@ -100,7 +104,7 @@ public enum BlockQuant: String, CaseIterable, Sendable {
     /// IEEE binary16 bits of `x`, rounded to nearest even (overflow gives ±inf), as ggml's GGML_FP32_TO_FP16.
     @inlinable public static func halfBits(_ x: Float) -> UInt16 { Float16(x).bitPattern }
 
-    static func storeScale(_ d: Float, _ dst: UnsafeMutableRawBufferPointer) {
+    private static func storeScale(_ d: Float, _ dst: UnsafeMutableRawBufferPointer) {
         let h = halfBits(d)
         dst[0] = UInt8(h & 0xFF)
         dst[1] = UInt8(h >> 8)
