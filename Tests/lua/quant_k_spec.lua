@@ -116,3 +116,40 @@ describe('GGUF export --dtype q4_k', function()
     h.fails(function() llm.gguf.write(path .. '2', {tensors = {{'w', llm.zeros(2, 64), 'q4_k'}}}) end, 'not a multiple of 256')
   end)
 end)
+
+describe('llama.cpp companion', function()
+  -- LLMS_Q4K_CHECK=DIR: writes DIR/q4k.gguf and what llmscript computes on it for
+  -- scripts/reference/check_q4k_gguf.py (gguf-py read-back, llama.cpp logits and greedy text).
+  it('writes a Q4_K GGUF and llmscript\'s logits and greedy ids for the Python checker', function()
+    local dir = os.getenv('LLMS_Q4K_CHECK')
+    if not dir then return end
+    llm.makeDirs(dir)
+    llm.manualSeed(11)
+    local tok = llm.data.BPETokenizer.fromFile(here .. '../Fixtures/export/hf_gpt2/tokenizer.json')
+    local m = nn.GPT{vocab = tok:vocabSize(), blockSize = 64, layers = 2, heads = 4, dim = 256, tieWeights = false}
+    -- a few steps on a repeating 10-token pattern, so that the greedy continuation is not a string of near-ties
+    local pattern, seq = {5, 17, 250, 3, 499, 42, 7, 100, 33, 61}, {}
+    for i = 1, 49 do seq[i] = pattern[(i - 1) % #pattern + 1] end
+    local x = llm.tensor({{table.unpack(seq, 1, 48)}}, {dtype = 'int64'})
+    local y = llm.tensor({{table.unpack(seq, 2, 49)}}, {dtype = 'int64'})
+    local opt = optim.AdamW(m:parameters(), {lr = 3e-3})
+    for _ = 1, 30 do
+      opt:zeroGrad()
+      local _, loss = m(x, y)
+      loss:backward()
+      opt:step()
+    end
+    m:eval()
+    llm.export(m, {format = 'gguf', out = dir .. '/q4k.gguf', tokenizer = tok, dtype = 'q4_k', force = true})
+    local g = llm.gguf.read(dir .. '/q4k.gguf')
+    llm.save(dir .. '/dequant.safetensors', g.tensors)
+    -- llama.cpp looks the embeddings up in the Q4_K table: give ours the same values, then quantize every Linear
+    llm.noGrad(function() m.tokEmb.weight:copy_(g.tensors['token_embd.weight']) end)
+    compress.quantize(m, {format = 'q4_k'})
+    local ids = llm.tensor({{5, 17, 250, 3, 499, 0, 42, 7, 9, 100, 33, 61, 2, 8, 400, 21, table.unpack(seq, 1, 16)}}, {dtype = 'int64'})
+    local logits = llm.noGrad(function() return m(ids) end)
+    local prompt = llm.tensor({5, 17, 250}, {dtype = 'int64'})
+    local greedy = m:generate(prompt, {maxTokens = 24, temperature = 0})
+    llm.save(dir .. '/ours.safetensors', {ids = ids, logits = logits[1], prompt = prompt, greedy = greedy})
+  end)
+end)
