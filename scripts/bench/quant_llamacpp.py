@@ -34,7 +34,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     rows = []
-    for dtype in ("f32", "q8_0", "q4_0"):
+    for dtype in ("f32", "q8_0", "q4_0", "q4_k"):
         path = os.path.join(a.dir, f"gpt2_{dtype}.gguf")
         if not os.path.exists(path):
             continue
