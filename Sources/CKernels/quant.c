@@ -10,12 +10,14 @@
  * same arithmetic, so they agree bit for bit. The AVX-512 level runs the AVX2 code (compiled for AVX-512).
  * Q4_K (144-byte super-blocks: f16 d and dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles; sub-block j's
  * value = d·sc_j·q − dmin·m_j) runs each 32-value sub-block against one activation block: its 8 group sums go into
- * the even/odd partial sums with the scale (d·sc_j)·d_x as above, and the min term's (dmin·m_j)·d_x times the
- * activation's group sums (4 values each) into a third set of 8 lanes; result = fold(even, odd) − hsum8(mins).
+ * the even/odd partial sums with the scale (d·sc_j)·d_x as above, and the min term (dmin·m_j)·(d_x·Σq_x) — the
+ * activation block's sum computed once per row — into lane j of a third set of 8; result = fold(even, odd) −
+ * hsum8(mins).
  * Quantizing activations rounds to nearest even and clamps to ±127; non-finite inputs quantize to 0. */
 #include "llmk_kernels.h"
 #include "dispatch.h"
 #include "q4k.h"
+#include <stdlib.h>
 #ifdef LLMK_X86
 #include <immintrin.h>
 #endif
@@ -108,20 +110,38 @@ static float llmk_dot_q4_0_base(const uint8_t *w, const llmk_q8_act *x, ptrdiff_
     return llmk_fold_pair(acc[0], acc[1]);
 }
 
-static float llmk_dot_q4_k_base(const uint8_t *w, const llmk_q8_act *x, ptrdiff_t nb) {
-    float acc[2][8] = {{0}}, mins[8] = {0};
-    int8_t q[32];
-    for (ptrdiff_t b = 0; b < nb; b++) {
-        const uint8_t *sb = w + 144 * (b >> 3);
-        int j = (int)(b & 7), sc, m, shift = 4 * (j & 1);
+/* A Q4_K super-block's 8 sub-block scales d·sc_j and mins dmin·m_j. */
+static inline void llmk_q4k_unpack(const uint8_t *sb, float dsc[8], float dm[8]) {
+    float d = LLMK_BLOCK_SCALE(sb), dmin = LLMK_BLOCK_SCALE(sb + 2);
+    for (int j = 0; j < 8; j++) {
+        int sc, m;
         llmk_q4k_scale_min(sb + 4, j, &sc, &m);
-        for (int l = 0; l < 32; l++) q[l] = (int8_t)((sb[16 + 32 * (j >> 1) + l] >> shift) & 0x0F);
-        llmk_accumulate_groups(acc[b & 1], q, x[b].qs, LLMK_BLOCK_SCALE(sb) * (float)sc * x[b].d);
-        float dm = LLMK_BLOCK_SCALE(sb + 2) * (float)m * x[b].d;
-        for (int g = 0; g < 8; g++) {
-            const int8_t *v = x[b].qs + 4 * g;
-            float t = dm * (float)(v[0] + v[1] + v[2] + v[3]);
-            mins[g] = mins[g] + t;
+        dsc[j] = d * (float)sc;
+        dm[j] = dmin * (float)m;
+    }
+}
+
+/* xsum[b] = d_x·Σ q_x of activation block b: the min term's factor, computed once per activation row. */
+static void llmk_q4k_xsums(const llmk_q8_act *x, float *xsum, ptrdiff_t nb) {
+    for (ptrdiff_t b = 0; b < nb; b++) {
+        int32_t s = 0;
+        for (int j = 0; j < 32; j++) s += x[b].qs[j];
+        xsum[b] = x[b].d * (float)s;
+    }
+}
+
+static float llmk_dot_q4_k_base(const uint8_t *w, const llmk_q8_act *x, const float *xsum, ptrdiff_t nb) {
+    float acc[2][8] = {{0}}, mins[8] = {0}, dsc[8], dm[8];
+    int8_t q[32];
+    for (ptrdiff_t s = 0; s < nb / 8; s++) {
+        const uint8_t *sb = w + 144 * s;
+        llmk_q4k_unpack(sb, dsc, dm);
+        for (int j = 0; j < 8; j++) {
+            const llmk_q8_act *xb = x + 8 * s + j;
+            for (int l = 0; l < 32; l++) q[l] = (int8_t)((sb[16 + 32 * (j >> 1) + l] >> (4 * (j & 1))) & 0x0F);
+            llmk_accumulate_groups(acc[j & 1], q, xb->qs, dsc[j] * xb->d);
+            float t = dm[j] * xsum[8 * s + j];
+            mins[j] = mins[j] + t;
         }
     }
     return llmk_fold_pair(acc[0], acc[1]) - llmk_hsum8(mins);
@@ -179,26 +199,24 @@ static int32_t llmk_dot_int8_base(const int8_t *w, const int8_t *x, ptrdiff_t k)
         _mm256_storeu_ps(lanes, _mm256_add_ps(acc0, acc1)); \
         return llmk_hsum8(lanes); \
     } \
-    TARGET static float llmk_dot_q4_k_##SUFFIX(const uint8_t *w, const llmk_q8_act *x, ptrdiff_t nb) { \
+    TARGET static float llmk_dot_q4_k_##SUFFIX(const uint8_t *w, const llmk_q8_act *x, const float *xsum, ptrdiff_t nb) { \
         __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, accm = _mm256_setzero_ps(); \
-        const __m256i low = _mm256_set1_epi8(0x0F), ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1); \
+        const __m256i low = _mm256_set1_epi8(0x0F); \
+        float dsc[8], dm[8]; \
         for (ptrdiff_t s = 0; s < nb / 8; s++) { \
             const uint8_t *sb = w + 144 * s; \
             const llmk_q8_act *xb = x + 8 * s; \
+            llmk_q4k_unpack(sb, dsc, dm); \
             for (int p = 0; p < 4; p++) { \
                 __m256i packed = _mm256_loadu_si256((const __m256i *)(sb + 16 + 32 * p)); \
-                for (int h = 0; h < 2; h++) { \
-                    int j = 2 * p + h, sc, m; \
-                    llmk_q4k_scale_min(sb + 4, j, &sc, &m); \
-                    __m256i qw = _mm256_and_si256(h ? _mm256_srli_epi16(packed, 4) : packed, low); \
-                    __m256i qx = _mm256_loadu_si256((const __m256i *)xb[j].qs); \
-                    float d = LLMK_BLOCK_SCALE(sb) * (float)sc * xb[j].d, dm = LLMK_BLOCK_SCALE(sb + 2) * (float)m * xb[j].d; \
-                    __m256 v = _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(llmk_quads_##SUFFIX(qw, qx))); \
-                    acc[h] = _mm256_add_ps(acc[h], v); \
-                    __m256i xs = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, qx), ones16); \
-                    accm = _mm256_add_ps(accm, _mm256_mul_ps(_mm256_set1_ps(dm), _mm256_cvtepi32_ps(xs))); \
-                } \
+                __m256i q0 = _mm256_and_si256(packed, low), q1 = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low); \
+                __m256i x0 = _mm256_loadu_si256((const __m256i *)xb[2 * p].qs), x1 = _mm256_loadu_si256((const __m256i *)xb[2 * p + 1].qs); \
+                acc[0] = _mm256_add_ps(acc[0], _mm256_mul_ps(_mm256_set1_ps(dsc[2 * p] * xb[2 * p].d), \
+                                                             _mm256_cvtepi32_ps(llmk_quads_##SUFFIX(q0, x0)))); \
+                acc[1] = _mm256_add_ps(acc[1], _mm256_mul_ps(_mm256_set1_ps(dsc[2 * p + 1] * xb[2 * p + 1].d), \
+                                                             _mm256_cvtepi32_ps(llmk_quads_##SUFFIX(q1, x1)))); \
             } \
+            accm = _mm256_add_ps(accm, _mm256_mul_ps(_mm256_loadu_ps(dm), _mm256_loadu_ps(xsum + 8 * s))); \
         } \
         float lanes[8], mins[8]; \
         _mm256_storeu_ps(lanes, _mm256_add_ps(acc[0], acc[1])); \
@@ -224,15 +242,22 @@ LLMK_QUANT_SIMD(LLMK_AVX512, avx512)
 
 typedef float (*llmk_block_dot)(const uint8_t *, const llmk_q8_act *, ptrdiff_t);
 typedef int32_t (*llmk_int8_dot)(const int8_t *, const int8_t *, ptrdiff_t);
+typedef float (*llmk_q4k_dot)(const uint8_t *, const llmk_q8_act *, const float *, ptrdiff_t);
 
 static llmk_block_dot llmk_pick_block_dot(int format) {
 #ifdef LLMK_X86
-    if (llmk_kernel_level >= LLMK_LEVEL_AVX512)
-        return format == LLMK_QFMT_Q4_K ? llmk_dot_q4_k_avx512 : format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_avx512 : llmk_dot_q8_0_avx512;
-    if (llmk_kernel_level == LLMK_LEVEL_AVX2)
-        return format == LLMK_QFMT_Q4_K ? llmk_dot_q4_k_avx2 : format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_avx2 : llmk_dot_q8_0_avx2;
+    if (llmk_kernel_level >= LLMK_LEVEL_AVX512) return format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_avx512 : llmk_dot_q8_0_avx512;
+    if (llmk_kernel_level == LLMK_LEVEL_AVX2) return format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_avx2 : llmk_dot_q8_0_avx2;
 #endif
-    return format == LLMK_QFMT_Q4_K ? llmk_dot_q4_k_base : format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_base : llmk_dot_q8_0_base;
+    return format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_base : llmk_dot_q8_0_base;
+}
+
+static llmk_q4k_dot llmk_pick_q4k_dot(void) {
+#ifdef LLMK_X86
+    if (llmk_kernel_level >= LLMK_LEVEL_AVX512) return llmk_dot_q4_k_avx512;
+    if (llmk_kernel_level == LLMK_LEVEL_AVX2) return llmk_dot_q4_k_avx2;
+#endif
+    return llmk_dot_q4_k_base;
 }
 
 static llmk_int8_dot llmk_pick_int8_dot(void) {
@@ -243,10 +268,29 @@ static llmk_int8_dot llmk_pick_int8_dot(void) {
     return llmk_dot_int8_base;
 }
 
+static void llmk_q4k_rows(const uint8_t *w, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const llmk_q8_act *x, ptrdiff_t m,
+                          const float *bias, float *y, ptrdiff_t ldy) {
+    llmk_q4k_dot dot = llmk_pick_q4k_dot();
+    ptrdiff_t nb = k / 32, rowBytes = k / 256 * 144;
+    float *xsum = malloc(sizeof(float) * (size_t)(m * nb > 0 ? m * nb : 1));
+    if (!xsum) abort();
+    for (ptrdiff_t r = 0; r < m; r++) llmk_q4k_xsums(x + r * nb, xsum + r * nb, nb);
+    for (ptrdiff_t n = n0; n < n1; n++) {
+        const uint8_t *row = w + n * rowBytes;
+        float b = bias ? bias[n] : 0;
+        for (ptrdiff_t r = 0; r < m; r++) y[r * ldy + n] = dot(row, x + r * nb, xsum + r * nb, nb) + b;
+    }
+    free(xsum);
+}
+
 void llmk_qblock_rows(int format, const uint8_t *w, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_t k, const llmk_q8_act *x,
                       ptrdiff_t m, const float *bias, float *y, ptrdiff_t ldy) {
+    if (format == LLMK_QFMT_Q4_K) {
+        llmk_q4k_rows(w, n0, n1, k, x, m, bias, y, ldy);
+        return;
+    }
     llmk_block_dot dot = llmk_pick_block_dot(format);
-    ptrdiff_t nb = k / 32, rowBytes = format == LLMK_QFMT_Q4_K ? nb / 8 * 144 : nb * (format == LLMK_QFMT_Q4_0 ? 18 : 34);
+    ptrdiff_t nb = k / 32, rowBytes = nb * (format == LLMK_QFMT_Q4_0 ? 18 : 34);
     for (ptrdiff_t n = n0; n < n1; n++) {
         const uint8_t *row = w + n * rowBytes;
         float b = bias ? bias[n] : 0;
