@@ -1,8 +1,9 @@
 -- quant_k_spec.lua: the k-quant Q4_K through Lua: llm.quant 'q4_k' bit-exact with llama.cpp's quantizer
 -- (Tests/Fixtures/q4_k.json, scripts/reference/make_q4k_fixtures.py), its product close to the dequantized one;
 -- compress.quantize 'q4_k' and `llmscript generate --quantize q4_k` (the same greedy text as a model holding the
--- dequantized weights as float); GGUF export --dtype q4_k (type q4_k read back, bytes equal llm.quant's, rows not a
--- multiple of 256 fall back to q4_0); bad input (rows not a multiple of 256) errors and changes nothing.
+-- dequantized weights as float), saveQuantized/loadQuantized; GGUF export --dtype q4_k (type q4_k read back, bytes
+-- equal llm.quant's, rows not a multiple of 256 fall back to q4_0); bad input (rows not a multiple of 256) errors
+-- and changes nothing.
 -- Run: llmscript test Tests/lua/quant_k_spec.lua
 
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
@@ -83,6 +84,19 @@ describe("compress.quantize 'q4_k' and generate --quantize q4_k", function()
     local viaFloat = tok:decode(model:generate(ids, {maxTokens = 12, temperature = 0}))
     assert.are.equal(viaFloat .. '\n', out)
     assert.are.equal(viaFloat, tok:decode(quantized:generate(ids, {maxTokens = 12, temperature = 0})))
+  end)
+
+  it('saves and loads a q4_k model with the same logits', function()
+    local cfg = {vocab = 40, blockSize = 16, layers = 1, heads = 2, dim = 256}
+    llm.manualSeed(2)
+    local m = nn.GPT(cfg):eval()
+    compress.quantize(m, {format = 'q4_k'})
+    local idx = llm.tensor({{1, 5, 9, 3}}, {dtype = 'int64'})
+    local path = h.tmpdir('q4ksave') .. '/m.safetensors'
+    compress.saveQuantized(m, path)
+    local loaded = compress.loadQuantized(nn.GPT(cfg):eval(), path)
+    assert.are.equal('q4_k', compress.quantization(loaded).format)
+    assert.are.equal(0, maxDiff(llm.noGrad(function() return m(idx) end), llm.noGrad(function() return loaded(idx) end)))
   end)
 
   it('refuses a layer whose rows are not a multiple of 256 and changes nothing', function()
