@@ -2,10 +2,11 @@
 // rows to blocks of bytes (and back), bit-exact with ggml's reference quantizers (`quantize_row_q8_0_ref`,
 // `quantize_row_q4_0_ref`, `quantize_row_q4_K_ref`; Q8_0/Q4_0 also with `gguf.quants.quantize`). A Q8_0/Q4_0
 // block covers 32 consecutive values of a row, a Q4_K super-block 256 (CKernels quant_k.c: the layout and the
-// make_qkx2_quants search); rows must be a multiple of that (`valuesPerBlock`). A Q8_0/Q4_0 block's scale d is stored as IEEE
-// binary16 (round to nearest even), the quants are computed with the float32 scale. Non-finite
-// products (non-finite input, or a subnormal scale whose inverse overflows) give quant 0 as gguf-py's
-// numpy casts do on x86, never a trap.
+// make_qkx2_quants search); rows must be a multiple of that (`valuesPerBlock`). A Q8_0/Q4_0 block's scale d is
+// stored as IEEE binary16 (round to nearest even), the quants are computed with the float32 scale. Non-finite
+// products (non-finite input, or a subnormal scale whose inverse overflows) give quant 0 as gguf-py's numpy
+// casts do on x86, never a trap; Q4_K rounds with ggml's nearest_int bit trick, so any input (NaN, ±inf,
+// squares overflowing to inf) gives llama.cpp's bytes, never a trap.
 //   Q8_0 (34 bytes): d = max|x| / 127, q = roundf(x / d) (halves away from zero), int8 q[32].
 //   Q4_0 (18 bytes): m = the signed value of largest |x| (first one), d = m / −8,
 //                    q = min(15, trunc(x / d + 8.5)); byte j holds q[j] (low nibble) and q[j+16] (high).
