@@ -7,7 +7,7 @@ Writes Tests/Fixtures/q4_k.json: {"generator", "cases": [{"name", "x": f32 littl
 144-byte super-blocks as hex, "dequant": dequantize_row_q4_K's f32 values as hex}]}. Cases: zeros, constant
 rows (positive and negative), negatives only, positives only, huge (1e18) and tiny (1e-30, whose d rounds
 to 0 in f16) magnitudes, values near f32 overflow of x² (1e30), one spike, sub-blocks of very different
-ranges, random normal and uniform rows (several super-blocks). Read by
+ranges, random normal and uniform rows (several super-blocks), NaN and ±inf inputs. Read by
 Tests/LLMCoreTests/BlockQuantQ4KTests.swift (bit-exact bytes and dequantized values).
 
 Rerun (from the repository root; llama-cpp-python 0.3.36 ships libggml-base.so):
@@ -63,6 +63,7 @@ def rows():
         "ramp": np.linspace(-3, 5, 256),
         "random_normal": rng.standard_normal(768),
         "random_uniform": rng.uniform(-1, 1, 512),
+        "non_finite": np.concatenate([[np.nan, 1.0, np.inf], rng.standard_normal(61), [-np.inf], rng.standard_normal(191)]),
     }
 
 
