@@ -8,7 +8,7 @@ Writes Tests/Fixtures/q4_k.json: {"generator", "cases": [{"name", "x": f32 littl
 rows (positive and negative), negatives only, positives only, huge (1e18) and tiny (1e-30, whose d rounds
 to 0 in f16) magnitudes, values near f32 overflow of x² (1e30), one spike, sub-blocks of very different
 ranges, random normal and uniform rows (several super-blocks), NaN and ±inf inputs. Read by
-Tests/LLMCoreTests/BlockQuantQ4KTests.swift (bit-exact bytes and dequantized values).
+Tests/LLMCoreTests/BlockQuantQ4KTests.swift and Tests/lua/quant_k_spec.lua (bit-exact bytes and dequantized values).
 
 Rerun (from the repository root; llama-cpp-python 0.3.36 ships libggml-base.so):
     /tmp/torchvenv/bin/python scripts/reference/make_q4k_fixtures.py
