@@ -337,6 +337,21 @@ describe('tune.sampler.gp', function()
     local function shifted(p) return quad(p) + p.x * p.y end
     assert.are.same(paramsOf(run(samplers.gp{seed = 3, nStartup = 5, nCandidates = 128}, QSPACE, shifted, 8)), paramsOf(run(whole, QSPACE, shifted, 8)))
   end)
+  it('takes the smallest posterior mean as the log-EI incumbent for a noisy objective, the best loss for a deterministic one', function()
+    local GP = getmetatable(samplers.gp{})
+    local X, y = {}, {}
+    for i = 0, 10 do X[#X + 1] = {i / 10}; y[#y + 1] = 4 * (i / 10 - 0.5) ^ 2 - 0.5 end
+    y[10] = -1 -- x = 0.9: a lucky draw far below its neighbours
+    local noisy = GP.model(X, y, {false}, {0, 0, math.log(0.3)}, false)
+    local best, point = GP.incumbent(noisy, X, y, false)
+    assert(point[1] ~= 0.9, 'the lucky point is the incumbent')
+    close(best, (noisy:predict(point)))
+    for _, x in ipairs(X) do assert(noisy:predict(x) >= best) end
+    assert(best > -0.9, 'incumbent ' .. best)
+    local exact = GP.model(X, y, {false}, {0, 0}, true)
+    best, point = GP.incumbent(exact, X, y, true)
+    assert.are.same({-1, 0.9}, {best, point[1]})
+  end)
   it('respects the space on mixed parameters', function()
     local study = run(samplers.gp{seed = 2, nStartup = 5, nCandidates = 128}, MIXED, mixedObjective, 12)
     for _, p in ipairs(paramsOf(study)) do checkMixed(p) end

@@ -15,9 +15,12 @@
 --   chain and extends it by one fit per trial; a fresh sampler on a resumed study (or one whose history
 --   changed order) recomputes it from the first difference, once, so resumed and uninterrupted studies
 --   propose the same trials; sampler.fits counts the fits made;
--- - the next point maximises log expected improvement over the best standardised loss (the latent posterior,
---   noise excluded): nCandidates scrambled-Sobol points, then L-BFGS (analytic gradients) from the best
---   observed point and the nLocalSearch best candidates; stepped values snapped to their grid, each
+-- - the next point maximises log expected improvement (the latent posterior, noise excluded) over an
+--   incumbent: the best standardised loss with deterministic = true (as Optuna), otherwise the smallest
+--   posterior mean at an observed point (Optuna takes the best observed loss there too, but with noise that
+--   is a lucky draw below the function, EI near the optimum collapses and the search drifts to far corners
+--   instead of refining); nCandidates scrambled-Sobol points, then L-BFGS (analytic gradients) from the
+--   incumbent's point and the nLocalSearch best candidates; stepped values snapped to their grid, each
 --   categorical choice tried in turn.
 -- Reproducible from (seed, trial number, history): the cached fit chain is a function of the history alone.
 local common = require 'llm.tune.samplers.common'
@@ -351,6 +354,17 @@ function GP:chainTheta(X, losses, numbers, cat, names)
   return chain.theta[n]
 end
 
+-- the incumbent of log EI and its point: the best standardised loss (deterministic), else the smallest
+-- posterior mean at an observed point
+function GP.incumbent(model, X, y, deterministic)
+  local best, point = math.huge, nil
+  for i = 1, #X do
+    local v = deterministic and y[i] or model:predict(X[i])
+    if v < best then best, point = v, X[i] end
+  end
+  return best, point
+end
+
 function GP:sampleRelative(study, trial, space)
   checkSingle(study)
   local names = common.sortedNames(space or {})
@@ -373,10 +387,9 @@ function GP:sampleRelative(study, trial, space)
   local rng = common.rng(self.seed, 'gp-relative', trial.number)
   if #X == 0 then return {} end
   local n = #X
-  local y, best = standardise(losses, n)
+  local y = standardise(losses, n)
   local model = GP.model(X, y, cat, self:chainTheta(X, losses, numbers, cat, names), self.deterministic)
-  local incumbent
-  for i = 1, n do if y[i] == best then incumbent = X[i]; break end end
+  local best, incumbent = GP.incumbent(model, X, y, self.deterministic)
   local u = self:maximizeAcquisition(model, space, names, cat, best, rng, incumbent)
   local out = {}
   for k, name in ipairs(names) do out[name] = decode(space[name], u[k]) end
