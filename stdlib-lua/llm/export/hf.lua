@@ -92,6 +92,42 @@ function H.export(model, tok, o)
   return files
 end
 
+-- One copy of the weights: the loaded tensors own separate, writable storages (llm.load), so a dtype
+-- conversion frees its source at once, and a Conv1D weight [in, out] is transposed into its own storage
+-- through a scratch copy (freed right away; kind by kind, so every scratch reuses the last one's memory):
+-- fresh storages per tensor would leave holes in malloc's heap and peak near two copies.
+local function converted(t)
+  local f = t:to('float32')
+  if not rawequal(f, t) then t:free() end
+  return f
+end
+
+local function transposed(t)
+  local f = converted(t)
+  local view = f:transpose(1, 2)
+  local scratch = view:contiguous()
+  view:free()
+  local out = f:view(f:size(2), f:size(1))
+  out:copy_(scratch)
+  scratch:free()
+  if not rawequal(out, f) then f:free() end   -- a square matrix's view is f itself
+  return out
+end
+
+-- The entries of gpt2Names kind by kind (every layer's c_attn, then every layer's c_proj, ...), so
+-- consecutive scratch copies have the same size.
+local function kindMajor(names)
+  local kinds, byKind = {}, {}
+  for _, e in ipairs(names) do
+    local kind = e[1]:gsub('^blocks%.%d+%.', '')
+    if not byKind[kind] then kinds[#kinds + 1] = kind; byKind[kind] = {} end
+    table.insert(byKind[kind], e)
+  end
+  local out = {}
+  for _, kind in ipairs(kinds) do for _, e in ipairs(byKind[kind]) do out[#out + 1] = e end end
+  return out
+end
+
 local function importGPT2(cfg, tensors, folder)
   local function refuse(what) fail("llmscript import: '" .. folder .. "' uses " .. what .. ', which nn.GPT does not implement') end
   if cfg.scale_attn_by_inverse_layer_idx then refuse('scale_attn_by_inverse_layer_idx') end
@@ -107,16 +143,18 @@ local function importGPT2(cfg, tensors, folder)
   local model = nn.withoutInit(nn.GPT, {vocab = cfg.vocab_size, blockSize = cfg.n_positions, layers = cfg.n_layer, heads = cfg.n_head,
     dim = cfg.n_embd, hidden = inner, normEps = cfg.layer_norm_epsilon or 1e-5, activation = act,
     tieWeights = cfg.tie_word_embeddings ~= false})
+  if sd['lm_head.weight'] and model._config.tieWeights then   -- tied: the same values as wte
+    sd['lm_head.weight']:free()
+    sd['lm_head.weight'] = nil
+  end
   local own = {}
-  for _, e in ipairs(gpt2Names(model._config)) do
+  for _, e in ipairs(kindMajor(gpt2Names(model._config))) do
     local key = e[2]:gsub('^transformer%.', '')
     local t = sd[key]
     if t == nil then fail("llmscript import: '" .. folder .. "' has no tensor '" .. key .. "' (with or without the transformer. prefix)") end
     sd[key] = nil
-    t = t:to('float32')
-    own[e[1]] = e[3] and t:transpose(1, 2):contiguous() or t
+    own[e[1]] = e[3] and transposed(t) or converted(t)
   end
-  sd['lm_head.weight'] = nil   -- tied: the same values as wte
   local extra = U.sortedKeys(sd)
   if #extra > 0 then fail("llmscript import: '" .. folder .. "' has tensors GPT-2 does not: " .. table.concat(extra, ', ', 1, math.min(5, #extra))) end
   nn.adoptStateDict(model, own)
