@@ -142,11 +142,16 @@ public final class HTTPServer: @unchecked Sendable {
         monitor.locked { active[id].map { $0.gone } ?? true }
     }
 
-    /// Adds one finished request's token counts to the metrics.
+    /// Adds one finished request's token counts to the metrics (negative counts add nothing; the totals saturate at Int.max).
     public func countTokens(prompt: Int, completion: Int) {
+        // saturating: the totals are counters of a long-running server, never a reason to trap
+        func add(_ total: Int, _ n: Int) -> Int {
+            let (sum, overflow) = total.addingReportingOverflow(Swift.max(0, n))
+            return overflow ? Int.max : sum
+        }
         monitor.locked {
-            metrics.promptTokens += prompt
-            metrics.completionTokens += completion
+            metrics.promptTokens = add(metrics.promptTokens, prompt)
+            metrics.completionTokens = add(metrics.completionTokens, completion)
         }
     }
 

@@ -19,7 +19,7 @@
 local dir = assert(arg and arg[1], 'usage: fuzz_namespaces.lua DIR (the working folder, writable)')
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
 local SEED = tonumber(os.getenv('LLM_FUZZ_SEED') or '') or 20261207
-local CALLS = tonumber(os.getenv('LLM_FUZZ_CALLS') or '') or 24
+local CALLS = tonumber(os.getenv('LLM_FUZZ_CALLS') or '') or 60
 local logFile = io.open(os.getenv('LLM_FUZZ_LOG') or (dir .. '/last_call.txt'), 'w')
 math.randomseed(SEED)
 llm.manualSeed(7)
@@ -319,8 +319,9 @@ local function parseSignature(sig)
     if p:sub(1, 1) == '{' then params[#params + 1] = {keys = optionKeys(p)}
     elseif p == '...' then params[#params + 1] = {vararg = true}
     else
+      local name = p:match('^([%w_]+)%??%s*:') or ''
       local ty = p:match('^[%w_]+%??%s*:%s*(.*)$') or p:match('^[%w_]+%s*=') and 'value' or p
-      params[#params + 1] = ty:sub(1, 1) == '{' and optionKeys(ty) and {keys = optionKeys(ty), listOf = ty} or {type = ty}
+      params[#params + 1] = ty:sub(1, 1) == '{' and optionKeys(ty) and {keys = optionKeys(ty), listOf = ty} or {type = ty, name = name}
     end
   end
   return params
@@ -328,12 +329,30 @@ end
 
 local strings = {'', 'x', 'the cat sat', 'in.txt', 'in.jsonl', 'ckpt', 'shards', 'out.jsonl', 'new/dir', 'db.sqlite',
   'q8_0', 'q4_0', 'int8', 'f16', 'bf16', 'train', 'val', 'text', 'echo', 'lr', 'mask', 'bert', 'random', 'file', 'line',
-  'separator', 'repair', 'reject', 'plain', 'fortunes', 'f32', 'a\0b', '\255\254', 'SELECT ?', 'CREATE TABLE IF NOT EXISTS t(a)'}
-local function plausible(ty, set)
-  ty = ty or ''
+  'separator', 'repair', 'reject', 'plain', 'fortunes', 'f32', 'a\0b', '\255\254', 'SELECT ?', 'CREATE TABLE IF NOT EXISTS t(a)',
+  'a', 'é', '中', '{"a": [1, 2.5, null, true], "b": {"c": "d"}}', '[1, 2]', '"x"', '1e400', '-0', '"\\ud800"', '[1, 2'}
+local function objectOf(ty)   -- an object whose class name ends with a word of ty ('Generator', 'Schedule')
+  local found = {}
+  for word in ty:gmatch('[%a_][%w_.]*') do
+    for _, o in ipairs(objects) do
+      local ok, name = pcall(getmetatable, o)
+      if ok and type(name) == 'string' and #word > 3 and name:sub(-#word) == word then found[#found + 1] = o end
+    end
+  end
+  return #found > 0 and pick(found) or nil
+end
+local function plausible(ty, set, name)
+  ty, name = ty or '', name or ''
   if math.random() < 0.2 then return set[math.random(#set)]() end     -- hostile now and then
-  if ty:find('Tensor', 1, true) and ty:sub(1, 1) == '{' then return {pick(tensors), pick(tensors)} end
+  if ty:find('Tensor', 1, true) and ty:sub(1, 1) == '{' then
+    return math.random() < 0.6 and {llm.zeros(4, {requiresGrad = true}), llm.ones(2, 2, {requiresGrad = true})} or {pick(tensors), pick(tensors)}
+  end
+  if ty:find('Tensor', 1, true) and (name:find('token') or name:find('ids')) and math.random() < 0.7 then
+    return pick{llm.arange(40, {dtype = 'int64'}), llm.tensor({3, 1, 2, 0}, {dtype = 'int64'})}
+  end
   if ty:find('Tensor', 1, true) then return pick(tensors) end
+  local object = not typeWords[ty] and objectOf(ty)
+  if type(object) == 'userdata' then return object end
   if ty:find('^{') then return pick{{'a', 'b'}, {1, 2, 3}, {0.5}, {}} end
   if ty:find('string', 1, true) or ty:find("^'") then return pick(strings) end
   if ty:find('boolean', 1, true) then return math.random() < 0.5 end
@@ -342,7 +361,7 @@ local function plausible(ty, set)
 end
 local function optionsTable(keys, set)
   local t = {}
-  for k, ty in pairs(keys) do if math.random() < 0.75 then t[k] = plausible(ty, set) end end
+  for k, ty in pairs(keys) do if math.random() < 0.75 then t[k] = plausible(ty, set, k) end end
   return t
 end
 local signatures = {}
@@ -358,7 +377,7 @@ local function typedArgs(key, f, set)
     if p.keys and not p.listOf then a[i] = optionsTable(p.keys, set)
     elseif p.listOf then a[i] = math.random() < 0.5 and {optionsTable(p.keys, set), optionsTable(p.keys, set)} or plausible(p.listOf, set)
     elseif p.vararg then a[i] = plausible('', set)
-    else a[i] = plausible(p.type, set) end
+    else a[i] = plausible(p.type, set, p.name) end
     if math.random() < 0.05 then a[i] = nil end                             -- a nil hole
   end
   if math.random() < 0.15 then a.n = math.random(0, a.n) end               -- missing trailing arguments
@@ -369,7 +388,7 @@ end
 local function argsFor(key, f, isMethod)
   if custom[key] then return custom[key]() end
   local set = setFor(key)
-  if math.random() < 0.7 then
+  if set ~= timeouts and math.random() < 0.7 then   -- typed values would sleep for seconds
     local a = typedArgs(key, f, set)
     if a then
       if isMethod then   -- a receiver goes first
@@ -451,8 +470,9 @@ end
 -- the server last but one: start (port 0) first so that its other functions reach a live server
 for _, entry in ipairs(functions) do if entry[1] == 'llm.serve.start' then order[#order + 1] = entry end end
 for _, entry in ipairs(functions) do
-  if entry[1]:sub(1, 9) == 'llm.serve' and entry[1] ~= 'llm.serve.start' then order[#order + 1] = entry end
+  if entry[1]:sub(1, 9) == 'llm.serve' and entry[1] ~= 'llm.serve.start' and entry[1] ~= 'llm.serve.stop' then order[#order + 1] = entry end
 end
+for _, entry in ipairs(functions) do if entry[1] == 'llm.serve.stop' then order[#order + 1] = entry end end
 
 io.write(string.format('fuzz_namespaces: seed %d, %d functions, %d classes\n', SEED, #functions, #classes))
 for _, entry in ipairs(order) do run(entry[1], entry[2]) end

@@ -45,6 +45,15 @@ describe('regressions found by the namespace fuzz', function()
     llm.serve.stop()
   end)
 
+  it('llm.serve.tokens(2147483648, math.maxinteger): the /metrics totals saturate instead of trapping on overflow', function()
+    llm.serve.start{host = '127.0.0.1', port = 0}
+    llm.serve.tokens(2147483648, math.maxinteger)
+    llm.serve.tokens(math.maxinteger, math.maxinteger)
+    h.fails(function() llm.serve.tokens(-1, 0) end, 'bad argument #1', 'expected a token count >= 0, got -1')
+    h.fails(function() llm.serve.tokens(0, math.mininteger) end, 'bad argument #2', 'expected a token count >= 0')
+    llm.serve.stop()
+  end)
+
   it('llm.text.sample(): a missing argument is reported as "got no value", not as the type name the binding pushed', function()
     h.fails(function() llm.text.sample() end, 'bad argument #1', 'number expected, got no value')
     h.fails(function() llm.text.sample(2) end, 'bad argument #2', 'number expected, got no value')

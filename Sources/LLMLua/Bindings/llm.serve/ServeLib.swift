@@ -99,7 +99,10 @@ enum ServeLib: LuaLibrary {
             return 1
         },
         LuaBinding("tokens", "llm.serve.tokens(prompt: integer, completion: integer)", "Adds a finished request's token counts to /metrics.") { a in
-            try current().countTokens(prompt: try a.integer(1), completion: try a.integer(2))
+            let prompt = try a.integer(1), completion = try a.integer(2)
+            guard prompt >= 0 else { throw LuaError.argument(1, "expected a token count >= 0, got \(prompt)") }
+            guard completion >= 0 else { throw LuaError.argument(2, "expected a token count >= 0, got \(completion)") }
+            try current().countTokens(prompt: prompt, completion: completion)
             return 0
         },
         LuaBinding("stopping", "llm.serve.stopping() -> boolean", "True once a shutdown began (SIGTERM/SIGINT after handleSignals, or shutdown()).") { a in
