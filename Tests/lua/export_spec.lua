@@ -31,13 +31,19 @@ end
 
 local ids = llm.tensor({{5, 17, 250, 3, 499, 0, 42, 7}}, {dtype = 'int64'})
 
--- A checkpoint as the recipes write it (model config, class and tokenizer in trainer.json's extra).
-local function checkpoint(model, tok)
+-- A checkpoint as the recipes write it (model config, class and tokenizer in trainer.json's extra; more
+-- extra fields from `more`, e.g. chatTemplate).
+local function checkpoint(model, tok, more)
   local dir = h.tmpdir('ck')
   local sd = {}
   for k, v in pairs(model:stateDict()) do if k ~= 'head.weight' or not model._config.tieWeights then sd[k] = v end end
   llm.checkpoint.write(dir .. '/step-000010', {['model.safetensors'] = sd,
     ['trainer.json'] = {step = 10, extra = {model = model:config(), modelClass = model.__name, tokenizer = tok and tok:toTable()}}})
+  if more then
+    local ck = llm.checkpoint.read(dir .. '/step-000010')
+    for k, v in pairs(more) do ck['trainer.json'].extra[k] = v end
+    llm.checkpoint.write(dir .. '/step-000020', ck)
+  end
   return dir
 end
 
@@ -363,6 +369,84 @@ describe('llm.export safetensors and checkpoints', function()
     h.fails(function() llm.export(dir, {format = 'hf', out = dir .. '/x'}) end, 'is not a checkpoint')
     h.fails(function() llm.export(dir .. '/none', {format = 'hf', out = dir .. '/x'}) end, 'does not exist')
     h.fails(function() llm.export({}, {format = 'hf', out = dir .. '/x'}) end, 'expected a checkpoint path or an nn.GPT')
+  end)
+end)
+
+describe('llm.export chat templates, per-block sizes and import values', function()
+  local templates = require('llm.chat').templates
+  local function hfTemplate(folder) return llm.json.decode(cli.readAll(folder .. '/tokenizer_config.json')).chat_template end
+
+  it('writes the checkpoint\'s chat template into GGUF, HF and safetensors; chatTemplate / --chat-template win', function()
+    local m, tok = bpeModel()
+    local ck, dir = checkpoint(m, tok, {chatTemplate = 'plain'}), h.tmpdir('tmpl')
+    local r = llm.export(ck, {format = 'gguf', out = dir .. '/m.gguf'})
+    assert.are.equal('plain', r.chatTemplate)
+    assert.are.equal(templates.plain.jinja, llm.gguf.read(dir .. '/m.gguf').metadata['tokenizer.chat_template'])
+    llm.export(ck, {format = 'hf', out = dir .. '/hf'})
+    assert.are.equal(templates.plain.jinja, hfTemplate(dir .. '/hf'))
+    llm.export(ck, {format = 'safetensors', out = dir .. '/m.safetensors'})
+    assert.are.equal('plain', select(2, llm.export.load(dir .. '/m.safetensors')).chatTemplate)
+    -- llmscript import keeps it: the checkpoint names the template whose Jinja tokenizer_config.json holds
+    assert.are.equal(0, (cli.run({'import', dir .. '/hf', dir .. '/imported'})))
+    assert.are.equal('plain', select(2, llm.export.load(dir .. '/imported')).chatTemplate)
+    -- an explicit template wins over the checkpoint's
+    llm.export(ck, {format = 'hf', out = dir .. '/hf', force = true, chatTemplate = 'llama'})
+    assert.are.equal(templates.llama.jinja, hfTemplate(dir .. '/hf'))
+    local code, _, stderr = cli.run({'export', ck, '--format', 'gguf', '--chat-template', 'llama', '--force', dir .. '/m.gguf'})
+    assert.are.equal(0, code, stderr)
+    assert.are.equal(templates.llama.jinja, llm.gguf.read(dir .. '/m.gguf').metadata['tokenizer.chat_template'])
+    code, _, stderr = cli.run({'export', ck, '--format', 'gguf', '--chat-template=zephyr', '--force', dir .. '/m.gguf'})
+    assert.are.equal(1, code)
+    cli.has(stderr, "unknown chatTemplate 'zephyr' (expected chatml, llama, plain)")
+    -- no template in the checkpoint: the family's (nn.GPT: chatml; nn.Llama: llama, in HF as in GGUF); an unknown name: a note
+    llm.export(checkpoint(m, tok), {format = 'hf', out = dir .. '/hf2'})
+    assert.are.equal(templates.chatml.jinja, hfTemplate(dir .. '/hf2'))
+    r = llm.export(checkpoint(m, tok, {chatTemplate = 'zephyr'}), {format = 'gguf', out = dir .. '/z.gguf'})
+    assert.are.equal('chatml', r.chatTemplate)
+    assert.truthy(r.notes[1]:find("chat template 'zephyr' is not one of llm.chat's", 1, true))
+    local lm = nn.Llama{vocab = 500, dim = 32, layers = 1, heads = 2, multipleOf = 16, maxSeq = 16}
+    llm.export(lm, {format = 'hf', out = dir .. '/hf_llama', tokenizer = tok})
+    assert.are.equal(templates.llama.jinja, hfTemplate(dir .. '/hf_llama'))
+    h.fails(function() llm.export(m, {format = 'gguf', out = dir .. '/x.gguf', tokenizer = tok, chatTemplate = 1}) end, 'unknown chatTemplate')
+  end)
+
+  it('refuses per-block sizes (layerConfig, as compress.shrink writes) in hf and gguf, naming the block', function()
+    local m, tok = bpeModel({layerConfig = {{}, {heads = 1, hidden = 64}}})
+    local dir = h.tmpdir('shrunk')
+    h.fails(function() llm.export(m, {format = 'hf', out = dir .. '/hf', tokenizer = tok}) end,
+      "Hugging Face's GPT-2 cannot express per-block sizes", 'blocks.1 has 1 heads (1 key/value), MLP hidden 64, the model 2 (2), 128',
+      "export format 'safetensors' or a checkpoint keeps them")
+    h.fails(function() llm.export(m, {format = 'gguf', out = dir .. '/m.gguf', tokenizer = tok}) end,
+      "llama.cpp's gpt2 architecture cannot express per-block sizes", 'blocks.1')
+    assert.is_nil(io.open(dir .. '/hf/config.json'))
+    llm.export(m, {format = 'safetensors', out = dir .. '/m.safetensors', tokenizer = tok})
+    assert.are.equal(0, maxDiff(m(ids), llm.export.load(dir .. '/m.safetensors')(ids)))
+    -- a layerConfig that repeats the model's sizes describes a plain GPT-2
+    local same = bpeModel({layerConfig = {{heads = 2}, {hidden = 128}}})
+    llm.export(same, {format = 'hf', out = dir .. '/same', tokenizer = tok})
+    assert.is_true(maxDiff(same(ids), nn.GPT.fromPretrained(dir .. '/same')(ids)) < 1e-5)
+    local lm = nn.Llama{vocab = 500, dim = 32, layers = 2, heads = 2, multipleOf = 16, maxSeq = 16, layerConfig = {{heads = 1}, {}}}
+    h.fails(function() llm.export(lm, {format = 'gguf', out = dir .. '/l.gguf', tokenizer = tok}) end,
+      "llama.cpp's llama architecture cannot express per-block sizes", 'blocks.0 has 1 heads')
+  end)
+
+  it('imports every weight unchanged (Conv1D transposes made in place, square and not; f16 sources)', function()
+    local m, tok = bpeModel({tieWeights = false})
+    local dir = h.tmpdir('values')
+    llm.export(m, {format = 'hf', out = dir .. '/f32', tokenizer = tok})
+    local back = nn.GPT.fromPretrained(dir .. '/f32')
+    local sd, got = m:stateDict(), back:stateDict()
+    for name, t in pairs(sd) do
+      assert.are.same(t:shape(), got[name]:shape(), name)
+      assert.are.equal(0, maxDiff(t, got[name]), name)
+      assert.is_true(got[name]:isContiguous(), name)
+    end
+    llm.export(m, {format = 'hf', out = dir .. '/f16', tokenizer = tok, dtype = 'f16'})
+    local hf16 = llm.load(dir .. '/f16/model.safetensors')
+    got = nn.GPT.fromPretrained(dir .. '/f16'):stateDict()
+    assert.are.equal(0, maxDiff(hf16['transformer.h.1.attn.c_proj.weight']:to('float32'):transpose(1, 2), got['blocks.1.attn.proj.weight']))
+    assert.are.equal(0, maxDiff(hf16['transformer.h.0.mlp.c_fc.weight']:to('float32'):transpose(1, 2), got['blocks.0.mlp.fc.weight']))
+    assert.are.equal('float32', got['blocks.0.mlp.fc.weight']:dtype())
   end)
 end)
 

@@ -5,8 +5,9 @@
 -- HF's rotate-half RoPE layout to llama.cpp's, as its converter does; ffn_gate/ffn_up/ffn_down). The BPE
 -- vocabulary, token types and merges go under tokenizer.ggml.* (model 'gpt2', pre 'gpt-2'), padded with
 -- [PAD<i>] tokens up to the model's vocabulary; tokenizer.chat_template is the Jinja chat template
--- llama.cpp reads (llm.chat's: chatml for nn.GPT, llama for nn.Llama, as `llmscript serve` uses). Matrices take the dtype (f32 | f16 | q8_0 | q4_0 | q4_k);
--- 1-D tensors stay F32, position_embd stays F32 when quantizing, and a matrix whose rows are not a
+-- llama.cpp reads (llm.chat's template o.chatTemplate, which llm.export picks: --chat-template, else the
+-- checkpoint's, else chatml for nn.GPT, llama for nn.Llama, as `llmscript serve` does). Matrices take
+-- the dtype (f32 | f16 | q8_0 | q4_0 | q4_k); 1-D tensors stay F32, position_embd stays F32 when quantizing, and a matrix whose rows are not a
 -- multiple of the block (32; q4_k: 256) falls back (a note says which): q4_k to Q4_0 when its rows are a
 -- multiple of 32 (llama.cpp's quantizer picks Q5_0 there, a type llmscript does not write), else to F16.
 -- q4_k files say general.file_type 14 (llama.cpp's MOSTLY_Q4_K_S: every matrix Q4_K).
@@ -53,7 +54,7 @@ end
 
 local function llama(model)
   local c = model._llama
-  U.checkLlama(c, "llama.cpp's llama architecture")
+  U.checkLlama(model, "llama.cpp's llama architecture")
   local kv = c.kvHeads or c.heads
   local meta = {{'llama.context_length', 'uint32', c.maxSeq}, {'llama.embedding_length', 'uint32', c.dim},
     {'llama.feed_forward_length', 'uint32', model._config.hidden}, {'llama.block_count', 'uint32', c.layers},
@@ -82,7 +83,7 @@ local function llama(model)
   return 'llama', meta, tensors
 end
 
-local function tokenizerMeta(tok, vocab, modelClass)
+local function tokenizerMeta(tok, vocab, template)
   if not tok or tok.type ~= 'bpe' then
     fail("llm.export: gguf needs a BPE tokenizer (llama.cpp has no character vocabulary); this model's tokenizer is '"
       .. tostring(tok and tok.type) .. "' — export format 'hf' or 'safetensors' instead")
@@ -98,9 +99,7 @@ local function tokenizerMeta(tok, vocab, modelClass)
   local meta = {{'tokenizer.ggml.model', 'string', 'gpt2'}, {'tokenizer.ggml.pre', 'string', 'gpt-2'},
     {'tokenizer.ggml.tokens', 'array', tokens, 'string'}, {'tokenizer.ggml.token_type', 'array', types, 'int32'},
     {'tokenizer.ggml.merges', 'array', llm.json.array(tok.merges), 'string'}}
-  -- the chat template `llmscript serve` uses for this model (llm.chat: chatml, llama for nn.Llama), as Jinja
-  local chat = require 'llm.chat'
-  meta[#meta + 1] = {'tokenizer.chat_template', 'string', chat.templates[chat.forModel({extra = {modelClass = modelClass, tokenizer = tok}})].jinja}
+  meta[#meta + 1] = {'tokenizer.chat_template', 'string', require('llm.chat').templates[template].jinja}   -- llm.export's choice, as Jinja
   local eot = U.endOfText(tok)
   if eot then
     meta[#meta + 1] = {'tokenizer.ggml.bos_token_id', 'uint32', eot}
@@ -119,7 +118,7 @@ function G.export(model, tok, o)
     {'general.file_type', 'uint32', fileTypes[o.dtype]}}
   if quantized then meta[#meta + 1] = {'general.quantization_version', 'uint32', 2} end
   for _, m in ipairs(archMeta) do meta[#meta + 1] = m end
-  for _, m in ipairs(tokenizerMeta(tok, model._config.vocab, model.__name)) do meta[#meta + 1] = m end
+  for _, m in ipairs(tokenizerMeta(tok, model._config.vocab, o.chatTemplate)) do meta[#meta + 1] = m end
   local tensors, notes = {}, {}
   for _, e in ipairs(list) do
     local name, t, kind = e[1], e[2], 'f32'

@@ -1,6 +1,7 @@
 -- llm/export/hf.lua: Hugging Face folders. export(model, tok, o): config.json, model.safetensors and
 -- tokenizer files for GPT2LMHeadModel (nn.GPT: Conv1D weights stored [in, out], the tied head omitted)
--- or LlamaForCausalLM (nn.Llama: Llama.lua's hfStateDict/hfConfig). import(folder): the model and
+-- or LlamaForCausalLM (nn.Llama: Llama.lua's hfStateDict/hfConfig); tokenizer_config.json's chat_template is
+-- llm.chat's template o.chatTemplate (llm.export's choice). import(folder): the model and
 -- tokenizer of such a folder (model.safetensors or shards listed in model.safetensors.index.json; keys
 -- with or without 'transformer.', attn.bias/masked_bias ignored). The model is built without init
 -- (nn.withoutInit) and filled from the folder's tensors; every parameter is checked to be loaded.
@@ -56,14 +57,14 @@ function H.cast(sd, dtype)
   return out
 end
 
-local function writeTokenizer(out, tok, maxLength, files)
+local function writeTokenizer(out, tok, maxLength, files, template)
   if not tok then return end
   if tok.type == 'bpe' then
     llm.data.tokenizerFromTable(tok):save(out .. '/tokenizer.json')
     local eot = U.endOfText(tok) and '<|endoftext|>' or llm.json.null
     U.writeJSON(out .. '/tokenizer_config.json', {tokenizer_class = 'GPT2Tokenizer', model_max_length = maxLength,
       bos_token = eot, eos_token = eot, unk_token = eot, add_prefix_space = tok.addPrefixSpace or false,
-      chat_template = require('llm.chat').templates.chatml.jinja})   -- the GPT family's template (llm/chat.lua)
+      chat_template = require('llm.chat').templates[template].jinja})   -- llm.export's choice (llm/chat.lua)
     files[#files + 1] = 'tokenizer.json'
     files[#files + 1] = 'tokenizer_config.json'
   else
@@ -76,7 +77,7 @@ end
 function H.export(model, tok, o)
   local config, sd
   if model.__name == 'nn.Llama' then
-    U.checkLlama(model._llama, 'Hugging Face LlamaForCausalLM')
+    U.checkLlama(model, 'Hugging Face LlamaForCausalLM')
     config, sd = model:hfConfig(), {}
     for k, t in pairs(model:hfStateDict()) do sd[k] = t:contiguous() end
   else
@@ -88,7 +89,7 @@ function H.export(model, tok, o)
   llm.save(o.out .. '/model.safetensors', H.cast(sd, o.torchDtype), {metadata = {format = 'pt'}})
   U.writeJSON(o.out .. '/config.json', config)
   local files = {'config.json', 'model.safetensors'}
-  writeTokenizer(o.out, tok, model._config.blockSize, files)
+  writeTokenizer(o.out, tok, model._config.blockSize, files, o.chatTemplate)
   return files
 end
 
@@ -198,6 +199,17 @@ local function loadWeights(folder)
     end
   end
   return out
+end
+
+--- The llm.chat template name whose Jinja is the folder's tokenizer_config.json chat_template (as H.export
+--- writes it); nil when there is none or it is not one of llm.chat's.
+function H.chatTemplateName(folder)
+  local path = folder:gsub('/+$', '') .. '/tokenizer_config.json'
+  if not U.exists(path) then return nil end
+  local ok, cfg = pcall(llm.json.decode, U.readText(path))
+  if not ok or type(cfg) ~= 'table' or type(cfg.chat_template) ~= 'string' then return nil end
+  for name, t in pairs(require('llm.chat').templates) do if t.jinja == cfg.chat_template then return name end end
+  return nil
 end
 
 --- The model and tokenizer (nil when the folder has none) of a Hugging Face GPT-2 or Llama folder.

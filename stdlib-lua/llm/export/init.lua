@@ -1,8 +1,14 @@
 -- llm.export: export a trained model for other tools, and import Hugging Face GPT-2 / Llama weights.
---   llm.export(src, {format = 'hf'|'gguf'|'safetensors', out = path, [dtype], [tokenizer], [force], [name]})
+--   llm.export(src, {format = 'hf'|'gguf'|'safetensors', out = path, [dtype], [tokenizer], [force], [name], [chatTemplate]})
 --     src: a checkpoint folder (a step-NNNNNN folder or a run folder: its newest), a .safetensors file
 --     written by format 'safetensors', or a model (nn.GPT / nn.Llama; then opts.tokenizer is its
---     tokenizer, a tokenizer object or its :toTable()). Returns {format, dtype, out, files, notes}.
+--     tokenizer, a tokenizer object or its :toTable()). Returns {format, dtype, out, files, notes, chatTemplate}.
+--     chatTemplate (`--chat-template`): an llm.chat template name for tokenizer_config.json's chat_template
+--     (hf), tokenizer.chat_template (gguf) and llmscript.chatTemplate (safetensors metadata); default: the
+--     checkpoint's extra.chatTemplate (or the .safetensors file's), else llm.chat's family default
+--     (chat.forModel: chatml, llama for nn.Llama, plain for character tokenizers), as `llmscript serve` picks.
+--     A model whose blocks have their own sizes (layerConfig, e.g. from compress.shrink) is refused by hf
+--     and gguf, naming the block (safetensors and checkpoints keep it).
 --     - 'hf': a folder transformers opens — config.json, model.safetensors in GPT2LMHeadModel's layout
 --       (Conv1D weights [in, out], tied head omitted; untied: lm_head.weight and tie_word_embeddings
 --       false; no biases: zero biases; activation geluTanh -> 'gelu_new', geluExact -> 'gelu', relu,
@@ -17,13 +23,14 @@
 --     - 'safetensors': llmscript's own parameter names; metadata holds the model class, config and
 --       tokenizer as JSON, so M.load(file) rebuilds the model. dtype f32 | f16 | bf16.
 --     An existing out is refused unless force = true.
---   M.load(src) -> model, info {tokenizer (table), modelClass, step, path}: the model of a checkpoint or
+--   M.load(src) -> model, info {tokenizer (table), modelClass, step, path, chatTemplate}: the model of a checkpoint or
 --     of an exported .safetensors file (built without init, nn.withoutInit; it takes the file's tensors).
 --   M.importHF(folder) -> model, tokenizer: a HF GPT-2 (GPT2LMHeadModel, keys with or without the
 --     'transformer.' prefix; attn.bias / attn.masked_bias buffers ignored) or LlamaForCausalLM folder
 --     (config.json, model.safetensors, tokenizer.json or llmscript_tokenizer.json). nn.GPT.fromPretrained.
 --   M.importCheckpoint(folder, out, [{force}]) -> dir: importHF, then a checkpoint (step-000000 under out)
---     that recipes/sample.lua reads and M.load loads (fine-tune it with a fresh optimizer).
+--     that recipes/sample.lua reads and M.load loads (fine-tune it with a fresh optimizer); its
+--     extra.chatTemplate is the llm.chat template whose Jinja the folder's tokenizer_config.json holds.
 --   M.main(cmd, args): the `llmscript export` / `llmscript import` command lines (ExportCommand.swift).
 -- The formats live in llm/export/hf.lua and llm/export/gguf.lua, shared helpers in llm/export/util.lua.
 local U = require 'llm.export.util'
@@ -64,7 +71,7 @@ function M.load(src)
     local model = nn.withoutInit(Model, llm.json.decode(meta['llmscript.config']))
     nn.adoptStateDict(model, tensors)
     local tok = meta['llmscript.tokenizer'] and llm.json.decode(meta['llmscript.tokenizer']) or nil
-    return model, {tokenizer = tok, modelClass = model.__name, config = model:config(), path = src}
+    return model, {tokenizer = tok, modelClass = model.__name, config = model:config(), path = src, chatTemplate = meta['llmscript.chatTemplate']}
   end
   local dir = llm.checkpoint.latest(src) or src
   local ok, ck = pcall(llm.checkpoint.read, dir)
@@ -77,24 +84,44 @@ function M.load(src)
   local Model = modelClass(extra.modelClass, "'" .. dir .. "'")
   local model = nn.withoutInit(Model, extra.model)
   nn.adoptStateDict(model, ck['model.safetensors'])
-  return model, {tokenizer = extra.tokenizer, modelClass = model.__name, config = model:config(), step = state.step, path = dir}
+  return model, {tokenizer = extra.tokenizer, modelClass = model.__name, config = model:config(), step = state.step, path = dir,
+    chatTemplate = extra.chatTemplate}
 end
 
 local function exportSafetensors(model, tok, o)
   local meta = {format = 'pt', ['llmscript.modelClass'] = model.__name, ['llmscript.config'] = llm.json.encode(model:config())}
   if tok then meta['llmscript.tokenizer'] = llm.json.encode(tok) end
+  if o.chatTemplateStored then meta['llmscript.chatTemplate'] = o.chatTemplate end
   llm.save(o.out, HF.cast(U.uniqueTensors(model), o.torchDtype), {metadata = meta})
   return {o.out:match('[^/]+$')}
 end
 
 local exporters = {hf = HF.export, gguf = GGUF.export, safetensors = exportSafetensors}
 
---- llm.export(src, {format, out, [dtype='f32'], [tokenizer], [force=false], [name]}): see the header.
+-- The chat template's name: opts.chatTemplate (checked), else the source's (a checkpoint's extra.chatTemplate),
+-- else llm.chat's default for the model; the second result says whether it was chosen (not a default), the
+-- third is a note when the source's name is not one of llm.chat's.
+local function chatTemplate(model, tok, info, opts)
+  local chat = require 'llm.chat'
+  local name = opts.chatTemplate
+  if name ~= nil then
+    if type(name) ~= 'string' or not chat.templates[name] then
+      fail(string.format("llm.export: unknown chatTemplate '%s' (expected %s)", tostring(name), table.concat(U.sortedKeys(chat.templates), ', ')))
+    end
+    return name, true
+  end
+  local default = chat.forModel({extra = {modelClass = model.__name, tokenizer = tok}})
+  if info.chatTemplate == nil then return default, false end
+  if chat.templates[info.chatTemplate] then return info.chatTemplate, true end
+  return default, false, string.format("the source's chat template '%s' is not one of llm.chat's; wrote the default '%s'", tostring(info.chatTemplate), default)
+end
+
+--- llm.export(src, {format, out, [dtype='f32'], [tokenizer], [force=false], [name], [chatTemplate]}): see the header.
 function M.export(src, opts)
   if type(opts) ~= 'table' then fail('llm.export: expected an options table {format, out, [dtype]}, got ' .. type(opts)) end
   for k in pairs(opts) do
-    if not ({format = 1, out = 1, dtype = 1, tokenizer = 1, force = 1, name = 1})[k] then
-      fail("llm.export: unknown option '" .. tostring(k) .. "' (expected format, out, dtype, tokenizer, force, name)")
+    if not ({format = 1, out = 1, dtype = 1, tokenizer = 1, force = 1, name = 1, chatTemplate = 1})[k] then
+      fail("llm.export: unknown option '" .. tostring(k) .. "' (expected format, out, dtype, tokenizer, force, name, chatTemplate)")
     end
   end
   local format = opts.format
@@ -114,9 +141,12 @@ function M.export(src, opts)
     fail('llm.export: expected a checkpoint path or an nn.GPT / nn.Llama model, got ' .. (type(src) == 'table' and tostring(src.__name) or type(src)))
   end
   local tok = opts.tokenizer and tokenizerTable(opts.tokenizer) or info.tokenizer
-  local o = {out = opts.out, dtype = dtype, torchDtype = dtypesFor[format][dtype], name = opts.name}
+  local template, chosen, note = chatTemplate(model, tok, info, opts)
+  local o = {out = opts.out, dtype = dtype, torchDtype = dtypesFor[format][dtype], name = opts.name, chatTemplate = template, chatTemplateStored = chosen}
   local files, notes = exporters[format](model, tok, o)
-  return {format = format, dtype = dtype, out = opts.out, files = files, notes = notes or {}}
+  notes = notes or {}
+  if note then table.insert(notes, 1, note) end
+  return {format = format, dtype = dtype, out = opts.out, files = files, notes = notes, chatTemplate = template}
 end
 
 --- The model and tokenizer (nil when the folder has none) of a Hugging Face GPT-2 or Llama folder.
@@ -131,12 +161,12 @@ function M.importCheckpoint(folder, out, opts)
   return llm.checkpoint.write(out .. '/' .. llm.checkpoint.stepName(0), {
     ['model.safetensors'] = U.uniqueTensors(model),
     ['trainer.json'] = {step = 0, extra = {model = model:config(), modelClass = model.__name,
-      tokenizer = tok and tok:toTable() or nil, importedFrom = folder}},
+      tokenizer = tok and tok:toTable() or nil, importedFrom = folder, chatTemplate = HF.chatTemplateName(folder)}},
   }), model
 end
 
 local usage = {
-  export = 'usage: llmscript export CHECKPOINT --format hf|gguf|safetensors [--dtype f32|f16|bf16|q8_0|q4_0|q4_k] [--force] OUT',
+  export = 'usage: llmscript export CHECKPOINT --format hf|gguf|safetensors [--dtype f32|f16|bf16|q8_0|q4_0|q4_k] [--chat-template chatml|llama|plain] [--force] OUT',
   import = 'usage: llmscript import FOLDER OUT [--force]   (a Hugging Face GPT-2 or Llama folder -> an llmscript checkpoint)',
 }
 
@@ -145,10 +175,10 @@ local function parseArgs(cmd, args)
   local words, o, i = {}, {}, 1
   while i <= #args do
     local a = args[i]
-    local k, v = a:match('^%-%-([%w_]+)=(.*)$')
+    local k, v = a:match('^%-%-([%w_%-]+)=(.*)$')
     if k then o[k] = v
     elseif a == '--force' then o.force = true
-    elseif a:match('^%-%-[%w_]+$') then
+    elseif a:match('^%-%-[%w_%-]+$') then
       k = a:sub(3)
       if args[i + 1] == nil then return nil, "option --" .. k .. " needs a value" end
       o[k] = args[i + 1]
@@ -157,7 +187,7 @@ local function parseArgs(cmd, args)
     else words[#words + 1] = a end
     i = i + 1
   end
-  local allowed = cmd == 'export' and {format = 1, dtype = 1, force = 1, name = 1} or {force = 1}
+  local allowed = cmd == 'export' and {format = 1, dtype = 1, force = 1, name = 1, ['chat-template'] = 1} or {force = 1}
   for key in pairs(o) do if not allowed[key] then return nil, "unknown option '--" .. key .. "'" end end
   return words, o
 end
@@ -171,7 +201,7 @@ function M.main(cmd, args)
   if cmd == 'export' and not o.format then return 2, 'missing --format\n' .. usage[cmd] end
   local ok, result = pcall(function()
     if cmd == 'export' then
-      local r = M.export(words[1], {format = o.format, dtype = o.dtype, out = words[2], force = o.force, name = o.name})
+      local r = M.export(words[1], {format = o.format, dtype = o.dtype, out = words[2], force = o.force, name = o.name, chatTemplate = o['chat-template']})
       local lines = {string.format('exported %s as %s (%s) to %s', words[1], r.format, r.dtype, r.out)}
       for _, n in ipairs(r.notes) do lines[#lines + 1] = '  note: ' .. n end
       return table.concat(lines, '\n')

@@ -1,7 +1,7 @@
 -- llm/export/util.lua: helpers shared by the exporters and importers (llm/export/*.lua): refusals as
 -- errors without a position (they are user-facing messages), file existence and JSON files, a model's
--- tensors each once, the end-of-text token, and the check of the nn.GPT options GPT-2 (Hugging Face's
--- or llama.cpp's) can express.
+-- tensors each once, the end-of-text token, and the checks of the nn.GPT / nn.Llama options GPT-2 and
+-- Llama (Hugging Face's or llama.cpp's) can express (per-block sizes from compress.shrink included).
 local U = {}
 
 --- Raises msg as is (no file:line prefix).
@@ -56,6 +56,22 @@ function U.zeroBias(sd, name)
   return llm.zeros(sd[name:gsub('%.bias$', '.weight')]:size(1))
 end
 
+--- Refuses a model whose blocks have their own sizes (c.layerConfig, e.g. from compress.shrink) that differ
+--- from the model-wide heads / kvHeads / hidden of config c (an nn.GPT config; nn.Llama's model:config()
+--- too): `target` has one size for all blocks. Names the first such block (blocks.N, as its parameters).
+function U.checkUniformBlocks(c, target)
+  local want = {heads = c.heads, kvHeads = c.kvHeads or c.heads, hidden = c.hidden or 4 * c.dim}
+  for i, lc in ipairs(c.layerConfig or {}) do
+    local heads = lc.heads or want.heads
+    local got = {heads = heads, kvHeads = lc.kvHeads or (want.kvHeads ~= want.heads and want.kvHeads or heads), hidden = lc.hidden or want.hidden}
+    if got.heads ~= want.heads or got.kvHeads ~= want.kvHeads or got.hidden ~= want.hidden then
+      U.fail(string.format("llm.export: %s cannot express per-block sizes (layerConfig, e.g. from compress.shrink): blocks.%d has " ..
+        "%d heads (%d key/value), MLP hidden %d, the model %d (%d), %d; export format 'safetensors' or a checkpoint keeps them",
+        target, i - 1, got.heads, got.kvHeads, got.hidden, want.heads, want.kvHeads, want.hidden))
+    end
+  end
+end
+
 --- Refuses (naming it) the first nn.GPT option `target` (GPT-2 in some tool) cannot express;
 --- `activations` are the activation names it can.
 function U.checkGPT2(c, target, activations)
@@ -67,10 +83,13 @@ function U.checkGPT2(c, target, activations)
   if c.window then refuse('sliding-window attention (window = ' .. c.window .. ')') end
   if c.qkNorm then refuse('qkNorm = true') end
   if not activations[c.activation] then refuse("activation = '" .. c.activation .. "'") end
+  U.checkUniformBlocks(c, target)
 end
 
---- Refuses nn.Llama options that `target` (a Llama implementation) cannot express.
-function U.checkLlama(c, target)
+--- Refuses the options of an nn.Llama `model` that `target` (a Llama implementation) cannot express.
+function U.checkLlama(model, target)
+  local c = model._llama
+  U.checkUniformBlocks(model._config, target)
   if c.window then U.fail('llm.export: ' .. target .. ' cannot express sliding-window attention (window = ' .. c.window .. ')') end
   if c.qkNorm then U.fail('llm.export: ' .. target .. ' cannot express qkNorm = true') end
   if c.ropeScaling and c.ropeScaling.type ~= 'linear' then
