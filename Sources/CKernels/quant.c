@@ -161,6 +161,39 @@ static int32_t llmk_dot_int8_base(const int8_t *w, const int8_t *x, ptrdiff_t k)
         __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x)); \
         return _mm256_madd_epi16(p16, _mm256_set1_epi16(1)); \
     } \
+    /* the same for unsigned w (0..15: no saturation in maddubs, |pair| ≤ 2·15·127) */ \
+    TARGET static inline __m256i llmk_uquads_##SUFFIX(__m256i w, __m256i x) { \
+        return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1)); \
+    } \
+    /* Q4_0 for 4 rows at once (row r at w + r·rowBytes) against one activation row: each activation block is \
+     * loaded once and its 8·Σx per group of 4 computed once; per row the unsigned nibbles q go straight into \
+     * maddubs and the group sums Σ(q − 8)·x = Σq·x − 8·Σx come out exact, as in llmk_block_q4. Each row's float \
+     * arithmetic is llmk_dot_q4_0's (even/odd accumulators, the same multiply then add). */ \
+    TARGET static void llmk_dot4_q4_0_##SUFFIX(const uint8_t *w, ptrdiff_t rowBytes, const llmk_q8_act *x, ptrdiff_t nb, \
+                                               float out[4]) { \
+        __m256 acc[4][2]; \
+        for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps(); \
+        const __m256i low = _mm256_set1_epi8(0x0F), eight = _mm256_set1_epi8(8); \
+        for (ptrdiff_t b = 0; b < nb; b++) { \
+            __m256i qx = _mm256_loadu_si256((const __m256i *)x[b].qs); \
+            __m256i corr = llmk_uquads_##SUFFIX(eight, qx); \
+            float dx = x[b].d; \
+            int set = (int)(b & 1); \
+            for (int r = 0; r < 4; r++) { \
+                const uint8_t *blk = w + r * rowBytes + 18 * b; \
+                float d = LLMK_BLOCK_SCALE(blk) * dx; \
+                __m128i packed = _mm_loadu_si128((const __m128i *)(blk + 2)); \
+                __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(packed), _mm_srli_epi16(packed, 4), 1); \
+                __m256i quads = _mm256_sub_epi32(llmk_uquads_##SUFFIX(_mm256_and_si256(both, low), qx), corr); \
+                acc[r][set] = _mm256_add_ps(acc[r][set], _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(quads))); \
+            } \
+        } \
+        for (int r = 0; r < 4; r++) { \
+            float lanes[8]; \
+            _mm256_storeu_ps(lanes, _mm256_add_ps(acc[r][0], acc[r][1])); \
+            out[r] = llmk_hsum8(lanes); \
+        } \
+    } \
     TARGET static inline __m256 llmk_block_q8_##SUFFIX(const uint8_t *blk, const llmk_q8_act *xb) { \
         float d = LLMK_BLOCK_SCALE(blk) * xb->d; \
         __m256i qw = _mm256_loadu_si256((const __m256i *)(blk + 2)); \
@@ -212,9 +245,9 @@ static int32_t llmk_dot_int8_base(const int8_t *w, const int8_t *x, ptrdiff_t k)
                 __m256i q0 = _mm256_and_si256(packed, low), q1 = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low); \
                 __m256i x0 = _mm256_loadu_si256((const __m256i *)xb[2 * p].qs), x1 = _mm256_loadu_si256((const __m256i *)xb[2 * p + 1].qs); \
                 acc[0] = _mm256_add_ps(acc[0], _mm256_mul_ps(_mm256_set1_ps(dsc[2 * p] * xb[2 * p].d), \
-                                                             _mm256_cvtepi32_ps(llmk_quads_##SUFFIX(q0, x0)))); \
+                                                             _mm256_cvtepi32_ps(llmk_uquads_##SUFFIX(q0, x0)))); \
                 acc[1] = _mm256_add_ps(acc[1], _mm256_mul_ps(_mm256_set1_ps(dsc[2 * p + 1] * xb[2 * p + 1].d), \
-                                                             _mm256_cvtepi32_ps(llmk_quads_##SUFFIX(q1, x1)))); \
+                                                             _mm256_cvtepi32_ps(llmk_uquads_##SUFFIX(q1, x1)))); \
             } \
             accm = _mm256_add_ps(accm, _mm256_mul_ps(_mm256_loadu_ps(dm), _mm256_loadu_ps(xsum + 8 * s))); \
         } \
@@ -242,6 +275,7 @@ LLMK_QUANT_SIMD(LLMK_AVX512, avx512)
 
 typedef float (*llmk_block_dot)(const uint8_t *, const llmk_q8_act *, ptrdiff_t);
 typedef int32_t (*llmk_int8_dot)(const int8_t *, const int8_t *, ptrdiff_t);
+typedef void (*llmk_block_dot4)(const uint8_t *, ptrdiff_t, const llmk_q8_act *, ptrdiff_t, float[4]);
 typedef float (*llmk_q4k_dot)(const uint8_t *, const llmk_q8_act *, const float *, ptrdiff_t);
 
 static llmk_block_dot llmk_pick_block_dot(int format) {
@@ -250,6 +284,15 @@ static llmk_block_dot llmk_pick_block_dot(int format) {
     if (llmk_kernel_level == LLMK_LEVEL_AVX2) return format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_avx2 : llmk_dot_q8_0_avx2;
 #endif
     return format == LLMK_QFMT_Q4_0 ? llmk_dot_q4_0_base : llmk_dot_q8_0_base;
+}
+
+/* The 4-row Q4_0 product where a SIMD level runs (the baseline computes the same values one row at a time). */
+static llmk_block_dot4 llmk_pick_q4_0_dot4(void) {
+#ifdef LLMK_X86
+    if (llmk_kernel_level >= LLMK_LEVEL_AVX512) return llmk_dot4_q4_0_avx512;
+    if (llmk_kernel_level == LLMK_LEVEL_AVX2) return llmk_dot4_q4_0_avx2;
+#endif
+    return NULL;
 }
 
 static llmk_q4k_dot llmk_pick_q4k_dot(void) {
@@ -291,6 +334,16 @@ void llmk_qblock_rows(int format, const uint8_t *w, ptrdiff_t n0, ptrdiff_t n1, 
     }
     llmk_block_dot dot = llmk_pick_block_dot(format);
     ptrdiff_t nb = k / 32, rowBytes = nb * (format == LLMK_QFMT_Q4_0 ? 18 : 34);
+    llmk_block_dot4 dot4 = format == LLMK_QFMT_Q4_0 ? llmk_pick_q4_0_dot4() : NULL;
+    if (dot4)
+        for (; n0 + 4 <= n1; n0 += 4) {
+            float b[4] = {0, 0, 0, 0}, d[4];
+            if (bias) memcpy(b, bias + n0, sizeof b);
+            for (ptrdiff_t r = 0; r < m; r++) {
+                dot4(w + n0 * rowBytes, rowBytes, x + r * nb, nb, d);
+                for (int i = 0; i < 4; i++) y[r * ldy + n0 + i] = d[i] + b[i];
+            }
+        }
     for (ptrdiff_t n = n0; n < n1; n++) {
         const uint8_t *row = w + n * rowBytes;
         float b = bias ? bias[n] : 0;
