@@ -428,6 +428,8 @@ describe('llm.export chat templates, per-block sizes and import values', functio
     local lm = nn.Llama{vocab = 500, dim = 32, layers = 2, heads = 2, multipleOf = 16, maxSeq = 16, layerConfig = {{heads = 1}, {}}}
     h.fails(function() llm.export(lm, {format = 'gguf', out = dir .. '/l.gguf', tokenizer = tok}) end,
       "llama.cpp's llama architecture cannot express per-block sizes", 'blocks.0 has 1 heads')
+    h.fails(function() llm.export(lm, {format = 'hf', out = dir .. '/l', tokenizer = tok}) end,
+      'the Hugging Face LlamaForCausalLM layout cannot express per-block sizes', 'blocks.0')
   end)
 
   it('imports every weight unchanged (Conv1D transposes made in place, square and not; f16 sources)', function()

@@ -77,7 +77,7 @@ end
 function H.export(model, tok, o)
   local config, sd
   if model.__name == 'nn.Llama' then
-    U.checkLlama(model, 'Hugging Face LlamaForCausalLM')
+    U.checkLlama(model, 'the Hugging Face LlamaForCausalLM layout')
     config, sd = model:hfConfig(), {}
     for k, t in pairs(model:hfStateDict()) do sd[k] = t:contiguous() end
   else

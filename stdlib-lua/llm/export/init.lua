@@ -58,7 +58,7 @@ local function modelClass(name, where)
 end
 
 --- The model of a checkpoint (or of a .safetensors file written by format 'safetensors') and what
---- goes with it: {tokenizer = table, modelClass, config, step, path}.
+--- goes with it: {tokenizer = table, modelClass, config, step, path, chatTemplate}.
 function M.load(src)
   if type(src) ~= 'string' then fail('llm.export.load: expected a checkpoint path, got ' .. type(src)) end
   if not U.exists(src) then fail("'" .. src .. "' does not exist") end
