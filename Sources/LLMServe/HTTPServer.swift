@@ -95,11 +95,12 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    /// Answers request `id` with a whole JSON body (an error or a non-streamed result).
+    /// Answers request `id` with a whole JSON body (an error or a non-streamed result). A status outside
+    /// 100...599 is sent as 500 (the HTTP layer takes a UInt32, and 0 means "not answered yet").
     public func answer(id: Int, status: Int, body: [UInt8]) {
         monitor.locked {
             guard let ex = active.removeValue(forKey: id) else { return }
-            ex.status = status; ex.pending = body; ex.done = true
+            ex.status = (100...599).contains(status) ? status : 500; ex.pending = body; ex.done = true
         }
         monitor.broadcast()
     }
@@ -131,9 +132,17 @@ public final class HTTPServer: @unchecked Sendable {
         return ok
     }
 
-    /// Ends request `id`'s stream after the bytes written so far.
+    /// Ends request `id`'s stream after the bytes written so far. A request that was never begun nor answered
+    /// gets a 500 (left at status 0 its connection would wait for an answer forever, and `stop` with it).
     public func finish(id: Int) {
-        monitor.locked { active.removeValue(forKey: id)?.done = true }
+        monitor.locked {
+            guard let ex = active.removeValue(forKey: id) else { return }
+            if ex.status == 0 {
+                ex.status = 500
+                ex.pending = Array(ErrorBody.json("The server ended the request without an answer", type: "server_error", code: "no_answer").utf8)
+            }
+            ex.done = true
+        }
         monitor.broadcast()
     }
 

@@ -470,12 +470,47 @@ end
 -- the server last but one: start (port 0) first so that its other functions reach a live server
 for _, entry in ipairs(functions) do if entry[1] == 'llm.serve.start' then order[#order + 1] = entry end end
 for _, entry in ipairs(functions) do
-  if entry[1]:sub(1, 9) == 'llm.serve' and entry[1] ~= 'llm.serve.start' and entry[1] ~= 'llm.serve.stop' then order[#order + 1] = entry end
+  local last = {['llm.serve.start'] = true, ['llm.serve.shutdown'] = true, ['llm.serve.stop'] = true}
+  if entry[1]:sub(1, 9) == 'llm.serve' and not last[entry[1]] then order[#order + 1] = entry end
 end
+for _, entry in ipairs(functions) do if entry[1] == 'llm.serve.shutdown' then order[#order + 1] = entry end end
 for _, entry in ipairs(functions) do if entry[1] == 'llm.serve.stop' then order[#order + 1] = entry end end
 
+-- Live requests for answer/begin/write/finish/gone: a server of our own on port 0, fed by curl (when
+-- present) in the background; each gives up after 2 s.
+local serverPort, liveIds = nil, {}
+local hasCurl = os.execute('command -v curl >/dev/null 2>&1') == true
+local function feedRequests()
+  if not serverPort then
+    pcall(llm.serve.stop)
+    local ok, port = pcall(llm.serve.start, {host = '127.0.0.1', port = 0})
+    serverPort = ok and port or nil
+  end
+  if not (serverPort and hasCurl) then return end
+  for i = 1, 3 do
+    local path = i == 3 and '/v1/chat/completions' or '/v1/completions'
+    os.execute(string.format("curl -s -m 2 -o /dev/null -X POST http://127.0.0.1:%d%s -d '{\"prompt\": \"x\"}' >/dev/null 2>&1 &",
+      serverPort, path))
+  end
+  for _ = 1, 20 do
+    local ok, got = pcall(llm.serve.poll, 0.05, 8)
+    if ok then for _, r in ipairs(got) do liveIds[#liveIds + 1] = r.id end end
+    if not ok or #liveIds >= 3 then break end
+  end
+end
+local function liveId() return #liveIds > 0 and math.random() < 0.8 and pick(liveIds) or general[math.random(#general)]() end
+local statuses = {200, 400, 404, 500, 503, 599, 100, 0, -1, 99, 600, 2 ^ 31, math.maxinteger, math.mininteger, 1.5, 0 / 0}
+custom['llm.serve.answer'] = function() return {liveId(), pick(statuses), pick(strings), n = 3} end
+custom['llm.serve.write'] = function() return {liveId(), pick(strings), n = 2} end
+for _, name in ipairs{'begin', 'finish', 'gone'} do custom['llm.serve.' .. name] = function() return {liveId(), n = 1} end end
+local feeds = {['llm.serve.answer'] = true, ['llm.serve.begin'] = true, ['llm.serve.write'] = true,
+  ['llm.serve.finish'] = true, ['llm.serve.gone'] = true}
+
 io.write(string.format('fuzz_namespaces: seed %d, %d functions, %d classes\n', SEED, #functions, #classes))
-for _, entry in ipairs(order) do run(entry[1], entry[2]) end
+for _, entry in ipairs(order) do
+  if feeds[entry[1]] then feedRequests() end
+  run(entry[1], entry[2])
+end
 local methodCount = 0
 for _, c in ipairs(classes) do
   local name, mt = c[1], c[2]

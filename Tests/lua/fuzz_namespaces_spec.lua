@@ -51,6 +51,10 @@ describe('regressions found by the namespace fuzz', function()
     llm.serve.tokens(math.maxinteger, math.maxinteger)
     h.fails(function() llm.serve.tokens(-1, 0) end, 'bad argument #1', 'expected a token count >= 0, got -1')
     h.fails(function() llm.serve.tokens(0, math.mininteger) end, 'bad argument #2', 'expected a token count >= 0')
+    -- llm.serve.answer(id, -1, body): the HTTP layer takes a UInt32 status (a trap in the server thread)
+    for _, status in ipairs{-1, 0, 99, 600, 2 ^ 31, math.maxinteger} do
+      h.fails(function() llm.serve.answer(1, status, '{}') end, 'bad argument #2', 'expected an HTTP status 100..599')
+    end
     llm.serve.stop()
   end)
 
@@ -59,5 +63,23 @@ describe('regressions found by the namespace fuzz', function()
     h.fails(function() llm.text.sample(2) end, 'bad argument #2', 'number expected, got no value')
     h.fails(function() llm.data.split() end, 'got no value')
     h.fails(function() llm.text.sample(2, {}) end, 'number expected, got table')
+  end)
+
+  it('llm.serve.finish(id) of a request never begun: it gets a 500 and llm.serve.stop() returns (it waited forever)', function()
+    if os.execute('command -v curl >/dev/null 2>&1') ~= true then return end   -- needs a client
+    local script = table.concat({
+      "local port = llm.serve.start{host = '127.0.0.1', port = 0}",
+      "os.execute(string.format(\"curl -s -m 5 -o /dev/null -w 'status %%{http_code}\\\\n' -X POST http://127.0.0.1:%d/v1/completions -d '{}' &\", port))",
+      'local got = {}',
+      'for _ = 1, 200 do got = llm.serve.poll(0.05, 8); if #got > 0 then break end end',
+      'llm.serve.finish(got[1].id)',
+      "os.execute('sleep 0.3')",
+      'llm.serve.stop()',
+      "print('stopped')"}, '\n')
+    local p = assert(io.popen('timeout -s KILL 30 ' .. h.shq(h.binary()) .. ' -e ' .. h.shq(script) .. ' 2>&1'))
+    local out = p:read('a')
+    p:close()
+    assert.matches('status 500', out)
+    assert.matches('stopped', out)
   end)
 end)

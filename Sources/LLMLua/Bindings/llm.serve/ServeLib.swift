@@ -79,7 +79,9 @@ enum ServeLib: LuaLibrary {
             return 1
         },
         LuaBinding("answer", "llm.serve.answer(id: integer, status: integer, body: string)", "Answers a request with a whole JSON body.") { a in
-            try current().answer(id: try a.integer(1), status: try a.integer(2), body: try bytes(a, 3))
+            let id = try a.integer(1), status = try a.integer(2)
+            guard (100...599).contains(status) else { throw LuaError.argument(2, "expected an HTTP status 100..599, got \(status)") }
+            try current().answer(id: id, status: status, body: try bytes(a, 3))
             return 0
         },
         LuaBinding("begin", "llm.serve.begin(id: integer) -> boolean", "Starts a 200 server-sent-event stream; false if the client left.") { a in
