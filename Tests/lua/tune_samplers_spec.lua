@@ -318,24 +318,31 @@ describe('tune.sampler.gp', function()
   end)
   it('warm-starts each kernel fit from the previous one, and a resumed study proposes what an uninterrupted one does', function()
     local function quad(p) return (p.x - 0.3) ^ 2 + 2 * (p.y + 0.2) ^ 2 end
-    local whole = samplers.gp{seed = 3, nStartup = 5, nCandidates = 128}
-    local expected = paramsOf(run(whole, QSPACE, quad, 18))
-    assert.are.equal(13, whole.fits) -- one kernel fit per GP trial: the chain is extended, not recomputed
-    local path = h.tmpdir('gp-resume') .. '/gp.sqlite'
     local objective = function(_, params) return quad(params) end
-    local first = tune.study{name = 'gp', storage = path, sampler = samplers.gp{seed = 3, nStartup = 5, nCandidates = 128}}
-    first:optimize(objective, {trials = 14, space = QSPACE, quiet = true})
-    first:close()
-    local fresh = samplers.gp{seed = 3, nStartup = 5, nCandidates = 128}
-    local again = tune.study{name = 'gp', storage = path, sampler = fresh}
-    again:optimize(objective, {trials = 4, space = QSPACE, quiet = true})
-    local got = paramsOf(again)
-    again:close()
-    assert.are.same(expected, got)
-    assert.are.equal(13, fresh.fits) -- the chain of trials 5-13 recomputed once, then extended
-    -- a sampler reused on another study does not warm-start from the first study's chain
-    local function shifted(p) return quad(p) + p.x * p.y end
-    assert.are.same(paramsOf(run(samplers.gp{seed = 3, nStartup = 5, nCandidates = 128}, QSPACE, shifted, 8)), paramsOf(run(whole, QSPACE, shifted, 8)))
+    -- coldStartEvery 20: one chain from trial 5; 4: cold starts at 5, 9, 13, 17 bound the recomputation
+    for _, case in ipairs{{every = 20, resumedFits = 13}, {every = 4, resumedFits = 5}} do
+      local opts = {seed = 3, nStartup = 5, nCandidates = 128, coldStartEvery = case.every}
+      local whole = samplers.gp(opts)
+      local expected = paramsOf(run(whole, QSPACE, quad, 18))
+      assert.are.equal(13, whole.fits) -- one kernel fit per GP trial: the chain is extended, not recomputed
+      local path = h.tmpdir('gp-resume') .. '/gp' .. case.every .. '.sqlite'
+      local first = tune.study{name = 'gp', storage = path, sampler = samplers.gp(opts)}
+      first:optimize(objective, {trials = 14, space = QSPACE, quiet = true})
+      first:close()
+      local fresh = samplers.gp(opts)
+      local again = tune.study{name = 'gp', storage = path, sampler = fresh}
+      again:optimize(objective, {trials = 4, space = QSPACE, quiet = true})
+      local got = paramsOf(again)
+      again:close()
+      assert.are.same(expected, got)
+      assert.are.equal(case.resumedFits, fresh.fits) -- the chain since the last cold start recomputed once, then extended
+      if case.every == 20 then
+        -- a sampler reused on another study does not warm-start from the first study's chain
+        local function shifted(p) return quad(p) + p.x * p.y end
+        assert.are.same(paramsOf(run(samplers.gp(opts), QSPACE, shifted, 8)), paramsOf(run(whole, QSPACE, shifted, 8)))
+      end
+    end
+    h.fails(function() samplers.gp{coldStartEvery = 0} end, 'coldStartEvery')
   end)
   it('takes the smallest posterior mean as the log-EI incumbent for a noisy objective, the best loss for a deterministic one', function()
     local GP = getmetatable(samplers.gp{})

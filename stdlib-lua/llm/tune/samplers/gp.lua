@@ -1,5 +1,5 @@
 -- llm.tune.samplers.gp: tune.sampler.gp{seed = 0, nStartup = 10, deterministic = false, nCandidates = 1024,
---   nLocalSearch = 5, fitStarts = 1}
+--   nLocalSearch = 5, fitStarts = 1, coldStartEvery = 20}
 -- Gaussian-process Bayesian optimisation (single objective; a study with several directions is an error):
 -- - the first nStartup complete trials, and any parameter outside the search space common to all completed
 --   trials, are drawn uniformly (as tune.sampler.random);
@@ -11,9 +11,10 @@
 --   likelihood plus Optuna's GPSampler log prior (gamma priors) with L-BFGS on the log parameters (stopping
 --   at a projected gradient of 1e-2, Optuna's gtol), plus fitStarts - 1 seeded random starts;
 -- - the fit is warm-started (as Optuna's): the fit on the first k usable trials (by number) starts from the
---   fit on the first k - 1, the first (k = nStartup) from the default (1, 1, 1). The sampler caches this
---   chain and extends it by one fit per trial; a fresh sampler on a resumed study (or one whose history
---   changed order) recomputes it from the first difference, once, so resumed and uninterrupted studies
+--   fit on the first k - 1, except at k = nStartup + i * coldStartEvery, which start from the default
+--   (1, 1, 1). The sampler caches this chain and extends it by one fit per trial; a fresh sampler (a resumed
+--   study, a parallel worker process) or one whose history changed order recomputes it from the last cold
+--   start or the first difference (at most coldStartEvery fits), so resumed and uninterrupted studies
 --   propose the same trials; sampler.fits counts the fits made;
 -- - the next point maximises log expected improvement (the latent posterior, noise excluded) over an
 --   incumbent: the best standardised loss with deterministic = true (as Optuna), otherwise the smallest
@@ -37,15 +38,17 @@ local SQRT5 = math.sqrt(5)
 local LOG_2PI = math.log(2 * math.pi)
 local FIT_GTOL = 1e-2 -- the kernel fit stops at this projected-gradient size (Optuna's gtol)
 
-local KNOWN = {seed = true, nStartup = true, deterministic = true, nCandidates = true, nLocalSearch = true, fitStarts = true}
+local KNOWN = {seed = true, nStartup = true, deterministic = true, nCandidates = true, nLocalSearch = true, fitStarts = true,
+  coldStartEvery = true}
 
 local function new(opts)
   opts = opts or {}
   if type(opts) ~= 'table' then error('tune.sampler.gp: expected an options table', 2) end
   for k in pairs(opts) do if not KNOWN[k] then error("tune.sampler.gp: unknown option '" .. tostring(k) .. "'", 2) end end
   local self = setmetatable({seed = opts.seed or 0, nStartup = opts.nStartup or 10, deterministic = opts.deterministic or false,
-    nCandidates = opts.nCandidates or 1024, nLocalSearch = opts.nLocalSearch or 5, fitStarts = opts.fitStarts or 1}, GP)
-  for _, k in ipairs{'nStartup', 'nCandidates', 'nLocalSearch', 'fitStarts'} do
+    nCandidates = opts.nCandidates or 1024, nLocalSearch = opts.nLocalSearch or 5, fitStarts = opts.fitStarts or 1,
+    coldStartEvery = opts.coldStartEvery or 20}, GP)
+  for _, k in ipairs{'nStartup', 'nCandidates', 'nLocalSearch', 'fitStarts', 'coldStartEvery'} do
     if math.type(self[k]) ~= 'integer' or self[k] < (k == 'nStartup' and 0 or 1) then error('tune.sampler.gp: ' .. k .. ' must be a positive integer', 2) end
   end
   return self
@@ -344,13 +347,17 @@ function GP:chainTheta(X, losses, numbers, cat, names)
   while j < n and same(j + 1) do j = j + 1 end
   for k = j + 1, #chain.points do chain.points[k], chain.theta[k] = nil, nil end
   for k = j + 1, n do chain.points[k] = {number = numbers[k], loss = losses[k], x = X[k]} end
-  for k = math.max(j + 1, k0), n do
+  local R = self.coldStartEvery
+  local anchor = k0 + (n - k0) // R * R -- the last cold start at or before n
+  local from = math.max(j + 1, k0, anchor)
+  if from > anchor and not chain.theta[from - 1] then from = anchor end
+  for k = from, n do
     local Xk = {table.unpack(X, 1, k)}
     local yk = standardise(losses, k)
-    chain.theta[k] = GP.fitTheta(Xk, yk, cat, {deterministic = self.deterministic, starts = self.fitStarts, start = chain.theta[k - 1],
-      rng = common.rng(self.seed, 'gp-fit', k)})
+    chain.theta[k] = GP.fitTheta(Xk, yk, cat, {deterministic = self.deterministic, starts = self.fitStarts,
+      start = (k - k0) % R ~= 0 and chain.theta[k - 1] or nil, rng = common.rng(self.seed, 'gp-fit', k)})
   end
-  self.fits = (self.fits or 0) + math.max(0, n - math.max(j + 1, k0) + 1)
+  self.fits = (self.fits or 0) + math.max(0, n - from + 1)
   return chain.theta[n]
 end
 
