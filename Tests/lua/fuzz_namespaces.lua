@@ -84,6 +84,7 @@ if procOk then objects[#objects + 1] = process end
 if okPool then objects[#objects + 1] = sharedPool end
 
 -- ---------------------------------------------------------------- hostile values
+local quantized, scales = llm.quant.quantize(llm.randn(4, 64), 'int8')   -- int8 weights and their scales
 local function makeTensors()
   local freed = llm.zeros(2)
   freed:free()
@@ -92,6 +93,7 @@ local function makeTensors()
     llm.tensor({{0, 1}, {1, 0}}, {dtype = 'int32'}), llm.ones(2, 3, {requiresGrad = true}),
     llm.tensor{{1, 2}, {3, 4}}:transpose(), llm.zeros(3, 0), freed, mapped, shared,
     llm.tensor({1, 2, 3, 4, 5, 6, 7, 8}, {dtype = 'int64'}), llm.arange(40, {dtype = 'int64'}), llm.zeros(4, {requiresGrad = true}),
+    llm.randn(4, 64), quantized, scales,
   }
 end
 local tensors = makeTensors()
@@ -354,6 +356,9 @@ local function plausible(ty, set, name)
   local object = not typeWords[ty] and objectOf(ty)
   if type(object) == 'userdata' then return object end
   if ty:find('^{') then return pick{{'a', 'b'}, {1, 2, 3}, {0.5}, {}} end
+  local literals = {}
+  for lit in ty:gmatch("'([^']*)'") do literals[#literals + 1] = lit end   -- 'q8_0'|'q4_0': one of them
+  if #literals > 0 and math.random() < 0.8 then return pick(literals) end
   if ty:find('string', 1, true) or ty:find("^'") then return pick(strings) end
   if ty:find('boolean', 1, true) then return math.random() < 0.5 end
   if ty:find('int', 1, true) or ty:find('number', 1, true) then return pick{0, 1, 2, 3, 8, 0.5, 0.1, -1} end
