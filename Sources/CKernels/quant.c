@@ -12,7 +12,10 @@
  * value = d·sc_j·q − dmin·m_j) runs each 32-value sub-block against one activation block: its 8 group sums go into
  * the even/odd partial sums with the scale (d·sc_j)·d_x as above, and the min term (dmin·m_j)·(d_x·Σq_x) — the
  * activation block's sum computed once per row — into lane j of a third set of 8; result = fold(even, odd) −
- * hsum8(mins).
+ * hsum8(mins). The SIMD Q4_K code unpacks a super-block's 8 scales and mins as one 8-lane vector each (the same
+ * products d·sc_j, (d·sc_j)·d_x, dmin·m_j lane by lane); the SIMD Q4_0 code computes 4 output rows per pass (each
+ * activation block loaded once; the unsigned nibbles go straight into maddubs and 8·Σx is subtracted from each
+ * group sum, exact in int32). Both prefetch the weights LLMK_Q4_PREFETCH bytes ahead.
  * Quantizing activations rounds to nearest even and clamps to ±127; non-finite inputs quantize to 0. */
 #include "llmk_kernels.h"
 #include "dispatch.h"
@@ -121,16 +124,18 @@ static inline void llmk_q4k_unpack(const uint8_t *sb, float dsc[8], float dm[8])
     }
 }
 
-/* xsum[b] = d_x·Σ q_x of activation block b: the min term's factor, computed once per activation row. */
-static void llmk_q4k_xsums(const llmk_q8_act *x, float *xsum, ptrdiff_t nb) {
+/* xsum[b] = d_x·Σ q_x of activation block b (the min term's factor) and xd[b] = d_x, once per activation row. */
+static void llmk_q4k_xsums(const llmk_q8_act *x, float *xsum, float *xd, ptrdiff_t nb) {
     for (ptrdiff_t b = 0; b < nb; b++) {
+        xd[b] = x[b].d;
         int32_t s = 0;
         for (int j = 0; j < 32; j++) s += x[b].qs[j];
         xsum[b] = x[b].d * (float)s;
     }
 }
 
-static float llmk_dot_q4_k_base(const uint8_t *w, const llmk_q8_act *x, const float *xsum, ptrdiff_t nb) {
+static float llmk_dot_q4_k_base(const uint8_t *w, const llmk_q8_act *x, const float *xsum, const float *xd, ptrdiff_t nb) {
+    (void)xd;
     float acc[2][8] = {{0}}, mins[8] = {0}, dsc[8], dm[8];
     int8_t q[32];
     for (ptrdiff_t s = 0; s < nb / 8; s++) {
@@ -156,6 +161,9 @@ static int32_t llmk_dot_int8_base(const int8_t *w, const int8_t *x, ptrdiff_t k)
 #ifdef LLMK_X86
 /* ---- AVX2: sign trick (|x| as unsigned times sign(x)·w), maddubs to int16 pairs, madd to int32 quads ---- */
 
+#ifndef LLMK_Q4_PREFETCH
+#define LLMK_Q4_PREFETCH 512
+#endif
 #define LLMK_QUANT_SIMD(TARGET, SUFFIX) \
     TARGET static inline __m256i llmk_quads_##SUFFIX(__m256i w, __m256i x) { \
         __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x)); \
@@ -177,16 +185,21 @@ static int32_t llmk_dot_int8_base(const int8_t *w, const int8_t *x, ptrdiff_t k)
         for (ptrdiff_t b = 0; b < nb; b++) { \
             __m256i qx = _mm256_loadu_si256((const __m256i *)x[b].qs); \
             __m256i corr = llmk_uquads_##SUFFIX(eight, qx); \
-            float dx = x[b].d; \
-            int set = (int)(b & 1); \
+            __m256 dx = _mm256_set1_ps(x[b].d); \
+            __m256 t[4]; \
             for (int r = 0; r < 4; r++) { \
                 const uint8_t *blk = w + r * rowBytes + 18 * b; \
-                float d = LLMK_BLOCK_SCALE(blk) * dx; \
+                _mm_prefetch((const char *)(blk + LLMK_Q4_PREFETCH), _MM_HINT_T0); \
                 __m128i packed = _mm_loadu_si128((const __m128i *)(blk + 2)); \
                 __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(packed), _mm_srli_epi16(packed, 4), 1); \
                 __m256i quads = _mm256_sub_epi32(llmk_uquads_##SUFFIX(_mm256_and_si256(both, low), qx), corr); \
-                acc[r][set] = _mm256_add_ps(acc[r][set], _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(quads))); \
+                __m256 d = _mm256_mul_ps(_mm256_set1_ps(LLMK_BLOCK_SCALE(blk)), dx); \
+                t[r] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(quads)); \
             } \
+            if (b & 1) \
+                for (int r = 0; r < 4; r++) acc[r][1] = _mm256_add_ps(acc[r][1], t[r]); \
+            else \
+                for (int r = 0; r < 4; r++) acc[r][0] = _mm256_add_ps(acc[r][0], t[r]); \
         } \
         for (int r = 0; r < 4; r++) { \
             float lanes[8]; \
@@ -232,24 +245,38 @@ static int32_t llmk_dot_int8_base(const int8_t *w, const int8_t *x, ptrdiff_t k)
         _mm256_storeu_ps(lanes, _mm256_add_ps(acc0, acc1)); \
         return llmk_hsum8(lanes); \
     } \
-    TARGET static float llmk_dot_q4_k_##SUFFIX(const uint8_t *w, const llmk_q8_act *x, const float *xsum, ptrdiff_t nb) { \
+    /* A Q4_K super-block's scales d·sc_j times the activation scales xd[j] (dsx) and mins dmin·m_j, 8 lanes at once: \
+     * the 6-bit fields regrouped into 8 scale bytes and 8 min bytes (the layout of llmk_q4k_scale_min), converted \
+     * and multiplied lane by lane — the baseline's products. */ \
+    TARGET static inline __m256 llmk_q4k_scales_##SUFFIX(const uint8_t *sb, const float *xd, float dsx[8]) { \
+        uint32_t u[3]; \
+        memcpy(u, sb + 4, 12); \
+        uint32_t slo = u[0] & 0x3f3f3f3fu, shi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4); \
+        uint32_t mlo = u[1] & 0x3f3f3f3fu, mhi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4); \
+        __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_set_epi32(0, 0, (int)shi, (int)slo))); \
+        __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_set_epi32(0, 0, (int)mhi, (int)mlo))); \
+        __m256 dsc = _mm256_mul_ps(_mm256_set1_ps(LLMK_BLOCK_SCALE(sb)), sc); \
+        _mm256_storeu_ps(dsx, _mm256_mul_ps(dsc, _mm256_loadu_ps(xd))); \
+        return _mm256_mul_ps(_mm256_set1_ps(LLMK_BLOCK_SCALE(sb + 2)), mn); \
+    } \
+    TARGET static float llmk_dot_q4_k_##SUFFIX(const uint8_t *w, const llmk_q8_act *x, const float *xsum, const float *xd, \
+                                               ptrdiff_t nb) { \
         __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()}, accm = _mm256_setzero_ps(); \
         const __m256i low = _mm256_set1_epi8(0x0F); \
-        float dsc[8], dm[8]; \
+        float dsx[8]; \
         for (ptrdiff_t s = 0; s < nb / 8; s++) { \
             const uint8_t *sb = w + 144 * s; \
             const llmk_q8_act *xb = x + 8 * s; \
-            llmk_q4k_unpack(sb, dsc, dm); \
+            _mm_prefetch((const char *)(sb + LLMK_Q4_PREFETCH), _MM_HINT_T0); \
+            __m256 dm = llmk_q4k_scales_##SUFFIX(sb, xd + 8 * s, dsx); \
             for (int p = 0; p < 4; p++) { \
                 __m256i packed = _mm256_loadu_si256((const __m256i *)(sb + 16 + 32 * p)); \
                 __m256i q0 = _mm256_and_si256(packed, low), q1 = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low); \
                 __m256i x0 = _mm256_loadu_si256((const __m256i *)xb[2 * p].qs), x1 = _mm256_loadu_si256((const __m256i *)xb[2 * p + 1].qs); \
-                acc[0] = _mm256_add_ps(acc[0], _mm256_mul_ps(_mm256_set1_ps(dsc[2 * p] * xb[2 * p].d), \
-                                                             _mm256_cvtepi32_ps(llmk_uquads_##SUFFIX(q0, x0)))); \
-                acc[1] = _mm256_add_ps(acc[1], _mm256_mul_ps(_mm256_set1_ps(dsc[2 * p + 1] * xb[2 * p + 1].d), \
-                                                             _mm256_cvtepi32_ps(llmk_uquads_##SUFFIX(q1, x1)))); \
+                acc[0] = _mm256_add_ps(acc[0], _mm256_mul_ps(_mm256_broadcast_ss(dsx + 2 * p), _mm256_cvtepi32_ps(llmk_uquads_##SUFFIX(q0, x0)))); \
+                acc[1] = _mm256_add_ps(acc[1], _mm256_mul_ps(_mm256_broadcast_ss(dsx + 2 * p + 1), _mm256_cvtepi32_ps(llmk_uquads_##SUFFIX(q1, x1)))); \
             } \
-            accm = _mm256_add_ps(accm, _mm256_mul_ps(_mm256_loadu_ps(dm), _mm256_loadu_ps(xsum + 8 * s))); \
+            accm = _mm256_add_ps(accm, _mm256_mul_ps(dm, _mm256_loadu_ps(xsum + 8 * s))); \
         } \
         float lanes[8], mins[8]; \
         _mm256_storeu_ps(lanes, _mm256_add_ps(acc[0], acc[1])); \
@@ -276,7 +303,7 @@ LLMK_QUANT_SIMD(LLMK_AVX512, avx512)
 typedef float (*llmk_block_dot)(const uint8_t *, const llmk_q8_act *, ptrdiff_t);
 typedef int32_t (*llmk_int8_dot)(const int8_t *, const int8_t *, ptrdiff_t);
 typedef void (*llmk_block_dot4)(const uint8_t *, ptrdiff_t, const llmk_q8_act *, ptrdiff_t, float[4]);
-typedef float (*llmk_q4k_dot)(const uint8_t *, const llmk_q8_act *, const float *, ptrdiff_t);
+typedef float (*llmk_q4k_dot)(const uint8_t *, const llmk_q8_act *, const float *, const float *, ptrdiff_t);
 
 static llmk_block_dot llmk_pick_block_dot(int format) {
 #ifdef LLMK_X86
@@ -315,13 +342,13 @@ static void llmk_q4k_rows(const uint8_t *w, ptrdiff_t n0, ptrdiff_t n1, ptrdiff_
                           const float *bias, float *y, ptrdiff_t ldy) {
     llmk_q4k_dot dot = llmk_pick_q4k_dot();
     ptrdiff_t nb = k / 32, rowBytes = k / 256 * 144;
-    float *xsum = malloc(sizeof(float) * (size_t)(m * nb > 0 ? m * nb : 1));
+    float *xsum = malloc(sizeof(float) * (size_t)(m * nb > 0 ? 2 * m * nb : 1)), *xd = xsum + m * nb;
     if (!xsum) abort();
-    for (ptrdiff_t r = 0; r < m; r++) llmk_q4k_xsums(x + r * nb, xsum + r * nb, nb);
+    for (ptrdiff_t r = 0; r < m; r++) llmk_q4k_xsums(x + r * nb, xsum + r * nb, xd + r * nb, nb);
     for (ptrdiff_t n = n0; n < n1; n++) {
         const uint8_t *row = w + n * rowBytes;
         float b = bias ? bias[n] : 0;
-        for (ptrdiff_t r = 0; r < m; r++) y[r * ldy + n] = dot(row, x + r * nb, xsum + r * nb, nb) + b;
+        for (ptrdiff_t r = 0; r < m; r++) y[r * ldy + n] = dot(row, x + r * nb, xsum + r * nb, xd + r * nb, nb) + b;
     }
     free(xsum);
 }
