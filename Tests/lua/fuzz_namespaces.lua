@@ -17,7 +17,9 @@
 -- fuzz_counts.lua's, under a memory limit); timeouts never block for long.
 -- Not a spec itself (busted runs *_spec.lua). Environment: LLM_FUZZ_SEED, LLM_FUZZ_CALLS (per function).
 local dir = assert(arg and arg[1], 'usage: fuzz_namespaces.lua DIR (the working folder, writable)')
-local here = debug.getinfo(1, 'S').source:match('^@(.*/)') or './'
+-- Sandboxed (--sandbox) there is no debug library: native functions are then told by llm._doc, and the
+-- classes and their methods come from llm._methods of the fixture objects (no metamethods).
+local dbg = rawget(_G, 'debug')
 local SEED = tonumber(os.getenv('LLM_FUZZ_SEED') or '') or 20261207
 local CALLS = tonumber(os.getenv('LLM_FUZZ_CALLS') or '') or 60
 local logFile = io.open(os.getenv('LLM_FUZZ_LOG') or (dir .. '/last_call.txt'), 'w')
@@ -434,11 +436,12 @@ local function walk(t, path, seen)
   for k, v in next, t do
     if type(k) == 'string' and k:sub(1, 1) ~= '_' then
       local p = path and (path .. '.' .. k) or k
-      if type(v) == 'function' and path and path ~= 'llm' and debug.getinfo(v, 'S').what == 'C' and not never[p] then
+      local native = type(v) == 'function' and (dbg and dbg.getinfo(v, 'S').what == 'C' or not dbg and llm._doc(v) ~= nil)
+      if native and path and path ~= 'llm' and not never[p] then
         functions[#functions + 1] = {p, v}
       elseif type(v) == 'table' and not (path == nil and skipRoots[k]) and not getmetatable(v) then
         -- a class's published methods table (llm.Tensor, optim.Optimizer, ...) is the class loop's
-        local mt = debug.getregistry()[p]
+        local mt = dbg and dbg.getregistry()[p]
         if not (type(mt) == 'table' and rawget(mt, '__name') == p) then walk(v, p, seen) end
       end
     end
@@ -450,7 +453,16 @@ table.sort(functions, function(x, y) return x[1] < y[1] end)
 -- Every native class in the registry: its methods and metamethods, called with its own instances as
 -- receivers most of the time (fresh, freed) and anything else otherwise.
 local classes = {}
-for name, mt in next, debug.getregistry() do
+local registry = dbg and dbg.getregistry() or {}
+if not dbg then
+  for _, group in ipairs{objects, tables} do
+    for _, o in ipairs(group) do
+      local name, methods = llm._methods(o)
+      if name and not registry[name] then registry[name] = {__name = name, __index = methods} end
+    end
+  end
+end
+for name, mt in next, registry do
   if type(name) == 'string' and type(mt) == 'table' and rawget(mt, '__name') == name and name ~= 'llm.Tensor'
      and name ~= 'FILE*' and name:find('.', 1, true) then
     classes[#classes + 1] = {name, mt}
@@ -484,7 +496,7 @@ for _, entry in ipairs(functions) do if entry[1] == 'llm.serve.stop' then order[
 -- Live requests for answer/begin/write/finish/gone: a server of our own on port 0, fed by curl (when
 -- present) in the background; each gives up after 2 s.
 local serverPort, liveIds = nil, {}
-local hasCurl = os.execute('command -v curl >/dev/null 2>&1') == true
+local hasCurl = dbg and os.execute('command -v curl >/dev/null 2>&1') == true
 local function feedRequests()
   if not serverPort then
     pcall(llm.serve.stop)

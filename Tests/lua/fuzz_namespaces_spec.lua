@@ -1,7 +1,7 @@
 -- fuzz_namespaces_spec.lua: the seeded fuzz of every native binding outside `llm` and llm.Tensor
 -- (fuzz_namespaces.lua: every C function of llm.data.*, llm.checkpoint, llm.json, llm.quant, llm.serve,
 -- llm.text, llm.gguf, llm.wordnet, optim.*, parallel, dist, tune, and every method and metamethod of every
--- native class) in a child process working in a fresh temporary folder. A failure must be a Lua error
+-- native class) in a child process working in a fresh temporary folder, then again under --sandbox. A failure must be a Lua error
 -- with a string message; a crash (trap, SIGSEGV) or a hang fails the spec and names the last call.
 -- Regression cases for the crashes that fuzz found follow, each named after its call.
 -- Seeds: LLM_FUZZ_SEED (default fixed in fuzz_namespaces.lua); calls per function: LLM_FUZZ_CALLS.
@@ -12,25 +12,35 @@ local h = dofile(here .. 'helpers.lua')
 describe('fuzz of every native namespace and class', function()
   teardown(h.removeTmpdirs)
 
-  it('survives random hostile arguments (child process; crash or hang names the last call)', function()
+  -- Runs fuzz_namespaces.lua in a fresh folder with the given interpreter flags; asserts a clean end.
+  local function fuzz(flags, calls)
     local dir = h.tmpdir('fuzzns')
     local cwd = os.getenv('PWD') or '.'
     local function absolute(path) return path:sub(1, 1) == '/' and path or (cwd .. '/' .. path) end
     local log = dir .. '/last_call.txt'
     -- SIGKILL after 240 s: the fuzz calls llm.serve.handleSignals, after which SIGTERM no longer ends it
-    local cmd = table.concat({'cd', h.shq(dir), '&&', 'LLM_FUZZ_LOG=' .. h.shq(log), 'timeout -s KILL 240',
-      h.shq(absolute(h.binary())), h.shq(absolute(here .. 'fuzz_namespaces.lua')), h.shq(dir)}, ' ')
+    local cmd = table.concat({'cd', h.shq(dir), '&&', 'LLM_FUZZ_LOG=' .. h.shq(log), calls and ('LLM_FUZZ_CALLS=' .. calls) or '',
+      'timeout -s KILL 240', h.shq(absolute(h.binary())), (flags:gsub('DIR', h.shq(dir))),
+      h.shq(absolute(here .. 'fuzz_namespaces.lua')), h.shq(dir)}, ' ')
     local p = assert(io.popen(cmd .. ' 2>&1'))
     local out = p:read('a')
     local _, how, code = p:close()
     local f = io.open(log)
     local last = f and f:read('l') or '?'
     if f then f:close() end
-    local calls, returned, raised = out:match('DONE\t(%d+)\t(%d+)\t(%d+)')
-    assert(how == 'exit' and code == 0 and calls,
+    local total, returned, raised = out:match('DONE\t(%d+)\t(%d+)\t(%d+)')
+    assert(how == 'exit' and code == 0 and total,
       string.format('namespace fuzz died (%s %s) during %s:\n%s', how, code, last, out:sub(-2000)))
-    assert.is_true(tonumber(calls) >= 5000, 'only ' .. calls .. ' calls')
+    assert.is_true(tonumber(total) >= 5000, 'only ' .. total .. ' calls')
     assert.is_true(tonumber(returned) > 0 and tonumber(raised) > 0, 'expected both successes and failures')
+  end
+
+  it('survives random hostile arguments (child process; crash or hang names the last call)', function()
+    fuzz('')
+  end)
+
+  it('survives them sandboxed too (--sandbox, writes only in its folder, 512 MB; no debug library)', function()
+    fuzz('--sandbox --allow-write DIR --max-memory 512M', 30)
   end)
 end)
 
