@@ -15,13 +15,15 @@
 -- Not called: dist.init (needs mpirun; every other dist function must refuse clearly before it),
 -- llm.serve.start except on 127.0.0.1 port 0. Count arguments get small values here (the huge ones are
 -- fuzz_counts.lua's, under a memory limit); timeouts never block for long.
--- Not a spec itself (busted runs *_spec.lua). Environment: LLM_FUZZ_SEED, LLM_FUZZ_CALLS (per function).
+-- Not a spec itself (busted runs *_spec.lua). Environment: LLM_FUZZ_SEED, LLM_FUZZ_CALLS (per function), or
+-- arguments: fuzz_namespaces.lua DIR [SEED [CALLS]].
 local dir = assert(arg and arg[1], 'usage: fuzz_namespaces.lua DIR (the working folder, writable)')
 -- Sandboxed (--sandbox) there is no debug library: native functions are then told by llm._doc, and the
 -- classes and their methods come from llm._methods of the fixture objects (no metamethods).
 local dbg = rawget(_G, 'debug')
-local SEED = tonumber(os.getenv('LLM_FUZZ_SEED') or '') or 20261207
-local CALLS = tonumber(os.getenv('LLM_FUZZ_CALLS') or '') or 60
+-- a sandboxed state reads no environment: the spec passes seed and calls as arguments 2 and 3 there
+local SEED = tonumber(arg[2] or os.getenv('LLM_FUZZ_SEED') or '') or 20261207   -- arg[2] 'default': this one
+local CALLS = tonumber(arg[3] or os.getenv('LLM_FUZZ_CALLS') or '') or 60
 local logFile = io.open(os.getenv('LLM_FUZZ_LOG') or (dir .. '/last_call.txt'), 'w')
 math.randomseed(SEED)
 llm.manualSeed(7)

@@ -19,9 +19,10 @@ describe('fuzz of every native namespace and class', function()
     local function absolute(path) return path:sub(1, 1) == '/' and path or (cwd .. '/' .. path) end
     local log = dir .. '/last_call.txt'
     -- SIGKILL after 240 s: the fuzz calls llm.serve.handleSignals, after which SIGTERM no longer ends it
-    local cmd = table.concat({'cd', h.shq(dir), '&&', 'LLM_FUZZ_LOG=' .. h.shq(log), calls and ('LLM_FUZZ_CALLS=' .. calls) or '',
+    local cmd = table.concat({'cd', h.shq(dir), '&&', 'LLM_FUZZ_LOG=' .. h.shq(log),
       'timeout -s KILL 240', h.shq(absolute(h.binary())), (flags:gsub('DIR', h.shq(dir))),
-      h.shq(absolute(here .. 'fuzz_namespaces.lua')), h.shq(dir)}, ' ')
+      h.shq(absolute(here .. 'fuzz_namespaces.lua')), h.shq(dir),
+      h.shq(os.getenv('LLM_FUZZ_SEED') or 'default'), calls or ''}, ' ')
     local p = assert(io.popen(cmd .. ' 2>&1'))
     local out = p:read('a')
     local _, how, code = p:close()
