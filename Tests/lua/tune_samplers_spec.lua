@@ -3,7 +3,9 @@
 -- Matern 5/2; the GP's marginal-likelihood gradient against finite differences; the posterior of one point),
 -- Sobol points against the published sequence (scipy.stats.qmc.Sobol, Joe-Kuo directions) and their
 -- stratification, grid enumeration, every sampler's bounds / log / step / int / categorical handling and
--- seeded reproducibility, TPE and GP beating random search on a 2-D quadratic (fixed seeds, no timing), and
+-- seeded reproducibility, TPE and GP beating random search on a 2-D quadratic (fixed seeds, no timing),
+-- the GP's warm-started kernel-fit chain (one fit per trial; a resumed SQLite study proposes what an uninterrupted
+-- one does, with and without cold starts; a reused sampler is unaffected), its noise-aware log-EI incumbent, and
 -- the errors for bad options and multi-objective GP. Studies are in-memory tune.study objects; the benchmark's
 -- stand-in study (scripts/bench/tune_study_stub.lua) is checked to drive every sampler to the same proposals.
 -- Run: llmscript test Tests/lua/tune_samplers_spec.lua
