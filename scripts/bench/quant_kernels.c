@@ -9,7 +9,7 @@
  * Build and run (from the repository root):
  *   I="-O2 -I Sources/CKernels/include -I Sources/CKernels"
  *   clang $I -c Sources/CKernels/quant.c -o /tmp/q_new.o
- *   git show HEAD~1:Sources/CKernels/quant.c > /tmp/quant_old.c      # the version to compare against
+ *   git show 24cf91d:Sources/CKernels/quant.c > /tmp/quant_old.c   # e.g. the version before the 4-row Q4_0 pass
  *   clang $I -c /tmp/quant_old.c -o /tmp/q_old.o -Dllmk_qblock_rows=llmk_qblock_rows_old \
  *         -Dllmk_quant_act_q8=llmk_quant_act_q8_old -Dllmk_quant_act_int8=llmk_quant_act_int8_old \
  *         -Dllmk_qint8_rows=llmk_qint8_rows_old -Dllmk_half_bits_to_float=llmk_half_bits_to_float_old
