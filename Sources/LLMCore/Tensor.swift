@@ -79,6 +79,10 @@ public final class Tensor: @unchecked Sendable {
     /// True when in-place ops are refused (a view of a read-only storage alias).
     public var isReadOnly: Bool { storage.isReadOnly }
 
+    /// Why a read-only tensor cannot be written, and the way out — the one wording every refusal uses.
+    public static let readOnlyReason =
+        "read-only (shared with another Lua state by parallel.pool, or memory-mapped from a checkpoint); clone() it for a writable copy"
+
     /// Rank.
     public var rank: Int { shape.count }
     /// True when the elements are laid out row-major without gaps.

@@ -109,7 +109,7 @@ public final class Communicator: @unchecked Sendable {
 
     func checkTensor(_ t: Tensor, _ what: String, writes: Bool = false) throws {
         if writes && t.isReadOnly {
-            throw DistError("dist.\(what): the tensor is read-only (shared with another Lua state by parallel.pool); clone() it for a writable copy")
+            throw DistError("dist.\(what): the tensor is \(Tensor.readOnlyReason)")
         }
         guard t.dtype == .float32 else { throw DistError("dist.\(what): expected a float32 tensor, got \(t.dtype)") }
         guard t.isContiguous else { throw DistError("dist.\(what): expected a contiguous tensor (call :contiguous() first)") }

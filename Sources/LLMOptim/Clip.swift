@@ -25,7 +25,7 @@ public func clipGradNorm(_ params: [Tensor], maxNorm: Double, normType: Double =
         throw TensorError.invalid("clipGradNorm: gradients must be float32, got \(g.dtype.rawValue)")
     }
     for g in grads where g.isReadOnly {
-        throw TensorError.invalid("clipGradNorm: a gradient is read-only (shared with another Lua state by parallel.pool); clone() it for a writable copy")
+        throw TensorError.invalid("clipGradNorm: a gradient is \(Tensor.readOnlyReason)")
     }
     if grads.isEmpty { return 0 }
     var total = 0.0

@@ -107,7 +107,7 @@ public class Optimizer: CustomStringConvertible {
     public func step() throws {
         for group in groups {  // checked first: a refused step changes no parameter
             for p in group.params where p.grad != nil && p.isReadOnly {
-                throw TensorError.invalid("\(name).step: a parameter is read-only (shared with another Lua state by parallel.pool); clone() it for a writable copy")
+                throw TensorError.invalid("\(name).step: a parameter is \(Tensor.readOnlyReason)")
             }
         }
         for gi in groups.indices {

@@ -7,8 +7,7 @@ extension Tensor {
     /// Throws unless this tensor may be modified in place.
     func checkInPlace(_ op: String) throws {
         if storage.isReadOnly {
-            throw TensorError.invalid(
-                "\(op): the tensor is read-only (shared with another Lua state by parallel.pool, or memory-mapped from a checkpoint); clone() it for a writable copy")
+            throw TensorError.invalid("\(op): the tensor is \(Tensor.readOnlyReason)")
         }
         guard requiresGradFlag else { return }
         if !isLeaf || GradMode.isEnabled {
