@@ -204,6 +204,49 @@ describe('llm.export hf', function()
     assert.are.equal('nn.Llama', back.__name)
     assert.is_true(maxDiff(m(x), back(x)) < 1e-6)
   end)
+
+  it('imports nn.Llama with the folder\'s tensors exactly (f32 adopted, f16 converted; tied), nothing unloaded', function()
+    llm.manualSeed(6)
+    for _, tied in ipairs({false, true}) do
+      local m = nn.Llama{vocab = 40, dim = 32, layers = 2, heads = 4, kvHeads = 2, multipleOf = 16, maxSeq = 16, tied = tied}
+      local dir = h.tmpdir('llama-values')
+      for _, dtype in ipairs({'float32', 'f16'}) do
+        llm.export(m, {format = 'hf', out = dir .. '/' .. dtype, dtype = dtype ~= 'float32' and dtype or nil, force = true})
+        local src = llm.load(dir .. '/' .. dtype .. '/model.safetensors')
+        local back = nn.GPT.fromPretrained(dir .. '/' .. dtype)
+        assert.are.same({}, nn.unloaded(back))
+        local got, n = back:hfStateDict(), 0
+        for name, t in pairs(src) do
+          assert.are.same(t:shape(), got[name]:shape(), name)
+          assert.are.equal('float32', got[name]:dtype(), name)
+          assert.are.equal(0, maxDiff(t:to('float32'), got[name]), name)
+          n = n + 1
+        end
+        for _ in pairs(got) do n = n - 1 end
+        assert.are.equal(0, n)   -- the same names both ways
+        if tied then assert.is_true(rawequal(back.head.weight, back.tokEmb.weight)) end
+      end
+    end
+  end)
+
+  it('loadHFStateDict copies a caller\'s state dict and leaves it usable; {adopt = true} takes its tensors', function()
+    llm.manualSeed(7)
+    local cfg = {vocab = 40, dim = 32, layers = 1, heads = 4, kvHeads = 2, multipleOf = 16, maxSeq = 16}
+    local m = nn.Llama(cfg)
+    local sd = m:hfStateDict()
+    local copy = nn.withoutInit(nn.Llama, cfg):loadHFStateDict(sd)
+    local x = llm.tensor({{1, 2, 3, 39}}, {dtype = 'int64'})
+    assert.are.equal(0, maxDiff(m(x), copy(x)))
+    assert.are.equal(0, maxDiff(sd['model.layers.0.self_attn.k_proj.weight'], copy:hfStateDict()['model.layers.0.self_attn.k_proj.weight']))
+    local own = {}
+    for k, t in pairs(sd) do own[k] = t:detach():clone() end   -- leaves: adopted as they are
+    local adopted = nn.withoutInit(nn.Llama, cfg):loadHFStateDict(own, {adopt = true})
+    assert.are.same({}, nn.unloaded(adopted))
+    assert.is_true(rawequal(own['model.embed_tokens.weight'], adopted.tokEmb.weight))
+    assert.are.equal(0, maxDiff(m(x), adopted(x)))
+    h.fails(function() m:loadHFStateDict(sd, {copy = true}) end, "loadHFStateDict: unknown option 'copy'")
+    h.fails(function() m:loadHFStateDict(sd, 'adopt') end, "bad argument #2 to 'loadHFStateDict'")
+  end)
 end)
 
 describe('llm.export gguf', function()

@@ -169,11 +169,11 @@ local function importLlama(cfg, tensors)
     ropeBase = cfg.rope_theta or 10000, rmsEps = cfg.rms_norm_eps or 1e-6, tied = cfg.tie_word_embeddings == true,
     maxSeq = cfg.max_position_embeddings or 2048,
     ropeScaling = scaling and {type = scaling.rope_type or scaling.type, factor = scaling.factor} or nil})
-  local sd = {}
-  for k, t in pairs(tensors) do
-    if not (model._llama.tied and k == 'lm_head.weight') then sd[k] = t:to('float32') end
+  if model._llama.tied and tensors['lm_head.weight'] then   -- tied: the same values as embed_tokens
+    tensors['lm_head.weight']:free()
+    tensors['lm_head.weight'] = nil
   end
-  model:loadHFStateDict(sd)
+  model:loadHFStateDict(tensors, {adopt = true})   -- one copy: tensors adopted, or converted/stacked and freed one by one
   require('llm.nn.noinit').assertLoaded(model, 'llmscript import')   -- loadHFStateDict's strict check makes this a guarantee
   return model
 end

@@ -5,7 +5,7 @@
 -- Same forward(idx, [targets], [{cache, positions, keyMask, segments}]) and generate() as nn.GPT.
 -- Parameter layout: blocks.i.attn.qkv holds HF's q_proj, k_proj, v_proj stacked in that order
 -- ((heads + 2·kvHeads)·headDim rows); blocks.i.mlp.fc holds gate_proj then up_proj; mlp.proj is down_proj.
--- hfStateDict()/loadHFStateDict(sd)/hfConfig() give and take HF LlamaForCausalLM's names and config
+-- hfStateDict()/loadHFStateDict(sd, [{adopt}])/hfConfig() give and take HF LlamaForCausalLM's names and config
 -- (the RoPE convention is HF's rotate-half, so no q/k permutation is needed).
 -- layerConfig = {{heads=, kvHeads=, hidden=}, ...} (nn.GPT's option) gives blocks their own head counts and
 -- MLP width: a model whose heads/neurons were removed (compress.shrink); it has no HF Llama layout, so the
@@ -103,14 +103,50 @@ function Llama:hfStateDict()
   return out
 end
 
+-- loadHFStateDict's adopt path (sd checked already, and the caller's to give away): an unstacked tensor becomes
+-- the parameter itself (nn.adoptStateDict; converted to the parameter's dtype first when it differs, the source
+-- freed), a q/k/v or gate/up slice is copied into its stacked parameter and freed right after. One tensor at a
+-- time, so the model never holds a second copy of the weights.
+local function adoptHF(self, sd)
+  local own, mine = self:stateDict(), {}
+  llm.noGrad(function()
+    for _, e in ipairs(hfNames(self)) do
+      local t, p = sd[e[2]], own[e[1]]
+      if t:dtype() ~= p:dtype() then
+        local f = t:to(p:dtype())
+        t:free()
+        t = f
+      end
+      if e[3] then
+        local rows = p:narrow(1, e[3], e[4])
+        rows:copy_(t)
+        rows:free()
+        t:free()
+        mine[e[1]] = p
+      else
+        mine[e[1]] = t
+      end
+    end
+  end)
+  return require('llm.nn.noinit').adoptStateDict(self, mine)
+end
+
 --- Copies an HF-named state dict (as hfStateDict gives) into the model; every name and shape is checked
---- before the first copy (missing and unexpected names are errors).
-function Llama:loadHFStateDict(sd)
+--- before the first copy (missing and unexpected names are errors). opts.adopt = true (for a loader whose sd
+--- is its own to give away, as importHF's freshly read tensors): sd's tensors are consumed instead, an
+--- unstacked one becoming the model's parameter (no copy) and a q/k/v or gate/up slice copied into its
+--- stacked parameter and freed at once; sd's tensors must not be used afterwards.
+function Llama:loadHFStateDict(sd, opts)
   if type(sd) ~= 'table' then error("bad argument #1 to 'loadHFStateDict' (table expected, got " .. type(sd) .. ')', 2) end
+  if opts ~= nil and type(opts) ~= 'table' then error("bad argument #2 to 'loadHFStateDict' (table expected, got " .. type(opts) .. ')', 2) end
+  for k in pairs(opts or {}) do
+    if k ~= 'adopt' then error("loadHFStateDict: unknown option '" .. tostring(k) .. "'; expected one of: 'adopt'", 2) end
+  end
   uniformBlocks(self, 'loadHFStateDict', 2)
   local target = self:hfStateDict()
   local ok, err = pcall(Module.checkStateDict, setmetatable({}, {__index = {stateDict = function() return target end}}), sd)
   if not ok then error((tostring(err):gsub('^.-loadStateDict: ', 'loadHFStateDict: ')), 2) end
+  if opts and opts.adopt then return adoptHF(self, sd) end
   llm.noGrad(function()   -- views made under noGrad: plain views of the parameters, writable in place
     for name, t in pairs(self:hfStateDict()) do t:copy_(sd[name]) end
   end)
