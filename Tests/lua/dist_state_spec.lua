@@ -9,7 +9,13 @@
 --     pruner re-zeroes) and the masked optimizer state at exactly 0 (checkpoint, single-process format),
 --     and the weights equal one process's masked run within dist_zero_spec's tolerance (fixture
 --     Tests/lua/dist/zero_masks.lua). Measured before the fix: masked weights up to 7.7e-3 after the
---     optimizer step, masked Adam state up to 5.7e-4; after: 0 and 0, weights 3.4e-6 from one process.
+--     optimizer step, masked Adam state up to 5.7e-4; after: 0 and 0, weights 3.4e-6 from one process;
+--   * ZeRO-1 rewinds its shard state on a lottery-ticket rewind (compress.pruner rewindTo through the zero
+--     extension's optimizerState / loadOptimizerState): 2 ranks vs one process, lotteryTicket{rewindTo = 1,
+--     prunings at steps 3 and 5} (fixture Tests/lua/dist/zero_masks.lua, schedule 'lottery'): the same
+--     masks, weights, optimizer state and saved rewind point within PARAM_TOL. Measured before the fix:
+--     masks differ, weights 4.1e-2 and state 4.0e-2 apart, no rewind state saved; after: masks equal,
+--     weights 4.5e-6, state 5.6e-9, rewind point 7.7e-7.
 -- One-process checks run everywhere libmpi loads; the mpirun checks are pending without mpirun.
 local h = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'helpers.lua')
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)')
@@ -135,21 +141,25 @@ describe('distributed state under mpirun', function()
     assert.is_true(math.abs(llm.load(out .. '/rank0.safetensors').losses[4]:item() - straight[0].losses[4]:item()) < 1e-5)
   end)
 
-  it('ZeRO-1 with a pruner: masked weights and their optimizer state stay exactly 0; weights as one masked process', function()
-    local function masked(mode, np)
-      local out, run = h.tmpdir('dist_state_masks'), h.tmpdir('dist_state_masks_run')
-      local status, log
-      if mode == 'zero' then
-        status, log = mpi.run(np, 'zero_masks.lua', out, run, mode)
-      else
-        status, log = mpi.sh(h.shq(h.binary()) .. ' ' .. h.shq(here .. 'dist/zero_masks.lua') .. ' ' .. h.shq(out) .. ' ' .. h.shq(run) .. ' single')
-      end
-      assert.are.equal(0, status, log)
-      assert.truthy(log:find('sparsity 0.600', 1, true), log)
-      local r = {}
-      for i = 0, np - 1 do r[i] = llm.load(string.format('%s/rank%d.safetensors', out, i)) end
-      return r, llm.checkpoint.read(run .. '/step-000006')
+  -- runs zero_masks.lua with a pruner schedule ('gmp', 'lottery') on np ranks with zero = 1 (mode 'zero') or
+  -- as one process ('single'); checks the final sparsity; returns the ranks' results and the step-6 checkpoint
+  local function prunedRun(schedule, sparsity, mode, np)
+    local out, run = h.tmpdir('dist_state_masks'), h.tmpdir('dist_state_masks_run')
+    local status, log
+    if mode == 'zero' then
+      status, log = mpi.run(np, 'zero_masks.lua', out, run, mode, schedule)
+    else
+      status, log = mpi.sh(h.shq(h.binary()) .. ' ' .. h.shq(here .. 'dist/zero_masks.lua') .. ' ' .. h.shq(out) .. ' ' .. h.shq(run) .. ' single ' .. schedule)
     end
+    assert.are.equal(0, status, log)
+    assert.truthy(log:find('sparsity ' .. sparsity, 1, true), log)
+    local r = {}
+    for i = 0, np - 1 do r[i] = llm.load(string.format('%s/rank%d.safetensors', out, i)) end
+    return r, llm.checkpoint.read(run .. '/step-000006')
+  end
+
+  it('ZeRO-1 with a pruner: masked weights and their optimizer state stay exactly 0; weights as one masked process', function()
+    local function masked(mode, np) return prunedRun('gmp', '0.600', mode, np) end
     local z, zck = masked('zero', 2)
     local s, sck = masked('single', 1)
     for _, res in ipairs{z[0], z[1], s[0]} do
@@ -178,5 +188,18 @@ describe('distributed state under mpirun', function()
     end
     assert.is_true(checked >= 4)
     assert.is_true(maxDiff(sck['optimizer.safetensors'], zck['optimizer.safetensors'], '^state%.') < PARAM_TOL)
+  end)
+
+  it("ZeRO-1 with a pruner's lottery-ticket rewind: the shard state is rewound; weights, masks and state as one process", function()
+    local z, zck = prunedRun('lottery', '0.640', 'zero', 2)
+    local s, sck = prunedRun('lottery', '0.640', 'single', 1)
+    assert.are.equal(0, maxDiff(s[0], z[0], '^mask%.'))  -- the same weights were pruned in both rounds
+    for i, v in ipairs(z[0].maskedAfterStep:totable()) do assert.are.equal(0, v, 'step ' .. i) end
+    assert.are.equal(0, maxDiff(z[0], z[1], '^param%.'))
+    assert.is_true(maxDiff(s[0], z[0], '^param%.') < PARAM_TOL)
+    assert.is_true(maxDiff(sck['optimizer.safetensors'], zck['optimizer.safetensors'], '^state%.') < PARAM_TOL)
+    -- the rewind point in the checkpoint: the whole optimizer state of step 1 (gathered), as one process's
+    assert.is_true(maxDiff(sck['extensions.safetensors'], zck['extensions.safetensors'], '^pruner%.rewindOpt%.state%.') < PARAM_TOL)
+    assert.is_true(maxDiff(sck['extensions.safetensors'], zck['extensions.safetensors'], '^pruner%.rewind%.') < PARAM_TOL)
   end)
 end)

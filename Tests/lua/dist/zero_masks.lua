@@ -6,8 +6,10 @@
 -- afterOptimizerStep re-zeroes pruned weights) records the largest |weight| at masked positions right after
 -- each optimizer step (what the optimizer itself left). Writes <out>/rank<r>.safetensors: parameters,
 -- losses, gradient norms, masks ('mask.<path>') and maskedAfterStep (per step).
---   zero_masks.lua <out folder> <run folder> zero | single
-local out, runDir, mode = assert(arg[1]), assert(arg[2]), assert(arg[3])
+-- Schedule 'lottery' instead: a lottery ticket (rewind point after step 1, prunings to 40% and 64% at steps
+-- 3 and 5, each followed by a rewind of the kept weights and the optimizer state: ZeRO-1's shard state too).
+--   zero_masks.lua <out folder> <run folder> zero | single [gmp | lottery]
+local out, runDir, mode, schedule = assert(arg[1]), assert(arg[2]), assert(arg[3]), arg[4] or 'gmp'
 local setup = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'zero_setup.lua')
 local rank, batches = 0, nil
 if mode == 'zero' then rank = dist.init() end
@@ -27,7 +29,9 @@ exts[#exts + 1] = {name = 'probe', afterOptimizerStep = function(_, _, info)
   end
   worst[info.step] = m
 end}
-exts[#exts + 1] = compress.pruner{model = model, schedule = compress.schedule.gmp{final = 0.6, start = 0, stop = 4}}
+local schedules = {gmp = function() return compress.schedule.gmp{final = 0.6, start = 0, stop = 4} end,
+  lottery = function() return compress.schedule.lotteryTicket{rewindTo = 1, start = 1, every = 2, rounds = 2, amount = 0.64} end}
+exts[#exts + 1] = compress.pruner{model = model, schedule = assert(schedules[schedule], 'schedule: gmp or lottery')()}
 local losses, norms = setup.train(model, opt, batches, {extensions = exts, runDir = runDir})
 local extra = {}
 for path, mask in pairs(compress.masks(model)) do extra['mask.' .. path] = mask end

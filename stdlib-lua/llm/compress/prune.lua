@@ -10,7 +10,8 @@
 --   from the raw gradients and masks the gradients; afterOptimizerStep re-zeroes pruned weights, then, when
 --   schedule(step) (steps completed) exceeds the sparsity reached, prunes to it (and, with rewindTo or a
 --   lotteryTicket schedule, resets the kept weights and the optimizer state to those saved after rewindTo
---   steps). onRunStart attaches the trainer's optimizer (its masked path keeps Adam's moments of pruned
+--   steps; through ext:optimizerState / ext:loadOptimizerState when an extension holds that state, as
+--   dist.dataParallel{zero = 1} does). onRunStart attaches the trainer's optimizer (its masked path keeps Adam's moments of pruned
 --   weights at 0) and applies schedule(step) when it asks for more already (oneShot{at=0}). Masks,
 --   accumulated scores and the rewind point are saved in checkpoints and restored on resume.
 local options = require 'llm.nn.options'
@@ -81,6 +82,7 @@ end
 
 local Pruner = {}
 Pruner.__index = Pruner
+local stateOwner
 
 local pruner = {model = NONE, schedule = NONE, criterion = 'magnitude', scope = 'layer', params = NONE, structure = NONE,
                 groups = NONE, balanced = NONE, rewindTo = NONE, name = 'pruner'}
@@ -116,17 +118,28 @@ function Pruner:maybePrune(trainer, step)
     llm.noGrad(function()
       for path, w in pairs(self.rewind.weights) do named[path]:copy_(w) end
     end)
-    trainer.optimizer:loadStateDict(self.rewind.optimizer)
+    local owner = stateOwner(trainer)
+    if owner then owner:loadOptimizerState(trainer, self.rewind.optimizer) else trainer.optimizer:loadStateDict(self.rewind.optimizer) end
     masks.apply(self.o.model)
   end
 end
 
--- Saves the rewind point: the targeted weights and the optimizer state.
+-- The extension holding the optimizer state in place of the Trainer's optimizer (one defining
+-- optimizerState and loadOptimizerState: dist.dataParallel{zero = 1} shards it), or nil.
+function stateOwner(trainer)
+  for _, ext in ipairs(trainer.extensions or {}) do
+    if type(ext.optimizerState) == 'function' and type(ext.loadOptimizerState) == 'function' then return ext end
+  end
+  return nil
+end
+
+-- Saves the rewind point: the targeted weights and the optimizer state (the whole state, in the
+-- optimizer's stateDict format, also when an extension holds it sharded).
 function Pruner:saveRewind(trainer)
   local weights, named = {}, self.o.model:namedParameters()
   for _, path in ipairs(self:paths()) do weights[path] = named[path]:clone() end
-  local opt = {}
-  for k, v in pairs(trainer.optimizer:stateDict()) do opt[k] = v end
+  local owner, opt = stateOwner(trainer), {}
+  for k, v in pairs(owner and owner:optimizerState(trainer) or trainer.optimizer:stateDict()) do opt[k] = v end
   self.rewind = {weights = weights, optimizer = opt}
 end
 

@@ -24,8 +24,12 @@
 --     the rank's block are copied into one block mask set on the shard optimizer (1 where a piece has none),
 --     whose masked path zeroes the block's masked weights and state buffers after the update, exactly as the
 --     unsharded optimizer does per parameter (masked weights and their exp_avg ... stay 0; a checkpoint's
---     gathered state is 0 there). Not supported: a lottery-ticket rewind (compress.pruner rewindTo) loads
---     the Trainer's optimizer state, which ZeRO-1 keeps sharded, so the shard state is not rewound.
+--     gathered state is 0 there);
+--   * the optimizer state protocol: ext:optimizerState(trainer) -> the whole state in the single-process
+--     stateDict format (the blocks all-gathered: every rank calls it), ext:loadOptimizerState(trainer, sd)
+--     -> the blocks of sd (an empty state empties them), as opt:stateDict()/loadStateDict on the unsharded
+--     optimizer. compress.pruner's lottery-ticket rewind (rewindTo) saves and restores the optimizer state
+--     through it, so the shard state is rewound exactly as one process's (the snapshot is whole on every rank).
 -- A parameter without a gradient counts as a zero gradient (it still gets weight decay and a step);
 -- extensions' transformGradients see each rank's own, not yet averaged, gradients.
 -- Checkpoints keep the single-process format: on every rank, beforeCheckpoint all-gathers the state
@@ -188,11 +192,15 @@ local function extend(base, c)
     z.reported = false
   end
 
-  -- Moves a whole-model state held by the Trainer's optimizer (a resumed checkpoint) into the blocks
-  -- (without one, the blocks keep theirs: a second run() of the same Trainer continues).
-  local function takeState()
+  -- Moves a whole-model state held by the Trainer's optimizer (a resumed checkpoint, a rewind) into the
+  -- blocks; without one the blocks keep theirs (a second run() of the same Trainer continues), unless
+  -- `reset`: then they are emptied, as loadStateDict of a state without buffers empties an optimizer.
+  local function takeState(reset)
     local full = z.opt:stateDict()
-    if not hasState(full) then return end
+    if not hasState(full) then
+      if reset then z.shardOpt:loadStateDict(groupEntries(z.opt, z.keys, nil, 1)) end
+      return
+    end
     local sd = groupEntries(z.opt, z.keys, nil, 1)
     for g, group in ipairs(z.groups) do
       local names, step = {}, full['state.' .. group.first .. '.step']
@@ -293,9 +301,9 @@ local function extend(base, c)
     if not z.reported then report(trainer) end
   end
 
-  -- every rank: gather the blocks of each state buffer; rank 0 loads the whole state into the optimizer
-  function ext:beforeCheckpoint(trainer)
-    setUp(trainer)
+  -- The whole optimizer state in the single-process format of the Trainer's optimizer: every rank
+  -- all-gathers the blocks of each state buffer (a collective: every rank calls it).
+  local function gather()
     local sd = z.shardOpt:stateDict()
     local full = groupEntries(z.opt, z.keys)
     for g, group in ipairs(z.groups) do
@@ -318,7 +326,32 @@ local function extend(base, c)
         for i = 1, #group.params do full['state.' .. (group.first + i - 1) .. '.step'] = step end
       end
     end
+    return full
+  end
+
+  -- every rank: gather the blocks of each state buffer; rank 0 loads the whole state into the optimizer
+  function ext:beforeCheckpoint(trainer)
+    setUp(trainer)
+    local full = gather()
     if trainer:isPrimary() then z.opt:loadStateDict(full); z.holdsState = true end
+  end
+
+  --- The optimizer state protocol (compress.pruner's lottery-ticket rewind uses it): the whole state of
+  --- the Trainer's optimizer in its single-process stateDict format, gathered from the blocks (every rank
+  --- must call it: a collective). A whole state still held by the Trainer's optimizer is sharded first.
+  function ext:optimizerState(trainer)
+    setUp(trainer)
+    takeState()
+    return gather()
+  end
+
+  --- Loads sd (a single-process stateDict of the Trainer's optimizer) as its loadStateDict would: the
+  --- hyper-parameters into the Trainer's optimizer, this rank's block of each buffer into the shard
+  --- optimizer; a state without buffers empties the blocks.
+  function ext:loadOptimizerState(trainer, sd)
+    setUp(trainer)
+    z.opt:loadStateDict(sd)
+    takeState(true)
   end
 
   function ext:onCheckpoint()
