@@ -15,7 +15,8 @@
 --     prunings at steps 3 and 5} (fixture Tests/lua/dist/zero_masks.lua, schedule 'lottery'): the same
 --     masks, weights, optimizer state and saved rewind point within PARAM_TOL. Measured before the fix:
 --     masks differ, weights 4.1e-2 and state 4.0e-2 apart, no rewind state saved; after: masks equal,
---     weights 4.5e-6, state 5.6e-9, rewind point 7.7e-7.
+--     weights 4.5e-6, state 5.6e-9, rewind point 7.7e-7. One process's step-3 checkpoint resumed on 2 ranks
+--     (the saved rewind point loaded into the shards at the step-5 rewind): weights 1.7e-6, state 3.7e-9.
 -- One-process checks run everywhere libmpi loads; the mpirun checks are pending without mpirun.
 local h = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'helpers.lua')
 local here = debug.getinfo(1, 'S').source:match('^@(.*/)')
@@ -142,12 +143,13 @@ describe('distributed state under mpirun', function()
   end)
 
   -- runs zero_masks.lua with a pruner schedule ('gmp', 'lottery') on np ranks with zero = 1 (mode 'zero') or
-  -- as one process ('single'); checks the final sparsity; returns the ranks' results and the step-6 checkpoint
-  local function prunedRun(schedule, sparsity, mode, np)
+  -- as one process ('single'), resuming from the checkpoint folder `resume` when given; checks the final
+  -- sparsity; returns the ranks' results, the step-6 checkpoint and the run folder
+  local function prunedRun(schedule, sparsity, mode, np, resume)
     local out, run = h.tmpdir('dist_state_masks'), h.tmpdir('dist_state_masks_run')
     local status, log
     if mode == 'zero' then
-      status, log = mpi.run(np, 'zero_masks.lua', out, run, mode, schedule)
+      status, log = mpi.run(np, 'zero_masks.lua', out, run, mode, schedule, resume)
     else
       status, log = mpi.sh(h.shq(h.binary()) .. ' ' .. h.shq(here .. 'dist/zero_masks.lua') .. ' ' .. h.shq(out) .. ' ' .. h.shq(run) .. ' single ' .. schedule)
     end
@@ -155,7 +157,7 @@ describe('distributed state under mpirun', function()
     assert.truthy(log:find('sparsity ' .. sparsity, 1, true), log)
     local r = {}
     for i = 0, np - 1 do r[i] = llm.load(string.format('%s/rank%d.safetensors', out, i)) end
-    return r, llm.checkpoint.read(run .. '/step-000006')
+    return r, llm.checkpoint.read(run .. '/step-000006'), run
   end
 
   it('ZeRO-1 with a pruner: masked weights and their optimizer state stay exactly 0; weights as one masked process', function()
@@ -192,7 +194,7 @@ describe('distributed state under mpirun', function()
 
   it("ZeRO-1 with a pruner's lottery-ticket rewind: the shard state is rewound; weights, masks and state as one process", function()
     local z, zck = prunedRun('lottery', '0.640', 'zero', 2)
-    local s, sck = prunedRun('lottery', '0.640', 'single', 1)
+    local s, sck, sRun = prunedRun('lottery', '0.640', 'single', 1)
     assert.are.equal(0, maxDiff(s[0], z[0], '^mask%.'))  -- the same weights were pruned in both rounds
     for i, v in ipairs(z[0].maskedAfterStep:totable()) do assert.are.equal(0, v, 'step ' .. i) end
     assert.are.equal(0, maxDiff(z[0], z[1], '^param%.'))
@@ -201,5 +203,10 @@ describe('distributed state under mpirun', function()
     -- the rewind point in the checkpoint: the whole optimizer state of step 1 (gathered), as one process's
     assert.is_true(maxDiff(sck['extensions.safetensors'], zck['extensions.safetensors'], '^pruner%.rewindOpt%.state%.') < PARAM_TOL)
     assert.is_true(maxDiff(sck['extensions.safetensors'], zck['extensions.safetensors'], '^pruner%.rewind%.') < PARAM_TOL)
+    -- one process's step-3 checkpoint (rewind point saved) resumed on 2 ranks: the step-5 rewind loads it into the shards
+    local r, rck = prunedRun('lottery', '0.640', 'zero', 2, sRun .. '/step-000003')
+    assert.are.equal(0, maxDiff(s[0], r[0], '^mask%.'))
+    assert.is_true(maxDiff(s[0], r[0], '^param%.') < PARAM_TOL)
+    assert.is_true(maxDiff(sck['optimizer.safetensors'], rck['optimizer.safetensors'], '^state%.') < PARAM_TOL)
   end)
 end)

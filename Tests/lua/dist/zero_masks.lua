@@ -8,8 +8,9 @@
 -- losses, gradient norms, masks ('mask.<path>') and maskedAfterStep (per step).
 -- Schedule 'lottery' instead: a lottery ticket (rewind point after step 1, prunings to 40% and 64% at steps
 -- 3 and 5, each followed by a rewind of the kept weights and the optimizer state: ZeRO-1's shard state too).
---   zero_masks.lua <out folder> <run folder> zero | single [gmp | lottery]
-local out, runDir, mode, schedule = assert(arg[1]), assert(arg[2]), assert(arg[3]), arg[4] or 'gmp'
+-- With a checkpoint folder as 5th argument the run resumes from it (Trainer:resume).
+--   zero_masks.lua <out folder> <run folder> zero | single [gmp | lottery] [checkpoint]
+local out, runDir, mode, schedule, resume = assert(arg[1]), assert(arg[2]), assert(arg[3]), arg[4] or 'gmp', arg[5]
 local setup = dofile(debug.getinfo(1, 'S').source:match('^@(.*/)') .. 'zero_setup.lua')
 local rank, batches = 0, nil
 if mode == 'zero' then rank = dist.init() end
@@ -32,7 +33,7 @@ end}
 local schedules = {gmp = function() return compress.schedule.gmp{final = 0.6, start = 0, stop = 4} end,
   lottery = function() return compress.schedule.lotteryTicket{rewindTo = 1, start = 1, every = 2, rounds = 2, amount = 0.64} end}
 exts[#exts + 1] = compress.pruner{model = model, schedule = assert(schedules[schedule], 'schedule: gmp or lottery')()}
-local losses, norms = setup.train(model, opt, batches, {extensions = exts, runDir = runDir})
+local losses, norms = setup.train(model, opt, batches, {extensions = exts, runDir = runDir, resume = resume})
 local extra = {}
 for path, mask in pairs(compress.masks(model)) do extra['mask.' .. path] = mask end
 local w = {}
