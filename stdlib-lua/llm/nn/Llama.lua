@@ -105,8 +105,9 @@ end
 
 -- loadHFStateDict's adopt path (sd checked already, and the caller's to give away): an unstacked tensor becomes
 -- the parameter itself (nn.adoptStateDict; converted to the parameter's dtype first when it differs, the source
--- freed), a q/k/v or gate/up slice is copied into its stacked parameter and freed right after. One tensor at a
--- time, so the model never holds a second copy of the weights.
+-- freed), a q/k/v or gate/up slice is copied into its stacked parameter and freed right after, layer by layer.
+-- The stacked parameters are fresh storages made as they are reached (not the model's llm.empty ones, made
+-- before the load), so a later layer's can reuse heap blocks that an earlier layer's sources freed.
 local function adoptHF(self, sd)
   local own, mine = self:stateDict(), {}
   llm.noGrad(function()
@@ -118,11 +119,11 @@ local function adoptHF(self, sd)
         t = f
       end
       if e[3] then
-        local rows = p:narrow(1, e[3], e[4])
+        mine[e[1]] = mine[e[1]] or llm.empty(p:shape(), {dtype = p:dtype()})
+        local rows = mine[e[1]]:narrow(1, e[3], e[4])
         rows:copy_(t)
         rows:free()
         t:free()
-        mine[e[1]] = p
       else
         mine[e[1]] = t
       end
