@@ -63,30 +63,12 @@ function QuantLinear:extraRepr()
     self._activationScale and string.format(', activationScale=%g', self._activationScale) or '')
 end
 
--- Ordered {path, module, parent, key} of every module below model (parents first).
-local function eachModule(model)
-  local out = {}
-  local function walk(m, prefix)
-    for _, c in ipairs(m:namedChildren()) do
-      local name, child = c[1], c[2]
-      local key = rawget(m, name) == child and name or tonumber(name) + 1
-      local path = prefix and (prefix .. '.' .. name) or name
-      out[#out + 1] = {path, child, m, key}
-      walk(child, path)
-    end
-  end
-  walk(model, nil)
-  return out
-end
+-- Ordered {path, module, parent, key} of every module below model (parents first): nn.Module's walk.
+local function eachModule(model) return model:_descendants() end
 M.eachModule = eachModule
 
 -- Puts `child` at parent[key] in place of the module there (same path).
-local function replace(parent, key, child)
-  rawset(parent, key, child)
-  local base = rawget(parent, '_path')
-  local name = type(key) == 'number' and tostring(key - 1) or key
-  child:_setPath(base and (base .. '.' .. name) or name)
-end
+local function replace(parent, key, child) parent:_replaceChild(key, child) end
 M.replace = replace
 
 -- The selected nn.Linear entries of eachModule (see the header's `targets`); errors at `level`.

@@ -133,6 +133,30 @@ function Module:namedChildren()
   return out
 end
 
+-- Ordered {path, module, parent, key} of every module below self, parents first (paths relative to self;
+-- parent[key] is the module: its field name, or its 1-based index when a container names children by position).
+function Module:_descendants()
+  local out = {}
+  local function walk(m, prefix)
+    for _, c in ipairs(m:namedChildren()) do
+      local name, child = c[1], c[2]
+      local key = rawget(m, name) == child and name or tonumber(name) + 1
+      local path = join(prefix, name)
+      out[#out + 1] = {path, child, m, key}
+      walk(child, path)
+    end
+  end
+  walk(self, nil)
+  return out
+end
+
+-- Puts `child` at self[key] in place of the module there, under that module's path (model surgery:
+-- quantization, LoRA).
+function Module:_replaceChild(key, child)
+  rawset(self, key, child)
+  child:_setPath(join(rawget(self, '_path'), type(key) == 'number' and tostring(key - 1) or key))
+end
+
 --- Ordered list of child modules.
 function Module:children()
   local out = {}

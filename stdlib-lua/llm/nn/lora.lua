@@ -44,25 +44,6 @@ end
 
 local lora = {LoRALinear = LoRALinear}
 
--- Calls fn(path, module, parent, key) for every module below m (parents first); paths relative to m.
-local function eachModule(m, prefix, fn)
-  for _, c in ipairs(m:namedChildren()) do
-    local name, child = c[1], c[2]
-    local key = rawget(m, name) == child and name or tonumber(name) + 1
-    local path = prefix and (prefix .. '.' .. name) or name
-    fn(path, child, m, key)
-    eachModule(child, path, fn)
-  end
-end
-
--- Puts `child` at parent[key] in place of the module there (same path).
-local function replace(parent, key, child)
-  rawset(parent, key, child)
-  local base = rawget(parent, '_path')
-  local name = type(key) == 'number' and tostring(key - 1) or key
-  child:_setPath(base and (base .. '.' .. name) or name)
-end
-
 local function matcher(targets, level)
   if type(targets) == 'function' then return targets end
   if type(targets) ~= 'table' or #targets == 0 then
@@ -83,7 +64,9 @@ end
 function lora.adapters(model)
   if not Module.isModule(model) then error("bad argument #1 to 'adapters' (nn.Module expected, got " .. type(model) .. ')', 2) end
   local out = {}
-  eachModule(model, nil, function(path, m) if getmetatable(m) == LoRALinear then out[#out + 1] = {path, m} end end)
+  for _, e in ipairs(model:_descendants()) do
+    if getmetatable(e[2]) == LoRALinear then out[#out + 1] = {e[1], e[2]} end
+  end
   return out
 end
 
@@ -144,9 +127,9 @@ function lora.wrap(model, opts)
   local uses = {}
   for _, t in pairs(model:stateDict()) do uses[t] = (uses[t] or 0) + 1 end
   local found = {}
-  eachModule(model, nil, function(path, m, parent, key)
-    if getmetatable(m) == Linear and match(path, m) then found[#found + 1] = {path, m, parent, key} end
-  end)
+  for _, e in ipairs(model:_descendants()) do
+    if getmetatable(e[2]) == Linear and match(e[1], e[2]) then found[#found + 1] = e end
+  end
   if #found == 0 then error('nn.lora: no nn.Linear matches the targets', 2) end
   for _, f in ipairs(found) do
     if uses[f[2].weight] > 1 then error("nn.lora: '" .. f[1] .. "' has a tied weight (shared with another module); it cannot take an adapter", 2) end
@@ -156,7 +139,7 @@ function lora.wrap(model, opts)
   for _, f in ipairs(found) do
     local wrapper = LoRALinear(f[2], o.rank, alpha, o.dropout)
     wrapper:train(f[2].training)
-    replace(f[3], f[4], wrapper)
+    f[3]:_replaceChild(f[4], wrapper)
   end
   rawset(model, '_loraFrozen', frozen)
   if o.stateDict == 'adapters' then rawset(model, 'stateDict', adaptersOnlyStateDict) end
@@ -167,9 +150,9 @@ end
 --- the parameters nn.lora froze and the full state dict; returns the model.
 function lora.merge(model)
   local list = {}
-  eachModule(model, nil, function(_, m, parent, key)
-    if getmetatable(m) == LoRALinear then list[#list + 1] = {m, parent, key} end
-  end)
+  for _, e in ipairs(model:_descendants()) do
+    if getmetatable(e[2]) == LoRALinear then list[#list + 1] = {e[2], e[3], e[4]} end
+  end
   if #list == 0 then error('nn.lora.merge: the model has no LoRA adapters', 2) end
   llm.noGrad(function()
     for _, e in ipairs(list) do
@@ -179,7 +162,7 @@ function lora.merge(model)
       lin._in, lin._out = m._in, m._out
       lin.weight = m.weight
       if rawget(m, 'bias') then lin.bias = m.bias end
-      replace(e[2], e[3], lin)
+      e[2]:_replaceChild(e[3], lin)
     end
   end)
   for _, p in ipairs(rawget(model, '_loraFrozen') or {}) do p.requiresGrad = true end
