@@ -31,18 +31,24 @@ function M.accuracy(gold, pred)
   return #gold > 0 and hit / #gold or 0
 end
 
--- The sorted labels seen in gold and pred (numbers before strings), unless given.
-local function labelsOf(gold, pred, labels)
-  if labels then return labels end
+-- The distinct values of the lists (skipping `skip`), sorted: numbers before strings. Shared with
+-- llm.annotate's LabelMatrix:labels().
+local function distinctLabels(lists, skip)
   local seen, out = {}, {}
-  for _, list in ipairs({gold, pred}) do
-    for _, v in ipairs(list) do if not seen[v] then seen[v] = true; out[#out + 1] = v end end
+  for _, list in ipairs(lists) do
+    for _, v in ipairs(list) do if v ~= skip and not seen[v] then seen[v] = true; out[#out + 1] = v end end
   end
   table.sort(out, function(a, b)
     if type(a) == type(b) then return a < b end
     return type(a) == 'number'
   end)
   return out
+end
+M._distinctLabels = distinctLabels
+
+-- The sorted labels seen in gold and pred (numbers before strings), unless given.
+local function labelsOf(gold, pred, labels)
+  return labels or distinctLabels({gold, pred})
 end
 
 local Confusion = {}

@@ -102,15 +102,7 @@ function LabelMatrix:column(j)
   return c
 end
 function LabelMatrix:labels()
-  local seen, out = {}, {}
-  for _, r in ipairs(self.rows) do
-    for _, v in ipairs(r) do if v ~= M.ABSTAIN and not seen[v] then seen[v] = true; out[#out + 1] = v end end
-  end
-  table.sort(out, function(a, b)
-    if type(a) == type(b) then return a < b end
-    return type(a) == 'number'
-  end)
-  return out
+  return require('llm.metrics')._distinctLabels(self.rows, M.ABSTAIN)
 end
 
 --- annotate.apply(lfs, docs, [{module=, workers=, chunk=}]) -> LabelMatrix: every LF on every doc, in this state or (module=) in parallel.pool workers
