@@ -25,23 +25,20 @@ public enum GEMMRoute {
     public enum Library: String, Sendable { case openblas, onednn }
 
     /// What LLMSCRIPT_GEMM asks for.
-    public enum Policy: String, Sendable { case auto, openblas, onednn }
+    public enum Policy: String, Sendable, CaseIterable { case auto, openblas, onednn }
 
     /// The policy in force: LLMSCRIPT_GEMM at start (unset or unknown values mean `auto`), then whatever
     /// ``setPolicy(_:)`` set (`llm.setGEMM` in Lua).
-    public static var policy: Policy { [Policy.auto, .openblas, .onednn][policyIndex.load(ordering: .relaxed)] }
+    public static var policy: Policy { Policy.allCases[policyIndex.load(ordering: .relaxed)] }
 
     /// Sets the policy for the products that start from now on (the thread budget is unchanged).
-    public static func setPolicy(_ p: Policy) { policyIndex.store(p == .auto ? 0 : p == .openblas ? 1 : 2, ordering: .relaxed) }
+    public static func setPolicy(_ p: Policy) { policyIndex.store(index(of: p), ordering: .relaxed) }
 
-    private static let policyIndex: Atomic<Int> = {
-        guard let raw = getenv("LLMSCRIPT_GEMM") else { return Atomic(0) }
-        switch String(cString: raw).lowercased() {
-        case "openblas": return Atomic(1)
-        case "onednn": return Atomic(2)
-        default: return Atomic(0)
-        }
-    }()
+    /// LLMSCRIPT_GEMM, read once.
+    private static let startPolicy: Policy =
+        getenv("LLMSCRIPT_GEMM").flatMap { Policy(rawValue: String(cString: $0).lowercased()) } ?? .auto
+    private static let policyIndex = Atomic<Int>(index(of: startPolicy))
+    private static func index(of p: Policy) -> Int { Policy.allCases.firstIndex(of: p) ?? 0 }
 
     /// Products below this many multiply-adds stay on OpenBLAS (a oneDNN call costs a few µs).
     public static let minimumWork = 1 << 18
@@ -56,10 +53,7 @@ public enum GEMMRoute {
     /// True when oneDNN can run products here (libdnnl loaded: the first call loads it). LLMSCRIPT_GEMM=openblas
     /// at start keeps it from ever being loaded.
     public static var oneDNNUsable: Bool { oneDNNLoaded }
-    private static let oneDNNLoaded: Bool = {
-        if let raw = getenv("LLMSCRIPT_GEMM"), String(cString: raw).lowercased() == "openblas" { return false }
-        return llms_dnnl_available() != 0
-    }()
+    private static let oneDNNLoaded: Bool = startPolicy != .openblas && llms_dnnl_available() != 0
 
     /// oneDNN's version, or nil when it is not in use.
     public static var oneDNNVersion: String? { oneDNNUsable ? String(cString: llms_dnnl_version()) : nil }

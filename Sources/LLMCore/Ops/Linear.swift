@@ -26,7 +26,7 @@ extension Tensor {
             let b = try bias?.asFloat().contiguous()
             guard m > 0, n > 0 else { return }
             guard k > 0 else {
-                if let b { let pb = b.f32, po = out.f32; for r in 0..<m { (po + r * n).update(from: pb, count: n) } }
+                if let b { Tensor.fillRows(out.f32, with: b.f32, m: m, n: n) }
                 return
             }
             let x = try asFloat().detach().reshape([m, k]), w = try weight.asFloat().detach()

@@ -51,7 +51,7 @@ extension Tensor {
         }
         var beta = beta
         if let bias {
-            Parallel.forRanges(m, cost: n) { rows in for r in rows { (out + r * n).update(from: bias, count: n) } }
+            fillRows(out, with: bias, m: m, n: n)
             beta = 1
         }
         if m == 1 {
@@ -66,6 +66,11 @@ extension Tensor {
         cblas_sgemm(
             CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), beta, out, Int32(n))
+    }
+
+    /// Writes the n values of `row` into each of the m rows of `out` (a bias before a beta-1 GEMM).
+    static func fillRows(_ out: UnsafeMutablePointer<Float>, with row: UnsafePointer<Float>, m: Int, n: Int) {
+        Parallel.forRanges(m, cost: n) { rows in for r in rows { (out + r * n).update(from: row, count: n) } }
     }
 
     /// The (rows, cols) matrices in the last two dims of `t` as a BLAS operand: (tensor, transposed?, leading
